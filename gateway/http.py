@@ -1,0 +1,78 @@
+"""HTTP plumbing of the gateway: JSON in, JSON or problem+json out.
+
+``api(method, path)`` is nameko's HTTP entrypoint with RFC 9457 errors: a typed Stafett
+error keeps its status, a dead or slow service becomes 503 with Retry-After, anything
+else is a 500 whose body says nothing about the internals. Context data is never read
+from request headers, so a client cannot inject an actor.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from stafett.errors import (EXPECTED, BadRequest, PayloadTooLarge, ServiceUnavailable,
+                            StafettError)
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+PROBLEM_JSON = "application/problem+json"
+DEFAULT_MAX_BODY = 64 * 1024
+
+
+def problem_response(error: StafettError, instance: str | None = None) -> Response:
+    headers = {}
+    if isinstance(error, ServiceUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(json.dumps(error.to_problem(instance), ensure_ascii=False),
+                    status=error.status, headers=headers, content_type=PROBLEM_JSON)
+
+
+def json_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> dict:
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
+    if not raw:
+        return {}
+    if request.mimetype != "application/json":
+        raise BadRequest("send the body as application/json")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequest("the body is not valid JSON")
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def json_result(payload, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False), status=status, headers=headers,
+                    content_type="application/json")
+
+
+class ApiEntrypoint(HttpRequestHandler):
+    def __init__(self, method, url, **kwargs):
+        kwargs.setdefault("expected_exceptions", EXPECTED)
+        super().__init__(method, API_PREFIX + url, **kwargs)
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        return json_result(result)
+
+    def response_from_exception(self, exc):
+        if isinstance(exc, StafettError):
+            return problem_response(exc, instance=None)
+        if isinstance(exc, HTTPException):  # e.g. werkzeug's own 405/400
+            return problem_response(BadRequest(exc.description or "bad request"))
+        log.error("unhandled error in gateway", extra={"error": type(exc).__name__})
+        return problem_response(StafettError("an unexpected error occurred"))
+
+
+api = ApiEntrypoint.decorator

@@ -1,0 +1,18 @@
+"""Events the consent service publishes. Ids and scope only: never names or numbers."""
+from __future__ import annotations
+
+GRANTED = "consent.granted"
+WITHDRAWN = "consent.withdrawn"
+EXPIRED = "consent.expired"
+EXPIRING = "consent.expiring"
+
+
+def consent_data(consent) -> dict:
+    return {
+        "consent_id": consent.id,
+        "status": consent.status,
+        "scope_agencies": list(consent.scope_agencies),
+        "scope_agency_types": list(consent.scope_agency_types),
+        "valid_from": consent.valid_from.isoformat(),
+        "valid_until": consent.valid_until.isoformat(),
+    }

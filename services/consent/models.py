@@ -1,0 +1,67 @@
+"""Tables of the consent service: parties and consents. History is never deleted."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from stafett.events import kernel_metadata
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_number: Mapped[str] = mapped_column(String(9), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(30))
+    municipality: Mapped[str] = mapped_column(String(100))
+
+
+class Person(Base):
+    """A child, a guardian or a staff member. National ids only encrypted + blind index."""
+    __tablename__ = "persons"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # child | guardian | staff
+    name: Mapped[str] = mapped_column(String(200))
+    nin_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    nin_index: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
+    staff_subject: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
+    staff_title: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Guardianship(Base):
+    __tablename__ = "guardianships"
+    child_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), primary_key=True)
+    guardian_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), primary_key=True)
+    parental_responsibility: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12))  # active|withdrawn|expired|superseded
+    scope_agencies: Mapped[list] = mapped_column(JSON, default=list)
+    scope_agency_types: Mapped[list] = mapped_column(JSON, default=list)
+    purpose: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(10))  # digital | paper
+    granted_by: Mapped[list] = mapped_column(JSON, default=list)  # person ids
+    paper_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+# kernel tables (outbox, inbox, access_log) live in the same database
+metadata_for_migrations = [Base.metadata, kernel_metadata]

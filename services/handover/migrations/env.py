@@ -1,0 +1,5 @@
+from services.handover.models import Base
+from stafett.events import kernel_metadata
+from stafett.migrations import run_env
+
+run_env([Base.metadata, kernel_metadata])

@@ -1,0 +1,83 @@
+"""Access records: who read or changed what, hash-chained so tampering shows.
+
+Each record stores the SHA-256 of its canonical content plus the previous record's hash.
+Editing, deleting or reordering any record breaks ``verify_chain``. Records are written in
+the same transaction as the work they describe.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+from sqlalchemy import Column, DateTime, Integer, String, Table, select, text
+from sqlalchemy.orm import Session
+
+from stafett.actor import Actor
+from stafett.events import kernel_metadata, utcnow
+
+GENESIS = "0" * 64
+
+access_table = Table(
+    "access_log", kernel_metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_ref", String(80), nullable=False),
+    Column("actor_kind", String(20), nullable=False),
+    Column("agency", String(9), nullable=True),
+    Column("role", String(40), nullable=True),
+    Column("action", String(40), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", String(36), nullable=True),
+    Column("subject_id", String(36), nullable=True, index=True),  # the log (or child) concerned
+    Column("outcome", String(10), nullable=False),                # allowed | denied
+    Column("reason", String(120), nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+_HASHED = ("id", "at", "actor_ref", "actor_kind", "agency", "role", "action", "object_type",
+           "object_id", "subject_id", "outcome", "reason", "prev_hash")
+
+
+def _digest(record: dict) -> str:
+    canonical = json.dumps({k: (record[k].isoformat() if k == "at" else record[k])
+                            for k in _HASHED}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record_access(session: Session, actor: Actor | None, *, action: str, object_type: str,
+                  object_id: str | None, subject_id: str | None, outcome: str,
+                  role: str | None = None, reason: str | None = None) -> dict:
+    if session.get_bind().dialect.name == "postgresql":
+        # serialise chain appends; released at commit
+        session.execute(text("SELECT pg_advisory_xact_lock(7261)"))
+    last = session.execute(select(access_table.c.hash).order_by(access_table.c.seq.desc())
+                           .limit(1)).scalar()
+    record = {
+        "id": str(uuid.uuid4()), "at": utcnow().replace(microsecond=0),
+        "actor_ref": actor.ref if actor else "anonymous",
+        "actor_kind": actor.kind if actor else "anonymous",
+        "agency": actor.agency if actor else None, "role": role, "action": action,
+        "object_type": object_type, "object_id": object_id, "subject_id": subject_id,
+        "outcome": outcome, "reason": reason, "prev_hash": last or GENESIS,
+    }
+    record["hash"] = _digest(record)
+    session.execute(access_table.insert().values(**record))
+    return record
+
+
+def verify_chain(session: Session) -> tuple[bool, int | None]:
+    """(True, None) if intact, else (False, seq of the first broken record)."""
+    previous = GENESIS
+    for row in session.execute(select(access_table).order_by(access_table.c.seq)).mappings():
+        record = dict(row)
+        at = record["at"]
+        if at.tzinfo is None:  # SQLite returns naive datetimes
+            from datetime import timezone
+            record["at"] = at.replace(tzinfo=timezone.utc)
+        if record["prev_hash"] != previous or _digest(record) != record["hash"]:
+            return False, record["seq"]
+        previous = record["hash"]
+    return True, None

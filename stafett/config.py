@@ -1,0 +1,54 @@
+"""Configuration: one YAML file, environment variables substituted as ``${VAR:default}``.
+
+The file has a ``common`` section and one section per component; a component's config is
+``common`` overlaid with its own section, flattened into the dict nameko expects.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config" / "stafett.yaml"
+_ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<default>[^}]*))?\}")
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def expand(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """Replace ``${VAR}`` / ``${VAR:default}``; a missing variable without default is an error."""
+    env = os.environ if environ is None else environ
+
+    def substitute(match: re.Match) -> str:
+        name, default = match.group("name"), match.group("default")
+        if name in env:
+            return env[name]
+        if default is None:
+            raise ConfigError(f"environment variable {name} is required by the configuration")
+        return default
+
+    return _ENV_REFERENCE.sub(substitute, text)
+
+
+def load_file(path: str | Path = DEFAULT_CONFIG, environ: Mapping[str, str] | None = None) -> dict:
+    return yaml.safe_load(expand(Path(path).read_text(encoding="utf-8"), environ)) or {}
+
+
+def component_config(component: str, path: str | Path | None = None,
+                     environ: Mapping[str, str] | None = None, **overrides) -> dict:
+    """The flat config dict for one component (a service or the gateway)."""
+    path = path or os.environ.get("STAFETT_CONFIG") or DEFAULT_CONFIG
+    document = load_file(path, environ)
+    if component not in document.get("components", {}):
+        raise ConfigError(f"no section for component {component!r} in {path}")
+    config = dict(document.get("common", {}))
+    config.update(document["components"][component] or {})
+    config["COMPONENT"] = component
+    config.update(overrides)
+    return config

@@ -1,0 +1,98 @@
+"""Database plumbing: engine construction, Alembic at start, a session per nameko worker.
+
+nameko-sqlalchemy does not support SQLAlchemy 2, so this is the small replacement:
+the engine lives as long as the container, each worker gets its own ``Session`` which is
+closed (and so rolled back if uncommitted) in ``worker_teardown``.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from weakref import WeakKeyDictionary
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    # psycopg2 yields to the eventlet hub (eventlet patches it), so a pool of real
+    # connections serves concurrent workers; pre-ping survives a database restart.
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, **kwargs)
+
+
+def migrate(engine: Engine, migrations_dir: str | Path) -> None:
+    """Upgrade to head. On PostgreSQL an advisory lock keeps two replicas from racing."""
+    alembic_config = AlembicConfig()
+    alembic_config.set_main_option("script_location", str(migrations_dir))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            lock_id = int(hashlib.sha1(str(migrations_dir).encode()).hexdigest()[:15], 16)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        alembic_config.attributes["connection"] = connection
+        command.upgrade(alembic_config, "head")
+
+
+class Database(DependencyProvider):
+    """``db = Database(migrations_dir)`` gives each worker ``self.db``, a fresh Session."""
+
+    def __init__(self, migrations_dir: str | Path):
+        self.migrations_dir = Path(migrations_dir)
+        self.engine: Engine | None = None
+        self.sessions: WeakKeyDictionary = WeakKeyDictionary()
+
+    def setup(self):
+        config = self.container.config
+        self.engine = make_engine(config["DATABASE_URL"])
+        if _truthy(config.get("MIGRATE_ON_START", True)):
+            migrate(self.engine, self.migrations_dir)
+
+    def stop(self):
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        session = Session(self.engine, expire_on_commit=False)
+        self.sessions[worker_ctx] = session
+        return session
+
+    def worker_teardown(self, worker_ctx):
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+
+def _truthy(value) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}

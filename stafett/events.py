@@ -1,0 +1,303 @@
+"""Events: the envelope, the transactional outbox and its relay, the inbox, and a
+consumer that never loses a message.
+
+Producers write an outbox row in the same transaction as the change
+(``self.events.emit(self.db, ...)``). A relay greenthread in the same container publishes
+unpublished rows to the nameko event exchange ``<source>.events`` (topic, routing key =
+event type) with publisher confirms and ``mandatory``, then marks them published. It is
+woken at the end of every worker that emitted, and polls as a safety net, so an event
+written before a crash is published after the restart.
+
+Consumers use ``@reliable_event_handler(source, type)``: a failing handler's message is
+re-queued through a per-queue delay queue with exponential backoff, and after
+``EVENT_MAX_ATTEMPTS`` it lands in ``<queue>.dlq`` for operations to inspect and replay
+(``python -m stafett.dlq``). Handlers make their effect idempotent with ``first_delivery``
+in the same transaction.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from weakref import WeakKeyDictionary
+
+import eventlet
+from eventlet.queue import Empty, LightQueue
+from kombu import Connection, Queue
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.events import EventHandler, get_event_exchange
+from nameko.extensions import DependencyProvider
+from sqlalchemy import (JSON, Column, DateTime, Integer, MetaData, String, Table, Text,
+                        select, update)
+from sqlalchemy.orm import Session
+
+from stafett import metrics
+from stafett.actor import CONTEXT_KEY, Actor
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A fact that happened. Carries ids, never names or national identity numbers."""
+
+    type: str
+    source: str
+    data: dict = field(default_factory=dict)
+    version: int = 1
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: str = field(default_factory=lambda: utcnow().isoformat())
+    agency: str | None = None
+    actor_ref: str | None = None
+    child_id: str | None = None
+    log_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> "Envelope":
+        return cls(**{k: v for k, v in payload.items() if k in cls.__dataclass_fields__})
+
+
+# -- tables every service carries (created by each service's first migration) -----------
+
+kernel_metadata = MetaData()
+
+outbox_table = Table(
+    "outbox", kernel_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("source", String(40), nullable=False),
+    Column("type", String(80), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("headers", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+)
+
+inbox_table = Table(
+    "inbox", kernel_metadata,
+    Column("consumer", String(120), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def first_delivery(session: Session, consumer: str, event_id: str) -> bool:
+    """Record ``(consumer, event_id)`` in the caller's transaction; False if seen before.
+
+    A concurrent duplicate loses on the primary key at commit, raises, and its retry
+    then sees the row: the effect happens once.
+    """
+    seen = session.execute(
+        select(inbox_table.c.event_id).where(inbox_table.c.consumer == consumer,
+                                             inbox_table.c.event_id == event_id)
+    ).first()
+    if seen:
+        return False
+    session.execute(inbox_table.insert().values(consumer=consumer, event_id=event_id,
+                                                received_at=utcnow()))
+    return True
+
+
+# -- producing -------------------------------------------------------------------------
+
+class EventRecorder:
+    def __init__(self, source: str, worker_ctx, on_emit):
+        self._source = source
+        self._worker_ctx = worker_ctx
+        self._on_emit = on_emit
+
+    def emit(self, session: Session, type: str, *, data: dict | None = None,
+             child_id: str | None = None, log_id: str | None = None) -> Envelope:
+        actor = Actor.from_context(self._worker_ctx.data.get(CONTEXT_KEY))
+        envelope = Envelope(type=type, source=self._source, data=data or {},
+                            child_id=child_id, log_id=log_id,
+                            agency=actor.agency if actor else None,
+                            actor_ref=actor.ref if actor else self._source)
+        session.execute(outbox_table.insert().values(
+            event_id=envelope.event_id, source=self._source, type=type,
+            payload=envelope.to_dict(),
+            headers={"nameko.call_id_stack": list(self._worker_ctx.call_id_stack)},
+            created_at=utcnow(), attempts=0))
+        self._on_emit(self._worker_ctx)
+        return envelope
+
+
+class Outbox(DependencyProvider):
+    """``events = Outbox()``: record events in the business transaction; relay publishes."""
+
+    def __init__(self):
+        self._emitted: WeakKeyDictionary = WeakKeyDictionary()
+        self._wakeups = LightQueue()
+        self._relay = None
+        self._engine = None
+
+    def setup(self):
+        from stafett.db import Database
+
+        databases = [d for d in self.container.dependencies if isinstance(d, Database)]
+        if len(databases) != 1:
+            raise RuntimeError("Outbox needs exactly one Database dependency in the service")
+        self._database = databases[0]
+        config = self.container.config
+        self._poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1))
+        self._publisher = Publisher(config[AMQP_URI_CONFIG_KEY], use_confirms=True,
+                                    mandatory=True, serializer="json")
+
+    def start(self):
+        self._relay = self.container.spawn_managed_thread(self._relay_forever)
+
+    def stop(self):
+        if self._relay is not None:
+            self._relay.kill()
+            self._relay = None
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return EventRecorder(self.container.service_name, worker_ctx, self._mark_emitted)
+
+    def _mark_emitted(self, worker_ctx):
+        self._emitted[worker_ctx] = True
+
+    def worker_teardown(self, worker_ctx):
+        # after the worker's transaction committed (or not): publish without waiting a poll
+        if self._emitted.pop(worker_ctx, False) and self._wakeups.qsize() == 0:
+            self._wakeups.put(None)
+
+    def wake(self):
+        self._wakeups.put(None)
+
+    def _relay_forever(self):
+        while True:
+            try:
+                self._wakeups.get(timeout=self._poll_seconds)
+            except Empty:
+                pass
+            try:
+                while self.publish_pending() == 100:
+                    pass
+            except Exception:  # broker or database down: the rows wait for the next round
+                log.warning("outbox relay round failed; will retry", exc_info=True)
+                eventlet.sleep(self._poll_seconds)
+
+    def publish_pending(self, batch: int = 100) -> int:
+        """Publish up to ``batch`` unpublished events in order; returns how many it tried."""
+        engine = self._database.engine
+        service = self.container.service_name
+        with engine.begin() as connection:
+            query = (select(outbox_table).where(outbox_table.c.published_at.is_(None))
+                     .order_by(outbox_table.c.id).limit(batch))
+            if connection.dialect.name == "postgresql":
+                # two replicas' relays share the table without publishing a row twice
+                query = query.with_for_update(skip_locked=True)
+            rows = connection.execute(query).all()
+            for row in rows:
+                try:
+                    self._publisher.publish(
+                        row.payload,
+                        exchange=get_event_exchange(row.source, self.container.config),
+                        routing_key=row.type, extra_headers=row.headers or {},
+                        message_id=row.event_id, delivery_mode=2)
+                except UndeliverableMessage:
+                    # a fact nobody subscribes to yet is still published: count it
+                    metrics.EVENTS_UNROUTED.labels(service=service, type=row.type).inc()
+                metrics.EVENTS_PUBLISHED.labels(service=service, type=row.type).inc()
+                connection.execute(update(outbox_table).where(outbox_table.c.id == row.id)
+                                   .values(published_at=utcnow(),
+                                           attempts=outbox_table.c.attempts + 1))
+            return len(rows)
+
+    def pending_count(self) -> int:
+        with self._database.engine.connect() as connection:
+            return len(connection.execute(select(outbox_table.c.id).where(
+                outbox_table.c.published_at.is_(None))).all())
+
+
+# -- consuming -------------------------------------------------------------------------
+
+ATTEMPT_HEADER = "x-stafett-attempt"
+ERROR_HEADER = "x-stafett-error"
+
+
+def retry_queue_name(queue_name: str) -> str:
+    return f"{queue_name}.retry"
+
+
+def dead_letter_queue_name(queue_name: str) -> str:
+    return f"{queue_name}.dlq"
+
+
+class ReliableEventHandler(EventHandler):
+    """An event handler whose failures are retried with backoff, then dead-lettered.
+
+    nameko's own handler acks (and so loses) a message whose handler raised.
+    """
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.max_attempts = int(config.get("EVENT_MAX_ATTEMPTS", 5))
+        self.retry_base = float(config.get("EVENT_RETRY_BASE_SECONDS", 1))
+        name = self.queue.name
+        quorum = str(config.get("QUORUM_QUEUES", "true")).lower() == "true"
+        arguments = {"x-queue-type": "quorum"} if quorum else {}
+        self.queue = Queue(name, exchange=self.queue.exchange, routing_key=self.event_type,
+                           durable=True, auto_delete=False, queue_arguments=arguments)
+        self.retry_queue = Queue(
+            retry_queue_name(name), durable=True, queue_arguments={
+                **arguments,
+                # expired messages go back to the work queue via the default exchange
+                "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
+        self.dead_letter_queue = Queue(dead_letter_queue_name(name), durable=True,
+                                       queue_arguments=arguments)
+        with Connection(config[AMQP_URI_CONFIG_KEY]) as connection:
+            channel = connection.default_channel
+            for queue in (self.retry_queue, self.dead_letter_queue):
+                queue(channel).declare()
+        self._publisher = Publisher(config[AMQP_URI_CONFIG_KEY], use_confirms=True,
+                                    serializer="json")
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        service = self.container.service_name
+        headers = {k: v for k, v in (message.headers or {}).items()}
+        headers[ERROR_HEADER] = f"{exc_info[0].__name__}: {exc_info[1]}"[:500]
+        try:
+            if attempt < self.max_attempts:
+                headers[ATTEMPT_HEADER] = attempt + 1
+                delay = self.retry_base * (2 ** (attempt - 1))
+                self._publisher.publish(message.payload, exchange="",
+                                        routing_key=self.retry_queue.name,
+                                        headers=headers, expiration=delay, delivery_mode=2)
+                metrics.EVENT_RETRIES.labels(service=service, handler=self.method_name).inc()
+            else:
+                self._publisher.publish(message.payload, exchange="",
+                                        routing_key=self.dead_letter_queue.name,
+                                        headers=headers, delivery_mode=2)
+                metrics.DEAD_LETTERS.labels(service=service, handler=self.method_name).inc()
+                log.error("event dead-lettered", extra={"queue": self.queue.name,
+                                                        "attempts": attempt})
+        except Exception:
+            # could not park it: give it back to the broker rather than lose it
+            log.exception("could not publish retry; requeueing")
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+
+reliable_event_handler = ReliableEventHandler.decorator

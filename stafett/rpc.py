@@ -1,0 +1,59 @@
+"""RPC proxies with a timeout.
+
+nameko's in-service ``RpcProxy`` waits forever. ``TimeoutRpcProxy`` gives up after
+``RPC_TIMEOUT`` seconds with ``ServiceUnavailable`` (the gateway answers 503 +
+Retry-After), and sets the request message's TTL to the same value, so a request queued
+while the target is down is not executed later, after its caller has given up.
+"""
+from __future__ import annotations
+
+import eventlet
+from nameko.exceptions import UnknownService
+from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
+
+from stafett.errors import ServiceUnavailable
+
+
+class TimeoutMethodProxy(MethodProxy):
+    def __init__(self, worker_ctx, service_name, method_name, reply_listener, timeout,
+                 **options):
+        self.timeout = timeout
+        super().__init__(worker_ctx, service_name, method_name, reply_listener,
+                         expiration=timeout, **options)
+
+    def __call__(self, *args, **kwargs):
+        try:
+            reply = self._call(*args, **kwargs)
+        except UnknownService:
+            raise ServiceUnavailable(f"the {self.service_name} service is not running")
+        try:
+            with eventlet.Timeout(self.timeout):
+                return reply.result()
+        except eventlet.Timeout:
+            raise ServiceUnavailable(
+                f"the {self.service_name} service did not answer within {self.timeout:g} s")
+
+
+class TimeoutServiceProxy(ServiceProxy):
+    def __init__(self, worker_ctx, service_name, reply_listener, timeout, **options):
+        super().__init__(worker_ctx, service_name, reply_listener, **options)
+        self.timeout = timeout
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return TimeoutMethodProxy(self.worker_ctx, self.service_name, name,
+                                  self.reply_listener, self.timeout, **self.options)
+
+
+class TimeoutRpcProxy(RpcProxy):
+    """``consent = TimeoutRpcProxy("consent")``; timeout from ``RPC_TIMEOUT`` unless given."""
+
+    def __init__(self, target_service, timeout: float | None = None, **options):
+        super().__init__(target_service, **options)
+        self.timeout = timeout
+
+    def get_dependency(self, worker_ctx):
+        timeout = self.timeout or float(self.container.config.get("RPC_TIMEOUT", 5))
+        return TimeoutServiceProxy(worker_ctx, self.target_service,
+                                   self.rpc_reply_listener, timeout, **self.options)

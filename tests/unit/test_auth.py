@@ -1,0 +1,536 @@
+"""Unit tests for gateway.auth (RFC 8725 JWT verification) and stafett.devissuer."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import stat
+import sys
+import time
+import types
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from gateway.auth import (
+    MAX_TOKEN_BYTES,
+    IssuerConfig,
+    JwksCache,
+    TokenVerifier,
+    VerifiedToken,
+)
+from stafett import devissuer
+from stafett.devissuer import DEV_AUDIENCE, DEV_ISSUER, ensure_dev_keys, mint, rsa_public_jwk
+from stafett.errors import Unauthorized
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64json(obj: dict) -> str:
+    return b64url(json.dumps(obj, separators=(",", ":")).encode())
+
+
+def claims(**overrides) -> dict:
+    now = int(time.time())
+    base = {"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": "staff-1", "iat": now,
+            "exp": now + 600, "name": "Kari Lærer"}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+@pytest.fixture
+def keys(tmp_path):
+    return ensure_dev_keys(tmp_path)
+
+
+@pytest.fixture
+def private_key(keys):
+    return serialization.load_pem_private_key(keys.private_key_path.read_bytes(), password=None)
+
+
+@pytest.fixture
+def verifier(keys):
+    return TokenVerifier.from_config([{
+        "issuer": DEV_ISSUER,
+        "kind": "staff",
+        "audience": DEV_AUDIENCE,
+        "algorithms": ["RS256"],
+        "jwks_file": str(keys.jwks_path),
+        "required_acr": "idporten-loa-high",
+        "claim_map": {"org": "agency_org"},
+    }])
+
+
+@pytest.fixture
+def sign(keys, private_key):
+    """Sign with the dev key; extra headers override the defaults (None removes one)."""
+    def _sign(payload: dict, key=None, **headers) -> str:
+        hdr = {"typ": "JWT", "kid": keys.kid}
+        hdr.update(headers)
+        hdr = {k: v for k, v in hdr.items() if v is not None}
+        return jwt.encode(payload, key or private_key, algorithm="RS256", headers=hdr)
+    return _sign
+
+
+def rejected(verifier: TokenVerifier, token: str) -> Unauthorized:
+    with pytest.raises(Unauthorized) as info:
+        verifier.verify(token)
+    # The detail must never leak the token (or any part of it).
+    detail = info.value.detail
+    assert detail and token not in detail
+    for part in token.split("."):
+        if len(part) > 8:
+            assert part not in detail
+    return info.value
+
+
+# --- accepted ------------------------------------------------------------------------------
+
+def test_valid_token_passes(verifier, sign):
+    result = verifier.verify(sign(claims()))
+    assert isinstance(result, VerifiedToken)
+    assert result.claims["sub"] == "staff-1"
+    assert result.claims["name"] == "Kari Lærer"
+    assert result.issuer.kind == "staff"
+    assert result.issuer.required_acr == "idporten-loa-high"
+    assert result.issuer.claim_map == {"org": "agency_org"}
+
+
+def test_minted_persona_token_passes(tmp_path, verifier):
+    persona = {"sub": "guardian-1", "pid": "01010112345", "acr": "idporten-loa-high"}
+    result = verifier.verify(mint(tmp_path, persona))
+    assert result.claims["pid"] == "01010112345"
+    assert result.claims["iss"] == DEV_ISSUER
+
+
+@pytest.mark.parametrize("typ", ["JWT", "jwt", "at+jwt", "AT+JWT", None])
+def test_allowed_typ(verifier, sign, typ):
+    assert verifier.verify(sign(claims(), typ=typ)).claims["sub"] == "staff-1"
+
+
+# --- rejected: algorithm -------------------------------------------------------------------
+
+def test_alg_none_rejected(verifier, keys):
+    token = jwt.encode(claims(), None, algorithm="none", headers={"kid": keys.kid})
+    assert rejected(verifier, token).detail == "algorithm not allowed"
+
+
+def test_alg_none_with_bogus_signature_rejected(verifier, keys):
+    token = f"{b64json({'alg': 'none', 'kid': keys.kid})}.{b64json(claims())}.AAAA"
+    rejected(verifier, token)
+
+
+def test_hs256_signed_with_public_key_pem_rejected(verifier, keys, private_key):
+    # Classic key-confusion attack: HMAC with the (public) RSA PEM as the shared secret.
+    pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    signing_input = f"{b64json({'alg': 'HS256', 'typ': 'JWT', 'kid': keys.kid})}.{b64json(claims())}"
+    sig = hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
+    assert rejected(verifier, f"{signing_input}.{b64url(sig)}").detail == "algorithm not allowed"
+
+
+def test_hs256_rejected_even_if_in_config():
+    with pytest.raises(ValueError):
+        IssuerConfig(issuer="x", kind="staff", audience="a", algorithms=("HS256",),
+                     jwks_file="j.json")
+    with pytest.raises(ValueError):
+        IssuerConfig(issuer="x", kind="staff", audience="a", algorithms=("none",),
+                     jwks_file="j.json")
+
+
+# --- rejected: headers ---------------------------------------------------------------------
+
+def test_unknown_kid_rejected(verifier, sign):
+    assert rejected(verifier, sign(claims(), kid="not-a-known-kid")).detail == "unknown signing key"
+
+
+def test_missing_kid_rejected(verifier, sign):
+    rejected(verifier, sign(claims(), kid=None))
+
+
+@pytest.mark.parametrize("name,value", [
+    ("jku", "https://evil.example/jwks.json"),
+    ("x5u", "https://evil.example/cert.pem"),
+    ("jwk", {"kty": "RSA", "n": "AQAB", "e": "AQAB"}),
+    ("x5c", ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]),
+    ("x5t", "dGh1bWJwcmludA"),
+    ("crit", ["exp"]),
+])
+def test_forbidden_headers_rejected(verifier, keys, private_key, name, value):
+    # Built by hand: PyJWT's encoder may itself refuse some of these headers.
+    header = {"alg": "RS256", "typ": "JWT", "kid": keys.kid, name: value}
+    signing_input = f"{b64json(header)}.{b64json(claims())}"
+    sig = jwt.get_algorithm_by_name("RS256").sign(signing_input.encode(), private_key)
+    token = f"{signing_input}.{b64url(sig)}"
+    assert rejected(verifier, token).detail == f"header not allowed: {name}"
+
+
+@pytest.mark.parametrize("typ", ["JWE", "secevent+jwt", "dpop+jwt", "logout+jwt"])
+def test_wrong_typ_rejected(verifier, sign, typ):
+    assert rejected(verifier, sign(claims(), typ=typ)).detail == "unsupported token type"
+
+
+# --- rejected: claims ----------------------------------------------------------------------
+
+def test_exp_missing_rejected(verifier, sign):
+    assert rejected(verifier, sign(claims(exp=None))).detail == "missing claim: exp"
+
+
+def test_exp_passed_rejected(verifier, sign):
+    now = int(time.time())
+    assert rejected(verifier, sign(claims(iat=now - 7200, exp=now - 3600))).detail == "token expired"
+
+
+def test_exp_within_leeway_accepted(verifier, sign):
+    now = int(time.time())
+    verifier.verify(sign(claims(iat=now - 600, exp=now - 5)))
+
+
+def test_nbf_in_future_rejected(verifier, sign):
+    now = int(time.time())
+    assert rejected(verifier, sign(claims(nbf=now + 600))).detail == "token not yet valid"
+
+
+def test_iat_in_future_rejected(verifier, sign):
+    now = int(time.time())
+    rejected(verifier, sign(claims(iat=now + 600, exp=now + 1200)))
+
+
+def test_iat_missing_rejected(verifier, sign):
+    rejected(verifier, sign(claims(iat=None)))
+
+
+def test_wrong_aud_rejected(verifier, sign):
+    assert rejected(verifier, sign(claims(aud="some-other-api"))).detail == "invalid audience"
+
+
+def test_missing_sub_rejected(verifier, sign):
+    assert rejected(verifier, sign(claims(sub=None))).detail == "missing claim: sub"
+
+
+def test_empty_sub_rejected(verifier, sign):
+    rejected(verifier, sign(claims(sub="")))
+
+
+@pytest.mark.parametrize("iss", [
+    DEV_ISSUER[:-1],                  # prefix of the real issuer
+    DEV_ISSUER + "x",                 # real issuer as prefix of a longer one
+    DEV_ISSUER + "/",                 # trailing slash
+    "https://evil.example" + DEV_ISSUER.split("//")[1],  # real issuer's tail as suffix
+    "evil" + DEV_ISSUER,              # real issuer as suffix
+    DEV_ISSUER.upper(),               # case variant
+])
+def test_issuer_variants_rejected(verifier, sign, iss):
+    assert rejected(verifier, sign(claims(iss=iss))).detail == "unknown issuer"
+
+
+def test_missing_iss_rejected(verifier, sign):
+    rejected(verifier, sign(claims(iss=None)))
+
+
+# --- rejected: structure and signature -----------------------------------------------------
+
+def test_json_serialisation_rejected(verifier, sign):
+    header, payload, sig = sign(claims()).split(".")
+    token = json.dumps({"payload": payload, "signatures": [{"protected": header, "signature": sig}]})
+    assert rejected(verifier, token).detail == "malformed token"
+
+
+def test_flattened_json_serialisation_rejected(verifier, sign):
+    header, payload, sig = sign(claims()).split(".")
+    rejected(verifier, json.dumps({"payload": payload, "protected": header, "signature": sig}))
+
+
+def test_jwe_five_parts_rejected(verifier, sign):
+    header, payload, sig = sign(claims()).split(".")
+    rejected(verifier, ".".join([header, "", payload, "AAAA", sig]))
+    rejected(verifier, ".".join([header, "AAAA", payload, "AAAA", sig]))
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b", "a..c", "a.b.c.d", "a b.c.d", "é.b.c", "a.b.c\n"])
+def test_garbage_rejected(verifier, token):
+    with pytest.raises(Unauthorized):
+        verifier.verify(token)
+
+
+def test_token_over_8k_rejected(verifier, sign):
+    token = sign(claims(padding="x" * MAX_TOKEN_BYTES))
+    assert len(token) > MAX_TOKEN_BYTES
+    assert rejected(verifier, token).detail == "token too large"
+
+
+def test_different_key_same_kid_rejected(verifier, sign):
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert rejected(verifier, sign(claims(), key=attacker)).detail == "invalid signature"
+
+
+def test_tampered_payload_rejected(verifier, sign):
+    header, _, sig = sign(claims()).split(".")
+    rejected(verifier, f"{header}.{b64json(claims(sub='someone-else'))}.{sig}")
+
+
+def test_ps256_with_key_published_for_rs256_rejected(tmp_path, keys, private_key):
+    # Pinned algorithms allow PS256, but the JWKS says this key is RS256-only.
+    v = TokenVerifier([IssuerConfig(issuer=DEV_ISSUER, kind="staff", audience=DEV_AUDIENCE,
+                                    algorithms=("RS256", "PS256"),
+                                    jwks_file=str(keys.jwks_path))])
+    token = jwt.encode(claims(), private_key, algorithm="PS256",
+                       headers={"typ": "JWT", "kid": keys.kid})
+    assert rejected(v, token).detail == "algorithm not allowed"
+
+
+# --- config --------------------------------------------------------------------------------
+
+def test_from_dict_converts_and_validates(keys):
+    cfg = IssuerConfig.from_dict({"issuer": "https://idporten.no", "kind": "citizen",
+                                  "audience": "stafett", "algorithms": ["RS256", "PS256"],
+                                  "jwks_url": "https://idporten.no/jwks.json"})
+    assert cfg.algorithms == ("RS256", "PS256")
+    assert cfg.leeway_seconds == 30
+    with pytest.raises(ValueError):
+        IssuerConfig.from_dict({"issuer": "x", "kind": "staff", "audience": "a",
+                                "jwks_file": "f", "requierd_acr": "high"})
+    with pytest.raises(ValueError):
+        IssuerConfig.from_dict({"issuer": "x", "kind": "root", "audience": "a",
+                                "jwks_file": "f"})
+    with pytest.raises(ValueError):  # neither or both key sources
+        IssuerConfig.from_dict({"issuer": "x", "kind": "staff", "audience": "a"})
+
+
+def test_duplicate_issuer_rejected(keys):
+    cfg = {"issuer": DEV_ISSUER, "kind": "staff", "audience": "a",
+           "jwks_file": str(keys.jwks_path)}
+    with pytest.raises(ValueError):
+        TokenVerifier.from_config([cfg, cfg])
+
+
+def test_issuer_selection_among_several(tmp_path, keys, sign):
+    other = ensure_dev_keys(tmp_path / "other")
+    v = TokenVerifier.from_config([
+        {"issuer": "https://idp.example/other", "kind": "citizen", "audience": "x",
+         "jwks_file": str(other.jwks_path)},
+        {"issuer": DEV_ISSUER, "kind": "staff", "audience": DEV_AUDIENCE,
+         "jwks_file": str(keys.jwks_path)},
+    ])
+    assert v.verify(sign(claims())).issuer.issuer == DEV_ISSUER
+    # Right kid for the dev issuer, but the token claims the other issuer: its JWKS lacks it.
+    rejected(v, sign(claims(iss="https://idp.example/other", aud="x")))
+
+
+# --- JWKS cache ----------------------------------------------------------------------------
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def new_jwk() -> tuple[rsa.RSAPrivateKey, dict]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key, rsa_public_jwk(key.public_key())
+
+
+def write_jwks(path: Path, *jwks: dict) -> None:
+    path.write_text(json.dumps({"keys": list(jwks)}))
+
+
+def test_jwks_refetch_rate_limited_and_last_good_survives(tmp_path):
+    _, jwk_a = new_jwk()
+    _, jwk_b = new_jwk()
+    path = tmp_path / "jwks.json"
+    write_jwks(path, jwk_a)
+    clock = FakeClock()
+    cache = JwksCache(jwks_file=path, min_refetch_seconds=30, clock=clock)
+    fetches = []
+    real_fetch = cache._fetch
+    cache._fetch = lambda: fetches.append(clock.now) or real_fetch()
+
+    assert cache.key_for(jwk_a["kid"]) is not None
+    assert len(fetches) == 1
+    assert cache.key_for(jwk_a["kid"]) is not None       # cached: no refetch
+    assert len(fetches) == 1
+
+    write_jwks(path, jwk_a, jwk_b)                         # issuer rotates in key B
+    clock.now += 10
+    assert cache.key_for(jwk_b["kid"]) is None             # too soon to refetch
+    assert cache.key_for("random-kid-1") is None
+    assert len(fetches) == 1
+
+    clock.now += 25                                        # 35 s since last fetch
+    assert cache.key_for(jwk_b["kid"]) is not None
+    assert len(fetches) == 2
+
+    path.unlink()                                          # issuer goes away
+    clock.now += 31
+    assert cache.key_for("random-kid-2") is None           # fetch attempted and failed...
+    assert len(fetches) == 3
+    assert cache.key_for(jwk_a["kid"]) is not None         # ...last good set survives
+    assert cache.key_for(jwk_b["kid"]) is not None
+    assert cache.key_for("random-kid-3") is None           # failed attempt also rate limited
+    assert len(fetches) == 3
+
+    path.write_text("{not json")                           # corrupt and empty sets too
+    clock.now += 31
+    assert cache.key_for("random-kid-4") is None
+    write_jwks(path)
+    clock.now += 31
+    assert cache.key_for("random-kid-5") is None
+    assert len(fetches) == 5
+    assert cache.key_for(jwk_a["kid"]) is not None
+
+
+def test_jwks_url_fetch_timeout_and_failure(monkeypatch):
+    _, jwk_a = new_jwk()
+    calls = []
+
+    class Resp:
+        def raise_for_status(self) -> None:
+            pass
+
+        def json(self) -> dict:
+            return {"keys": [jwk_a]}
+
+    def fake_get(url, timeout=None, **kwargs):
+        calls.append((url, timeout))
+        if len(calls) > 1:
+            raise OSError("connection refused")
+        return Resp()
+
+    monkeypatch.setattr("gateway.auth.requests.get", fake_get)
+    clock = FakeClock()
+    cache = JwksCache(jwks_url="https://idp.example/jwks", clock=clock)
+    assert cache.key_for(jwk_a["kid"]) is not None
+    assert calls == [("https://idp.example/jwks", 3.0)]
+    clock.now += 60
+    assert cache.key_for("unknown") is None
+    assert len(calls) == 2
+    assert cache.key_for(jwk_a["kid"]) is not None
+
+
+def test_jwks_ignores_symmetric_and_private_keys(tmp_path):
+    priv, jwk_a = new_jwk()
+    private_jwk = dict(jwt.algorithms.RSAAlgorithm.to_jwk(priv, as_dict=True), kid="priv")
+    oct_jwk = {"kty": "oct", "kid": "hmac", "k": b64url(b"secret")}
+    enc_jwk = dict(jwk_a, kid="enc", use="enc")
+    path = tmp_path / "jwks.json"
+    write_jwks(path, oct_jwk, private_jwk, enc_jwk, jwk_a)
+    cache = JwksCache(jwks_file=path, clock=FakeClock())
+    assert cache.key_for(jwk_a["kid"]) is not None
+    assert cache.key_for("hmac") is None
+    assert cache.key_for("priv") is None
+    assert cache.key_for("enc") is None
+
+
+def test_verifier_picks_up_rotated_key(tmp_path, keys, private_key, monkeypatch):
+    v = TokenVerifier.from_config([{"issuer": DEV_ISSUER, "kind": "staff",
+                                    "audience": DEV_AUDIENCE, "jwks_file": str(keys.jwks_path)}],
+                                  min_refetch_seconds=0)
+    v.verify(jwt.encode(claims(), private_key, algorithm="RS256", headers={"kid": keys.kid}))
+    new_key, new = new_jwk()
+    write_jwks(keys.jwks_path, json.loads(keys.jwks_path.read_text())["keys"][0], new)
+    token = jwt.encode(claims(), new_key, algorithm="RS256", headers={"kid": new["kid"]})
+    assert v.verify(token).claims["sub"] == "staff-1"
+
+
+# --- dev issuer ----------------------------------------------------------------------------
+
+def test_ensure_dev_keys_idempotent(tmp_path):
+    first = ensure_dev_keys(tmp_path)
+    pem = first.private_key_path.read_bytes()
+    jwks = first.jwks_path.read_text()
+    second = ensure_dev_keys(tmp_path)
+    assert second == first
+    assert second.private_key_path.read_bytes() == pem
+    assert second.jwks_path.read_text() == jwks
+    assert stat.S_IMODE(os.stat(first.private_key_path).st_mode) == 0o600
+    assert first.private_key_path == tmp_path / "dev-issuer" / "private.pem"
+    assert first.jwks_path == tmp_path / "dev-issuer" / "jwks.json"
+    published = json.loads(jwks)["keys"]
+    assert len(published) == 1 and published[0]["kid"] == first.kid
+    assert published[0]["alg"] == "RS256" and "d" not in published[0]
+
+
+def test_ensure_dev_keys_restores_missing_jwks(tmp_path):
+    first = ensure_dev_keys(tmp_path)
+    first.jwks_path.unlink()
+    assert ensure_dev_keys(tmp_path).kid == first.kid
+    assert json.loads(first.jwks_path.read_text())["keys"][0]["kid"] == first.kid
+
+
+def test_kid_is_rfc7638_thumbprint():
+    # Example from RFC 7638 section 3.1.
+    n = ("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSo"
+         "c_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGj"
+         "QR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-b"
+         "FTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw")
+    public = rsa.RSAPublicNumbers(
+        e=65537, n=int.from_bytes(base64.urlsafe_b64decode(n + "=" * (-len(n) % 4)), "big"),
+    ).public_key()
+    assert rsa_public_jwk(public)["kid"] == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+def test_mint_requires_sub(tmp_path):
+    with pytest.raises(ValueError):
+        mint(tmp_path, {"name": "no subject"})
+
+
+def test_mint_header_and_claims(tmp_path):
+    token = mint(tmp_path, {"sub": "u1", "iss": "https://spoof", "exp": 1}, ttl_seconds=120)
+    header = jwt.get_unverified_header(token)
+    assert header == {"alg": "RS256", "typ": "JWT", "kid": ensure_dev_keys(tmp_path).kid}
+    payload = jwt.decode(token, options={"verify_signature": False})
+    assert payload["iss"] == DEV_ISSUER and payload["aud"] == DEV_AUDIENCE
+    assert payload["exp"] - payload["iat"] == 120
+
+
+@pytest.fixture
+def fake_demo(monkeypatch):
+    module = types.ModuleType("stafett.demo")
+    module.PERSONAS = {
+        "laerer": {"description": "Teacher at Bakken skole", "sub": "staff-laerer",
+                   "roles": ["teacher"]},
+        "mor": {"description": "Guardian", "sub": "guardian-mor", "pid": "01010112345"},
+    }
+    monkeypatch.setitem(sys.modules, "stafett.demo", module)
+    return module
+
+
+def test_cli_list(fake_demo, capsys, tmp_path):
+    assert devissuer.main(["--var", str(tmp_path), "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "laerer\tTeacher at Bakken skole" in out
+    assert "mor\tGuardian" in out
+
+
+def test_cli_mint(fake_demo, capsys, tmp_path, verifier):
+    # ``verifier`` trusts tmp_path's dev keys, which the CLI reuses.
+    assert devissuer.main(["--var", str(tmp_path), "--ttl", "60", "laerer"]) == 0
+    token = capsys.readouterr().out.strip()
+    result = verifier.verify(token)
+    assert result.claims["sub"] == "staff-laerer"
+    assert result.claims["roles"] == ["teacher"]
+    assert "description" not in result.claims
+    assert result.claims["exp"] - result.claims["iat"] == 60
+    assert "description" in fake_demo.PERSONAS["laerer"]  # persona catalogue not mutated
+
+
+def test_cli_unknown_persona(fake_demo, capsys, tmp_path):
+    assert devissuer.main(["--var", str(tmp_path), "nobody"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "nobody" in captured.err
+
+
+def test_trailing_newline_rejected(verifier, sign):
+    rejected(verifier, sign(claims()) + "\n")
