@@ -1,0 +1,74 @@
+"""Test fixtures: real RabbitMQ and (optionally) real PostgreSQL, never stubs.
+
+eventlet patches the standard library before anything else imports sockets.
+A Docker engine, where one is reachable, gives throwaway servers through testcontainers;
+otherwise the local servers are used (``AMQP_URI``, ``TEST_POSTGRES_URL``), with a fresh
+RabbitMQ vhost and fresh databases per test so no test depends on another.
+"""
+import eventlet
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.support.servers import (Broker, make_database_urls,  # noqa: E402
+                                   start_broker, start_postgres)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--database", choices=["sqlite", "postgres"],
+                     default=os.environ.get("STAFETT_TEST_DATABASE", "sqlite"),
+                     help="database backend for service tests (default sqlite)")
+
+
+@pytest.fixture(scope="session")
+def broker() -> Broker:
+    broker = start_broker()
+    yield broker
+    broker.close()
+
+
+@pytest.fixture
+def amqp_uri(broker):
+    with broker.vhost() as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    server = start_postgres()
+    if server is None:
+        pytest.skip("no PostgreSQL server reachable (set TEST_POSTGRES_URL)")
+    yield server.url
+    server.close()
+
+
+@pytest.fixture
+def database_backend(request):
+    """``--database`` for the whole run, or a test's own ``indirect`` parametrisation."""
+    return getattr(request, "param", None) or request.config.getoption("--database")
+
+
+@pytest.fixture
+def database_urls(request, tmp_path, database_backend):
+    """One database per service, like production: SQLite files or fresh PG databases."""
+    if database_backend == "postgres":
+        base = request.getfixturevalue("postgres_url")
+        with make_database_urls(base) as urls:
+            yield urls
+    else:
+        yield {name: f"sqlite:///{tmp_path}/{name}.db"
+               for name in ("consent", "logs", "handover", "notifications")}
+
+
+@pytest.fixture
+def platform(container_factory, amqp_uri, database_urls, tmp_path):
+    """All four services and the gateway, running over the real broker."""
+    from tests.support.platform import Platform
+
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path)
+    platform.start()
+    yield platform
+    platform.close()
