@@ -3,7 +3,11 @@
 eventlet must patch the standard library before anything imports sockets, so this module
 patches first and imports the rest afterwards.
 """
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 

@@ -5,7 +5,11 @@ A Docker engine, where one is reachable, gives throwaway servers through testcon
 otherwise the local servers are used (``AMQP_URI``, ``TEST_POSTGRES_URL``), with a fresh
 RabbitMQ vhost and fresh databases per test so no test depends on another.
 """
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 

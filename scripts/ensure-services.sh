@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Start (and if missing, install) the servers the tests talk to: RabbitMQ with its
+# management API (per-test vhosts) and PostgreSQL. Idempotent; quiet when all is up.
+set -euo pipefail
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+wait_port() {
+  for _ in $(seq 1 120); do port_open "$1" && return 0; sleep 0.5; done
+  echo "port $1 did not open" >&2; return 1
+}
+
+if ! port_open 5672; then
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  echo "starting RabbitMQ"
+  rabbitmq-server -detached || true
+  wait_port 5672
+fi
+if ! port_open 15672; then
+  echo "enabling the RabbitMQ management plugin"
+  rabbitmq-plugins enable rabbitmq_management >/dev/null
+  wait_port 15672 || echo "management API not up: tests fall back to rabbitmqctl" >&2
+fi
+
+if ! port_open 5432; then
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql
+  echo "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+  wait_port 5432
+fi

@@ -1,0 +1,154 @@
+"""``make run``: the whole platform on this machine, with a synthetic demo.
+
+Starts RabbitMQ if needed, runs the four services and the gateway as separate processes
+on SQLite files under ``var/``, seeds the demo, prints where to go, and on Ctrl-C stops
+every process cleanly.
+"""
+from __future__ import annotations
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from stafett.config import ROOT, component_config
+from stafett.devissuer import dev_issuer_url, ensure_dev_keys
+
+COMPONENTS = ("consent", "logs", "handover", "notifications", "gateway")
+VAR = ROOT / "var"
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def ensure_broker(amqp_uri: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(amqp_uri)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 5672
+    if _port_open(host, port):
+        return
+    if host in ("127.0.0.1", "localhost") and shutil.which("rabbitmq-server"):
+        print("Starter RabbitMQ (rabbitmq-server -detached) ...")
+        subprocess.run(["rabbitmq-server", "-detached"], check=False)
+    elif shutil.which("docker"):
+        print("Starter RabbitMQ i en container ...")
+        subprocess.run(["docker", "run", "-d", "--rm", "--name", "stafett-rabbitmq",
+                        "-p", f"127.0.0.1:{port}:5672", "rabbitmq:3.13"], check=False)
+    deadline = time.monotonic() + 90
+    while not _port_open(host, port):
+        if time.monotonic() > deadline:
+            sys.exit(f"RabbitMQ svarer ikke på {host}:{port}. Sett AMQP_URI eller start den.")
+        time.sleep(0.5)
+
+
+def wait_ready(url: str, process: subprocess.Popen, name: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{name} stoppet (se var/log/{name}.log)")
+        try:
+            if requests.get(url + "/readyz", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    sys.exit(f"{name} ble ikke klar innen {timeout:.0f} s (se var/log/{name}.log)")
+
+
+def seed(amqp_uri: str) -> None:
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from stafett.actor import SYSTEM_ACTOR
+    from stafett.demo import seed as seed_demo
+
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30,
+                         context_data={"actor": SYSTEM_ACTOR.to_context()}) as proxy:
+        seed_demo(proxy, dev_issuer_url)
+
+
+def banner(gateway_url: str) -> None:
+    from stafett.demo import PERSONAS
+
+    python = os.path.relpath(sys.executable, Path.cwd())
+    print(f"""
+Stafett kjører på {gateway_url}
+  API-beskrivelse: {gateway_url}/openapi.json
+  Helse: {gateway_url}/healthz   Metrikker: {gateway_url}/metrics
+  Logger: var/log/<tjeneste>.log (JSON)
+
+Demo-personer (syntetiske data):""")
+    for name, persona in PERSONAS.items():
+        print(f"  {name:15} {persona.get('description', '')}")
+    print(f"""
+Hent et token og prøv API-et:
+  TOKEN=$({python} -m stafett.devissuer guardian)
+  curl -H "Authorization: Bearer $TOKEN" {gateway_url}/api/v1/children
+
+Ctrl-C stopper alt.""")
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    (VAR / "log").mkdir(parents=True, exist_ok=True)
+    ensure_dev_keys(VAR)
+    env = dict(os.environ, DEV_ISSUER="true", DEV_ISSUER_DIR=str(VAR), PYTHONUNBUFFERED="1")
+    amqp_uri = component_config("gateway", environ=env)["AMQP_URI"]
+    ensure_broker(amqp_uri)
+
+    processes: dict[str, subprocess.Popen] = {}
+
+    def stop_all(*_):
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    # Ctrl-C and SIGTERM both end in KeyboardInterrupt; SIGINT is set explicitly because a
+    # shell that starts us in the background leaves it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        for name in COMPONENTS:
+            log_file = open(VAR / "log" / f"{name}.log", "ab")
+            processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "stafett.run", name], env=env, stdout=log_file,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        for name in COMPONENTS:
+            address = component_config(name, environ=env)["WEB_SERVER_ADDRESS"]
+            wait_ready(f"http://{address}", processes[name], name)
+        seed(amqp_uri)
+        banner(component_config("gateway", environ=env)["PUBLIC_URL"])
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        failed = [n for n, p in processes.items() if p.poll() is not None]
+        print(f"Stoppet uventet: {', '.join(failed)} (se var/log/)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopper ...")
+        return 0
+    finally:
+        stop_all()
+        print("Alt er stoppet.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
