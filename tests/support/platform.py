@@ -90,16 +90,16 @@ class Platform:
     def url(self, component: str = "gateway") -> str:
         return f"http://127.0.0.1:{self.ports[component]}"
 
-    def token(self, persona: str, **extra) -> str:
+    def token(self, persona: str, ttl_seconds: int = 3600, **extra) -> str:
         from stafett.demo import PERSONAS
 
         claims = {k: v for k, v in PERSONAS[persona].items() if k != "description"}
         kind = claims.pop("issuer_kind")
         claims.update(extra)
-        return mint(self.var_dir, claims, issuer=dev_issuer_url(kind))
+        return mint(self.var_dir, claims, ttl_seconds=ttl_seconds, issuer=dev_issuer_url(kind))
 
-    def client(self, persona: str | None = None, **extra) -> ApiClient:
-        return ApiClient(self.url(), self.token(persona, **extra) if persona else None)
+    def client(self, persona: str | None = None, **claims) -> ApiClient:
+        return ApiClient(self.url(), self.token(persona, **claims) if persona else None)
 
     @contextmanager
     def rpc(self, actor=SYSTEM_ACTOR, timeout: float = 10):

@@ -1,0 +1,71 @@
+"""Unit tests for the handover state machine in services.handover.domain."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from services.handover import domain
+from stafett.errors import Conflict
+
+STATES = (domain.CONSENT_PENDING, domain.AWAITING_ACCEPTANCE, domain.ACCEPTED,
+          domain.COMPLETED, domain.DECLINED, domain.CANCELLED, domain.EXPIRED)
+
+#: the workflow, written out independently of domain.TRANSITIONS
+EXPECTED_ALLOWED = {
+    ("consent_pending", "awaiting_acceptance"), ("consent_pending", "cancelled"),
+    ("consent_pending", "expired"),
+    ("awaiting_acceptance", "accepted"), ("awaiting_acceptance", "declined"),
+    ("awaiting_acceptance", "cancelled"), ("awaiting_acceptance", "expired"),
+    ("accepted", "completed"),
+}
+
+ALLOWED = sorted((state, target) for state, targets in domain.TRANSITIONS.items()
+                 for target in targets)
+REFUSED = sorted(pair for pair in itertools.product(STATES, STATES)
+                 if pair not in set(ALLOWED))
+
+
+def test_every_state_has_an_entry():
+    assert set(domain.TRANSITIONS) == set(STATES)
+
+
+def test_transitions_table_is_the_workflow():
+    assert set(ALLOWED) == EXPECTED_ALLOWED
+
+
+def test_pairs_cover_the_whole_square():
+    assert len(ALLOWED) == 8
+    assert len(REFUSED) == len(STATES) ** 2 - 8 == 41
+
+
+@pytest.mark.parametrize("current, target", ALLOWED)
+def test_allowed_transition_succeeds(current, target):
+    assert domain.transition(current, target) == target
+
+
+@pytest.mark.parametrize("current, target", REFUSED)
+def test_every_other_transition_is_a_conflict(current, target):
+    with pytest.raises(Conflict) as caught:
+        domain.transition(current, target)
+    assert caught.value.status == 409
+    assert current in caught.value.detail and target in caught.value.detail
+
+
+@pytest.mark.parametrize("current, target", [("unknown", domain.CANCELLED),
+                                             (domain.ACCEPTED, "unknown")])
+def test_unknown_states_are_a_conflict(current, target):
+    with pytest.raises(Conflict):
+        domain.transition(current, target)
+
+
+def test_terminal_states_go_nowhere():
+    for state in (domain.COMPLETED, domain.DECLINED, domain.CANCELLED, domain.EXPIRED):
+        assert domain.TRANSITIONS[state] == set()
+        assert state not in domain.OPEN_STATES
+
+
+def test_cancellable_states_can_become_cancelled():
+    assert domain.CANCELLABLE_STATES <= domain.OPEN_STATES
+    for state in domain.CANCELLABLE_STATES:
+        assert domain.transition(state, domain.CANCELLED) == domain.CANCELLED

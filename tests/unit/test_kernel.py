@@ -1,0 +1,466 @@
+"""Unit tests for the shared kernel: config, errors, actor, events, logging, audit."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from collections import deque
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+from nameko.exceptions import RemoteError, deserialize, serialize
+from sqlalchemy import create_engine, delete, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from stafett import audit, errors
+from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, SYSTEM_ACTOR, Actor
+from stafett.config import DEFAULT_CONFIG, ConfigError, component_config, expand, load_file
+from stafett.events import Envelope, kernel_metadata
+from stafett.logging import CallIdLogging, JsonFormatter, scrub
+
+# Clearly invalid identity-number-shaped strings (month 34 does not exist): the scrubber
+# matches on shape, so they are enough, and no real-looking number lands in the repository.
+SHAPED = "12345678901"
+SHAPED_SPACED = "123456 78901"
+
+
+# --- config ----------------------------------------------------------------------------------
+
+def test_expand_uses_default_when_unset():
+    assert expand("uri: ${AMQP_URI:amqp://localhost}", {}) == "uri: amqp://localhost"
+
+
+def test_expand_prefers_the_environment():
+    assert expand("uri: ${AMQP_URI:amqp://localhost}", {"AMQP_URI": "amqp://rabbit"}) == (
+        "uri: amqp://rabbit")
+
+
+def test_expand_variable_without_default_set():
+    assert expand("${A}-${B:x}", {"A": "1"}) == "1-x"
+
+
+def test_expand_empty_default():
+    assert expand("[${NOTHING:}]", {}) == "[]"
+
+
+def test_expand_missing_variable_without_default_is_config_error():
+    with pytest.raises(ConfigError) as caught:
+        expand("key: ${REQUIRED_SECRET}", {"OTHER": "x"})
+    assert "REQUIRED_SECRET" in str(caught.value)
+
+
+def test_expand_uses_only_the_explicit_environ(monkeypatch):
+    monkeypatch.setenv("STAFETT_TEST_ONLY_IN_OS", "from-os")
+    assert expand("${STAFETT_TEST_ONLY_IN_OS:default}", {}) == "default"
+
+
+CONFIG_YAML = """\
+common:
+  AMQP_URI: ${AMQP_URI:pyamqp://guest:guest@localhost:5672/}
+  RPC_TIMEOUT: ${RPC_TIMEOUT:5}
+  SHARED: from-common
+components:
+  logs:
+    SHARED: from-logs
+    DATABASE_URL: ${LOGS_DATABASE_URL:sqlite:///var/logs.db}
+  bare:
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "stafett.yaml"
+    path.write_text(CONFIG_YAML, encoding="utf-8")
+    return path
+
+
+def test_component_config_merges_common_and_component(config_file):
+    config = component_config("logs", config_file, environ={"AMQP_URI": "amqp://rabbit/"})
+    assert config == {"AMQP_URI": "amqp://rabbit/", "RPC_TIMEOUT": 5, "SHARED": "from-logs",
+                      "DATABASE_URL": "sqlite:///var/logs.db", "COMPONENT": "logs"}
+
+
+def test_component_config_applies_overrides_last(config_file):
+    config = component_config("logs", config_file, environ={"RPC_TIMEOUT": "9"},
+                              RPC_TIMEOUT=1, DATABASE_URL="sqlite:///tmp/x.db")
+    assert config["RPC_TIMEOUT"] == 1
+    assert config["DATABASE_URL"] == "sqlite:///tmp/x.db"
+    assert config["SHARED"] == "from-logs"
+
+
+def test_component_config_environment_values_are_typed_by_yaml(config_file):
+    assert component_config("logs", config_file, environ={"RPC_TIMEOUT": "9"})[
+        "RPC_TIMEOUT"] == 9
+
+
+def test_component_config_empty_section_is_common_only(config_file):
+    assert component_config("bare", config_file, environ={}) == {
+        "AMQP_URI": "pyamqp://guest:guest@localhost:5672/", "RPC_TIMEOUT": 5,
+        "SHARED": "from-common", "COMPONENT": "bare"}
+
+
+def test_component_config_unknown_component_is_config_error(config_file):
+    with pytest.raises(ConfigError) as caught:
+        component_config("billing", config_file, environ={})
+    assert "billing" in str(caught.value)
+
+
+def test_component_config_does_not_mutate_between_calls(config_file):
+    first = component_config("logs", config_file, environ={}, EXTRA=1)
+    second = component_config("logs", config_file, environ={})
+    assert first["EXTRA"] == 1 and "EXTRA" not in second
+
+
+@pytest.mark.parametrize("component", ["gateway", "consent", "logs", "handover",
+                                       "notifications"])
+def test_shipped_config_loads_without_any_environment(component):
+    config = component_config(component, DEFAULT_CONFIG, environ={})
+    assert config["COMPONENT"] == component
+    assert config["AMQP_URI"].startswith("pyamqp://")
+    assert config["RPC_TIMEOUT"] == 5
+
+
+def test_load_file_empty_document_is_empty_dict(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("", encoding="utf-8")
+    assert load_file(path, {}) == {}
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+EXPECTED_STATUS = {
+    errors.BadRequest: 400, errors.Unauthorized: 401, errors.Forbidden: 403,
+    errors.NotFound: 404, errors.Conflict: 409, errors.PreconditionFailed: 412,
+    errors.PayloadTooLarge: 413, errors.ValidationFailed: 422,
+    errors.PreconditionRequired: 428, errors.TooManyRequests: 429,
+    errors.ServiceUnavailable: 503,
+}
+ERROR_CLASSES = sorted(EXPECTED_STATUS, key=lambda cls: cls.__name__)
+FIELD_ERRORS = {"valid_until": ["must be after valid_from"],
+                "scope.agencies": ["unknown agency 999999999", "unknown agency 888888888"]}
+
+
+def test_every_error_class_is_listed_here():
+    assert set(errors.StafettError.__subclasses__()) == set(EXPECTED_STATUS)
+
+
+@pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)
+def test_error_round_trips_through_nameko_as_the_same_class(cls):
+    payload = serialize(cls("the detail", FIELD_ERRORS))
+    # over AMQP the payload travels as JSON
+    received = deserialize(json.loads(json.dumps(payload)))
+    assert type(received) is cls
+    assert not isinstance(received, RemoteError)
+    assert received.detail == "the detail"
+    assert received.errors == FIELD_ERRORS
+    assert received.status == EXPECTED_STATUS[cls]
+
+
+@pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)
+def test_error_without_field_errors_round_trips(cls):
+    received = deserialize(json.loads(json.dumps(serialize(cls("only detail")))))
+    assert type(received) is cls
+    assert (received.detail, received.errors) == ("only detail", {})
+
+
+@pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)
+def test_to_problem(cls):
+    problem = cls("what went wrong", FIELD_ERRORS).to_problem()
+    assert problem == {"type": "https://stafett.no/problems/" + cls.slug,
+                       "title": cls.title, "status": EXPECTED_STATUS[cls],
+                       "detail": "what went wrong", "errors": FIELD_ERRORS}
+
+
+def test_to_problem_without_errors_or_detail():
+    problem = errors.NotFound().to_problem(instance="/api/v1/logs/x")
+    assert problem == {"type": "https://stafett.no/problems/not-found", "title": "Not found",
+                       "status": 404, "detail": "Not found", "instance": "/api/v1/logs/x"}
+
+
+def test_error_slugs_are_unique():
+    assert len({cls.slug for cls in ERROR_CLASSES}) == len(ERROR_CLASSES)
+
+
+def test_str_is_detail_or_title():
+    assert str(errors.Conflict("the log is closed")) == "the log is closed"
+    assert str(errors.Conflict()) == "Conflict"
+
+
+def test_expected_holds_the_callers_faults_only():
+    assert errors.ServiceUnavailable not in errors.EXPECTED
+    assert set(errors.EXPECTED) == set(EXPECTED_STATUS) - {errors.ServiceUnavailable}
+
+
+# --- actor -----------------------------------------------------------------------------------
+
+def test_actor_context_round_trip():
+    actor = Actor(kind=STAFF, person_id="s-1", agency="974760673", agency_type="school",
+                  roles=("teacher", "stafettholder"), scopes=("logs:read",),
+                  acr="substantial")
+    raw = actor.to_context()
+    assert isinstance(raw, str)
+    assert Actor.from_context(raw) == actor
+    assert Actor.from_context(raw.encode()) == actor
+
+
+def test_actor_from_context_dict_and_unknown_keys():
+    actor = Actor.from_context({"kind": CITIZEN, "person_id": "c-1", "roles": None,
+                                "acr": "idporten-loa-high", "name": "ignored"})
+    assert actor == Actor(kind=CITIZEN, person_id="c-1", acr="idporten-loa-high")
+    assert actor.roles == () and actor.scopes == ()
+
+
+@pytest.mark.parametrize("raw", [None, "", b"", {}])
+def test_actor_from_empty_context_is_none(raw):
+    assert Actor.from_context(raw) is None
+
+
+@pytest.mark.parametrize("actor, ref", [
+    (Actor(kind=STAFF, person_id="s-1", agency="974760673"), "person:s-1"),
+    (Actor(kind=CITIZEN, person_id="c-1"), "person:c-1"),
+    (Actor(kind=SYSTEM, agency="974760673"), "system:974760673"),
+    (Actor(kind=SYSTEM), "system"),
+    (Actor(kind=SERVICE), "service"),
+    (SYSTEM_ACTOR, "service"),
+])
+def test_actor_ref(actor, ref):
+    assert actor.ref == ref
+
+
+# --- event envelope --------------------------------------------------------------------------
+
+def test_envelope_dict_round_trip():
+    envelope = Envelope(type="log.measure_added", source="logs", data={"measure_id": "m-1"},
+                        agency="974760673", actor_ref="person:s-1", child_id="c-1",
+                        log_id="l-1")
+    payload = envelope.to_dict()
+    assert payload["type"] == "log.measure_added" and payload["log_id"] == "l-1"
+    assert Envelope.from_dict(json.loads(json.dumps(payload))) == envelope
+
+
+def test_envelope_from_dict_ignores_unknown_keys():
+    envelope = Envelope.from_dict({"type": "t", "source": "s", "surprise": 1})
+    assert (envelope.type, envelope.source, envelope.version) == ("t", "s", 1)
+
+
+def test_envelope_occurred_at_defaults_to_utc_now():
+    before = datetime.now(timezone.utc)
+    occurred = datetime.fromisoformat(Envelope(type="t", source="s").occurred_at)
+    after = datetime.now(timezone.utc)
+    assert occurred.utcoffset() == timedelta(0)
+    assert before <= occurred <= after
+
+
+def test_envelope_event_ids_are_unique_uuids():
+    ids = {Envelope(type="t", source="s").event_id for _ in range(500)}
+    assert len(ids) == 500
+    for event_id in list(ids)[:5]:
+        assert str(uuid.UUID(event_id)) == event_id
+
+
+# --- logging ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def log_lines():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("logs"))
+    logger = logging.getLogger("stafett.tests.kernel")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+
+    def lines():
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield logger, lines
+    logger.handlers[:] = []
+
+
+def test_json_formatter_one_object_per_record(log_lines):
+    logger, lines = log_lines
+    logger.info("first")
+    logger.warning("second %s", "line\nbreak")
+    entries = lines()
+    assert len(entries) == 2
+    first, second = entries
+    assert first["message"] == "first" and first["level"] == "INFO"
+    assert first["service"] == "logs" and first["logger"] == "stafett.tests.kernel"
+    assert datetime.fromisoformat(first["time"]).utcoffset() == timedelta(0)
+    assert second["message"] == "second line\nbreak" and second["level"] == "WARNING"
+    assert "call_id" not in first
+
+
+def test_json_formatter_includes_call_id_from_worker(log_lines):
+    logger, lines = log_lines
+    dependency = CallIdLogging()
+    worker_ctx = SimpleNamespace(call_id="logs.add_measure.1",
+                                 call_id_stack=deque(["gateway.http.0", "logs.add_measure.1"]))
+    dependency.worker_setup(worker_ctx)
+    try:
+        logger.info("inside")
+    finally:
+        dependency.worker_teardown(worker_ctx)
+    logger.info("outside")
+    inside, outside = lines()
+    assert inside["call_id"] == "logs.add_measure.1"
+    assert inside["call_id_stack"] == ["gateway.http.0", "logs.add_measure.1"]
+    assert "call_id" not in outside
+
+
+def test_json_formatter_keeps_simple_extras(log_lines):
+    logger, lines = log_lines
+    logger.info("delivered", extra={"attempts": 3, "ok": True, "queue": "logs.q"})
+    entry = lines()[0]
+    assert (entry["attempts"], entry["ok"], entry["queue"]) == (3, True, "logs.q")
+
+
+@pytest.mark.parametrize("number", [SHAPED, SHAPED_SPACED])
+def test_scrub_redacts_identity_number_shapes(number):
+    assert scrub(f"child {number} found") == "child [redacted] found"
+    assert scrub(number) == "[redacted]"
+
+
+@pytest.mark.parametrize("text", ["1234567890", "123456789012", "12345 678901",
+                                  "order 2025-03-10", "uuid 5b0c7a86-1f4e-4bd2"])
+def test_scrub_leaves_other_numbers(text):
+    assert scrub(text) == text
+
+
+def test_scrub_in_message(log_lines):
+    logger, lines = log_lines
+    logger.info("looked up %s and %s", SHAPED, SHAPED_SPACED)
+    raw = json.dumps(lines())
+    assert lines()[0]["message"] == "looked up [redacted] and [redacted]"
+    assert SHAPED not in raw and SHAPED_SPACED not in raw
+
+
+def test_scrub_in_extras(log_lines):
+    logger, lines = log_lines
+    logger.info("search", extra={"query": f"pid={SHAPED_SPACED}", "body": {"fnr": SHAPED}})
+    entry = lines()[0]
+    assert entry["query"] == "pid=[redacted]"
+    assert SHAPED not in entry["body"] and "[redacted]" in entry["body"]
+
+
+def test_scrub_in_exception_text(log_lines):
+    logger, lines = log_lines
+    try:
+        raise ValueError(f"no child with number {SHAPED}")
+    except ValueError:
+        logger.exception("lookup failed")
+    entry = lines()[0]
+    assert "ValueError: no child with number [redacted]" in entry["exception"]
+    assert SHAPED not in entry["exception"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "source bug: JsonFormatter passes int/float extras through unscrubbed, so an "
+    "identity number logged as an int leaks"))
+def test_scrub_in_numeric_extras(log_lines):
+    logger, lines = log_lines
+    logger.info("search", extra={"pid": int(SHAPED)})
+    assert SHAPED not in json.dumps(lines()[0])
+
+
+# --- audit chain -----------------------------------------------------------------------------
+
+@pytest.fixture
+def audit_session():
+    engine = create_engine("sqlite://", poolclass=StaticPool,
+                           connect_args={"check_same_thread": False})
+    kernel_metadata.create_all(engine)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+ACTOR = Actor(kind=STAFF, person_id="s-1", agency="974760673", agency_type="school")
+
+
+def three_records(session):
+    records = [
+        audit.record_access(session, ACTOR, action="read", object_type="log",
+                            object_id="l-1", subject_id="l-1", outcome="allowed",
+                            role="stafettholder"),
+        audit.record_access(session, None, action="read", object_type="log",
+                            object_id="l-1", subject_id="l-1", outcome="denied",
+                            reason="no such log"),
+        audit.record_access(session, ACTOR, action="add_measure", object_type="log",
+                            object_id="l-1", subject_id="l-1", outcome="allowed",
+                            role="stafettholder"),
+    ]
+    session.commit()
+    return records
+
+
+def rows(session):
+    return [dict(row) for row in session.execute(
+        select(audit.access_table).order_by(audit.access_table.c.seq)).mappings()]
+
+
+def test_audit_chain_intact(audit_session):
+    first, second, third = three_records(audit_session)
+    assert audit.verify_chain(audit_session) == (True, None)
+    assert first["prev_hash"] == audit.GENESIS
+    assert second["prev_hash"] == first["hash"] and third["prev_hash"] == second["hash"]
+    assert [r["seq"] for r in rows(audit_session)] == [1, 2, 3]
+    assert second["actor_ref"] == "anonymous" and first["actor_ref"] == "person:s-1"
+
+
+def test_audit_empty_chain_is_intact(audit_session):
+    assert audit.verify_chain(audit_session) == (True, None)
+
+
+def test_audit_edited_outcome_is_detected(audit_session):
+    three_records(audit_session)
+    audit_session.execute(update(audit.access_table).where(audit.access_table.c.seq == 2)
+                          .values(outcome="allowed"))
+    audit_session.commit()
+    assert audit.verify_chain(audit_session) == (False, 2)
+
+
+def test_audit_edit_with_recomputed_hash_is_detected_at_the_next_record(audit_session):
+    three_records(audit_session)
+    record = rows(audit_session)[1]
+    record["outcome"] = "allowed"
+    record["at"] = record["at"].replace(tzinfo=timezone.utc)
+    audit_session.execute(update(audit.access_table).where(audit.access_table.c.seq == 2)
+                          .values(outcome="allowed", hash=audit._digest(record)))
+    audit_session.commit()
+    assert audit.verify_chain(audit_session) == (False, 3)
+
+
+def test_audit_deleted_middle_record_is_detected(audit_session):
+    three_records(audit_session)
+    audit_session.execute(delete(audit.access_table).where(audit.access_table.c.seq == 2))
+    audit_session.commit()
+    assert audit.verify_chain(audit_session) == (False, 3)
+
+
+def _swap(session, seq_a, seq_b):
+    table = audit.access_table
+    by_seq = {row["seq"]: row for row in rows(session)}
+    content = lambda row: {k: v for k, v in row.items() if k != "seq"}  # noqa: E731
+    session.execute(update(table).where(table.c.seq == seq_a).values(id="swapping"))
+    session.execute(update(table).where(table.c.seq == seq_b)
+                    .values(**content(by_seq[seq_a])))
+    session.execute(update(table).where(table.c.seq == seq_a)
+                    .values(**content(by_seq[seq_b])))
+    session.commit()
+
+
+def test_audit_swapped_records_are_detected(audit_session):
+    three_records(audit_session)
+    _swap(audit_session, 1, 2)
+    assert audit.verify_chain(audit_session) == (False, 1)
+
+
+def test_audit_swapped_later_records_are_detected(audit_session):
+    first, second, third = three_records(audit_session)
+    _swap(audit_session, 2, 3)
+    assert [r["id"] for r in rows(audit_session)] == [first["id"], third["id"], second["id"]]
+    assert audit.verify_chain(audit_session) == (False, 2)
