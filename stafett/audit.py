@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import timezone
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, select, text
 from sqlalchemy.orm import Session
@@ -42,7 +43,10 @@ _HASHED = ("id", "at", "actor_ref", "actor_kind", "agency", "role", "action", "o
 
 
 def _digest(record: dict) -> str:
-    canonical = json.dumps({k: (record[k].isoformat() if k == "at" else record[k])
+    # UTC, whatever time zone the database session hands the timestamp back in
+    at = record["at"]
+    at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    canonical = json.dumps({k: (at.isoformat() if k == "at" else record[k])
                             for k in _HASHED}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -73,10 +77,6 @@ def verify_chain(session: Session) -> tuple[bool, int | None]:
     previous = GENESIS
     for row in session.execute(select(access_table).order_by(access_table.c.seq)).mappings():
         record = dict(row)
-        at = record["at"]
-        if at.tzinfo is None:  # SQLite returns naive datetimes
-            from datetime import timezone
-            record["at"] = at.replace(tzinfo=timezone.utc)
         if record["prev_hash"] != previous or _digest(record) != record["hash"]:
             return False, record["seq"]
         previous = record["hash"]

@@ -36,8 +36,37 @@ def expand(text: str, environ: Mapping[str, str] | None = None) -> str:
     return _ENV_REFERENCE.sub(substitute, text)
 
 
+def _scalar(value: str):
+    """A value that was a whole ``${...}`` reference gets YAML's plain scalar types
+    (ints, floats, booleans); anything else stays the exact string, so a secret or URL
+    containing '#' or ': ' is never reinterpreted as YAML."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _resolve(node, environ):
+    if isinstance(node, dict):
+        return {key: _resolve(value, environ) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_resolve(item, environ) for item in node]
+    if isinstance(node, str) and "${" in node:
+        whole = _ENV_REFERENCE.fullmatch(node)
+        expanded = expand(node, environ)
+        return _scalar(expanded) if whole else expanded
+    return node
+
+
 def load_file(path: str | Path = DEFAULT_CONFIG, environ: Mapping[str, str] | None = None) -> dict:
-    return yaml.safe_load(expand(Path(path).read_text(encoding="utf-8"), environ)) or {}
+    """Parse the YAML first, then substitute into string values (never into comments)."""
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return _resolve(document, environ)
 
 
 def component_config(component: str, path: str | Path | None = None,

@@ -23,6 +23,14 @@ def scrub(text: str) -> str:
     return _IDENTITY_NUMBER.sub("[redacted]", text)
 
 
+def _safe_value(value):
+    """Numbers stay numbers unless they are shaped like an identity number."""
+    if isinstance(value, bool) or (isinstance(value, (int, float))
+                                   and not _IDENTITY_NUMBER.search(str(value))):
+        return value
+    return scrub(str(value))
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, service: str = "stafett"):
         super().__init__()
@@ -42,7 +50,7 @@ class JsonFormatter(logging.Formatter):
             entry["call_id_stack"] = getattr(_context, "call_id_stack", [])
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value if isinstance(value, (int, float, bool)) else scrub(str(value))
+                entry[key] = _safe_value(value)
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)

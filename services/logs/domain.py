@@ -88,11 +88,11 @@ def check_can_open(actor: Actor | None, coverage: Coverage, has_open_log: bool) 
         raise Conflict("the child already has an open log")
 
 
-def check_new_participant(staff: dict, coverage: Coverage, existing) -> None:
+def check_new_participant(staff: dict, coverage: Coverage, existing, today: date) -> None:
     if not coverage.covers(staff["agency"], staff["agency_type"]):
         raise ValidationFailed("consent does not cover that person's agency",
                                {"person_id": ["the agency is not covered by consent"]})
-    if any(p.person_id == staff["id"] and p.active_until is None for p in existing):
+    if any(p.person_id == staff["id"] and is_active(p, today) for p in existing):
         raise Conflict("that person already takes part in the log")
 
 

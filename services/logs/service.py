@@ -122,7 +122,8 @@ class LogsService(ServiceBase):
         domain.require_stafettholder(viewer)
         domain.require_open(log)
         staff = self.consent.staff_member(data["person_id"])
-        domain.check_new_participant(staff, self._coverage(log.child_id), participants)
+        domain.check_new_participant(staff, self._coverage(log.child_id), participants,
+                                     date.today())
         participant = Participant(id=new_id(), log_id=log.id, person_id=staff["id"],
                                   kind="staff", role=domain.MEMBER, display_name=staff["name"],
                                   title=staff["title"], agency=staff["agency"],

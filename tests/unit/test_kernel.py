@@ -357,9 +357,6 @@ def test_scrub_in_exception_text(log_lines):
     assert SHAPED not in entry["exception"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "source bug: JsonFormatter passes int/float extras through unscrubbed, so an "
-    "identity number logged as an int leaks"))
 def test_scrub_in_numeric_extras(log_lines):
     logger, lines = log_lines
     logger.info("search", extra={"pid": int(SHAPED)})
@@ -464,3 +461,13 @@ def test_audit_swapped_later_records_are_detected(audit_session):
     _swap(audit_session, 2, 3)
     assert [r["id"] for r in rows(audit_session)] == [first["id"], third["id"], second["id"]]
     assert audit.verify_chain(audit_session) == (False, 2)
+
+
+def test_environment_values_are_not_reinterpreted_as_yaml(tmp_path):
+    from stafett.config import load_file
+
+    path = tmp_path / "c.yaml"
+    path.write_text("a: ${A:x}\nb: ${B:8000}\nc: prefix-${A:x}\n# ${NOT_SET_ANYWHERE}\n")
+    env = {"A": "pyamqp://u:p #x@h/: {y}"}
+    assert load_file(path, env) == {"a": "pyamqp://u:p #x@h/: {y}", "b": 8000,
+                                    "c": "prefix-pyamqp://u:p #x@h/: {y}"}

@@ -240,25 +240,25 @@ def new_staff(person_id="s-new", agency=PPT, agency_type="ppt"):
 
 
 def test_check_new_participant_covered_passes():
-    assert domain.check_new_participant(new_staff(), COVERED, PARTICIPANTS) is None
+    assert domain.check_new_participant(new_staff(), COVERED, PARTICIPANTS, TODAY) is None
 
 
 def test_check_new_participant_not_covered_is_validation_failed():
     with pytest.raises(ValidationFailed) as caught:
         domain.check_new_participant(new_staff(agency=NAV, agency_type="nav"), COVERED,
-                                     PARTICIPANTS)
+                                     PARTICIPANTS, TODAY)
     assert caught.value.errors == {"person_id": ["the agency is not covered by consent"]}
 
 
 def test_check_new_participant_already_taking_part_is_conflict():
     with pytest.raises(Conflict):
-        domain.check_new_participant(new_staff("s-advisor"), COVERED, PARTICIPANTS)
+        domain.check_new_participant(new_staff("s-advisor"), COVERED, PARTICIPANTS, TODAY)
 
 
 def test_check_new_participant_whose_earlier_period_ended_may_rejoin():
     ended = participant("p-old", "s-old", agency=PPT, agency_type="ppt",
                         active_until=YESTERDAY)
-    assert domain.check_new_participant(new_staff("s-old"), COVERED, [ended]) is None
+    assert domain.check_new_participant(new_staff("s-old"), COVERED, [ended], TODAY) is None
 
 
 # --- check_measure ---------------------------------------------------------------------------
@@ -316,11 +316,8 @@ def test_check_measure_reports_both_errors_at_once():
     }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "source bug: check_new_participant treats only active_until=None as taking part, so a "
-    "participant whose period ends in the future can be added a second time"))
 def test_check_new_participant_with_a_future_end_date_is_still_taking_part():
     leaving = participant("p-leaving", "s-leaving", agency=PPT, agency_type="ppt",
                           active_until=TODAY + timedelta(days=30))
     with pytest.raises(Conflict):
-        domain.check_new_participant(new_staff("s-leaving"), COVERED, [leaving])
+        domain.check_new_participant(new_staff("s-leaving"), COVERED, [leaving], TODAY)
