@@ -10,6 +10,7 @@ import json
 
 from kombu import Connection
 from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
@@ -62,6 +63,7 @@ def json_response(payload, status: int = 200, headers: dict | None = None,
 
 
 class ServiceBase:
+    config = Config()
     metrics = metrics.RedMetrics()
     call_id_logging = CallIdLogging()
     actor = CurrentActor()

@@ -265,7 +265,7 @@ class ConsentService(ServiceBase):
     # -- helpers ----------------------------------------------------------------------------
 
     def _policy(self) -> domain.ConsentPolicy:
-        config = self.container.config if hasattr(self, "container") else {}
+        config = self.config
         return domain.ConsentPolicy(default_days=int(config.get("CONSENT_DEFAULT_DAYS", 365)),
                                     max_days=int(config.get("CONSENT_MAX_DAYS", 1095)))
 
