@@ -51,9 +51,10 @@ def json_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> dict:
     return body
 
 
-def json_result(payload, status: int = 200, headers: dict | None = None) -> Response:
+def json_result(payload, status: int = 200, headers: dict | None = None,
+                content_type: str = "application/json") -> Response:
     return Response(json.dumps(payload, ensure_ascii=False), status=status, headers=headers,
-                    content_type="application/json")
+                    content_type=content_type)
 
 
 class ApiEntrypoint(HttpRequestHandler):

@@ -60,7 +60,7 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
     notifications = TimeoutRpcProxy("notifications")
 
     def _authenticate(self, request) -> Actor:
-        identity = self.auth.identity(request)
+        identity = self._identity = self.auth.identity(request)
         actor = Actor.from_context(self.consent.resolve_actor(identity))
         self.actor_context.set(actor)
         return actor

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from contextlib import contextmanager
 from datetime import timezone
 
 from sqlalchemy import Column, DateTime, Integer, String, Table, select, text
 from sqlalchemy.orm import Session
 
 from stafett.actor import Actor
+from stafett.errors import Forbidden, NotFound, StafettError, Unauthorized
 from stafett.events import kernel_metadata, utcnow
 
 GENESIS = "0" * 64
@@ -81,3 +83,41 @@ def verify_chain(session: Session) -> tuple[bool, int | None]:
             return False, record["seq"]
         previous = record["hash"]
     return True, None
+
+
+class AuditedWork:
+    """What the body of ``audited_work`` may fill in once it knows (e.g. a new row's id)."""
+
+    def __init__(self, object_id, subject_id, role):
+        self.object_id, self.subject_id, self.role = object_id, subject_id, role
+
+
+@contextmanager
+def audited_work(session: Session, actor: Actor | None, action: str, object_type: str,
+                 object_id: str | None = None, subject_id: str | None = None,
+                 role: str | None = None):
+    """A unit of work that writes its own access record and commits.
+
+    On success the ``allowed`` record is written in the same transaction as the work and
+    both commit together. On a refusal the work is rolled back and a ``denied`` (access)
+    or ``rejected`` (invalid request) record is committed on its own, then the error
+    propagates: every attempt leaves exactly one record, and a refused one no other trace.
+    """
+    work = AuditedWork(object_id, subject_id, role)
+    try:
+        yield work
+    except StafettError as exc:
+        session.rollback()
+        outcome = "denied" if isinstance(exc, (NotFound, Forbidden, Unauthorized)) else "rejected"
+        record_access(session, actor, action=action, object_type=object_type,
+                      object_id=work.object_id, subject_id=work.subject_id, role=work.role,
+                      outcome=outcome, reason=(exc.detail or exc.title)[:120])
+        session.commit()
+        raise
+    except Exception:
+        session.rollback()
+        raise
+    record_access(session, actor, action=action, object_type=object_type,
+                  object_id=work.object_id, subject_id=work.subject_id, role=work.role,
+                  outcome="allowed")
+    session.commit()

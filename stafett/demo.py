@@ -43,10 +43,17 @@ JONAS = {"national_id": generate_synthetic(date(2021, 6, 30), _rng, female=False
 JONAS_MOTHER = {"national_id": generate_synthetic(date(1991, 11, 11), _rng, female=True),
                 "name": "Maria Berg"}
 
+# Sara (16) consents for herself: from the configured age the youth consents alone.
+SARA = {"national_id": generate_synthetic(date(2010, 5, 5), _rng, female=True),
+        "name": "Sara Lie"}
+SARA_MOTHER = {"national_id": generate_synthetic(date(1978, 8, 19), _rng, female=True),
+               "name": "Eva Lie"}
+
 CHILDREN = [
     {**EMMA, "guardians": [{**EMMA_MOTHER, "parental_responsibility": True},
                            {**EMMA_FATHER, "parental_responsibility": True}]},
     {**JONAS, "guardians": [{**JONAS_MOTHER, "parental_responsibility": True}]},
+    {**SARA, "guardians": [{**SARA_MOTHER, "parental_responsibility": True}]},
 ]
 
 HIGH = "idporten-loa-high"
@@ -68,6 +75,11 @@ PERSONAS: dict[str, dict] = {
     "other-guardian": {"issuer_kind": "citizen", "sub": "citizen-maria",
                        "pid": JONAS_MOTHER["national_id"], "acr": HIGH,
                        "description": "Maria Berg, foresatt til et annet barn"},
+    "youth": {"issuer_kind": "citizen", "sub": "citizen-sara", "pid": SARA["national_id"],
+              "acr": HIGH, "description": "Sara Lie, 16 år (samtykker selv)"},
+    "youth-guardian": {"issuer_kind": "citizen", "sub": "citizen-eva",
+                       "pid": SARA_MOTHER["national_id"], "acr": HIGH,
+                       "description": "Eva Lie, Saras mor"},
     "teacher": _staff("staff-lise", "Lise Aarseth", "school", "Kontaktlærer",
                       "Lise Aarseth, kontaktlærer ved Solbakken skole"),
     "ppt": _staff("staff-omar", "Omar Haddad", "ppt", "PP-rådgiver",
@@ -76,6 +88,9 @@ PERSONAS: dict[str, dict] = {
                     "Hanne Vik, helsesykepleier"),
     "child-welfare": _staff("staff-per", "Per Lunde", "child_welfare", "Saksbehandler",
                             "Per Lunde, barnevernstjenesten (ikke dekket av samtykke)"),
+    "school-admin": {**_staff("staff-kari", "Kari Dahl", "school", "Rektor",
+                              "Kari Dahl, rektor og virksomhetsadministrator"),
+                     "roles": ["staff", "agency_admin"]},
     "nav": _staff("staff-anne", "Anne Moe", "nav", "Veileder", "Anne Moe, veileder i NAV"),
     "school-system": {"issuer_kind": "system", "sub": "school-admin-system",
                       "consumer": {"authority": "iso6523-actorid-upis",

@@ -44,6 +44,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back naive; they were stored as UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
 @dataclass(frozen=True)
 class Envelope:
     """A fact that happened. Carries ids, never names or national identity numbers."""

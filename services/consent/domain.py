@@ -1,16 +1,29 @@
-"""Rules of consent and parties, free of nameko and the ORM's sessions."""
+"""Rules of consent and parties, free of nameko and the ORM's sessions.
+
+Who consents: below the configured age (default 15) the guardians with parental
+responsibility, under one of two deployment policies (one guardian suffices, or all must
+consent); from that age the youth alone. Withdrawal is as easy as granting: any one
+consenting party withdraws.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from services.consent.identity_numbers import age_on
 from stafett.actor import CITIZEN, SERVICE, STAFF, Actor
-from stafett.errors import Forbidden, NotFound, ValidationFailed
+from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 AGENCY_TYPES = ("kindergarten", "school", "health_station", "ppt", "child_welfare", "nav",
                 "bup", "other")
-ACTIVE, WITHDRAWN, EXPIRED, SUPERSEDED = "active", "withdrawn", "expired", "superseded"
+PENDING, ACTIVE, WITHDRAWN, EXPIRED, SUPERSEDED = (
+    "pending", "active", "withdrawn", "expired", "superseded")
+#: states a consent can still leave; the others are history
+OPEN_STATES = (PENDING, ACTIVE)
 HIGH_ASSURANCE = "idporten-loa-high"
+ANY_GUARDIAN, ALL_GUARDIANS = "any", "all"
+YOUTH, GUARDIANS = "youth", "guardians"
+PAPER_KINDS = ("signed_form", "signed_form_scanned")
 
 
 @dataclass(frozen=True)
@@ -18,10 +31,25 @@ class ConsentPolicy:
     default_days: int = 365
     max_days: int = 1095
     youth_age: int = 15
+    guardians: str = ANY_GUARDIAN      # "any": one guardian suffices; "all": every guardian
+    expiring_days: int = 30
 
+    @classmethod
+    def from_config(cls, config) -> "ConsentPolicy":
+        policy = cls(default_days=int(config.get("CONSENT_DEFAULT_DAYS", 365)),
+                     max_days=int(config.get("CONSENT_MAX_DAYS", 1095)),
+                     youth_age=int(config.get("CONSENT_YOUTH_AGE", 15)),
+                     guardians=str(config.get("CONSENT_GUARDIANS", ANY_GUARDIAN)),
+                     expiring_days=int(config.get("CONSENT_EXPIRING_DAYS", 30)))
+        if policy.guardians not in (ANY_GUARDIAN, ALL_GUARDIANS):
+            raise ValueError("CONSENT_GUARDIANS must be 'any' or 'all'")
+        return policy
+
+
+# -- actors ----------------------------------------------------------------------------------
 
 def require_internal(actor: Actor | None) -> None:
-    """Registry administration: the platform itself (seed, agency integrations)."""
+    """Registry administration: the platform itself (seed, registry integrations)."""
     if actor is None or actor.kind != SERVICE:
         raise Forbidden("only an internal administrator may do this")
 
@@ -30,7 +58,7 @@ def require_citizen_high(actor: Actor | None) -> None:
     if actor is None or actor.kind != CITIZEN or not actor.person_id:
         raise NotFound("no such child")
     if actor.acr != HIGH_ASSURANCE:
-        raise Forbidden("this needs login at assurance level high")
+        raise Forbidden("this needs login at assurance level high (idporten-loa-high)")
 
 
 def require_staff(actor: Actor | None) -> None:
@@ -38,11 +66,57 @@ def require_staff(actor: Actor | None) -> None:
         raise NotFound("not found")
 
 
-def may_grant(actor: Actor, guardian_ids: set[str], child_id: str) -> bool:
-    """A guardian with parental responsibility grants. (The youth's own consent from the
-    configured age comes with the consent issue.)"""
-    return actor.person_id in guardian_ids
+def require_agency_admin(actor: Actor | None, org_number: str) -> None:
+    require_staff(actor)
+    if actor.agency != org_number or "agency_admin" not in actor.roles:
+        raise Forbidden("only an administrator of this agency may register its staff")
 
+
+# -- who consents ---------------------------------------------------------------------------
+
+def consenting_party(birth_date: date, today: date, policy: ConsentPolicy) -> str:
+    return YOUTH if age_on(birth_date, today) >= policy.youth_age else GUARDIANS
+
+
+def parties_who_consent(party: str, child_id: str, guardian_ids: list[str]) -> set[str]:
+    return {child_id} if party == YOUTH else set(guardian_ids)
+
+
+def check_may_consent(actor_person_id: str, party: str, child_id: str,
+                      guardian_ids: list[str], policy: ConsentPolicy) -> None:
+    """May this person grant or withdraw the child's consent?"""
+    if actor_person_id in parties_who_consent(party, child_id, guardian_ids):
+        return
+    if party == YOUTH and actor_person_id in guardian_ids:
+        raise Forbidden(f"from the age of {policy.youth_age} the youth consents alone")
+    if party == GUARDIANS and actor_person_id == child_id:
+        raise Forbidden(f"until the age of {policy.youth_age} the guardians consent")
+    raise NotFound("no such child")  # a stranger learns nothing about the child
+
+
+def status_after_approvals(party: str, approvals: set[str], child_id: str,
+                           guardian_ids: list[str], policy: ConsentPolicy) -> str:
+    """``active`` once the policy's parties have all consented, else ``pending``."""
+    required = parties_who_consent(party, child_id, guardian_ids)
+    if party == GUARDIANS and policy.guardians == ANY_GUARDIAN:
+        return ACTIVE if approvals & required else PENDING
+    return ACTIVE if required and required <= approvals else PENDING
+
+
+def check_signatories(signed_by: list[str], party: str, child_id: str,
+                      guardian_ids: list[str], policy: ConsentPolicy) -> None:
+    """A paper form counts only when signed by those who consent."""
+    signatories = set(signed_by)
+    strangers = signatories - parties_who_consent(party, child_id, guardian_ids)
+    if strangers or status_after_approvals(party, signatories, child_id, guardian_ids,
+                                           policy) != ACTIVE:
+        who = ("the youth" if party == YOUTH else
+               "a guardian" if policy.guardians == ANY_GUARDIAN else "every guardian")
+        raise ValidationFailed("the form is not signed by those who consent",
+                               {"paper.signed_by": [f"must be signed by {who} (and no one else)"]})
+
+
+# -- validity and scope ----------------------------------------------------------------------
 
 def validity(valid_from: date | None, valid_until: date | None, today: date,
              policy: ConsentPolicy) -> tuple[date, date]:
@@ -70,6 +144,47 @@ def check_scope(agencies: list[str], agency_types: list[str], known_agencies: se
                                {"scope.agencies": [f"unknown agency {o}" for o in unknown]})
 
 
+def overlaps(start: date, end: date, other_start: date, other_end: date) -> bool:
+    return start <= other_end and other_start <= end
+
+
+def check_no_overlap(start: date, end: date, open_consents, supersedes: str | None) -> None:
+    """One consent at a time: a new one must not overlap an open one it does not replace."""
+    if supersedes and supersedes not in {c.id for c in open_consents}:
+        raise ValidationFailed("'supersedes' must name an open consent of this child",
+                               {"supersedes": ["not an open consent of this child"]})
+    for consent in open_consents:
+        if consent.id != supersedes and overlaps(start, end, consent.valid_from,
+                                                 consent.valid_until):
+            raise Conflict("the child already has a consent for this period; withdraw it "
+                           "or name it in 'supersedes'")
+
+
 def covers(scope_agencies: list[str], scope_types: list[str], agency: str | None,
            agency_type: str | None) -> bool:
     return bool(agency) and (agency in scope_agencies or agency_type in scope_types)
+
+
+def is_in_force(consent, today: date) -> bool:
+    return consent.status == ACTIVE and consent.valid_from <= today <= consent.valid_until
+
+
+# -- expiry ----------------------------------------------------------------------------------
+
+EXPIRE, WARN = "expire", "warn"
+
+
+def expiry_action(consent, today: date, policy: ConsentPolicy) -> str | None:
+    """What the expiry timer does with a consent today.
+
+    A consent is valid through its ``valid_until`` date and expired from the day after;
+    the warning goes out ``expiring_days`` before that last day, once.
+    """
+    if consent.status not in OPEN_STATES:
+        return None
+    if today > consent.valid_until:
+        return EXPIRE
+    if (consent.status == ACTIVE and consent.expiring_notified_at is None
+            and today >= consent.valid_until - timedelta(days=policy.expiring_days)):
+        return WARN
+    return None

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 GRANTED = "consent.granted"
 WITHDRAWN = "consent.withdrawn"
+SUPERSEDED = "consent.superseded"
 EXPIRED = "consent.expired"
 EXPIRING = "consent.expiring"
 
 
-def consent_data(consent) -> dict:
-    return {
+def consent_data(consent, notify_person_ids: list[str] | None = None) -> dict:
+    data = {
         "consent_id": consent.id,
         "status": consent.status,
         "scope_agencies": list(consent.scope_agencies),
@@ -16,3 +17,7 @@ def consent_data(consent) -> dict:
         "valid_from": consent.valid_from.isoformat(),
         "valid_until": consent.valid_until.isoformat(),
     }
+    if notify_person_ids is not None:
+        # who consents (guardians or the youth): notifications tells them, by id
+        data["notify_person_ids"] = list(notify_person_ids)
+    return data

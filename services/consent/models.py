@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String,
+                        Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from stafett.events import kernel_metadata
 
 
 class Base(DeclarativeBase):
@@ -48,20 +48,23 @@ class Consent(Base):
     __tablename__ = "consents"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     child_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12))  # active|withdrawn|expired|superseded
+    status: Mapped[str] = mapped_column(String(12))  # pending|active|withdrawn|expired|superseded
     scope_agencies: Mapped[list] = mapped_column(JSON, default=list)
     scope_agency_types: Mapped[list] = mapped_column(JSON, default=list)
     purpose: Mapped[str] = mapped_column(Text)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     method: Mapped[str] = mapped_column(String(10))  # digital | paper
-    granted_by: Mapped[list] = mapped_column(JSON, default=list)  # person ids
+    granted_by: Mapped[list] = mapped_column(JSON, default=list)  # person ids who consented
     paper_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
     recorded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    consenting_party: Mapped[str] = mapped_column(String(10), default="guardians")
+    paper_kind: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    supersedes_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    expiring_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                  nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
-
-# kernel tables (outbox, inbox, access_log) live in the same database
-metadata_for_migrations = [Base.metadata, kernel_metadata]

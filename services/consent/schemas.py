@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.consent.domain import AGENCY_TYPES
+from services.consent.domain import AGENCY_TYPES, PAPER_KINDS
 
 
 class AgencyIn(Schema):
@@ -72,11 +72,22 @@ class ConsentScope(Schema):
                                load_default=list)
 
 
+class PaperForm(Schema):
+    """A signed paper form that staff record on the consenting parties' behalf."""
+    kind = fields.String(required=True, validate=validate.OneOf(PAPER_KINDS))
+    # an archive reference, not free text: no room for names or numbers about the child
+    reference = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$", error="letters, digits and . _ / - (max 40)"))
+    signed_by = fields.List(fields.String(), required=True, validate=validate.Length(1, 3))
+
+
 class ConsentIn(Schema):
     scope = fields.Nested(ConsentScope, required=True)
     purpose = fields.String(required=True, validate=validate.Length(1, 1000))
     valid_from = fields.Date(load_default=None)
     valid_until = fields.Date(load_default=None)
+    supersedes = fields.String(load_default=None)
+    paper = fields.Nested(PaperForm, load_default=None)
 
 
 class ConsentOut(Schema):
@@ -88,10 +99,20 @@ class ConsentOut(Schema):
     valid_from = fields.Date()
     valid_until = fields.Date()
     method = fields.String()
+    consenting_party = fields.String()
     granted_by = fields.List(fields.String())
+    paper_kind = fields.String(allow_none=True)
+    paper_reference = fields.String(allow_none=True)
+    recorded_by = fields.String(allow_none=True)
+    supersedes_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
+    version = fields.Integer()
 
     def _scope(self, consent):
         return {"agencies": list(consent.scope_agencies),
                 "agency_types": list(consent.scope_agency_types)}
+
+
+class AgencyListOut(AgencyOut):
+    pass

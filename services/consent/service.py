@@ -1,6 +1,7 @@
 """Consent service entrypoints: thin; rules live in domain.py."""
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import date
 from pathlib import Path
@@ -8,21 +9,27 @@ from pathlib import Path
 from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from sqlalchemy import select
+from nameko.timer import timer
+from sqlalchemy import select, update
 
 from services.consent import domain, events
+from services.consent.fhir import consent_resource
 from services.consent.identity_numbers import (InvalidIdentityNumber, InvalidOrganisationNumber,
                                                parse, validate_org_number)
 from services.consent.models import Agency, Consent, Guardianship, Person
 from services.consent.protection import NumberProtector
 from services.consent.schemas import (AgencyIn, AgencyOut, ChildIn, ChildOut, ChildSearchIn,
                                       ConsentIn, ConsentOut, StaffIn, StaffOut)
-from stafett.actor import CITIZEN, STAFF, SYSTEM, Actor
+from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM
+from stafett.audit import audited_work
 from stafett.db import Database
-from stafett.errors import EXPECTED, Conflict, NotFound, ValidationFailed
+from stafett.errors import (EXPECTED, Conflict, NotFound, ServiceUnavailable,
+                            ValidationFailed)
 from stafett.events import Outbox, utcnow
+from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -61,8 +68,10 @@ class ConsentService(ServiceBase):
     db = Database(MIGRATIONS)
     events = Outbox()
     numbers = NumberProtection()
+    # told right after a consent stops covering someone, so its projection is never stale
+    logs = TimeoutRpcProxy("logs", timeout=2)
 
-    # -- identities -----------------------------------------------------------------
+    # -- identities -----------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
     def resolve_actor(self, identity: dict) -> dict:
@@ -76,14 +85,13 @@ class ConsentService(ServiceBase):
                  "scopes": identity.get("scopes", []), "person_id": None,
                  "agency": identity.get("agency"), "agency_type": None}
         if kind == CITIZEN:
+            actor["agency"] = None
             try:
                 number = parse(identity.get("pid", ""))
             except InvalidIdentityNumber:
                 return actor
-            person = self.db.scalar(select(Person).where(
-                Person.nin_index == self.numbers.blind_index(number.value)))
+            person = self._person_by_number(number.value)
             actor["person_id"] = person.id if person else None
-            actor["agency"] = None
         elif kind in (STAFF, SYSTEM):
             agency = self.db.scalar(select(Agency).where(
                 Agency.org_number == (identity.get("agency") or "")))
@@ -100,7 +108,7 @@ class ConsentService(ServiceBase):
                 actor["person_id"] = person.id
         return actor
 
-    # -- registry administration -------------------------------------------------------
+    # -- registry ---------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
     def register_agency(self, payload: dict) -> dict:
@@ -119,48 +127,70 @@ class ConsentService(ServiceBase):
         return AgencyOut().dump(agency)
 
     @rpc(expected_exceptions=EXPECTED)
+    def list_agencies(self) -> list[dict]:
+        return AgencyOut(many=True).dump(
+            self.db.scalars(select(Agency).order_by(Agency.type, Agency.name)).all())
+
+    @rpc(expected_exceptions=EXPECTED)
     def provision_staff(self, payload: dict) -> dict:
-        domain.require_internal(self.actor)
+        """Pre-provision a staff member: the platform, or an administrator of the agency."""
         data = load(StaffIn(), payload)
+        if not (self.actor and self.actor.kind == SERVICE):
+            domain.require_agency_admin(self.actor, data["agency"])
         agency = self._agency(data["agency"])
         subject = f"{data['issuer']}|{data['subject']}"
-        person = self.db.scalar(select(Person).where(Person.staff_subject == subject))
-        if person is None:
-            person = Person(id=new_id(), kind="staff", staff_subject=subject,
-                            created_at=utcnow())
-            self.db.add(person)
-        person.name, person.agency_id, person.staff_title = data["name"], agency.id, data["title"]
-        self.db.commit()
+        with audited_work(self.db, self.actor, "provision", "staff") as work:
+            person = self.db.scalar(select(Person).where(Person.staff_subject == subject))
+            if person is None:
+                person = Person(id=new_id(), kind="staff", staff_subject=subject,
+                                created_at=utcnow())
+                self.db.add(person)
+            person.name, person.agency_id, person.staff_title = (data["name"], agency.id,
+                                                                 data["title"])
+            work.object_id = person.id
         return self._staff_out(person, agency)
 
     @rpc(expected_exceptions=EXPECTED)
     def register_child(self, payload: dict) -> dict:
-        domain.require_internal(self.actor)
+        """Register a child and its guardians (the platform, or staff); idempotent."""
+        if not (self.actor and self.actor.kind == SERVICE):
+            domain.require_staff(self.actor)
         data = load(ChildIn(), payload)
         child_number = parse_number(data["national_id"])
-        child = self._person_by_number(child_number.value)
-        if child is None:
-            child = self._new_citizen("child", data["name"], child_number.value,
-                                      birth_date=child_number.birth_date)
-        for index, guardian_data in enumerate(data["guardians"]):
-            number = parse_number(guardian_data["national_id"], f"guardians.{index}.national_id")
-            guardian = (self._person_by_number(number.value)
-                        or self._new_citizen("guardian", guardian_data["name"], number.value))
-            if self.db.get(Guardianship, (child.id, guardian.id)) is None:
-                self.db.add(Guardianship(
-                    child_id=child.id, guardian_id=guardian.id,
-                    parental_responsibility=guardian_data["parental_responsibility"]))
-        self.db.commit()
+        guardian_numbers = [parse_number(g["national_id"], f"guardians.{i}.national_id")
+                            for i, g in enumerate(data["guardians"])]
+        with audited_work(self.db, self.actor, "register", "child") as work:
+            child = self._person_by_number(child_number.value)
+            if child is not None and child.kind != "child":
+                raise ValidationFailed("that national identity number belongs to a guardian",
+                                       {"national_id": ["not a child"]})
+            if child is None:
+                child = self._new_citizen("child", data["name"], child_number.value,
+                                          birth_date=child_number.birth_date)
+            work.object_id = work.subject_id = child.id
+            for number, guardian_data in zip(guardian_numbers, data["guardians"]):
+                guardian = (self._person_by_number(number.value)
+                            or self._new_citizen("guardian", guardian_data["name"], number.value))
+                if self.db.get(Guardianship, (child.id, guardian.id)) is None:
+                    self.db.add(Guardianship(
+                        child_id=child.id, guardian_id=guardian.id,
+                        parental_responsibility=guardian_data["parental_responsibility"]))
         return self._child_out(child)
 
     # -- lookups ----------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
     def my_children(self) -> list[dict]:
+        """A guardian's children, or the youth's own record."""
         domain.require_citizen_high(self.actor)
-        children = self.db.scalars(
+        me = self.db.get(Person, self.actor.person_id)
+        children = list(self.db.scalars(
             select(Person).join(Guardianship, Guardianship.child_id == Person.id)
-            .where(Guardianship.guardian_id == self.actor.person_id)).all()
+            .where(Guardianship.guardian_id == me.id)).all())
+        if me.kind == "child":
+            children.append(me)
+        with audited_work(self.db, self.actor, "read", "children"):
+            pass
         return [self._child_out(c) for c in children]
 
     @rpc(expected_exceptions=EXPECTED)
@@ -168,9 +198,11 @@ class ConsentService(ServiceBase):
         """Staff look a child up by national id in a request body, never in a URL."""
         domain.require_staff(self.actor)
         number = parse_number(load(ChildSearchIn(), payload)["national_id"])
-        child = self._person_by_number(number.value)
-        if child is None or child.kind != "child":
-            raise NotFound("no child with that national identity number")
+        with audited_work(self.db, self.actor, "search", "child") as work:
+            child = self._person_by_number(number.value)
+            if child is None or child.kind != "child":
+                raise NotFound("no child with that national identity number")
+            work.object_id = work.subject_id = child.id
         return self._child_out(child)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -191,10 +223,8 @@ class ConsentService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def child_parties(self, child_id: str) -> dict:
-        """Person ids of the child and its guardians with parental responsibility."""
-        child = self.db.get(Person, child_id)
-        if child is None or child.kind != "child":
-            raise NotFound("no such child")
+        """The child and its guardians with parental responsibility (for the logs service)."""
+        child = self._child(child_id)
         guardians = [self.db.get(Person, g) for g in self._guardian_ids(child.id)]
         return {"child": {"id": child.id, "name": child.name,
                           "birth_date": child.birth_date.isoformat()},
@@ -202,81 +232,232 @@ class ConsentService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def coverage(self, child_id: str) -> list[dict]:
-        """Active consents for a child: the logs service's synchronous fallback."""
-        today = date.today()
+        """Every open consent of a child: the logs service's synchronous check."""
         consents = self.db.scalars(select(Consent).where(
-            Consent.child_id == child_id, Consent.status == domain.ACTIVE)).all()
-        return [events.consent_data(c) for c in consents
-                if c.valid_from <= today <= c.valid_until]
+            Consent.child_id == child_id, Consent.status.in_(domain.OPEN_STATES))).all()
+        return [events.consent_data(c) for c in consents]
 
-    # -- consent ------------------------------------------------------------------------
+    # -- consent ----------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
     def grant_consent(self, child_id: str, payload: dict) -> dict:
-        domain.require_citizen_high(self.actor)
-        child = self.db.get(Person, child_id)
-        if child is None or child.kind != "child":
-            raise NotFound("no such child")
-        guardian_ids = set(self._guardian_ids(child.id))
-        if not domain.may_grant(self.actor, guardian_ids, child.id):
-            raise NotFound("no such child")  # a stranger learns nothing about the child
+        """Guardians (or the youth) consent digitally; staff record a signed paper form."""
+        actor = self.actor
+        paper_recorded = actor is not None and actor.kind == STAFF
+        if paper_recorded:
+            domain.require_staff(actor)
+        else:
+            domain.require_citizen_high(actor)
         data = load(ConsentIn(), payload)
-        known = set(self.db.scalars(select(Agency.org_number)).all())
-        domain.check_scope(data["scope"]["agencies"], data["scope"]["agency_types"], known)
-        start, end = domain.validity(data["valid_from"], data["valid_until"], date.today(),
-                                     self._policy())
-        if self.db.scalar(select(Consent).where(Consent.child_id == child.id,
-                                                Consent.status == domain.ACTIVE)):
-            raise Conflict("the child already has an active consent; withdraw it first")
-        consent = Consent(id=new_id(), child_id=child.id, status=domain.ACTIVE,
-                          scope_agencies=data["scope"]["agencies"],
-                          scope_agency_types=data["scope"]["agency_types"],
-                          purpose=data["purpose"], valid_from=start, valid_until=end,
-                          method="digital", granted_by=[self.actor.person_id],
-                          created_at=utcnow())
-        self.db.add(consent)
-        self.events.emit(self.db, events.GRANTED, child_id=child.id,
-                         data=events.consent_data(consent))
-        self.db.commit()
+        today, policy = date.today(), self._policy()
+        with audited_work(self.db, actor, "grant", "consent", subject_id=child_id) as work:
+            child = self._child(child_id)
+            guardian_ids = self._guardian_ids(child.id)
+            party = domain.consenting_party(child.birth_date, today, policy)
+            if paper_recorded:
+                if data["paper"] is None:
+                    raise ValidationFailed("staff record consent from a signed paper form",
+                                           {"paper": ["required when staff record consent"]})
+                domain.check_signatories(data["paper"]["signed_by"], party, child.id,
+                                         guardian_ids, policy)
+                approvals = set(data["paper"]["signed_by"])
+            else:
+                domain.check_may_consent(actor.person_id, party, child.id, guardian_ids, policy)
+                approvals = {actor.person_id}
+            known = set(self.db.scalars(select(Agency.org_number)).all())
+            scope = data["scope"]
+            domain.check_scope(scope["agencies"], scope["agency_types"], known)
+            if paper_recorded and not domain.covers(scope["agencies"], scope["agency_types"],
+                                                    actor.agency, actor.agency_type):
+                raise ValidationFailed("staff record consent only for their own agency",
+                                       {"scope": ["must cover the recording staff's agency"]})
+            start, end = domain.validity(data["valid_from"], data["valid_until"], today, policy)
+            open_consents = self._open_consents(child.id)
+            domain.check_no_overlap(start, end, open_consents, data["supersedes"])
+            consent = Consent(
+                id=new_id(), child_id=child.id, consenting_party=party,
+                status=domain.status_after_approvals(party, approvals, child.id, guardian_ids,
+                                                     policy),
+                scope_agencies=scope["agencies"], scope_agency_types=scope["agency_types"],
+                purpose=data["purpose"], valid_from=start, valid_until=end,
+                method="paper" if paper_recorded else "digital", granted_by=sorted(approvals),
+                paper_kind=data["paper"]["kind"] if paper_recorded else None,
+                paper_reference=data["paper"]["reference"] if paper_recorded else None,
+                recorded_by=actor.person_id if paper_recorded else None,
+                supersedes_id=data["supersedes"], created_at=utcnow(), version=1)
+            self.db.add(consent)
+            work.object_id = consent.id
+            if consent.status == domain.ACTIVE:
+                self._activate(consent)
+        if data["supersedes"]:
+            self._tell_logs(child.id)
+        return ConsentOut().dump(consent)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def approve_consent(self, consent_id: str) -> dict:
+        """Under the all-guardians policy, each further guardian adds their consent."""
+        domain.require_citizen_high(self.actor)
+        policy, today = self._policy(), date.today()
+        with audited_work(self.db, self.actor, "approve", "consent", consent_id) as work:
+            consent = self._consent(consent_id)
+            work.subject_id = consent.child_id
+            guardian_ids = self._guardian_ids(consent.child_id)
+            domain.check_may_consent(self.actor.person_id, consent.consenting_party,
+                                     consent.child_id, guardian_ids, policy)
+            if consent.status != domain.PENDING:
+                raise Conflict(f"the consent is {consent.status}, not pending")
+            approvals = set(consent.granted_by) | {self.actor.person_id}
+            consent.granted_by = sorted(approvals)
+            consent.version += 1
+            consent.status = domain.status_after_approvals(
+                consent.consenting_party, approvals, consent.child_id, guardian_ids, policy)
+            if consent.status == domain.ACTIVE:
+                if consent.valid_from < today:
+                    consent.valid_from = today
+                self._activate(consent)
         return ConsentOut().dump(consent)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_consents(self, child_id: str) -> list[dict]:
-        self._require_guardian_of(child_id)
-        consents = self.db.scalars(select(Consent).where(Consent.child_id == child_id)
-                                   .order_by(Consent.created_at)).all()
+        with audited_work(self.db, self.actor, "read", "consents", subject_id=child_id):
+            self._require_may_read(child_id)
+            consents = self.db.scalars(select(Consent).where(Consent.child_id == child_id)
+                                       .order_by(Consent.created_at)).all()
         return ConsentOut(many=True).dump(consents)
 
     @rpc(expected_exceptions=EXPECTED)
-    def withdraw_consent(self, consent_id: str) -> dict:
-        consent = self.db.get(Consent, consent_id)
-        if consent is None:
-            raise NotFound("no such consent")
-        self._require_guardian_of(consent.child_id)
-        if consent.status != domain.ACTIVE:
-            raise Conflict(f"the consent is already {consent.status}")
-        consent.status, consent.ended_at, consent.ended_by = (domain.WITHDRAWN, utcnow(),
-                                                              self.actor.ref)
-        self.events.emit(self.db, events.WITHDRAWN, child_id=consent.child_id,
-                         data=events.consent_data(consent))
-        self.db.commit()
+    def get_consent(self, consent_id: str) -> dict:
+        with audited_work(self.db, self.actor, "read", "consent", consent_id) as work:
+            consent = self._consent(consent_id)
+            work.subject_id = consent.child_id
+            self._require_may_read(consent.child_id)
         return ConsentOut().dump(consent)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def consent_fhir(self, consent_id: str) -> dict:
+        with audited_work(self.db, self.actor, "export_fhir", "consent", consent_id) as work:
+            consent = self._consent(consent_id)
+            work.subject_id = consent.child_id
+            self._require_may_read(consent.child_id)
+        return consent_resource(consent)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def withdraw_consent(self, consent_id: str) -> dict:
+        """One call by any one of those who consent (a guardian, or the youth)."""
+        domain.require_citizen_high(self.actor)
+        with audited_work(self.db, self.actor, "withdraw", "consent", consent_id) as work:
+            consent = self._consent(consent_id)
+            work.subject_id = consent.child_id
+            domain.check_may_consent(self.actor.person_id, consent.consenting_party,
+                                     consent.child_id, self._guardian_ids(consent.child_id),
+                                     self._policy())
+            if consent.status not in domain.OPEN_STATES:
+                raise Conflict(f"the consent is already {consent.status}")
+            self._end(consent, domain.WITHDRAWN, events.WITHDRAWN, self.actor.ref)
+        self._tell_logs(consent.child_id)
+        return ConsentOut().dump(consent)
+
+    # -- expiry -----------------------------------------------------------------------------
+
+    @timer(interval=3600)
+    def check_expiry(self) -> dict:
+        """Warn before a consent's last day and expire it after; each exactly once, also
+        with several replicas (every change is a compare-and-set on the row)."""
+        today, policy = date.today(), self._policy()
+        counts = {domain.EXPIRE: 0, domain.WARN: 0}
+        candidates = self.db.scalars(select(Consent).where(
+            Consent.status.in_(domain.OPEN_STATES))).all()
+        for consent in candidates:
+            action = domain.expiry_action(consent, today, policy)
+            if action == domain.EXPIRE:
+                claimed = self.db.execute(update(Consent).where(
+                    Consent.id == consent.id, Consent.status == consent.status).values(
+                    status=domain.EXPIRED, ended_at=utcnow(), ended_by="consent:expiry",
+                    version=Consent.version + 1)).rowcount
+                if claimed:
+                    self.db.refresh(consent)
+                    self.events.emit(self.db, events.EXPIRED, child_id=consent.child_id,
+                                     data=events.consent_data(consent, self._notify(consent)))
+            elif action == domain.WARN:
+                claimed = self.db.execute(update(Consent).where(
+                    Consent.id == consent.id, Consent.expiring_notified_at.is_(None)).values(
+                    expiring_notified_at=utcnow())).rowcount
+                if claimed:
+                    self.events.emit(self.db, events.EXPIRING, child_id=consent.child_id,
+                                     data=events.consent_data(consent, self._notify(consent)))
+            else:
+                continue
+            self.db.commit()
+            counts[action] += claimed
+            if action == domain.EXPIRE and claimed:
+                self._tell_logs(consent.child_id)
+        return {"expired": counts[domain.EXPIRE], "warned": counts[domain.WARN]}
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _policy(self) -> domain.ConsentPolicy:
-        config = self.config
-        return domain.ConsentPolicy(default_days=int(config.get("CONSENT_DEFAULT_DAYS", 365)),
-                                    max_days=int(config.get("CONSENT_MAX_DAYS", 1095)))
+        return domain.ConsentPolicy.from_config(self.config)
 
-    def _require_guardian_of(self, child_id: str) -> None:
-        domain.require_citizen_high(self.actor)
-        if self.actor.person_id not in self._guardian_ids(child_id):
-            raise NotFound("no such child")
+    def _activate(self, consent: Consent) -> None:
+        if consent.supersedes_id:
+            previous = self._consent(consent.supersedes_id)
+            self._end(previous, domain.SUPERSEDED, events.SUPERSEDED, self.actor.ref)
+        self.events.emit(self.db, events.GRANTED, child_id=consent.child_id,
+                         data=events.consent_data(consent))
+
+    def _end(self, consent: Consent, status: str, event_type: str, by: str) -> None:
+        consent.status, consent.ended_at, consent.ended_by = status, utcnow(), by
+        consent.version += 1
+        self.events.emit(self.db, event_type, child_id=consent.child_id,
+                         data=events.consent_data(consent, self._notify(consent)))
+
+    def _notify(self, consent: Consent) -> list[str]:
+        return sorted(domain.parties_who_consent(consent.consenting_party, consent.child_id,
+                                                 self._guardian_ids(consent.child_id)))
+
+    def _tell_logs(self, child_id: str) -> None:
+        """After commit: the logs service re-reads coverage now instead of waiting for the
+        event, so the very next request is judged on the new state. Best effort: if logs is
+        down, it re-checks every projection when it starts, and the event follows."""
+        try:
+            self.logs.refresh_consent(child_id)
+        except ServiceUnavailable:
+            log.warning("logs did not take the consent refresh; the event will follow")
+
+    def _require_may_read(self, child_id: str) -> None:
+        """Those who consent, the other guardians, and staff of an agency the consent covers."""
+        actor, child = self.actor, self._child(child_id)
+        if actor and actor.kind == CITIZEN:
+            domain.require_citizen_high(actor)
+            if actor.person_id in set(self._guardian_ids(child.id)) | {child.id}:
+                return
+        elif actor and actor.kind == STAFF and actor.person_id:
+            today = date.today()
+            if any(domain.is_in_force(c, today) and domain.covers(
+                    c.scope_agencies, c.scope_agency_types, actor.agency, actor.agency_type)
+                   for c in self._open_consents(child.id)):
+                return
+        raise NotFound("no such child")
+
+    def _open_consents(self, child_id: str) -> list[Consent]:
+        return list(self.db.scalars(select(Consent).where(
+            Consent.child_id == child_id, Consent.status.in_(domain.OPEN_STATES))))
 
     def _guardian_ids(self, child_id: str) -> list[str]:
         return list(self.db.scalars(select(Guardianship.guardian_id).where(
             Guardianship.child_id == child_id, Guardianship.parental_responsibility.is_(True))))
+
+    def _child(self, child_id: str) -> Person:
+        child = self.db.get(Person, child_id)
+        if child is None or child.kind != "child":
+            raise NotFound("no such child")
+        return child
+
+    def _consent(self, consent_id: str) -> Consent:
+        consent = self.db.get(Consent, consent_id)
+        if consent is None:
+            raise NotFound("no such consent")
+        return consent
 
     def _agency(self, org_number: str) -> Agency:
         agency = self.db.scalar(select(Agency).where(Agency.org_number == org_number))

@@ -66,3 +66,10 @@ class ConsentProjection(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConsentProjectionState(Base):
+    """When the projection of a child's consent was last checked against the owner."""
+    __tablename__ = "consent_projection_state"
+    child_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

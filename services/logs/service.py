@@ -1,27 +1,42 @@
 """Logs service entrypoints: thin; rules live in domain.py."""
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from marshmallow import ValidationError
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from sqlalchemy import select
 
 from services.logs import domain, events
-from services.logs.models import ConsentProjection, Log, Measure, Participant
+from services.logs.models import (ConsentProjection, ConsentProjectionState, Log, Measure,
+                                 Participant)
 from services.logs.schemas import (LogCitizenView, LogStaffView, LogSummary, MeasureIn,
                                    MeasureView, OpenLogIn, ParticipantIn,
                                    ParticipantStaffView)
 from stafett.audit import record_access
 from stafett.db import Database
-from stafett.errors import EXPECTED, NotFound, ValidationFailed
-from stafett.events import Envelope, Outbox, first_delivery, reliable_event_handler, utcnow
+from stafett.errors import EXPECTED, NotFound, ServiceUnavailable, ValidationFailed
+from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
+                            utcnow)
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
 
+logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StartedAt(DependencyProvider):
+    """When this container started: projections verified before that are re-checked."""
+
+    def setup(self):
+        self.started_at = utcnow()
+
+    def get_dependency(self, worker_ctx):
+        return self.started_at
 
 
 def load(schema, payload):
@@ -41,6 +56,7 @@ class LogsService(ServiceBase):
     db = Database(MIGRATIONS)
     events = Outbox()
     consent = TimeoutRpcProxy("consent")
+    started_at = StartedAt()
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -153,6 +169,17 @@ class LogsService(ServiceBase):
         return MeasureView().dump(measure)
 
     # -- consent projection -----------------------------------------------------------------
+    #
+    # Reads decide on a local projection of consent, fed by consent events. It is checked
+    # synchronously against the consent service when it is missing, older than this
+    # process, or older than CONSENT_PROJECTION_MAX_AGE; and the consent service calls
+    # refresh_consent right after a consent stops covering someone, so the first request
+    # after a withdrawal is already judged on the new state.
+
+    @rpc(expected_exceptions=EXPECTED)
+    def refresh_consent(self, child_id: str) -> None:
+        self._sync_projection(child_id)
+        self.db.commit()
 
     @reliable_event_handler("consent", "consent.granted")
     def on_consent_granted(self, payload: dict) -> None:
@@ -162,12 +189,21 @@ class LogsService(ServiceBase):
     def on_consent_withdrawn(self, payload: dict) -> None:
         self._project_consent(Envelope.from_dict(payload), "on_consent_withdrawn")
 
+    @reliable_event_handler("consent", "consent.superseded")
+    def on_consent_superseded(self, payload: dict) -> None:
+        self._project_consent(Envelope.from_dict(payload), "on_consent_superseded")
+
     @reliable_event_handler("consent", "consent.expired")
     def on_consent_expired(self, payload: dict) -> None:
         self._project_consent(Envelope.from_dict(payload), "on_consent_expired")
 
     def _project_consent(self, event: Envelope, consumer: str) -> None:
         if not first_delivery(self.db, f"logs.{consumer}", event.event_id):
+            return
+        row = self.db.get(ConsentProjection, event.data["consent_id"])
+        ended = ("withdrawn", "superseded", "expired")
+        if row is not None and row.status in ended and event.data["status"] not in ended:
+            self.db.commit()  # an old event after the consent ended changes nothing
             return
         self._upsert_projection(event.child_id, event.data)
         self.db.commit()
@@ -183,16 +219,34 @@ class LogsService(ServiceBase):
         row.updated_at = utcnow()
         self.db.add(row)
 
+    def _sync_projection(self, child_id: str) -> None:
+        """Replace the child's projection with the owner's answer."""
+        current = {c["consent_id"]: c for c in self.consent.coverage(child_id)}
+        for row in self.db.scalars(select(ConsentProjection).where(
+                ConsentProjection.child_id == child_id)):
+            if row.consent_id not in current and row.status in ("active", "pending"):
+                row.status, row.updated_at = "ended", utcnow()
+        for data in current.values():
+            self._upsert_projection(child_id, data)
+        state = self.db.get(ConsentProjectionState, child_id) or ConsentProjectionState(
+            child_id=child_id)
+        state.verified_at = utcnow()
+        self.db.add(state)
+        self.db.flush()
+
     def _coverage(self, child_id: str) -> domain.Coverage:
+        state = self.db.get(ConsentProjectionState, child_id)
+        max_age = timedelta(seconds=float(self.config.get("CONSENT_PROJECTION_MAX_AGE", 300)))
+        verified = as_utc(state.verified_at) if state else None
+        if verified is None or verified < self.started_at or verified < utcnow() - max_age:
+            try:
+                self._sync_projection(child_id)
+            except ServiceUnavailable:
+                if state is None:
+                    raise  # nothing to go on: better 503 than a guess
+                logger.warning("consent unreachable; using the projection as it is")
         rows = self.db.scalars(select(ConsentProjection).where(
             ConsentProjection.child_id == child_id)).all()
-        if not rows:
-            # projection missing (event not arrived yet): ask the owner synchronously
-            for data in self.consent.coverage(child_id):
-                self._upsert_projection(child_id, data)
-            self.db.flush()
-            rows = self.db.scalars(select(ConsentProjection).where(
-                ConsentProjection.child_id == child_id)).all()
         return domain.coverage_from(rows, date.today())
 
     # -- helpers ----------------------------------------------------------------------------

@@ -28,4 +28,13 @@ def recipients_for(event: Envelope) -> list[Message]:
         return [Message(person, "measure_assigned", "Nytt tiltak der du er ansvarlig",
                         "Du er satt som ansvarlig for et nytt tiltak i en stafettlogg. "
                         "Logg inn for å se tiltaket.", log_link(event.log_id))]
+    if event.type in ("consent.expiring", "consent.expired"):
+        expiring = event.type == "consent.expiring"
+        title = "Samtykket utløper snart" if expiring else "Samtykket er utløpt"
+        body = ("Samtykket til samarbeid rundt barnet utløper snart. Logg inn for å se det "
+                "og fornye det om dere ønsker." if expiring else
+                "Samtykket til samarbeid rundt barnet er utløpt. Logg inn for å se hva det "
+                "betyr, og gi nytt samtykke om dere ønsker.")
+        return [Message(person, "consent_expiring" if expiring else "consent_expired", title,
+                        body, "/samtykker") for person in event.data.get("notify_person_ids", [])]
     return []

@@ -27,6 +27,14 @@ class NotificationsService(ServiceBase):
     def on_measure_added(self, payload: dict) -> None:
         self._deliver(Envelope.from_dict(payload), "on_measure_added")
 
+    @reliable_event_handler("consent", "consent.expiring")
+    def on_consent_expiring(self, payload: dict) -> None:
+        self._deliver(Envelope.from_dict(payload), "on_consent_expiring")
+
+    @reliable_event_handler("consent", "consent.expired")
+    def on_consent_expired(self, payload: dict) -> None:
+        self._deliver(Envelope.from_dict(payload), "on_consent_expired")
+
     def _deliver(self, event: Envelope, consumer: str) -> None:
         if not first_delivery(self.db, f"notifications.{consumer}", event.event_id):
             return

@@ -1,14 +1,16 @@
-"""Unit tests for services.consent.domain: validity, scope, coverage and who may act."""
+"""Unit tests for services.consent.domain: validity, scope, coverage, who consents, approvals,
+signatories, overlap and expiry."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 
 from services.consent import domain
 from services.consent.domain import ConsentPolicy
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, Actor
-from stafett.errors import Forbidden, NotFound, ValidationFailed
+from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 TODAY = date(2025, 3, 10)
 POLICY = ConsentPolicy(default_days=365, max_days=1095)
@@ -126,18 +128,6 @@ def citizen(person_id="p-guardian", acr=domain.HIGH_ASSURANCE):
     return Actor(kind=CITIZEN, person_id=person_id, acr=acr)
 
 
-def test_may_grant_guardian():
-    assert domain.may_grant(citizen("g1"), {"g1", "g2"}, "c1") is True
-
-
-def test_may_grant_not_a_guardian():
-    assert domain.may_grant(citizen("stranger"), {"g1", "g2"}, "c1") is False
-
-
-def test_may_grant_without_guardians():
-    assert domain.may_grant(citizen("g1"), set(), "c1") is False
-
-
 def test_require_citizen_high_passes_for_high():
     assert domain.require_citizen_high(citizen()) is None
 
@@ -171,3 +161,419 @@ def test_require_internal_passes_for_service():
 def test_require_internal_refuses_everyone_else(actor):
     with pytest.raises(Forbidden):
         domain.require_internal(actor)
+
+
+def test_require_staff_passes_for_staff():
+    assert domain.require_staff(Actor(kind=STAFF, person_id="s1", agency="974760673")) is None
+
+
+@pytest.mark.parametrize("actor", [
+    None,
+    Actor(kind=STAFF, person_id=None, agency="974760673"),
+    Actor(kind=SYSTEM, agency="974760673"),
+    citizen(),
+    Actor(kind=SERVICE),
+])
+def test_require_staff_refuses_everyone_else_with_not_found(actor):
+    with pytest.raises(NotFound):
+        domain.require_staff(actor)
+
+
+def test_require_agency_admin_passes_for_admin_of_that_agency():
+    admin = Actor(kind=STAFF, person_id="s1", agency="974760673", roles=("agency_admin",))
+    assert domain.require_agency_admin(admin, "974760673") is None
+
+
+@pytest.mark.parametrize("actor", [
+    Actor(kind=STAFF, person_id="s1", agency="971526920", roles=("agency_admin",)),
+    Actor(kind=STAFF, person_id="s1", agency="974760673", roles=("teacher",)),
+])
+def test_require_agency_admin_refuses_others_with_forbidden(actor):
+    with pytest.raises(Forbidden):
+        domain.require_agency_admin(actor, "974760673")
+
+
+def test_require_agency_admin_not_staff_is_not_found():
+    with pytest.raises(NotFound):
+        domain.require_agency_admin(citizen(), "974760673")
+
+
+# --- policy ----------------------------------------------------------------------------------
+
+def test_policy_defaults():
+    policy = ConsentPolicy()
+    assert (policy.default_days, policy.max_days, policy.youth_age, policy.guardians,
+            policy.expiring_days) == (365, 1095, 15, domain.ANY_GUARDIAN, 30)
+
+
+def test_policy_from_empty_config_uses_defaults():
+    assert ConsentPolicy.from_config({}) == ConsentPolicy()
+
+
+def test_policy_from_config_reads_consent_keys():
+    policy = ConsentPolicy.from_config({
+        "CONSENT_DEFAULT_DAYS": "90", "CONSENT_MAX_DAYS": 400, "CONSENT_YOUTH_AGE": "16",
+        "CONSENT_GUARDIANS": "all", "CONSENT_EXPIRING_DAYS": 14, "OTHER_KEY": "ignored"})
+    assert policy == ConsentPolicy(default_days=90, max_days=400, youth_age=16,
+                                   guardians=domain.ALL_GUARDIANS, expiring_days=14)
+
+
+@pytest.mark.parametrize("value", ["both", "ALL", "", "one"])
+def test_policy_from_config_rejects_unknown_guardians_policy(value):
+    with pytest.raises(ValueError, match="CONSENT_GUARDIANS"):
+        ConsentPolicy.from_config({"CONSENT_GUARDIANS": value})
+
+
+# --- who consents ----------------------------------------------------------------------------
+
+CHILD, G1, G2 = "child-1", "guardian-1", "guardian-2"
+GUARDIANS = [G1, G2]
+ANY = ConsentPolicy(guardians=domain.ANY_GUARDIAN)
+ALL = ConsentPolicy(guardians=domain.ALL_GUARDIANS)
+
+
+@pytest.mark.parametrize("youth_age", [15, 16])
+def test_consenting_party_birthday_today_is_youth(youth_age):
+    born = date(TODAY.year - youth_age, TODAY.month, TODAY.day)
+    policy = ConsentPolicy(youth_age=youth_age)
+    assert domain.consenting_party(born, TODAY, policy) == domain.YOUTH
+
+
+@pytest.mark.parametrize("youth_age", [15, 16])
+def test_consenting_party_day_before_birthday_is_guardians(youth_age):
+    born = date(TODAY.year - youth_age, TODAY.month, TODAY.day)
+    policy = ConsentPolicy(youth_age=youth_age)
+    assert domain.consenting_party(born, TODAY - timedelta(days=1), policy) == domain.GUARDIANS
+
+
+@pytest.mark.parametrize("youth_age", [15, 16])
+def test_consenting_party_well_above_and_below(youth_age):
+    policy = ConsentPolicy(youth_age=youth_age)
+    assert domain.consenting_party(date(2000, 1, 1), TODAY, policy) == domain.YOUTH
+    assert domain.consenting_party(date(2020, 1, 1), TODAY, policy) == domain.GUARDIANS
+
+
+def test_consenting_party_youth_age_16_keeps_a_15_year_old_with_the_guardians():
+    born = date(TODAY.year - 15, TODAY.month, TODAY.day)
+    assert domain.consenting_party(born, TODAY, ConsentPolicy(youth_age=16)) == domain.GUARDIANS
+    assert domain.consenting_party(born, TODAY, ConsentPolicy(youth_age=15)) == domain.YOUTH
+
+
+def test_consenting_party_born_29_february():
+    born = date(2008, 2, 29)  # 15 in 2023, a common year
+    policy = ConsentPolicy(youth_age=15)
+    assert domain.consenting_party(born, date(2023, 2, 28), policy) == domain.GUARDIANS
+    assert domain.consenting_party(born, date(2023, 3, 1), policy) == domain.YOUTH
+
+
+def test_consenting_party_born_29_february_in_a_leap_year():
+    born = date(2012, 2, 29)  # 16 in 2028, a leap year
+    policy = ConsentPolicy(youth_age=16)
+    assert domain.consenting_party(born, date(2028, 2, 28), policy) == domain.GUARDIANS
+    assert domain.consenting_party(born, date(2028, 2, 29), policy) == domain.YOUTH
+
+
+def test_parties_who_consent():
+    assert domain.parties_who_consent(domain.YOUTH, CHILD, GUARDIANS) == {CHILD}
+    assert domain.parties_who_consent(domain.GUARDIANS, CHILD, GUARDIANS) == {G1, G2}
+
+
+@pytest.mark.parametrize("guardian", GUARDIANS)
+@pytest.mark.parametrize("policy", [ANY, ALL])
+def test_check_may_consent_guardian_below_the_age(guardian, policy):
+    assert domain.check_may_consent(guardian, domain.GUARDIANS, CHILD, GUARDIANS, policy) is None
+
+
+@pytest.mark.parametrize("policy", [ANY, ALL])
+def test_check_may_consent_youth_at_or_above_the_age(policy):
+    assert domain.check_may_consent(CHILD, domain.YOUTH, CHILD, GUARDIANS, policy) is None
+
+
+@pytest.mark.parametrize("youth_age", [15, 16])
+def test_check_may_consent_guardian_of_a_youth_is_forbidden_naming_the_age(youth_age):
+    with pytest.raises(Forbidden) as caught:
+        domain.check_may_consent(G1, domain.YOUTH, CHILD, GUARDIANS,
+                                 ConsentPolicy(youth_age=youth_age))
+    assert str(youth_age) in caught.value.detail
+    assert caught.value.status == 403
+
+
+@pytest.mark.parametrize("youth_age", [15, 16])
+def test_check_may_consent_child_below_the_age_is_forbidden_naming_the_age(youth_age):
+    with pytest.raises(Forbidden) as caught:
+        domain.check_may_consent(CHILD, domain.GUARDIANS, CHILD, GUARDIANS,
+                                 ConsentPolicy(youth_age=youth_age))
+    assert str(youth_age) in caught.value.detail
+
+
+@pytest.mark.parametrize("party", [domain.YOUTH, domain.GUARDIANS])
+def test_check_may_consent_stranger_is_not_found(party):
+    with pytest.raises(NotFound) as caught:
+        domain.check_may_consent("stranger", party, CHILD, GUARDIANS, ANY)
+    assert caught.value.status == 404
+
+
+def test_check_may_consent_without_guardians_nobody_but_the_child_is_known():
+    with pytest.raises(NotFound):
+        domain.check_may_consent(G1, domain.GUARDIANS, CHILD, [], ANY)
+
+
+# --- approvals -------------------------------------------------------------------------------
+
+def status(party, approvals, policy, guardians=GUARDIANS):
+    return domain.status_after_approvals(party, set(approvals), CHILD, guardians, policy)
+
+
+@pytest.mark.parametrize("approvals", [{G1}, {G2}, {G1, G2}])
+def test_status_any_one_guardian_activates(approvals):
+    assert status(domain.GUARDIANS, approvals, ANY) == domain.ACTIVE
+
+
+def test_status_any_no_approval_is_pending():
+    assert status(domain.GUARDIANS, set(), ANY) == domain.PENDING
+
+
+def test_status_any_stranger_approval_does_not_activate():
+    assert status(domain.GUARDIANS, {"stranger"}, ANY) == domain.PENDING
+
+
+@pytest.mark.parametrize("approvals", [{G1}, {G2}, set(), {G1, "stranger"}])
+def test_status_all_needs_every_guardian(approvals):
+    assert status(domain.GUARDIANS, approvals, ALL) == domain.PENDING
+
+
+def test_status_all_both_guardians_activate():
+    assert status(domain.GUARDIANS, {G1, G2}, ALL) == domain.ACTIVE
+
+
+def test_status_all_single_guardian_child_is_active_on_that_approval():
+    assert status(domain.GUARDIANS, {G1}, ALL, guardians=[G1]) == domain.ACTIVE
+
+
+@pytest.mark.parametrize("policy", [ANY, ALL])
+def test_status_no_guardians_never_activates(policy):
+    assert status(domain.GUARDIANS, set(), policy, guardians=[]) == domain.PENDING
+
+
+@pytest.mark.parametrize("policy", [ANY, ALL])
+def test_status_youth_active_on_own_approval(policy):
+    assert status(domain.YOUTH, {CHILD}, policy) == domain.ACTIVE
+
+
+@pytest.mark.parametrize("policy", [ANY, ALL])
+@pytest.mark.parametrize("approvals", [{G1}, {G1, G2}, set()])
+def test_status_guardian_approval_never_activates_a_youth_consent(policy, approvals):
+    assert status(domain.YOUTH, approvals, policy) == domain.PENDING
+
+
+# --- signatories -----------------------------------------------------------------------------
+
+def signed(signed_by, party, policy, guardians=GUARDIANS):
+    return domain.check_signatories(signed_by, party, CHILD, guardians, policy)
+
+
+def assert_signatories_refused(signed_by, party, policy, who):
+    with pytest.raises(ValidationFailed) as caught:
+        signed(signed_by, party, policy)
+    assert caught.value.errors == {
+        "paper.signed_by": [f"must be signed by {who} (and no one else)"]}
+
+
+@pytest.mark.parametrize("signed_by", [[G1], [G2], [G1, G2]])
+def test_signatories_any_one_guardian_suffices(signed_by):
+    assert signed(signed_by, domain.GUARDIANS, ANY) is None
+
+
+def test_signatories_all_every_guardian_passes():
+    assert signed([G2, G1], domain.GUARDIANS, ALL) is None
+
+
+def test_signatories_duplicates_are_harmless():
+    assert signed([G1, G1, G2], domain.GUARDIANS, ALL) is None
+
+
+@pytest.mark.parametrize("signed_by", [[G1], [G2]])
+def test_signatories_all_one_guardian_is_refused(signed_by):
+    assert_signatories_refused(signed_by, domain.GUARDIANS, ALL, "every guardian")
+
+
+def test_signatories_none_is_refused():
+    assert_signatories_refused([], domain.GUARDIANS, ANY, "a guardian")
+
+
+@pytest.mark.parametrize("policy, who", [(ANY, "a guardian"), (ALL, "every guardian")])
+def test_signatories_stranger_is_refused_even_with_guardians(policy, who):
+    assert_signatories_refused([G1, G2, "stranger"], domain.GUARDIANS, policy, who)
+
+
+def test_signatories_child_below_the_age_is_a_stranger():
+    assert_signatories_refused([G1, CHILD], domain.GUARDIANS, ANY, "a guardian")
+
+
+@pytest.mark.parametrize("policy", [ANY, ALL])
+def test_signatories_youth_form_signed_by_the_youth(policy):
+    assert signed([CHILD], domain.YOUTH, policy) is None
+
+
+@pytest.mark.parametrize("policy", [ANY, ALL])
+@pytest.mark.parametrize("signed_by", [[G1], [G1, G2], [CHILD, G1], []])
+def test_signatories_youth_form_must_be_signed_by_the_youth_alone(policy, signed_by):
+    assert_signatories_refused(signed_by, domain.YOUTH, policy, "the youth")
+
+
+# --- overlap ---------------------------------------------------------------------------------
+
+def open_consent(id, valid_from, valid_until, status=domain.ACTIVE):
+    return SimpleNamespace(id=id, valid_from=valid_from, valid_until=valid_until, status=status)
+
+
+D = date(2025, 6, 1)
+EXISTING = open_consent("c-old", D, D + timedelta(days=99))  # 1 Jun .. 8 Sep inclusive
+
+
+@pytest.mark.parametrize("start, end", [
+    (D - timedelta(days=10), D),                                  # ends on its first day
+    (D + timedelta(days=99), D + timedelta(days=200)),            # starts on its last day
+    (D + timedelta(days=10), D + timedelta(days=20)),             # inside
+    (D - timedelta(days=10), D + timedelta(days=200)),            # around
+    (D, D + timedelta(days=99)),                                  # identical
+])
+def test_overlap_conflicts(start, end):
+    with pytest.raises(Conflict) as caught:
+        domain.check_no_overlap(start, end, [EXISTING], None)
+    assert "supersedes" in caught.value.detail
+    assert caught.value.status == 409
+
+
+def test_overlap_with_a_pending_consent_conflicts():
+    pending = open_consent("c-pending", D, D + timedelta(days=99), status=domain.PENDING)
+    with pytest.raises(Conflict):
+        domain.check_no_overlap(D + timedelta(days=5), D + timedelta(days=50), [pending], None)
+
+
+def test_overlap_adjacent_after_is_allowed():
+    start = EXISTING.valid_until + timedelta(days=1)
+    assert domain.check_no_overlap(start, start + timedelta(days=30), [EXISTING], None) is None
+
+
+def test_overlap_adjacent_before_is_allowed():
+    end = EXISTING.valid_from - timedelta(days=1)
+    assert domain.check_no_overlap(end - timedelta(days=30), end, [EXISTING], None) is None
+
+
+def test_overlap_no_open_consents_is_allowed():
+    assert domain.check_no_overlap(D, D + timedelta(days=10), [], None) is None
+
+
+def test_overlap_superseding_the_overlapping_one_is_allowed():
+    assert domain.check_no_overlap(D + timedelta(days=10), D + timedelta(days=300),
+                                   [EXISTING], "c-old") is None
+
+
+def test_overlap_superseding_one_does_not_excuse_another():
+    other = open_consent("c-other", D + timedelta(days=150), D + timedelta(days=250))
+    with pytest.raises(Conflict):
+        domain.check_no_overlap(D + timedelta(days=10), D + timedelta(days=200),
+                                [EXISTING, other], "c-old")
+
+
+def test_overlap_supersedes_not_open_is_refused():
+    with pytest.raises(ValidationFailed) as caught:
+        domain.check_no_overlap(D + timedelta(days=200), D + timedelta(days=300),
+                                [EXISTING], "c-withdrawn")
+    assert caught.value.errors == {"supersedes": ["not an open consent of this child"]}
+
+
+def test_overlap_supersedes_with_no_open_consents_is_refused():
+    with pytest.raises(ValidationFailed) as caught:
+        domain.check_no_overlap(D, D + timedelta(days=10), [], "c-old")
+    assert set(caught.value.errors) == {"supersedes"}
+
+
+def test_overlap_superseding_a_non_overlapping_open_one_is_allowed():
+    start = EXISTING.valid_until + timedelta(days=1)
+    assert domain.check_no_overlap(start, start + timedelta(days=5), [EXISTING], "c-old") is None
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    (date(2025, 1, 1), date(2025, 1, 31), True),    # same period
+    (date(2024, 12, 1), date(2025, 1, 1), True),    # touches the first day
+    (date(2025, 1, 31), date(2025, 3, 1), True),    # touches the last day
+    (date(2025, 1, 10), date(2025, 1, 10), True),   # a single day inside
+    (date(2024, 12, 1), date(2024, 12, 31), False),  # ends the day before
+    (date(2025, 2, 1), date(2025, 3, 1), False),     # starts the day after
+])
+def test_overlaps_boundaries(start, end, expected):
+    assert domain.overlaps(start, end, date(2025, 1, 1), date(2025, 1, 31)) is expected
+    assert domain.overlaps(date(2025, 1, 1), date(2025, 1, 31), start, end) is expected
+
+
+# --- in force --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("today, status_, expected", [
+    (D, domain.ACTIVE, True),
+    (D + timedelta(days=99), domain.ACTIVE, True),
+    (D - timedelta(days=1), domain.ACTIVE, False),
+    (D + timedelta(days=100), domain.ACTIVE, False),
+    (D + timedelta(days=5), domain.PENDING, False),
+    (D + timedelta(days=5), domain.WITHDRAWN, False),
+])
+def test_is_in_force(today, status_, expected):
+    consent = open_consent("c", D, D + timedelta(days=99), status=status_)
+    assert domain.is_in_force(consent, today) is expected
+
+
+# --- expiry ----------------------------------------------------------------------------------
+
+UNTIL = date(2025, 9, 30)
+WARNED = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)
+EXPIRY_POLICY = ConsentPolicy(expiring_days=30)
+
+
+def expiring(status=domain.ACTIVE, notified=None, valid_until=UNTIL):
+    return SimpleNamespace(id="c-1", status=status, valid_from=valid_until - timedelta(days=365),
+                           valid_until=valid_until, expiring_notified_at=notified)
+
+
+@pytest.mark.parametrize("today, expected", [
+    (UNTIL + timedelta(days=1), domain.EXPIRE),   # the day after the last valid day
+    (UNTIL + timedelta(days=40), domain.EXPIRE),
+    (UNTIL, domain.WARN),                          # the last valid day: not expired yet
+    (UNTIL - timedelta(days=1), domain.WARN),
+    (UNTIL - timedelta(days=30), domain.WARN),     # first day of the warning window
+    (UNTIL - timedelta(days=31), None),            # one day too early
+    (UNTIL - timedelta(days=200), None),
+])
+def test_expiry_action_boundaries_not_yet_warned(today, expected):
+    assert domain.expiry_action(expiring(), today, EXPIRY_POLICY) == expected
+
+
+@pytest.mark.parametrize("today, expected", [
+    (UNTIL, None),
+    (UNTIL - timedelta(days=30), None),
+    (UNTIL + timedelta(days=1), domain.EXPIRE),  # warned consents still expire
+])
+def test_expiry_action_already_warned(today, expected):
+    assert domain.expiry_action(expiring(notified=WARNED), today, EXPIRY_POLICY) == expected
+
+
+def test_expiry_action_window_follows_the_policy():
+    policy = ConsentPolicy(expiring_days=7)
+    assert domain.expiry_action(expiring(), UNTIL - timedelta(days=7), policy) == domain.WARN
+    assert domain.expiry_action(expiring(), UNTIL - timedelta(days=8), policy) is None
+
+
+def test_expiry_action_pending_past_its_end_expires():
+    consent = expiring(status=domain.PENDING)
+    assert domain.expiry_action(consent, UNTIL + timedelta(days=1), EXPIRY_POLICY) == domain.EXPIRE
+
+
+@pytest.mark.parametrize("today", [UNTIL, UNTIL - timedelta(days=30)])
+def test_expiry_action_pending_is_never_warned(today):
+    assert domain.expiry_action(expiring(status=domain.PENDING), today, EXPIRY_POLICY) is None
+
+
+@pytest.mark.parametrize("status_", [domain.WITHDRAWN, domain.EXPIRED, domain.SUPERSEDED])
+@pytest.mark.parametrize("today", [UNTIL - timedelta(days=10), UNTIL + timedelta(days=1)])
+def test_expiry_action_closed_consents_are_left_alone(status_, today):
+    assert domain.expiry_action(expiring(status=status_), today, EXPIRY_POLICY) is None
