@@ -23,7 +23,8 @@ from services.handover.service import HandoverService
 from services.logs import domain as logs_domain
 from services.logs import events as logs_events
 from services.logs.models import Base as LogsBase
-from services.logs.models import ConsentProjection, Log, Measure, Participant
+from services.logs.models import (ConsentProjection, ConsentProjectionState, Log, Measure,
+                                 Participant)
 from services.logs.service import LogsService
 from services.notifications.models import Base as NotificationsBase
 from services.notifications.models import Notification
@@ -235,6 +236,8 @@ def logs_engine(tmp_path):
                               scope_agencies=[SCHOOL], scope_agency_types=[],
                               valid_from=today - timedelta(days=30),
                               valid_until=today + timedelta(days=300), updated_at=NOW),
+            # checked against the consent service just now, so no synchronous check is due
+            ConsentProjectionState(child_id="c-1", verified_at=datetime.now(timezone.utc)),
         ])
         session.commit()
     yield engine
@@ -251,7 +254,8 @@ def measure_payload(responsible_id):
 
 def logs_service(engine, actor=TEACHER):
     return worker_factory(LogsService, db=Session(engine), actor=actor, events=Mock(),
-                          consent=Mock())
+                          consent=Mock(), config={"CONSENT_PROJECTION_MAX_AGE": 300},
+                          started_at=datetime.now(timezone.utc) - timedelta(hours=1))
 
 
 def log_version(engine) -> int:
