@@ -21,7 +21,7 @@ from gateway.routes.logs import LogsRoutes
 from gateway.routes.notifications import NotificationsRoutes
 from stafett.actor import Actor, ActorContext
 from stafett.devissuer import dev_issuer_configs
-from stafett.errors import Unauthorized
+from stafett.errors import BadRequest, Unauthorized
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
 
@@ -67,6 +67,27 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
 
     def _body(self, request) -> dict:
         return json_body(request, self.auth.max_body)
+
+    @staticmethod
+    def _if_match(request) -> int | None:
+        """The version a client last read, from ``If-Match: "<version>"`` (None if absent)."""
+        value = request.headers.get("If-Match")
+        if not value:
+            return None
+        tag = value.strip().removeprefix("W/").strip('"')
+        if not tag.isdigit():
+            raise BadRequest("If-Match must be an ETag we gave out")
+        return int(tag)
+
+    @staticmethod
+    def _paging(request) -> dict:
+        try:
+            limit = int(request.args.get("limit", 50))
+        except ValueError:
+            raise BadRequest("limit must be a number")
+        if not 1 <= limit <= 200:
+            raise BadRequest("limit must be between 1 and 200")
+        return {"limit": limit, "cursor": request.args.get("cursor") or None}
 
     # -- documents --------------------------------------------------------------------------
 

@@ -26,6 +26,12 @@ def make_engine(url: str, **kwargs) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # One connection per process: SQLite has one writer anyway, and its busy-wait is a
+        # blocking C call that would stall every greenthread. Waiting for the pooled
+        # connection is cooperative instead (the pool's lock is green under eventlet).
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 30)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **kwargs)
 

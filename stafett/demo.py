@@ -88,6 +88,9 @@ PERSONAS: dict[str, dict] = {
                     "Hanne Vik, helsesykepleier"),
     "child-welfare": _staff("staff-per", "Per Lunde", "child_welfare", "Saksbehandler",
                             "Per Lunde, barnevernstjenesten (ikke dekket av samtykke)"),
+    "kindergarten-teacher": _staff("staff-siri", "Siri Nilsen", "kindergarten",
+                                   "Pedagogisk leder",
+                                   "Siri Nilsen, pedagogisk leder i Regnbuen barnehage"),
     "school-admin": {**_staff("staff-kari", "Kari Dahl", "school", "Rektor",
                               "Kari Dahl, rektor og virksomhetsadministrator"),
                      "roles": ["staff", "agency_admin"]},
@@ -118,3 +121,161 @@ def seed(rpc, issuer_for_kind) -> dict:
                                      "title": persona["title"]})
     children = [rpc.consent.register_child(child) for child in CHILDREN]
     return {"children": children}
+
+
+# -- stories: logs in all three colours, for make run ----------------------------------------
+
+def identity_of(persona_name: str, issuer_for_kind) -> dict:
+    """The identity the gateway would build from this persona's token."""
+    persona = PERSONAS[persona_name]
+    kind = persona["issuer_kind"]
+    identity = {"kind": kind, "issuer": issuer_for_kind(kind), "sub": persona["sub"],
+                "acr": persona.get("acr"), "roles": persona.get("roles", []), "scopes": [],
+                "agency": persona.get("agency"), "name": persona.get("name")}
+    if kind == "citizen":
+        identity["pid"] = persona["pid"]
+    return identity
+
+
+def seed_stories(rpc_as, issuer_for_kind, today: date | None = None) -> dict:
+    """Three synthetic logs, told through the services' own RPCs as their personas would.
+
+    ``rpc_as(actor)`` gives a cluster proxy whose calls carry that actor (None: the
+    internal service actor). Idempotent enough for a restarted ``make run``: a child that
+    already has a log is left alone.
+    """
+    from datetime import timedelta
+
+    from stafett.actor import Actor
+
+    today = today or date.today()
+    day = lambda n: (today + timedelta(days=n)).isoformat()  # noqa: E731
+
+    with rpc_as(None) as rpc:
+        actors = {name: Actor.from_context(rpc.consent.resolve_actor(identity_of(name, issuer_for_kind)))
+                  for name in PERSONAS if PERSONAS[name]["issuer_kind"] != "system"}
+        children = {c["name"]: c for c in (rpc.consent.register_child(c) for c in CHILDREN)}
+
+    def as_(name):
+        return rpc_as(actors[name])
+
+    def staff_id(name):
+        return actors[name].person_id
+
+    told = {}
+
+    # Emma (13): the pupil who proposed her own two small measures, and came back to school
+    emma = children[EMMA["name"]]["id"]
+    with as_("teacher") as rpc:
+        if any(l["child_id"] == emma for l in rpc.logs.my_logs()):
+            return {"already_seeded": True}
+    with as_("guardian") as rpc:
+        rpc.consent.grant_consent(emma, {
+            "scope": {"agencies": [AGENCIES["school"]["org_number"]],
+                      "agency_types": ["ppt", "health_station"]},
+            "purpose": "Samarbeid om Emmas skolehverdag og fravær"})
+    with as_("teacher") as rpc:
+        log = rpc.logs.open_log({"child_id": emma, "level": 2})
+        teacher_p = log["viewer_participant_id"]
+        omar = rpc.logs.add_participant(log["id"], {"person_id": staff_id("ppt")})
+        hanne = rpc.logs.add_participant(log["id"], {"person_id": staff_id("nurse")})
+    ingrid = next(p["id"] for p in log["participants"] if p["display_name"] == "Ingrid Solberg")
+    with as_("child") as rpc:
+        late = rpc.logs.propose_measure(log["id"], {
+            "title": "Starte dagen noen minutter etter de andre",
+            "goal": "Komme inn i klasserommet uten å måtte gå gjennom en full gang",
+            "arena": "school"})
+        desk = rpc.logs.propose_measure(log["id"], {
+            "title": "Pulten nærmest døra", "goal": "Kunne gå ut en kort tur når det blir for mye",
+            "arena": "school"})
+        rpc.logs.add_entry(log["id"], {"kind": "child_voice", "text":
+                           "Det er lettere når gangen er tom. Og jeg liker at jeg kan gå ut "
+                           "litt hvis det blir for mye."})
+    with as_("guardian") as rpc:
+        bedtime = rpc.logs.propose_measure(log["id"], {
+            "title": "Fast leggetid på hverdager", "goal": "Emma er uthvilt om morgenen",
+            "arena": "home"})
+    with as_("teacher") as rpc:
+        measures = {}
+        for proposal, responsible in ((late, teacher_p), (desk, teacher_p), (bedtime, ingrid)):
+            rpc.logs.accept_proposal(log["id"], proposal["id"], {
+                "responsible_id": responsible, "start_date": day(-42), "evaluate_by": day(-14)})
+        for measure in rpc.logs.list_measures(log["id"]):
+            measures[measure["title"]] = measure
+        for title in ("Starte dagen noen minutter etter de andre", "Pulten nærmest døra"):
+            rpc.logs.add_evaluation(log["id"], measures[title]["id"], {
+                "outcome": "green", "evaluated_on": day(-14),
+                "text": "Emma kommer inn i timen uten å stoppe opp. Fraværet har gått kraftig ned.",
+                "child_view": "Det funker. Jeg vil fortsette sånn."})
+        rpc.logs.add_evaluation(log["id"], measures["Fast leggetid på hverdager"]["id"], {
+            "outcome": "yellow", "evaluated_on": day(-14),
+            "text": "Går bra de fleste dager, men ikke i helgene."})
+        reading = rpc.logs.add_measure(log["id"], {
+            "title": "Kartlegging av lese- og skriveferdigheter",
+            "goal": "Vite om Emma trenger tilrettelagt lesing", "responsible_id": omar["id"],
+            "arena": "school", "start_date": day(-30), "evaluate_by": day(-3), "status": "active"})
+        talks = rpc.logs.add_measure(log["id"], {
+            "title": "Samtaler med helsesykepleier annenhver uke",
+            "goal": "Emma har en voksen å snakke med om det som er vanskelig",
+            "responsible_id": hanne["id"], "arena": "health", "start_date": day(-35),
+            "evaluate_by": day(21), "status": "active"})
+        rpc.logs.add_evaluation(log["id"], talks["id"], {
+            "outcome": "yellow", "evaluated_on": day(-7),
+            "text": "Emma møter opp, men synes det er vanskelig å snakke om hjemmet."})
+        rpc.logs.add_entry(log["id"], {"kind": "bright_spot", "text":
+                           "Fraværet har gått ned fra 30 % i september til 5 % i november."})
+        rpc.logs.add_entry(log["id"], {"kind": "note", "visibility": "staff", "text":
+                           "PPT venter på svar fra lærer om leseprøve før kartleggingen."})
+        rpc.logs.schedule_meeting(log["id"], {
+            "starts_at": f"{day(7)}T14:00:00+01:00", "ends_at": f"{day(7)}T15:00:00+01:00",
+            "mode": "in_person", "place": "Møterom 2, Solbakken skole",
+            "agenda": "Hvordan går det nå? Evaluering av tiltakene. Veien videre.",
+            "invited": [p["id"] for p in rpc.logs.get_log(log["id"])["participants"]]})
+    told["emma"] = log["id"]
+    del reading
+
+    # Jonas (5): kindergarten, language, one red and one green
+    jonas = children[JONAS["name"]]["id"]
+    with as_("other-guardian") as rpc:
+        rpc.consent.grant_consent(jonas, {
+            "scope": {"agency_types": ["kindergarten", "health_station", "ppt"]},
+            "purpose": "Samarbeid om Jonas' språk og overgangen til skolen"})
+    with as_("kindergarten-teacher") as rpc:
+        log = rpc.logs.open_log({"child_id": jonas, "level": 1})
+        me = log["viewer_participant_id"]
+        group = rpc.logs.add_measure(log["id"], {
+            "title": "Språkgruppe tre ganger i uka", "goal": "Jonas bruker flere ord i lek",
+            "responsible_id": me, "arena": "kindergarten", "start_date": day(-60),
+            "evaluate_by": day(-20), "status": "active"})
+        rpc.logs.add_evaluation(log["id"], group["id"], {
+            "outcome": "red", "evaluated_on": day(-20),
+            "text": "Jonas trekker seg unna i gruppa. Vi prøver heller én-til-én."})
+        signs = rpc.logs.add_measure(log["id"], {
+            "title": "Tegn til tale hjemme og i barnehagen",
+            "goal": "Jonas kan vise hva han vil med tegn når ordene ikke strekker til",
+            "responsible_id": me, "arena": "kindergarten", "start_date": day(-60),
+            "evaluate_by": day(-20), "status": "active"})
+        rpc.logs.add_evaluation(log["id"], signs["id"], {
+            "outcome": "green", "evaluated_on": day(-20),
+            "text": "Jonas bruker tegn for «mer», «ferdig» og «hjelp» hver dag."})
+    told["jonas"] = log["id"]
+
+    # Sara (16): consents herself; a red measure that needs rethinking
+    sara = children[SARA["name"]]["id"]
+    with as_("youth") as rpc:
+        rpc.consent.grant_consent(sara, {
+            "scope": {"agency_types": ["health_station", "nav"]},
+            "purpose": "Hjelp til å komme tilbake til skole og arbeid"})
+    with as_("nurse") as rpc:
+        log = rpc.logs.open_log({"child_id": sara, "level": 2})
+        me = log["viewer_participant_id"]
+        start = rpc.logs.add_measure(log["id"], {
+            "title": "Gradvis oppstart etter sykefravær", "goal": "Sara er på skolen tre dager i uka",
+            "responsible_id": me, "arena": "school", "start_date": day(-40),
+            "evaluate_by": day(-10), "status": "active"})
+        rpc.logs.add_evaluation(log["id"], start["id"], {
+            "outcome": "red", "evaluated_on": day(-10),
+            "text": "Planen var for stram. Sara og helsesykepleier lager en ny.",
+            "child_view": "Jeg ble sliten av å skulle klare alt på en gang."})
+    told["sara"] = log["id"]
+    return told

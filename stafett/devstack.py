@@ -75,9 +75,19 @@ def seed(amqp_uri: str) -> None:
     from stafett.actor import SYSTEM_ACTOR
     from stafett.demo import seed as seed_demo
 
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30,
-                         context_data={"actor": SYSTEM_ACTOR.to_context()}) as proxy:
+    from contextlib import contextmanager
+
+    from stafett.demo import seed_stories
+
+    @contextmanager
+    def rpc_as(actor):
+        context = {"actor": (actor or SYSTEM_ACTOR).to_context()}
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30, context_data=context) as proxy:
+            yield proxy
+
+    with rpc_as(None) as proxy:
         seed_demo(proxy, dev_issuer_url)
+    seed_stories(rpc_as, dev_issuer_url)
 
 
 def banner(gateway_url: str) -> None:

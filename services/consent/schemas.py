@@ -64,6 +64,7 @@ class StaffOut(Schema):
     title = fields.String(allow_none=True)
     agency = fields.String()
     agency_type = fields.String()
+    municipality = fields.String()
 
 
 class ConsentScope(Schema):

@@ -36,6 +36,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 class NumberProtection(DependencyProvider):
     def setup(self):
         config = self.container.config
+        if config.get("NIN_ENCRYPTION_KEY") and config.get("NIN_INDEX_KEY"):
+            # keys straight from configuration (e.g. environment from a secret store)
+            self.protector = NumberProtector(bytes.fromhex(config["NIN_ENCRYPTION_KEY"]),
+                                             bytes.fromhex(config["NIN_INDEX_KEY"]))
+            return
         self.protector = NumberProtector.from_directory(
             config.get("SECRETS_DIR", "var/secrets"),
             create=str(config.get("SECRETS_CREATE", "true")).lower() == "true")
@@ -489,4 +494,5 @@ class ConsentService(ServiceBase):
     def _staff_out(person: Person, agency: Agency) -> dict:
         return StaffOut().dump({"id": person.id, "name": person.name,
                                 "title": person.staff_title, "agency": agency.org_number,
-                                "agency_type": agency.type})
+                                "agency_type": agency.type,
+                                "municipality": agency.municipality})

@@ -1,20 +1,47 @@
 """Rules of the stafettlogg: who may do what, and what a valid change is.
 
-Plain functions over plain values; the service loads rows and calls these. A denied
-caller always gets ``NotFound``: a log they may not see is indistinguishable from a log
-that does not exist.
+Plain functions over plain values; the service loads rows and calls these. A caller who
+may not see a log always gets ``NotFound``: a log they may not see is indistinguishable
+from a log that does not exist.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from stafett.actor import CITIZEN, STAFF, Actor
-from stafett.errors import Conflict, NotFound, ValidationFailed
+from stafett.actor import CITIZEN, STAFF, SYSTEM, Actor
+from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
+                            PreconditionRequired, ValidationFailed)
 
-STAFETTHOLDER, MEMBER, GUARDIAN, CHILD = "stafettholder", "member", "guardian", "child"
+STAFETTHOLDER, MEMBER, FORMER, GUARDIAN, CHILD, SYSTEM_ROLE = (
+    "stafettholder", "member", "former", "guardian", "child", "system")
+STAFF_ROLES = (STAFETTHOLDER, MEMBER, FORMER, SYSTEM_ROLE)
 OPEN, CLOSED = "open", "closed"
 HIGH_ASSURANCE = "idporten-loa-high"
+OUTCOMES = ("green", "yellow", "red")
+OPEN_MEASURE_STATES = ("planned", "active")
+READ_SCOPE = "stafett:logs.read"
+
+
+def age_on(birth_date: date, on_date: date) -> int:
+    years = on_date.year - birth_date.year
+    return years - ((on_date.month, on_date.day) < (birth_date.month, birth_date.day))
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """Deployment settings of who may see what."""
+    child_min_age: int = 12                     # the child sees its log from this age
+    child_acr: tuple[str, ...] = (HIGH_ASSURANCE,)
+    citizen_acr: tuple[str, ...] = (HIGH_ASSURANCE,)
+
+    @classmethod
+    def from_config(cls, config) -> "AccessPolicy":
+        def levels(key, default):
+            return tuple(str(config.get(key, default)).replace(" ", "").split(","))
+        return cls(child_min_age=int(config.get("LOG_CHILD_MIN_AGE", 12)),
+                   child_acr=levels("LOG_CHILD_ACR", HIGH_ASSURANCE),
+                   citizen_acr=levels("LOG_CITIZEN_ACR", HIGH_ASSURANCE))
 
 
 @dataclass(frozen=True)
@@ -34,8 +61,15 @@ def coverage_from(rows, today: date) -> Coverage:
 
 
 def is_active(participant, today: date) -> bool:
-    return participant.active_from <= today and (participant.active_until is None
-                                                 or today <= participant.active_until)
+    return (getattr(participant, "removed_at", None) is None
+            and participant.active_from <= today
+            and (participant.active_until is None or today <= participant.active_until))
+
+
+def may_still_read(participant, today: date) -> bool:
+    """A former stafettholder's grace period after a handover."""
+    until = getattr(participant, "read_only_until", None)
+    return participant.role == FORMER and until is not None and today <= until
 
 
 @dataclass(frozen=True)
@@ -46,37 +80,83 @@ class Viewer:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (STAFETTHOLDER, MEMBER)
+        return self.role in STAFF_ROLES
+
+    @property
+    def view(self) -> str:
+        """Which view (field set) they get: staff, guardian or child."""
+        return "staff" if self.is_staff else self.role
+
+    @property
+    def may_write(self) -> bool:
+        return self.role not in (FORMER, SYSTEM_ROLE)
 
 
-def authorize(actor: Actor | None, participants, coverage: Coverage, today: date) -> Viewer:
+def authorize(actor: Actor | None, participants, coverage: Coverage, today: date,
+              child_birth_date: date | None = None,
+              policy: AccessPolicy = AccessPolicy()) -> Viewer:
     """Which participant the actor is in this log, or NotFound."""
-    if actor is None or not actor.person_id:
+    if actor is None:
+        raise NotFound("no such log")
+    if actor.kind == SYSTEM:
+        # an agency system reads logs its agency takes part in, with the read scope
+        if READ_SCOPE in actor.scopes and coverage.covers(actor.agency, actor.agency_type):
+            for p in participants:
+                if p.kind == "staff" and p.agency == actor.agency and is_active(p, today):
+                    return Viewer(p, SYSTEM_ROLE)
+        raise NotFound("no such log")
+    if not actor.person_id:
         raise NotFound("no such log")
     for participant in participants:
-        if participant.person_id != actor.person_id or not is_active(participant, today):
+        if participant.person_id != actor.person_id:
             continue
         if actor.kind == STAFF and participant.kind == "staff":
             # staff act for the agency they log in through, and only while consent covers it
-            if participant.agency == actor.agency and coverage.covers(actor.agency,
-                                                                      actor.agency_type):
+            if participant.agency != actor.agency or not coverage.covers(actor.agency,
+                                                                          actor.agency_type):
+                continue
+            if is_active(participant, today):
                 return Viewer(participant, participant.role)
-        elif actor.kind == CITIZEN and participant.kind in (GUARDIAN, CHILD):
-            if actor.acr == HIGH_ASSURANCE:
-                return Viewer(participant, participant.role)
+            if may_still_read(participant, today):
+                return Viewer(participant, FORMER)
+        elif actor.kind == CITIZEN and participant.kind == "guardian":
+            if is_active(participant, today) and actor.acr in policy.citizen_acr:
+                return Viewer(participant, GUARDIAN)
+        elif actor.kind == CITIZEN and participant.kind == "child":
+            old_enough = (child_birth_date is not None
+                          and age_on(child_birth_date, today) >= policy.child_min_age)
+            if is_active(participant, today) and old_enough and actor.acr in policy.child_acr:
+                return Viewer(participant, CHILD)
     raise NotFound("no such log")
+
+
+def require_writer(viewer: Viewer) -> None:
+    if not viewer.may_write:
+        raise Forbidden("read-only access")
+
+
+def require_staff_writer(viewer: Viewer) -> None:
+    if not viewer.is_staff or not viewer.may_write:
+        raise Forbidden("only staff with a role in the log may do this")
 
 
 def require_stafettholder(viewer: Viewer) -> None:
     if viewer.role != STAFETTHOLDER:
         # a participant knows the log exists; telling them why is not a leak
-        from stafett.errors import Forbidden
         raise Forbidden("only the stafettholder may do this")
 
 
 def require_open(log) -> None:
     if log.status != OPEN:
         raise Conflict("the log is closed and read-only")
+
+
+def check_version(expected: int | None, current: int) -> None:
+    """Optimistic concurrency for updates (If-Match)."""
+    if expected is None:
+        raise PreconditionRequired("send If-Match with the version (ETag) you last read")
+    if int(expected) != current:
+        raise PreconditionFailed("the resource changed since you read it; read it again")
 
 
 def check_can_open(actor: Actor | None, coverage: Coverage, has_open_log: bool) -> None:
@@ -96,15 +176,88 @@ def check_new_participant(staff: dict, coverage: Coverage, existing, today: date
         raise Conflict("that person already takes part in the log")
 
 
-def check_measure(data: dict, participants, today: date) -> object:
-    """Validate a new measure; returns the responsible participant."""
+def check_removal(participant, viewer: Viewer) -> None:
+    if participant.role == STAFETTHOLDER:
+        raise Conflict("hand the stafettholder role to someone else before removing them")
+    if participant.kind != "staff":
+        raise ValidationFailed("guardians and the child take part while consent lasts",
+                               {"participant_id": ["only staff can be removed"]})
+
+
+def check_measure_fields(data: dict, participants, today: date) -> object | None:
+    """Validate measure fields; returns the responsible participant (if named)."""
     errors = {}
-    if data["evaluate_by"] < data["start_date"]:
+    if "start_date" in data and "evaluate_by" in data and data["evaluate_by"] < data["start_date"]:
         errors["evaluate_by"] = ["must be on or after start_date"]
-    responsible = next((p for p in participants
-                        if p.id == data["responsible_id"] and is_active(p, today)), None)
-    if responsible is None:
-        errors["responsible_id"] = ["must be an active participant of the log"]
+    responsible = None
+    if "responsible_id" in data:
+        responsible = next((p for p in participants
+                            if p.id == data["responsible_id"] and is_active(p, today)), None)
+        if responsible is None:
+            errors["responsible_id"] = ["must be an active participant of the log"]
     if errors:
         raise ValidationFailed("the measure is not valid", errors)
     return responsible
+
+
+def check_measure(data: dict, participants, today: date) -> object:
+    """Validate a new measure; returns the responsible participant."""
+    return check_measure_fields(data, participants, today)
+
+
+def check_evaluable(measure) -> None:
+    if measure.status == "stopped":
+        raise Conflict("a stopped measure cannot be evaluated")
+
+
+def latest_outcome(evaluations) -> str | None:
+    if not evaluations:
+        return None
+    return max(evaluations, key=lambda e: (e.evaluated_on, e.created_at)).outcome
+
+
+def is_overdue(measure, evaluations, today: date) -> bool:
+    """Past its evaluate-by date with no evaluation since that date was set."""
+    if measure.status not in OPEN_MEASURE_STATES or measure.evaluate_by >= today:
+        return False
+    cycle_start = measure.evaluate_by_set_on or measure.start_date
+    return not any(e.evaluated_on >= cycle_start for e in evaluations)
+
+
+ENTRY_KINDS = ("note", "child_voice", "bright_spot")
+
+
+def check_entry(viewer: Viewer, kind: str, visibility: str) -> None:
+    """Staff write any kind; guardians notes and bright spots; the child its own voice.
+    Only staff may hide an entry from the family."""
+    allowed = {GUARDIAN: ("note", "bright_spot"), CHILD: ("child_voice", "bright_spot")}
+    if not viewer.is_staff and kind not in allowed.get(viewer.role, ()):
+        raise ValidationFailed("you cannot add that kind of entry",
+                               {"kind": [f"choose one of {', '.join(allowed.get(viewer.role, ()))}"]})
+    if visibility == "staff" and not viewer.is_staff:
+        raise ValidationFailed("only staff can write staff-only entries",
+                               {"visibility": ["must be 'all'"]})
+
+
+def entry_visible(entry, viewer: Viewer) -> bool:
+    return entry.visibility == "all" or viewer.is_staff
+
+
+def check_proposer(viewer: Viewer) -> None:
+    if viewer.role not in (GUARDIAN, CHILD):
+        raise Forbidden("staff add measures directly; proposals are for the child and guardians")
+
+
+def check_answerable(proposal) -> None:
+    if proposal.status != "proposed":
+        raise Conflict(f"the proposal is already {proposal.status}")
+
+
+def proposal_visible(proposal, viewer: Viewer) -> bool:
+    """The child sees its own proposals; everyone else with a role sees all."""
+    return viewer.role != CHILD or proposal.proposer_id == viewer.participant.id
+
+
+def suppress_small(count: int, threshold: int = 5) -> int | None:
+    """De-identified statistics: a cell under the threshold is not shown."""
+    return None if count < threshold else count

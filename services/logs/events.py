@@ -1,4 +1,24 @@
-"""Events the logs service publishes, and the consent events it consumes."""
+"""Events the logs service publishes (exchange ``logs.events``), and their data.
+
+The contract for consumers (notifications, handover). Ids, dates, codes and agency
+organisation numbers only: never names, national identity numbers or free text from the
+log. Every event's envelope also carries ``log_id`` and ``child_id``.
+
+| type | data |
+|---|---|
+| log.opened | level, stafettholder_person_id, stafettholder_agency |
+| log.closed | participant_person_ids (everyone with a role when it closed), stafettholder_person_id |
+| log.level_changed | from_level, to_level |
+| log.stafettholder_changed | from_person_id, to_person_id, to_agency |
+| log.participant_added / log.participant_removed | participant_id, person_id, kind, role, agency |
+| log.measure_added / log.measure_updated | measure_id, status, arena, evaluate_by, responsible_person_id, responsible_agency, proposer_person_id, stafettholder_person_id |
+| log.measure_evaluated | the above + evaluation_id, outcome (green/yellow/red) |
+| log.meeting_scheduled | meeting_id, starts_at, ends_at, invited_person_ids, stafettholder_person_id |
+| log.meeting_minuted | meeting_id, attendee_person_ids |
+| log.entry_added | entry_id, kind, visibility |
+| log.proposal_made | proposal_id, proposer_person_id, stafettholder_person_id |
+| log.proposal_answered | proposal_id, proposer_person_id, decision (accepted/declined), measure_id or null |
+"""
 from __future__ import annotations
 
 OPENED = "log.opened"
@@ -13,13 +33,26 @@ MEASURE_EVALUATED = "log.measure_evaluated"
 MEETING_SCHEDULED = "log.meeting_scheduled"
 MEETING_MINUTED = "log.meeting_minuted"
 ENTRY_ADDED = "log.entry_added"
+PROPOSAL_MADE = "log.proposal_made"
+PROPOSAL_ANSWERED = "log.proposal_answered"
 
 
-def measure_added(measure, responsible) -> dict:
-    return {"measure_id": measure.id, "responsible_person_id": responsible.person_id,
-            "evaluate_by": measure.evaluate_by.isoformat(), "arena": measure.arena}
-
-
-def participant_added(participant) -> dict:
+def participant_data(participant) -> dict:
     return {"participant_id": participant.id, "person_id": participant.person_id,
             "kind": participant.kind, "role": participant.role, "agency": participant.agency}
+
+
+def measure_data(measure, responsible, proposer, stafettholder) -> dict:
+    return {"measure_id": measure.id, "status": measure.status, "arena": measure.arena,
+            "evaluate_by": measure.evaluate_by.isoformat(),
+            "responsible_person_id": responsible.person_id,
+            "responsible_agency": responsible.agency,
+            "proposer_person_id": proposer.person_id if proposer else None,
+            "stafettholder_person_id": stafettholder.person_id}
+
+
+def meeting_data(meeting, invited_person_ids, stafettholder) -> dict:
+    return {"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat(),
+            "ends_at": meeting.ends_at.isoformat() if meeting.ends_at else None,
+            "invited_person_ids": sorted(invited_person_ids),
+            "stafettholder_person_id": stafettholder.person_id}

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -15,6 +16,7 @@ class Log(Base):
     __tablename__ = "logs"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     child_id: Mapped[str] = mapped_column(String(36), index=True)
+    child_birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(10))  # open | closed
     level: Mapped[int] = mapped_column(Integer, default=1)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -23,19 +25,34 @@ class Log(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class LevelChange(Base):
+    """BTI level history: every level the log has had, and who set it."""
+    __tablename__ = "level_changes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[str] = mapped_column(String(36))  # participant id
+
+
 class Participant(Base):
     __tablename__ = "participants"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     person_id: Mapped[str] = mapped_column(String(36), index=True)
     kind: Mapped[str] = mapped_column(String(10))    # staff | guardian | child
-    role: Mapped[str] = mapped_column(String(20))    # stafettholder | member | guardian | child
+    role: Mapped[str] = mapped_column(String(20))    # stafettholder | member | former | guardian | child
     display_name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(100), nullable=True)
     agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
     agency_type: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    municipality: Mapped[str | None] = mapped_column(String(100), nullable=True)
     active_from: Mapped[date] = mapped_column(Date)
     active_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # after a handover the sender may still read (not write) until this day
+    read_only_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    added_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Measure(Base):
@@ -50,9 +67,89 @@ class Measure(Base):
     arena: Mapped[str] = mapped_column(String(20))
     start_date: Mapped[date] = mapped_column(Date)
     evaluate_by: Mapped[date] = mapped_column(Date)
+    # the day the current evaluate_by was set: an evaluation since then answers it
+    evaluate_by_set_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(12))
+    meeting_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    proposal_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Evaluation(Base):
+    __tablename__ = "evaluations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(6))  # green | yellow | red
+    text: Mapped[str] = mapped_column(Text, default="")
+    child_view: Mapped[str | None] = mapped_column(Text, nullable=True)
+    evaluator_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))
+    evaluated_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    mode: Mapped[str] = mapped_column(String(10))  # in_person | video | phone
+    place: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    agenda: Mapped[str] = mapped_column(Text, default="")
+    minutes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    minuted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class MeetingInvite(Base):
+    __tablename__ = "meeting_invites"
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+    attended: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class Entry(Base):
+    __tablename__ = "entries"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))        # note | child_voice | bright_spot
+    visibility: Mapped[str] = mapped_column(String(6))   # all | staff
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Proposal(Base):
+    """A measure proposed by the child or a guardian, until the stafettholder answers."""
+    __tablename__ = "proposals"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
+    proposer_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    goal: Mapped[str] = mapped_column(Text, default="")
+    arena: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10))  # proposed | accepted | declined
+    decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    measure_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class AppliedHandover(Base):
+    """Handovers applied to a log: apply_handover is idempotent by handover id."""
+    __tablename__ = "applied_handovers"
+    __table_args__ = (UniqueConstraint("handover_id"),)
+    handover_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"))
+    from_person_id: Mapped[str] = mapped_column(String(36))
+    to_person_id: Mapped[str] = mapped_column(String(36))
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ConsentProjection(Base):

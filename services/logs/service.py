@@ -1,8 +1,17 @@
-"""Logs service entrypoints: thin; rules live in domain.py."""
+"""Logs service entrypoints: each loads the log, lets domain.py decide, records access.
+
+Every call runs as one audited unit of work (``_in_log``): the actor's place in the log is
+decided inside the logs service whatever the caller, and exactly one access record is
+written for it, in the same transaction as the work.
+"""
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,15 +20,23 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from sqlalchemy import select
 
-from services.logs import domain, events
-from services.logs.models import (ConsentProjection, ConsentProjectionState, Log, Measure,
-                                 Participant)
-from services.logs.schemas import (LogCitizenView, LogStaffView, LogSummary, MeasureIn,
-                                   MeasureView, OpenLogIn, ParticipantIn,
-                                   ParticipantStaffView)
-from stafett.audit import record_access
+from services.logs import domain, events, views
+from services.logs.fhir import log_bundle
+from services.logs.models import (AppliedHandover, ConsentProjection, ConsentProjectionState,
+                                  Entry, Evaluation, LevelChange, Log, Measure, Meeting,
+                                  MeetingInvite, Participant, Proposal)
+from services.logs.schemas import (AccessRecordView, CloseLogIn, EntryIn, EvaluationIn,
+                                   EvaluationView, LogSummary, LogUpdateIn, MeasureIn,
+                                   MeasureUpdateIn, MeetingIn, MinutesIn, OpenLogIn,
+                                   ParticipantIn, ParticipantStaffView, ProposalAcceptIn,
+                                   ProposalDeclineIn, ProposalIn, StafettholderIn, TimelineItem)
+from services.logs.stats import measure_statistics
+from services.logs.summary import handover_summary
+from stafett.actor import SERVICE, STAFF
+from stafett.audit import access_table, audited_work
 from stafett.db import Database
-from stafett.errors import EXPECTED, NotFound, ServiceUnavailable, ValidationFailed
+from stafett.errors import (EXPECTED, BadRequest, Conflict, Forbidden, NotFound,
+                            ServiceUnavailable, ValidationFailed)
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
 from stafett.rpc import TimeoutRpcProxy
@@ -27,6 +44,7 @@ from stafett.service import ServiceBase
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+MAX_PAGE = 200
 
 
 class StartedAt(DependencyProvider):
@@ -50,6 +68,46 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return int(json.loads(base64.urlsafe_b64decode(padded))["p"])
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest("the cursor is not one we gave out")
+
+
+def page(items: list, limit: int, cursor: str | None) -> dict:
+    start, limit = decode_cursor(cursor), max(1, min(int(limit or 50), MAX_PAGE))
+    chunk = items[start:start + limit]
+    more = start + limit < len(items)
+    return {"items": chunk, "next_cursor": encode_cursor(start + limit) if more else None}
+
+
+@dataclass
+class InLog:
+    log: Log
+    participants: list
+    viewer: domain.Viewer
+    work: object
+
+    def participant(self, participant_id: str) -> Participant:
+        found = next((p for p in self.participants if p.id == participant_id), None)
+        if found is None:
+            raise NotFound("no such participant in this log")
+        return found
+
+    @property
+    def stafettholder(self) -> Participant:
+        return next(p for p in self.participants if p.role == domain.STAFETTHOLDER
+                    and p.removed_at is None)
+
+
 class LogsService(ServiceBase):
     name = "logs"
 
@@ -58,115 +116,531 @@ class LogsService(ServiceBase):
     consent = TimeoutRpcProxy("consent")
     started_at = StartedAt()
 
-    # -- reads ------------------------------------------------------------------------------
+    # -- the log ----------------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def open_log(self, payload: dict) -> dict:
+        data = load(OpenLogIn(), payload)
+        actor, today = self.actor, date.today()
+        with audited_work(self.db, actor, "open", "log", subject_id=data["child_id"]) as work:
+            has_open = self.db.scalar(select(Log.id).where(
+                Log.child_id == data["child_id"], Log.status == domain.OPEN)) is not None
+            domain.check_can_open(actor, self._coverage(data["child_id"]), has_open)
+            parties = self.consent.child_parties(data["child_id"])
+            me = self.consent.staff_member(actor.person_id)
+            now = utcnow()
+            log = Log(id=new_id(), child_id=data["child_id"], status=domain.OPEN,
+                      child_birth_date=date.fromisoformat(parties["child"]["birth_date"]),
+                      level=data["level"], opened_at=now, version=1)
+            self.db.add(log)
+            self.db.flush()
+            holder = self._staff_participant(log.id, me, domain.STAFETTHOLDER, today)
+            self.db.add(Participant(id=new_id(), log_id=log.id, person_id=parties["child"]["id"],
+                                    kind="child", role=domain.CHILD, added_at=now,
+                                    display_name=parties["child"]["name"], active_from=today))
+            for guardian in parties["guardians"]:
+                self.db.add(Participant(id=new_id(), log_id=log.id, person_id=guardian["id"],
+                                        kind="guardian", role=domain.GUARDIAN, added_at=now,
+                                        display_name=guardian["name"], active_from=today))
+            self.db.add(LevelChange(id=new_id(), log_id=log.id, level=log.level,
+                                    changed_at=now, changed_by=holder.id))
+            work.object_id = work.subject_id = log.id
+            work.role = domain.STAFETTHOLDER
+            self.events.emit(self.db, events.OPENED, child_id=log.child_id, log_id=log.id,
+                             data={"level": log.level, "stafettholder_person_id": me["id"],
+                                   "stafettholder_agency": me["agency"]})
+        return self._view(log.id)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_log(self, log_id: str) -> dict:
-        log, participants, viewer = self._authorized(log_id, "read")
-        measures = self.db.scalars(select(Measure).where(Measure.log_id == log.id)
-                                   .order_by(Measure.start_date, Measure.created_at)).all()
-        view = {"id": log.id, "child_id": log.child_id, "status": log.status,
-                "level": log.level, "opened_at": log.opened_at, "version": log.version,
-                "viewer_role": viewer.role, "participants": participants,
-                "measures": measures}
-        self.db.commit()  # the access record
-        schema = LogStaffView() if viewer.is_staff else LogCitizenView()
-        return schema.dump(view)
+        with self._in_log(log_id, "read"):
+            pass
+        return self._view(log_id)
 
     @rpc(expected_exceptions=EXPECTED)
     def my_logs(self) -> list[dict]:
-        actor = self.actor
+        """Logs the actor has a role in, with the badges staff work from."""
+        actor, today = self.actor, date.today()
         if actor is None or not actor.person_id:
             return []
         rows = self.db.execute(
             select(Log, Participant).join(Participant, Participant.log_id == Log.id)
             .where(Participant.person_id == actor.person_id)).all()
-        today = date.today()
-        visible = []
+        summaries = []
         for log, _ in rows:
+            participants = self._participants(log.id)
             try:
-                viewer = domain.authorize(actor, self._participants(log.id),
-                                          self._coverage(log.child_id), today)
+                viewer = domain.authorize(actor, participants, self._coverage(log.child_id),
+                                          today, log.child_birth_date, self._policy())
             except NotFound:
                 continue
-            visible.append({"id": log.id, "child_id": log.child_id, "status": log.status,
-                            "level": log.level, "viewer_role": viewer.role})
-        return LogSummary(many=True).dump(visible)
-
-    # -- writes -----------------------------------------------------------------------------
+            measures = self._measures(log.id)
+            evaluations = self._evaluations([m.id for m in measures])
+            by_measure = {m.id: [e for e in evaluations if e.measure_id == m.id]
+                          for m in measures}
+            summaries.append({
+                "id": log.id, "child_id": log.child_id, "status": log.status,
+                "level": log.level, "viewer_role": viewer.role,
+                "open_measures": sum(m.status in domain.OPEN_MEASURE_STATES for m in measures),
+                "overdue_measures": sum(domain.is_overdue(m, by_measure[m.id], today)
+                                        for m in measures),
+                "red_measures": sum(domain.latest_outcome(by_measure[m.id]) == "red"
+                                    for m in measures)})
+        with audited_work(self.db, actor, "list", "logs"):
+            pass
+        return LogSummary(many=True).dump(summaries)
 
     @rpc(expected_exceptions=EXPECTED)
-    def open_log(self, payload: dict) -> dict:
-        data = load(OpenLogIn(), payload)
-        actor = self.actor
-        has_open = self.db.scalar(select(Log.id).where(Log.child_id == data["child_id"],
-                                                       Log.status == domain.OPEN)) is not None
-        try:
-            domain.check_can_open(actor, self._coverage(data["child_id"]), has_open)
-        except NotFound:
-            self._deny("open", "log", None, data["child_id"], "not covered by consent")
-            raise
-        parties = self.consent.child_parties(data["child_id"])
-        me = self.consent.staff_member(actor.person_id)
-        today = date.today()
-        log = Log(id=new_id(), child_id=data["child_id"], status=domain.OPEN,
-                  level=data["level"], opened_at=utcnow(), version=1)
-        self.db.add(log)
-        self.db.flush()
-        self.db.add(Participant(id=new_id(), log_id=log.id, person_id=me["id"], kind="staff",
-                                role=domain.STAFETTHOLDER, display_name=me["name"],
-                                title=me["title"], agency=me["agency"],
-                                agency_type=me["agency_type"], active_from=today))
-        self.db.add(Participant(id=new_id(), log_id=log.id, person_id=parties["child"]["id"],
-                                kind="child", role=domain.CHILD,
-                                display_name=parties["child"]["name"], active_from=today))
-        for guardian in parties["guardians"]:
-            self.db.add(Participant(id=new_id(), log_id=log.id, person_id=guardian["id"],
-                                    kind="guardian", role=domain.GUARDIAN,
-                                    display_name=guardian["name"], active_from=today))
-        record_access(self.db, actor, action="open", object_type="log", object_id=log.id,
-                      subject_id=log.id, outcome="allowed", role=domain.STAFETTHOLDER)
-        self.events.emit(self.db, events.OPENED, child_id=log.child_id, log_id=log.id,
-                         data={"level": log.level})
-        self.db.commit()
-        return self.get_log(log.id)
+    def update_log(self, log_id: str, payload: dict, expected_version=None) -> dict:
+        """Change the BTI level (kept in its history)."""
+        data = load(LogUpdateIn(), payload)
+        with self._in_log(log_id, "change_level", write=True) as ctx:
+            domain.require_stafettholder(ctx.viewer)
+            domain.check_version(expected_version, ctx.log.version)
+            previous = ctx.log.level
+            if data["level"] != previous:
+                ctx.log.level = data["level"]
+                self.db.add(LevelChange(id=new_id(), log_id=log_id, level=data["level"],
+                                        changed_at=utcnow(), changed_by=ctx.viewer.participant.id))
+                self.events.emit(self.db, events.LEVEL_CHANGED, child_id=ctx.log.child_id,
+                                 log_id=log_id, data={"from_level": previous,
+                                                      "to_level": data["level"]})
+            ctx.log.version += 1
+        return self._view(log_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def close_log(self, log_id: str, payload: dict, expected_version=None) -> dict:
+        data = load(CloseLogIn(), payload)
+        with self._in_log(log_id, "close", write=True) as ctx:
+            domain.require_stafettholder(ctx.viewer)
+            domain.check_version(expected_version, ctx.log.version)
+            ctx.log.status, ctx.log.closed_at = domain.CLOSED, utcnow()
+            ctx.log.close_reason = data["reason"]
+            ctx.log.version += 1
+            today = date.today()
+            self.events.emit(self.db, events.CLOSED, child_id=ctx.log.child_id, log_id=log_id,
+                             data={"participant_person_ids": sorted(
+                                 {p.person_id for p in ctx.participants if domain.is_active(p, today)}),
+                                 "stafettholder_person_id": ctx.stafettholder.person_id})
+        return self._view(log_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_stafettholder(self, log_id: str, payload: dict, expected_version=None) -> dict:
+        """Pass the role within the log; there is exactly one stafettholder at any time."""
+        data = load(StafettholderIn(), payload)
+        with self._in_log(log_id, "change_stafettholder", write=True) as ctx:
+            domain.require_stafettholder(ctx.viewer)
+            domain.check_version(expected_version, ctx.log.version)
+            target = ctx.participant(data["participant_id"])
+            if target.kind != "staff" or not domain.is_active(target, date.today()):
+                raise ValidationFailed("the stafettholder must be active staff in the log",
+                                       {"participant_id": ["not active staff in this log"]})
+            self._move_baton(ctx, ctx.viewer.participant, target, domain.MEMBER)
+        return self._view(log_id)
+
+    # -- participants -----------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
     def add_participant(self, log_id: str, payload: dict) -> dict:
         data = load(ParticipantIn(), payload)
-        log, participants, viewer = self._authorized(log_id, "add_participant")
-        domain.require_stafettholder(viewer)
-        domain.require_open(log)
-        staff = self.consent.staff_member(data["person_id"])
-        domain.check_new_participant(staff, self._coverage(log.child_id), participants,
-                                     date.today())
-        participant = Participant(id=new_id(), log_id=log.id, person_id=staff["id"],
-                                  kind="staff", role=domain.MEMBER, display_name=staff["name"],
-                                  title=staff["title"], agency=staff["agency"],
-                                  agency_type=staff["agency_type"], active_from=date.today())
-        self.db.add(participant)
-        log.version += 1
-        self.events.emit(self.db, events.PARTICIPANT_ADDED, child_id=log.child_id,
-                         log_id=log.id, data=events.participant_added(participant))
-        self.db.commit()
+        with self._in_log(log_id, "add_participant", "participant", write=True) as ctx:
+            domain.require_stafettholder(ctx.viewer)
+            staff = self.consent.staff_member(data["person_id"])
+            today = date.today()
+            domain.check_new_participant(staff, self._coverage(ctx.log.child_id),
+                                         ctx.participants, today)
+            participant = self._staff_participant(log_id, staff, domain.MEMBER, today,
+                                                  data["active_until"])
+            ctx.work.object_id = participant.id
+            ctx.log.version += 1
+            self.events.emit(self.db, events.PARTICIPANT_ADDED, child_id=ctx.log.child_id,
+                             log_id=log_id, data=events.participant_data(participant))
         return ParticipantStaffView().dump(participant)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def remove_participant(self, log_id: str, participant_id: str) -> dict:
+        with self._in_log(log_id, "remove_participant", "participant", participant_id,
+                          write=True) as ctx:
+            domain.require_stafettholder(ctx.viewer)
+            participant = ctx.participant(participant_id)
+            domain.check_removal(participant, ctx.viewer)
+            participant.removed_at = utcnow()
+            ctx.log.version += 1
+            self.events.emit(self.db, events.PARTICIPANT_REMOVED, child_id=ctx.log.child_id,
+                             log_id=log_id, data=events.participant_data(participant))
+        return ParticipantStaffView().dump(participant)
+
+    # -- measures and evaluations -----------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_measures(self, log_id: str) -> list[dict]:
+        with self._in_log(log_id, "read", "measures") as ctx:
+            pass
+        measures = self._measures(log_id)
+        evaluations = self._evaluations([m.id for m in measures])
+        return [views.dump_measure(ctx.viewer, m, [e for e in evaluations
+                                                   if e.measure_id == m.id],
+                                   ctx.participants, date.today()) for m in measures]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_measure(self, log_id: str, measure_id: str) -> dict:
+        with self._in_log(log_id, "read", "measure", measure_id) as ctx:
+            measure = self._measure(log_id, measure_id)
+        return views.dump_measure(ctx.viewer, measure, self._evaluations([measure.id]),
+                                  ctx.participants, date.today())
 
     @rpc(expected_exceptions=EXPECTED)
     def add_measure(self, log_id: str, payload: dict) -> dict:
         data = load(MeasureIn(), payload)
-        log, participants, viewer = self._authorized(log_id, "add_measure")
-        if not viewer.is_staff:
-            raise NotFound("no such log")  # guardians and the child propose instead (later)
-        domain.require_open(log)
-        responsible = domain.check_measure(data, participants, date.today())
-        measure = Measure(id=new_id(), log_id=log.id, proposer_id=viewer.participant.id,
-                          created_at=utcnow(), version=1, **data)
-        self.db.add(measure)
-        log.version += 1
-        self.events.emit(self.db, events.MEASURE_ADDED, child_id=log.child_id, log_id=log.id,
-                         data=events.measure_added(measure, responsible))
-        self.db.commit()
-        return MeasureView().dump(measure)
+        with self._in_log(log_id, "add_measure", "measure", write=True) as ctx:
+            domain.require_staff_writer(ctx.viewer)
+            measure = self._new_measure(ctx, data, proposer=ctx.viewer.participant)
+        return views.dump_measure(ctx.viewer, measure, [], ctx.participants, date.today())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_measure(self, log_id: str, measure_id: str, payload: dict,
+                       expected_version=None) -> dict:
+        data = load(MeasureUpdateIn(), payload)
+        with self._in_log(log_id, "update_measure", "measure", measure_id, write=True) as ctx:
+            domain.require_staff_writer(ctx.viewer)
+            measure = self._measure(log_id, measure_id)
+            domain.check_version(expected_version, measure.version)
+            today = date.today()
+            domain.check_measure_fields({"start_date": measure.start_date, **data},
+                                        ctx.participants, today)
+            for field, value in data.items():
+                setattr(measure, field, value)
+            if "evaluate_by" in data:
+                measure.evaluate_by_set_on = today
+            measure.version += 1
+            measure.updated_at = utcnow()
+            ctx.log.version += 1
+            self.events.emit(self.db, events.MEASURE_UPDATED, child_id=ctx.log.child_id,
+                             log_id=log_id, data=self._measure_event(ctx, measure))
+        return views.dump_measure(ctx.viewer, measure, self._evaluations([measure.id]),
+                                  ctx.participants, date.today())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def add_evaluation(self, log_id: str, measure_id: str, payload: dict) -> dict:
+        data = load(EvaluationIn(), payload)
+        with self._in_log(log_id, "evaluate", "measure", measure_id, write=True) as ctx:
+            domain.require_staff_writer(ctx.viewer)
+            measure = self._measure(log_id, measure_id)
+            domain.check_evaluable(measure)
+            evaluation = Evaluation(id=new_id(), measure_id=measure.id,
+                                    outcome=data["outcome"], text=data["text"],
+                                    child_view=data["child_view"],
+                                    evaluator_id=ctx.viewer.participant.id,
+                                    evaluated_on=data["evaluated_on"] or date.today(),
+                                    created_at=utcnow())
+            self.db.add(evaluation)
+            measure.version += 1
+            ctx.log.version += 1
+            self.events.emit(self.db, events.MEASURE_EVALUATED, child_id=ctx.log.child_id,
+                             log_id=log_id, data={**self._measure_event(ctx, measure),
+                                                  "evaluation_id": evaluation.id,
+                                                  "outcome": evaluation.outcome})
+        return EvaluationView().dump(evaluation)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_evaluations(self, log_id: str, measure_id: str) -> list[dict]:
+        with self._in_log(log_id, "read", "measure", measure_id) as ctx:
+            measure = self._measure(log_id, measure_id)
+        view = views.dump_measure(ctx.viewer, measure, self._evaluations([measure.id]),
+                                  ctx.participants, date.today())
+        return view["evaluations"]
+
+    # -- meetings ---------------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_meetings(self, log_id: str) -> list[dict]:
+        with self._in_log(log_id, "read", "meetings") as ctx:
+            pass
+        return [views.dump_meeting(ctx.viewer, m, self._invites(m.id))
+                for m in self._meetings(log_id)]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def schedule_meeting(self, log_id: str, payload: dict) -> dict:
+        data = load(MeetingIn(), payload)
+        with self._in_log(log_id, "schedule_meeting", "meeting", write=True) as ctx:
+            domain.require_staff_writer(ctx.viewer)
+            errors = {}
+            if data["ends_at"] and data["ends_at"] <= data["starts_at"]:
+                errors["ends_at"] = ["must be after starts_at"]
+            today = date.today()
+            invited = [p for p in ctx.participants if p.id in set(data["invited"])
+                       and domain.is_active(p, today)]
+            if len(invited) != len(set(data["invited"])):
+                errors["invited"] = ["every invited person must be an active participant"]
+            if errors:
+                raise ValidationFailed("the meeting is not valid", errors)
+            meeting = Meeting(id=new_id(), log_id=log_id, starts_at=data["starts_at"],
+                              ends_at=data["ends_at"], mode=data["mode"], place=data["place"],
+                              agenda=data["agenda"], created_by=ctx.viewer.participant.id,
+                              created_at=utcnow(), version=1)
+            self.db.add(meeting)
+            self.db.flush()
+            for participant in invited:
+                self.db.add(MeetingInvite(meeting_id=meeting.id, participant_id=participant.id))
+            ctx.work.object_id = meeting.id
+            ctx.log.version += 1
+            self.events.emit(self.db, events.MEETING_SCHEDULED, child_id=ctx.log.child_id,
+                             log_id=log_id, data=events.meeting_data(
+                                 meeting, [p.person_id for p in invited], ctx.stafettholder))
+        return views.dump_meeting(ctx.viewer, meeting, self._invites(meeting.id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_minutes(self, log_id: str, meeting_id: str, payload: dict,
+                       expected_version=None) -> dict:
+        """Minutes, attendance, and decisions that become measures in the same step."""
+        data = load(MinutesIn(), payload)
+        with self._in_log(log_id, "record_minutes", "meeting", meeting_id, write=True) as ctx:
+            domain.require_staff_writer(ctx.viewer)
+            meeting = self._meeting(log_id, meeting_id)
+            domain.check_version(expected_version, meeting.version)
+            invites = self._invites(meeting.id)
+            unknown = set(data["attended"]) - {i.participant_id for i in invites}
+            if unknown:
+                raise ValidationFailed("attendance names someone not invited",
+                                       {"attended": ["only invited participants can attend"]})
+            for invite in invites:
+                invite.attended = invite.participant_id in set(data["attended"])
+            meeting.minutes, meeting.minuted_at = data["minutes"], utcnow()
+            meeting.version += 1
+            for index, decision in enumerate(data["decisions"]):
+                try:
+                    measure = self._new_measure(ctx, decision, proposer=ctx.viewer.participant)
+                except ValidationFailed as exc:
+                    raise ValidationFailed(exc.detail, {f"decisions.{index}": exc.errors})
+                measure.meeting_id = meeting.id
+            self.events.emit(self.db, events.MEETING_MINUTED, child_id=ctx.log.child_id,
+                             log_id=log_id, data={"meeting_id": meeting.id, "attendee_person_ids": sorted(
+                                 ctx.participant(i).person_id for i in data["attended"])})
+        return views.dump_meeting(ctx.viewer, meeting, self._invites(meeting.id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def meeting_preparation(self, log_id: str, meeting_id: str) -> dict:
+        with self._in_log(log_id, "prepare_meeting", "meeting", meeting_id) as ctx:
+            domain.require_staff_writer(ctx.viewer)
+            meeting = self._meeting(log_id, meeting_id)
+        rows = self._rows(log_id)
+        items = views.timeline(ctx.viewer, ctx.log, ctx.participants, **rows)
+        prepared = views.preparation(rows["measures"], rows["evaluations"], rows["meetings"],
+                                     meeting, items, ctx.participants, date.today())
+        dump = lambda ms: [views.MEASURE_VIEWS["staff"]().dump(m) for m in ms]  # noqa: E731
+        return {"meeting_id": meeting.id,
+                "previous_meeting_at": prepared["previous_meeting_at"].isoformat()
+                if prepared["previous_meeting_at"] else None,
+                "open_measures": dump(prepared["open_measures"]),
+                "evaluations_due": dump(prepared["evaluations_due"]),
+                "changes_since_last_meeting": TimelineItem(many=True).dump(
+                    prepared["changes_since_last_meeting"])}
+
+    # -- entries and proposals --------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_entries(self, log_id: str) -> list[dict]:
+        with self._in_log(log_id, "read", "entries") as ctx:
+            pass
+        return [views.dump_entry(ctx.viewer, e) for e in self._entries(log_id)
+                if domain.entry_visible(e, ctx.viewer)]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def add_entry(self, log_id: str, payload: dict) -> dict:
+        data = load(EntryIn(), payload)
+        with self._in_log(log_id, "add_entry", "entry", write=True) as ctx:
+            domain.check_entry(ctx.viewer, data["kind"], data["visibility"])
+            entry = Entry(id=new_id(), log_id=log_id, kind=data["kind"],
+                          visibility=data["visibility"], text=data["text"],
+                          author_id=ctx.viewer.participant.id, created_at=utcnow())
+            self.db.add(entry)
+            ctx.work.object_id = entry.id
+            ctx.log.version += 1
+            self.events.emit(self.db, events.ENTRY_ADDED, child_id=ctx.log.child_id,
+                             log_id=log_id, data={"entry_id": entry.id, "kind": entry.kind,
+                                                  "visibility": entry.visibility})
+        return views.dump_entry(ctx.viewer, entry)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_proposals(self, log_id: str) -> list[dict]:
+        with self._in_log(log_id, "read", "proposals") as ctx:
+            pass
+        return [views.dump_proposal(p, ctx.participants) for p in self._proposals(log_id)
+                if domain.proposal_visible(p, ctx.viewer)]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def propose_measure(self, log_id: str, payload: dict) -> dict:
+        data = load(ProposalIn(), payload)
+        with self._in_log(log_id, "propose", "proposal", write=True) as ctx:
+            domain.check_proposer(ctx.viewer)
+            proposal = Proposal(id=new_id(), log_id=log_id, proposer_id=ctx.viewer.participant.id,
+                                status="proposed", created_at=utcnow(), **data)
+            self.db.add(proposal)
+            ctx.work.object_id = proposal.id
+            ctx.log.version += 1
+            self.events.emit(self.db, events.PROPOSAL_MADE, child_id=ctx.log.child_id,
+                             log_id=log_id, data={
+                                 "proposal_id": proposal.id,
+                                 "proposer_person_id": ctx.viewer.participant.person_id,
+                                 "stafettholder_person_id": ctx.stafettholder.person_id})
+        return views.dump_proposal(proposal, ctx.participants)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def accept_proposal(self, log_id: str, proposal_id: str, payload: dict) -> dict:
+        """It becomes a measure; the proposer stays its proposer."""
+        data = load(ProposalAcceptIn(), payload)
+        with self._in_log(log_id, "accept_proposal", "proposal", proposal_id,
+                          write=True) as ctx:
+            domain.require_stafettholder(ctx.viewer)
+            proposal = self._proposal(log_id, proposal_id)
+            domain.check_answerable(proposal)
+            measure = self._new_measure(ctx, {
+                "title": proposal.title, "description": proposal.description,
+                "goal": data.get("goal") or proposal.goal or proposal.title,
+                "arena": proposal.arena, "responsible_id": data["responsible_id"],
+                "start_date": data["start_date"], "evaluate_by": data["evaluate_by"],
+                "status": "planned"}, proposer=ctx.participant(proposal.proposer_id))
+            measure.proposal_id = proposal.id
+            self._answer(ctx, proposal, "accepted", measure_id=measure.id)
+        return views.dump_proposal(proposal, ctx.participants)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def decline_proposal(self, log_id: str, proposal_id: str, payload: dict) -> dict:
+        data = load(ProposalDeclineIn(), payload)
+        with self._in_log(log_id, "decline_proposal", "proposal", proposal_id,
+                          write=True) as ctx:
+            domain.require_stafettholder(ctx.viewer)
+            proposal = self._proposal(log_id, proposal_id)
+            domain.check_answerable(proposal)
+            proposal.decline_reason = data["reason"]
+            self._answer(ctx, proposal, "declined")
+        return views.dump_proposal(proposal, ctx.participants)
+
+    # -- timeline, access log, statistics, export -------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def timeline(self, log_id: str, limit: int = 50, cursor: str | None = None) -> dict:
+        with self._in_log(log_id, "read", "timeline") as ctx:
+            pass
+        items = views.timeline(ctx.viewer, ctx.log, ctx.participants, **self._rows(log_id))
+        result = page(items, limit, cursor)
+        result["items"] = TimelineItem(many=True).dump(result["items"])
+        return result
+
+    @rpc(expected_exceptions=EXPECTED)
+    def access_log(self, log_id: str, limit: int = 50, cursor: str | None = None) -> dict:
+        """Who looked at or changed the log, when and in which role: for the family and the
+        stafettholder. Newest first."""
+        with self._in_log(log_id, "read", "access_log") as ctx:
+            if ctx.viewer.role not in (domain.GUARDIAN, domain.CHILD, domain.STAFETTHOLDER):
+                raise Forbidden("the access log is for the child, the guardians and the "
+                                "stafettholder")
+        rows = self.db.execute(select(access_table).where(access_table.c.subject_id == log_id)
+                               .order_by(access_table.c.seq.desc())).mappings().all()
+        people = {f"person:{p.person_id}": p for p in ctx.participants}
+        records = [{"at": as_utc(r["at"]), "who": self._who(r, people), "role": r["role"],
+                    "agency_type": people[r["actor_ref"]].agency_type
+                    if r["actor_ref"] in people else None,
+                    "action": r["action"], "outcome": r["outcome"]} for r in rows]
+        result = page(records, limit, cursor)
+        result["items"] = AccessRecordView(many=True).dump(result["items"])
+        return result
+
+    @rpc(expected_exceptions=EXPECTED)
+    def agency_audit(self, limit: int = 50, cursor: str | None = None) -> dict:
+        """An agency's auditor reads the access records of its own agency's staff."""
+        actor = self.actor
+        if actor is None or actor.kind != STAFF or "auditor" not in actor.roles:
+            raise Forbidden("only an agency auditor may read the agency's access records")
+        rows = self.db.execute(select(access_table).where(access_table.c.agency == actor.agency)
+                               .order_by(access_table.c.seq.desc())).mappings().all()
+        with audited_work(self.db, actor, "audit", "access_log"):
+            pass
+        result = page([dict(r, at=as_utc(r["at"]).isoformat()) for r in rows], limit, cursor)
+        result["items"] = [{k: r[k] for k in ("at", "actor_ref", "role", "action",
+                                              "object_type", "object_id", "subject_id",
+                                              "outcome", "reason")} for r in result["items"]]
+        return result
+
+    @rpc(expected_exceptions=EXPECTED)
+    def statistics(self) -> dict:
+        """De-identified counts for planning: no log, child or person can be picked out."""
+        actor = self.actor
+        if actor is None or actor.kind != STAFF:
+            raise Forbidden("statistics are for staff")
+        measures = self.db.scalars(select(Measure)).all()
+        evaluations = self._evaluations([m.id for m in measures])
+        responsible = {p.id: p for p in self.db.scalars(select(Participant).where(
+            Participant.id.in_({m.responsible_id for m in measures})))} if measures else {}
+        with audited_work(self.db, actor, "read", "statistics"):
+            pass
+        return measure_statistics(measures, evaluations, responsible,
+                                  int(self.config.get("STATS_MIN_COUNT", 5)))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def log_fhir(self, log_id: str) -> dict:
+        with self._in_log(log_id, "export_fhir") as ctx:
+            if not ctx.viewer.is_staff:
+                raise Forbidden("the FHIR export is for agency systems and staff")
+        rows = self._rows(log_id)
+        return log_bundle(ctx.log, ctx.participants, rows["measures"], rows["evaluations"],
+                          date.today())
+
+    # -- handover (called by the handover service; docs/contracts-logs-handover.md) -----------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def handover_context(self, log_id: str) -> dict:
+        with self._in_log(log_id, "prepare_handover") as ctx:
+            domain.require_stafettholder(ctx.viewer)
+            domain.require_open(ctx.log)
+        holder = ctx.viewer.participant
+        return {"log_id": log_id, "child_id": ctx.log.child_id, "from_agency": holder.agency,
+                "from_agency_type": holder.agency_type, "stafettholder_person_id": holder.person_id}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def handover_summary(self, log_id: str) -> dict:
+        with self._in_log(log_id, "compile_handover_summary") as ctx:
+            domain.require_stafettholder(ctx.viewer)
+        rows = self._rows(log_id)
+        return handover_summary(ctx.log, ctx.participants, rows["measures"],
+                                rows["evaluations"], rows["entries"], rows["proposals"],
+                                date.today())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def apply_handover(self, log_id: str, handover_id: str, new_stafettholder_person_id: str,
+                       receiving_person_ids: list[str], grace_days: int) -> dict:
+        """Move the baton to the receiver; idempotent by handover id."""
+        if self.actor is None or self.actor.kind != SERVICE:
+            raise Forbidden("only the handover service applies handovers")
+        if self.db.get(AppliedHandover, handover_id) is not None:
+            return {"applied": True, "already_applied": True}
+        with audited_work(self.db, self.actor, "apply_handover", "log", log_id,
+                          subject_id=log_id, role="system"):
+            log = self.db.get(Log, log_id)
+            if log is None:
+                raise NotFound("no such log")
+            domain.require_open(log)
+            today = date.today()
+            participants = self._participants(log_id)
+            holder = next(p for p in participants if p.role == domain.STAFETTHOLDER
+                          and p.removed_at is None)
+            receiving = {}
+            for person_id in dict.fromkeys([new_stafettholder_person_id, *receiving_person_ids]):
+                existing = next((p for p in participants if p.person_id == person_id
+                                 and domain.is_active(p, today)), None)
+                receiving[person_id] = existing or self._staff_participant(
+                    log_id, self.consent.staff_member(person_id), domain.MEMBER, today)
+            ctx = InLog(log, participants, domain.Viewer(holder, domain.STAFETTHOLDER), None)
+            self._move_baton(ctx, holder, receiving[new_stafettholder_person_id], domain.FORMER)
+            # the sender's role ends today; reading goes on through the grace period only
+            holder.active_until = today - timedelta(days=1)
+            holder.read_only_until = (today + timedelta(days=int(grace_days))
+                                      if int(grace_days) > 0 else None)
+            self.db.add(AppliedHandover(handover_id=handover_id, log_id=log_id,
+                                        from_person_id=holder.person_id,
+                                        to_person_id=new_stafettholder_person_id,
+                                        applied_at=utcnow()))
+        return {"applied": True, "already_applied": False}
 
     # -- consent projection -----------------------------------------------------------------
     #
@@ -201,7 +675,7 @@ class LogsService(ServiceBase):
         if not first_delivery(self.db, f"logs.{consumer}", event.event_id):
             return
         row = self.db.get(ConsentProjection, event.data["consent_id"])
-        ended = ("withdrawn", "superseded", "expired")
+        ended = ("withdrawn", "superseded", "expired", "ended")
         if row is not None and row.status in ended and event.data["status"] not in ended:
             self.db.commit()  # an old event after the consent ended changes nothing
             return
@@ -251,30 +725,149 @@ class LogsService(ServiceBase):
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _participants(self, log_id: str) -> list[Participant]:
-        return list(self.db.scalars(select(Participant).where(Participant.log_id == log_id)))
+    def _policy(self) -> domain.AccessPolicy:
+        return domain.AccessPolicy.from_config(self.config)
 
-    def _authorized(self, log_id: str, action: str):
-        """Load the log and the actor's place in it, writing the access record."""
-        log = self.db.get(Log, log_id)
-        if log is None:
-            self._deny(action, "log", log_id, None, "no such log")
-            raise NotFound("no such log")
-        participants = self._participants(log.id)
-        try:
+    @contextmanager
+    def _in_log(self, log_id: str, action: str, object_type: str = "log",
+                object_id: str | None = None, write: bool = False):
+        """One audited unit of work on a log the actor may see (else NotFound)."""
+        with audited_work(self.db, self.actor, action, object_type, object_id or (
+                log_id if object_type == "log" else None), subject_id=log_id) as work:
+            log = self.db.get(Log, log_id)
+            if log is None:
+                raise NotFound("no such log")
+            participants = self._participants(log_id)
             viewer = domain.authorize(self.actor, participants, self._coverage(log.child_id),
-                                      date.today())
-        except NotFound:
-            self._deny(action, "log", log.id, log.id, "not a participant or not covered")
-            raise
-        record_access(self.db, self.actor, action=action, object_type="log",
-                      object_id=log.id, subject_id=log.id, outcome="allowed", role=viewer.role)
-        return log, participants, viewer
+                                      date.today(), log.child_birth_date, self._policy())
+            work.role = viewer.role
+            if write:
+                domain.require_writer(viewer)
+                domain.require_open(log)
+            yield InLog(log, participants, viewer, work)
 
-    def _deny(self, action, object_type, object_id, subject_id, reason) -> None:
-        # the denial is recorded even though the caller's request fails
-        self.db.rollback()
-        record_access(self.db, self.actor, action=action, object_type=object_type,
-                      object_id=object_id, subject_id=subject_id, outcome="denied",
-                      reason=reason)
+    def _view(self, log_id: str) -> dict:
+        """The log as the actor sees it (access already recorded by the caller)."""
+        log = self.db.get(Log, log_id)
+        participants = self._participants(log_id)
+        viewer = domain.authorize(self.actor, participants, self._coverage(log.child_id),
+                                  date.today(), log.child_birth_date, self._policy())
+        rows = self._rows(log_id)
+        invites = [i for m in rows["meetings"] for i in self._invites(m.id)]
         self.db.commit()
+        return views.log_view(viewer, log, participants, rows["measures"], rows["evaluations"],
+                              rows["meetings"], invites, rows["entries"], rows["proposals"],
+                              rows["levels"], date.today())
+
+    def _rows(self, log_id: str) -> dict:
+        measures = self._measures(log_id)
+        return {"measures": measures, "evaluations": self._evaluations([m.id for m in measures]),
+                "meetings": self._meetings(log_id), "entries": self._entries(log_id),
+                "proposals": self._proposals(log_id), "levels": list(self.db.scalars(
+                    select(LevelChange).where(LevelChange.log_id == log_id)
+                    .order_by(LevelChange.changed_at)))}
+
+    def _staff_participant(self, log_id, staff: dict, role: str, today: date,
+                           active_until: date | None = None) -> Participant:
+        participant = Participant(
+            id=new_id(), log_id=log_id, person_id=staff["id"], kind="staff", role=role,
+            display_name=staff["name"], title=staff.get("title"), agency=staff["agency"],
+            agency_type=staff["agency_type"], municipality=staff.get("municipality"),
+            active_from=today, active_until=active_until, added_at=utcnow())
+        self.db.add(participant)
+        self.db.flush()
+        return participant
+
+    def _move_baton(self, ctx: InLog, holder: Participant, target: Participant,
+                    holder_becomes: str) -> None:
+        if holder.id == target.id:
+            raise Conflict("that person already holds the stafettholder role")
+        holder.role, target.role = holder_becomes, domain.STAFETTHOLDER
+        ctx.log.version += 1
+        self.events.emit(self.db, events.STAFETTHOLDER_CHANGED, child_id=ctx.log.child_id,
+                         log_id=ctx.log.id, data={"from_person_id": holder.person_id,
+                                                  "to_person_id": target.person_id,
+                                                  "to_agency": target.agency})
+
+    def _new_measure(self, ctx: InLog, data: dict, proposer: Participant) -> Measure:
+        today = date.today()
+        responsible = domain.check_measure(data, ctx.participants, today)
+        measure = Measure(id=new_id(), log_id=ctx.log.id, proposer_id=proposer.id,
+                          created_at=utcnow(), version=1, **data)
+        self.db.add(measure)
+        self.db.flush()
+        ctx.work.object_id = ctx.work.object_id or measure.id
+        ctx.log.version += 1
+        self.events.emit(self.db, events.MEASURE_ADDED, child_id=ctx.log.child_id,
+                         log_id=ctx.log.id, data=events.measure_data(
+                             measure, responsible, proposer, ctx.stafettholder))
+        return measure
+
+    def _measure_event(self, ctx: InLog, measure: Measure) -> dict:
+        return events.measure_data(measure, ctx.participant(measure.responsible_id),
+                                   ctx.participant(measure.proposer_id), ctx.stafettholder)
+
+    def _answer(self, ctx: InLog, proposal: Proposal, decision: str, measure_id=None) -> None:
+        proposal.status, proposal.answered_at = decision, utcnow()
+        proposal.answered_by, proposal.measure_id = ctx.viewer.participant.id, measure_id
+        ctx.log.version += 1
+        self.events.emit(self.db, events.PROPOSAL_ANSWERED, child_id=ctx.log.child_id,
+                         log_id=ctx.log.id, data={
+                             "proposal_id": proposal.id, "decision": decision,
+                             "proposer_person_id": ctx.participant(proposal.proposer_id).person_id,
+                             "measure_id": measure_id})
+
+    @staticmethod
+    def _who(record, people) -> str:
+        person = people.get(record["actor_ref"])
+        if person is not None:
+            return person.display_name
+        if record["actor_ref"].startswith("system:"):
+            return "Fagsystem"
+        return "Stafett"
+
+    def _participants(self, log_id: str) -> list[Participant]:
+        return list(self.db.scalars(select(Participant).where(Participant.log_id == log_id)
+                                    .order_by(Participant.active_from, Participant.id)))
+
+    def _measures(self, log_id: str) -> list[Measure]:
+        return list(self.db.scalars(select(Measure).where(Measure.log_id == log_id)
+                                    .order_by(Measure.start_date, Measure.created_at)))
+
+    def _evaluations(self, measure_ids) -> list[Evaluation]:
+        if not measure_ids:
+            return []
+        return list(self.db.scalars(select(Evaluation).where(
+            Evaluation.measure_id.in_(list(measure_ids))).order_by(Evaluation.evaluated_on,
+                                                                  Evaluation.created_at)))
+
+    def _meetings(self, log_id: str) -> list[Meeting]:
+        return list(self.db.scalars(select(Meeting).where(Meeting.log_id == log_id)
+                                    .order_by(Meeting.starts_at)))
+
+    def _invites(self, meeting_id: str) -> list[MeetingInvite]:
+        return list(self.db.scalars(select(MeetingInvite).where(
+            MeetingInvite.meeting_id == meeting_id)))
+
+    def _entries(self, log_id: str) -> list[Entry]:
+        return list(self.db.scalars(select(Entry).where(Entry.log_id == log_id)
+                                    .order_by(Entry.created_at)))
+
+    def _proposals(self, log_id: str) -> list[Proposal]:
+        return list(self.db.scalars(select(Proposal).where(Proposal.log_id == log_id)
+                                    .order_by(Proposal.created_at)))
+
+    def _one(self, model, log_id: str, object_id: str, what: str):
+        row = self.db.get(model, object_id)
+        if row is None or row.log_id != log_id:
+            raise NotFound(f"no such {what} in this log")
+        return row
+
+    def _measure(self, log_id: str, measure_id: str) -> Measure:
+        return self._one(Measure, log_id, measure_id, "measure")
+
+    def _meeting(self, log_id: str, meeting_id: str) -> Meeting:
+        return self._one(Meeting, log_id, meeting_id, "meeting")
+
+    def _proposal(self, log_id: str, proposal_id: str) -> Proposal:
+        return self._one(Proposal, log_id, proposal_id, "proposal")

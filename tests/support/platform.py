@@ -108,6 +108,12 @@ class Platform:
                              timeout=timeout) as proxy:
             yield proxy
 
+    def seed_stories(self) -> dict:
+        """The demo's logs in all three colours (after ``seed``)."""
+        from stafett.demo import seed_stories
+
+        return seed_stories(lambda actor: self.rpc(actor or SYSTEM_ACTOR), dev_issuer_url)
+
     def seed(self) -> dict:
         from stafett.demo import seed
 

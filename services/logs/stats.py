@@ -1,0 +1,33 @@
+"""De-identified statistics: measures by arena × latest outcome, per agency type and
+municipality of the responsible person. A count under the threshold is suppressed, so
+no small group (and so no child) can be picked out."""
+from __future__ import annotations
+
+from collections import Counter
+
+from services.logs import domain
+from services.logs.schemas import ARENAS
+
+OUTCOME_KEYS = ("green", "yellow", "red", "not_evaluated")
+
+
+def measure_statistics(measures, evaluations, responsible_by_id, threshold: int = 5) -> dict:
+    by_measure: dict[str, list] = {}
+    for evaluation in evaluations:
+        by_measure.setdefault(evaluation.measure_id, []).append(evaluation)
+    counts = Counter()
+    for measure in measures:
+        person = responsible_by_id.get(measure.responsible_id)
+        agency_type = person.agency_type if person and person.agency_type else "family"
+        municipality = person.municipality if person and person.municipality else "unknown"
+        outcome = domain.latest_outcome(by_measure.get(measure.id, [])) or "not_evaluated"
+        counts[(agency_type, municipality, measure.arena, outcome)] += 1
+    groups = sorted({(a, m) for a, m, _, _ in counts})
+    rows = []
+    for agency_type, municipality in groups:
+        cells = {arena: {outcome: domain.suppress_small(
+            counts[(agency_type, municipality, arena, outcome)], threshold)
+            for outcome in OUTCOME_KEYS} for arena in ARENAS}
+        rows.append({"agency_type": agency_type, "municipality": municipality,
+                     "measures": cells})
+    return {"suppressed_below": threshold, "groups": rows}
