@@ -38,7 +38,7 @@ def log_bundle(log, participants, measures, evaluations, today: date) -> dict:
         "status": "active" if log.status == domain.OPEN else "inactive",
         "subject": patient,
         "participant": [{
-            "role": [{"coding": [{"system": PARTICIPANT_ROLE, "code": p.role}]}],
+            "role": {"coding": [{"system": PARTICIPANT_ROLE, "code": p.role}]},
             "member": {"reference": f"{'Practitioner' if p.kind == 'staff' else 'RelatedPerson' if p.kind == 'guardian' else 'Patient'}/{p.person_id}"},
         } for p in participants if p.removed_at is None],
     }

@@ -37,6 +37,12 @@ class ApiClient:
     def post(self, path: str, json=None, **kwargs) -> requests.Response:
         return self.session.post(self.base_url + path, json=json, timeout=30, **kwargs)
 
+    def patch(self, path: str, json=None, **kwargs) -> requests.Response:
+        return self.session.patch(self.base_url + path, json=json, timeout=30, **kwargs)
+
+    def request_delete(self, path: str, **kwargs) -> requests.Response:
+        return self.session.delete(self.base_url + path, timeout=30, **kwargs)
+
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = ""):
     """Poll until ``predicate()`` is truthy or the deadline passes (never a bare sleep)."""
