@@ -10,26 +10,16 @@ from __future__ import annotations
 import json
 import logging
 
-from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from stafett.errors import (EXPECTED, BadRequest, PayloadTooLarge, ServiceUnavailable,
-                            StafettError)
+from stafett.errors import EXPECTED, BadRequest, PayloadTooLarge, StafettError
+from stafett.web import PROBLEM_JSON, HttpEntrypoint, problem_response  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-PROBLEM_JSON = "application/problem+json"
 DEFAULT_MAX_BODY = 64 * 1024
-
-
-def problem_response(error: StafettError, instance: str | None = None) -> Response:
-    headers = {}
-    if isinstance(error, ServiceUnavailable):
-        headers["Retry-After"] = str(error.retry_after)
-    return Response(json.dumps(error.to_problem(instance), ensure_ascii=False),
-                    status=error.status, headers=headers, content_type=PROBLEM_JSON)
 
 
 def json_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> dict:
@@ -57,7 +47,7 @@ def json_result(payload, status: int = 200, headers: dict | None = None,
                     content_type=content_type)
 
 
-class ApiEntrypoint(HttpRequestHandler):
+class ApiEntrypoint(HttpEntrypoint):
     def __init__(self, method, url, **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED)
         super().__init__(method, API_PREFIX + url, **kwargs)
@@ -69,7 +59,7 @@ class ApiEntrypoint(HttpRequestHandler):
 
     def response_from_exception(self, exc):
         if isinstance(exc, StafettError):
-            return problem_response(exc, instance=None)
+            return problem_response(exc)
         if isinstance(exc, HTTPException):  # e.g. werkzeug's own 405/400
             return problem_response(BadRequest(exc.description or "bad request"))
         log.error("unhandled error in gateway", extra={"error": type(exc).__name__})

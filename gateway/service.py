@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 from nameko.extensions import DependencyProvider
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from gateway.auth import TokenVerifier
@@ -24,6 +23,7 @@ from stafett.devissuer import dev_issuer_configs
 from stafett.errors import BadRequest, Unauthorized
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
+from stafett.web import http
 
 
 class Authenticator(DependencyProvider):

@@ -12,7 +12,6 @@ from kombu import Connection
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from stafett import metrics
@@ -20,6 +19,7 @@ from stafett.actor import CurrentActor
 from stafett.db import Database
 from stafett.events import Outbox
 from stafett.logging import CallIdLogging
+from stafett.web import http
 
 
 class Probes(DependencyProvider):

@@ -44,7 +44,7 @@ def test_a_service_that_never_ran_gives_503_at_once(container_factory, amqp_uri,
     from tests.support.platform import Platform
 
     platform = Platform(container_factory, amqp_uri, database_urls, tmp_path)
-    platform.start(["consent", "gateway"])
+    platform.start(["consent", "logs", "notifications", "gateway"])  # no handover
     platform.seed()
     started = time.monotonic()
     response = platform.client("teacher").get("/api/v1/handovers")
@@ -126,3 +126,14 @@ def test_readyz_reports_an_unreachable_database(container_factory, amqp_uri, tmp
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"].startswith("unreachable")
     platform.close()
+
+
+def test_unknown_paths_and_methods_are_problems_too(platform):
+    missing = requests.get(platform.url() + "/api/v1/nothing-here", timeout=5)
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"] == "application/problem+json"
+    wrong = requests.delete(platform.url() + "/api/v1/logs", timeout=5)
+    assert wrong.status_code == 405 and "GET" in wrong.headers["Allow"]
+    assert wrong.json()["status"] == 405
+    assert missing.headers["X-Content-Type-Options"] == "nosniff"
+    assert missing.headers["Cache-Control"] == "no-store"

@@ -1,0 +1,81 @@
+"""HTTP plumbing shared by every component: nameko's web server, answering problem+json.
+
+nameko's own server answers an unknown path or method with werkzeug's HTML page; ours
+answers RFC 9457 problem+json like every other error, and adds the security headers
+every response should carry. All HTTP entrypoints in a container must use this
+``http`` (one server per port).
+"""
+from __future__ import annotations
+
+import json
+
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Request, Response
+
+from stafett.errors import ServiceUnavailable, StafettError
+
+PROBLEM_JSON = "application/problem+json"
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def problem_response(error: StafettError, headers: dict | None = None) -> Response:
+    headers = dict(headers or {})
+    if isinstance(error, ServiceUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after_seconds", None)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    return Response(json.dumps(error.to_problem(), ensure_ascii=False), status=error.status,
+                    headers=headers, content_type=PROBLEM_JSON)
+
+
+class _HttpProblem(StafettError):
+    """A routing error (unknown path, wrong method) as a problem."""
+
+    def __init__(self, status: int, title: str, detail: str):
+        super().__init__(detail)
+        self.status, self.title = status, title
+        self.slug = {404: "not-found", 405: "method-not-allowed"}.get(status, "http-error")
+
+
+class ProblemWsgiApp(WsgiApp):
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except MethodNotAllowed as exc:
+            response = problem_response(
+                _HttpProblem(405, "Method not allowed", "this resource does not take that method"),
+                {"Allow": ", ".join(sorted(exc.valid_methods or []))})
+        except NotFound:
+            response = problem_response(_HttpProblem(404, "Not found", "no such resource"))
+        except HTTPException as exc:
+            response = problem_response(_HttpProblem(exc.code or 400, exc.name,
+                                                     exc.description or exc.name))
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response(environ, start_response)
+
+
+class ProblemWebServer(WebServer):
+    def get_wsgi_app(self):
+        return ProblemWsgiApp(self)
+
+
+class HttpEntrypoint(HttpRequestHandler):
+    server = ProblemWebServer()
+
+
+http = HttpEntrypoint.decorator
