@@ -13,6 +13,7 @@ import logging
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from gateway.access import SCOPE_ENVIRON_KEY
 from stafett.errors import EXPECTED, BadRequest, PayloadTooLarge, StafettError
 from stafett.web import PROBLEM_JSON, HttpEntrypoint, problem_response  # noqa: F401
 
@@ -48,9 +49,17 @@ def json_result(payload, status: int = 200, headers: dict | None = None,
 
 
 class ApiEntrypoint(HttpEntrypoint):
-    def __init__(self, method, url, **kwargs):
+    """``@api(method, path, scope=...)``: ``scope`` is what an agency system's token must
+    carry to call this route; routes without one are closed to agency systems."""
+
+    def __init__(self, method, url, scope: str | None = None, **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED)
+        self.scope = scope
         super().__init__(method, API_PREFIX + url, **kwargs)
+
+    def handle_request(self, request):
+        request.environ[SCOPE_ENVIRON_KEY] = self.scope
+        return super().handle_request(request)
 
     def response_from_result(self, result):
         if isinstance(result, Response):

@@ -10,42 +10,18 @@ from pathlib import Path
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from gateway.auth import TokenVerifier
+from gateway.access import Authenticator, RateLimiter
 from gateway.http import api, json_body
-from gateway.identity import identity_from
 from gateway.openapi import openapi_document
 from gateway.routes.consent import ConsentRoutes
 from gateway.routes.handover import HandoverRoutes
 from gateway.routes.logs import LogsRoutes
 from gateway.routes.notifications import NotificationsRoutes
 from stafett.actor import Actor, ActorContext
-from stafett.devissuer import dev_issuer_configs
-from stafett.errors import BadRequest, Unauthorized
+from stafett.errors import BadRequest
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
 from stafett.web import http
-
-
-class Authenticator(DependencyProvider):
-    """Verifies bearer tokens against the configured issuers (and the dev issuer if on)."""
-
-    def setup(self):
-        config = self.container.config
-        issuers = list(config.get("ISSUERS") or [])
-        if str(config.get("DEV_ISSUER", "false")).lower() == "true":
-            issuers += dev_issuer_configs(config.get("DEV_ISSUER_DIR", "var"))
-        self.verifier = TokenVerifier.from_config(issuers)
-        self.max_body = int(config.get("MAX_BODY_BYTES", 65536))
-
-    def get_dependency(self, worker_ctx):
-        return self
-
-    def identity(self, request) -> dict:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("send a bearer token in the Authorization header")
-        return identity_from(self.verifier.verify(token.strip()))
 
 
 class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRoutes,
@@ -53,6 +29,7 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
     name = "gateway"
 
     auth = Authenticator()
+    rate_limit = RateLimiter()
     actor_context = ActorContext()
     consent = TimeoutRpcProxy("consent")
     logs = TimeoutRpcProxy("logs")
@@ -61,6 +38,7 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
 
     def _authenticate(self, request) -> Actor:
         identity = self._identity = self.auth.identity(request)
+        self.rate_limit.take(identity)
         actor = Actor.from_context(self.consent.resolve_actor(identity))
         self.actor_context.set(actor)
         return actor

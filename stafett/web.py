@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from stafett.errors import ServiceUnavailable, StafettError
 
 PROBLEM_JSON = "application/problem+json"
+MAX_HEADER_LINE = 16 * 1024
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -72,6 +73,14 @@ class ProblemWsgiApp(WsgiApp):
 class ProblemWebServer(WebServer):
     def get_wsgi_app(self):
         return ProblemWsgiApp(self)
+
+    def start(self):
+        # eventlet refuses header lines over 8 KiB with a bare 400 before our code runs;
+        # allow 16 KiB so an oversized token is refused by the verifier, as problem+json
+        from eventlet import wsgi
+
+        wsgi.MAX_HEADER_LINE = max(wsgi.MAX_HEADER_LINE, MAX_HEADER_LINE)
+        super().start()
 
 
 class HttpEntrypoint(HttpRequestHandler):

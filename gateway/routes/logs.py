@@ -1,6 +1,9 @@
 """The stafettlogg (owner: the logs service). Updates take If-Match; lists are paged."""
 from gateway.http import api, json_result
 
+#: what an agency system's token needs to read the logs its agency takes part in
+READ = "stafett:logs.read"
+
 
 def etag(version) -> dict:
     return {"ETag": f'"{version}"'}
@@ -9,7 +12,7 @@ def etag(version) -> dict:
 class LogsRoutes:
     # -- the log ----------------------------------------------------------------------------
 
-    @api("GET", "/logs")
+    @api("GET", "/logs", scope=READ)
     def my_logs(self, request):
         self._authenticate(request)
         return {"items": self.logs.my_logs()}
@@ -21,7 +24,7 @@ class LogsRoutes:
         return json_result(log, 201, {"Location": f"/api/v1/logs/{log['id']}",
                                       **etag(log["version"])})
 
-    @api("GET", "/logs/<log_id>")
+    @api("GET", "/logs/<log_id>", scope=READ)
     def get_log(self, request, log_id):
         self._authenticate(request)
         log = self.logs.get_log(log_id)
@@ -59,7 +62,7 @@ class LogsRoutes:
 
     # -- measures and evaluations -----------------------------------------------------------
 
-    @api("GET", "/logs/<log_id>/measures")
+    @api("GET", "/logs/<log_id>/measures", scope=READ)
     def list_measures(self, request, log_id):
         self._authenticate(request)
         return {"items": self.logs.list_measures(log_id)}
@@ -72,7 +75,7 @@ class LogsRoutes:
             "Location": f"/api/v1/logs/{log_id}/measures/{measure['id']}",
             **(etag(measure["version"]) if "version" in measure else {})})
 
-    @api("GET", "/logs/<log_id>/measures/<measure_id>")
+    @api("GET", "/logs/<log_id>/measures/<measure_id>", scope=READ)
     def get_measure(self, request, log_id, measure_id):
         self._authenticate(request)
         measure = self.logs.get_measure(log_id, measure_id)
@@ -86,7 +89,7 @@ class LogsRoutes:
                                            self._if_match(request))
         return json_result(measure, 200, etag(measure["version"]))
 
-    @api("GET", "/logs/<log_id>/measures/<measure_id>/evaluations")
+    @api("GET", "/logs/<log_id>/measures/<measure_id>/evaluations", scope=READ)
     def list_evaluations(self, request, log_id, measure_id):
         self._authenticate(request)
         return {"items": self.logs.list_evaluations(log_id, measure_id)}
@@ -99,7 +102,7 @@ class LogsRoutes:
 
     # -- meetings ---------------------------------------------------------------------------
 
-    @api("GET", "/logs/<log_id>/meetings")
+    @api("GET", "/logs/<log_id>/meetings", scope=READ)
     def list_meetings(self, request, log_id):
         self._authenticate(request)
         return {"items": self.logs.list_meetings(log_id)}
@@ -124,7 +127,7 @@ class LogsRoutes:
 
     # -- entries and proposals --------------------------------------------------------------
 
-    @api("GET", "/logs/<log_id>/entries")
+    @api("GET", "/logs/<log_id>/entries", scope=READ)
     def list_entries(self, request, log_id):
         self._authenticate(request)
         return {"items": self.logs.list_entries(log_id)}
@@ -156,7 +159,7 @@ class LogsRoutes:
 
     # -- timeline, access log, export, statistics -------------------------------------------
 
-    @api("GET", "/logs/<log_id>/timeline")
+    @api("GET", "/logs/<log_id>/timeline", scope=READ)
     def timeline(self, request, log_id):
         self._authenticate(request)
         return self.logs.timeline(log_id, **self._paging(request))
@@ -166,7 +169,7 @@ class LogsRoutes:
         self._authenticate(request)
         return self.logs.access_log(log_id, **self._paging(request))
 
-    @api("GET", "/logs/<log_id>/fhir")
+    @api("GET", "/logs/<log_id>/fhir", scope=READ)
     def log_fhir(self, request, log_id):
         self._authenticate(request)
         return json_result(self.logs.log_fhir(log_id), content_type="application/fhir+json")
