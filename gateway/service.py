@@ -18,10 +18,17 @@ from gateway.routes.handover import HandoverRoutes
 from gateway.routes.logs import LogsRoutes
 from gateway.routes.notifications import NotificationsRoutes
 from stafett.actor import Actor, ActorContext
-from stafett.errors import BadRequest
+from stafett.errors import BadRequest, NotFound
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
 from stafett.web import http
+
+
+APIDOCS = Path(__file__).parent / "apidocs"
+DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
+               "init.js": "text/javascript"}
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'")
 
 
 class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRoutes,
@@ -72,6 +79,20 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
     @http("GET", "/openapi.json")
     def openapi(self, request):
         return Response(json.dumps(openapi_document()), content_type="application/json")
+
+    @http("GET", "/api-docs")
+    def api_docs(self, request):
+        """A readable page for /openapi.json, from vendored Swagger UI assets (no CDN)."""
+        page = (APIDOCS / "index.html").read_text(encoding="utf-8")
+        return Response(page, content_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": DOCS_CSP})
+
+    @http("GET", "/api-docs/assets/<name>")
+    def api_docs_asset(self, request, name):
+        if name not in DOCS_ASSETS:
+            raise NotFound("no such asset")
+        return Response((APIDOCS / name).read_bytes(), content_type=DOCS_ASSETS[name],
+                        headers={"Cache-Control": "public, max-age=86400"})
 
     @http("GET", "/")
     def index(self, request):
