@@ -14,7 +14,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from gateway.access import SCOPE_ENVIRON_KEY
-from stafett.errors import EXPECTED, BadRequest, PayloadTooLarge, StafettError
+from stafett.errors import (EXPECTED, BadRequest, PayloadTooLarge, StafettError,
+                            UnsupportedMediaType)
 from stafett.web import PROBLEM_JSON, HttpEntrypoint, problem_response  # noqa: F401
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def json_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> dict:
     if not raw:
         return {}
     if request.mimetype != "application/json":
-        raise BadRequest("send the body as application/json")
+        raise UnsupportedMediaType("send the body as application/json")
     try:
         body = json.loads(raw)
     except ValueError:

@@ -120,6 +120,8 @@ def seed(rpc, issuer_for_kind) -> dict:
                                      "name": persona["name"], "agency": persona["agency"],
                                      "title": persona["title"]})
     children = [rpc.consent.register_child(child) for child in CHILDREN]
+    from services.notifications.demo import seed_contacts
+    seed_contacts(rpc, issuer_for_kind)  # demo e-mail addresses (synthetic) for the personas
     return {"children": children}
 
 

@@ -69,6 +69,25 @@ def wait_ready(url: str, process: subprocess.Popen, name: str, timeout: float = 
     sys.exit(f"{name} ble ikke klar innen {timeout:.0f} s (se var/log/{name}.log)")
 
 
+def start_mail_sink(env: dict) -> subprocess.Popen | None:
+    """A local SMTP server that writes every e-mail to var/mail/ (the notifications
+    service sends to SMTP_HOST:SMTP_PORT, 127.0.0.1:1025 by default)."""
+    config = component_config("notifications", environ=env)
+    host, port = str(config["SMTP_HOST"]), int(config["SMTP_PORT"])
+    if host not in ("127.0.0.1", "localhost") or _port_open(host, port):
+        return None
+    try:
+        import aiosmtpd  # noqa: F401  (installed with the test extra, as `make run` does)
+    except ImportError:
+        print("aiosmtpd mangler: e-post fra Stafett blir ikke levert lokalt.")
+        return None
+    log_file = open(VAR / "log" / "smtp-sink.log", "ab")
+    return subprocess.Popen([sys.executable, "-m", "services.notifications.devsmtp",
+                             "--host", host, "--port", str(port), "--dir", str(VAR / "mail")],
+                            env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
 def seed(amqp_uri: str) -> None:
     from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -137,6 +156,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        sink = start_mail_sink(env)
+        if sink is not None:
+            processes["smtp-sink"] = sink
         for name in COMPONENTS:
             log_file = open(VAR / "log" / f"{name}.log", "ab")
             processes[name] = subprocess.Popen(
@@ -147,6 +169,8 @@ def main() -> int:
             wait_ready(f"http://{address}", processes[name], name)
         seed(amqp_uri)
         banner(component_config("gateway", environ=env)["PUBLIC_URL"])
+        if sink is not None:
+            print(f"E-post fra Stafett havner i {VAR / 'mail'}/*.eml (lokal SMTP-server).")
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
         failed = [n for n, p in processes.items() if p.poll() is not None]

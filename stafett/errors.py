@@ -64,6 +64,16 @@ class NotFound(StafettError):
 
 
 @_register
+class MethodNotAllowed(StafettError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+@_register
+class UnsupportedMediaType(StafettError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+@_register
 class Conflict(StafettError):
     status, slug, title = 409, "conflict", "Conflict"
 
@@ -101,5 +111,6 @@ class ServiceUnavailable(StafettError):
 
 #: errors that are the caller's fault: entrypoints list them as ``expected_exceptions``
 #: so nameko logs them without a stack trace.
-EXPECTED = (BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
-            PreconditionFailed, ValidationFailed, PreconditionRequired, TooManyRequests)
+EXPECTED = (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict,
+            PayloadTooLarge, UnsupportedMediaType, PreconditionFailed, ValidationFailed,
+            PreconditionRequired, TooManyRequests)

@@ -14,6 +14,7 @@ from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
+from stafett import errors
 from stafett.errors import ServiceUnavailable, StafettError
 
 PROBLEM_JSON = "application/problem+json"
@@ -37,15 +38,6 @@ def problem_response(error: StafettError, headers: dict | None = None) -> Respon
                     headers=headers, content_type=PROBLEM_JSON)
 
 
-class _HttpProblem(StafettError):
-    """A routing error (unknown path, wrong method) as a problem."""
-
-    def __init__(self, status: int, title: str, detail: str):
-        super().__init__(detail)
-        self.status, self.title = status, title
-        self.slug = {404: "not-found", 405: "method-not-allowed"}.get(status, "http-error")
-
-
 class ProblemWsgiApp(WsgiApp):
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
@@ -56,13 +48,12 @@ class ProblemWsgiApp(WsgiApp):
             response = provider.handle_request(request)
         except MethodNotAllowed as exc:
             response = problem_response(
-                _HttpProblem(405, "Method not allowed", "this resource does not take that method"),
+                errors.MethodNotAllowed("this resource does not take that method"),
                 {"Allow": ", ".join(sorted(exc.valid_methods or []))})
         except NotFound:
-            response = problem_response(_HttpProblem(404, "Not found", "no such resource"))
+            response = problem_response(errors.NotFound("no such resource"))
         except HTTPException as exc:
-            response = problem_response(_HttpProblem(exc.code or 400, exc.name,
-                                                     exc.description or exc.name))
+            response = problem_response(errors.BadRequest(exc.description or exc.name))
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
         if request.path.startswith("/api/"):

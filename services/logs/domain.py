@@ -69,7 +69,8 @@ def is_active(participant, today: date) -> bool:
 def may_still_read(participant, today: date) -> bool:
     """A former stafettholder's grace period after a handover."""
     until = getattr(participant, "read_only_until", None)
-    return participant.role == FORMER and until is not None and today <= until
+    return (participant.role == FORMER and getattr(participant, "removed_at", None) is None
+            and until is not None and today <= until)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,6 @@ written for it, in the same transaction as the work.
 """
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import uuid
 from contextlib import contextmanager
@@ -35,8 +33,9 @@ from services.logs.summary import handover_summary
 from stafett.actor import SERVICE, STAFF
 from stafett.audit import access_table, audited_work
 from stafett.db import Database
-from stafett.errors import (EXPECTED, BadRequest, Conflict, Forbidden, NotFound,
+from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             ServiceUnavailable, ValidationFailed)
+from stafett.paging import page
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
 from stafett.rpc import TimeoutRpcProxy
@@ -44,7 +43,6 @@ from stafett.service import ServiceBase
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
-MAX_PAGE = 200
 
 
 class StartedAt(DependencyProvider):
@@ -66,27 +64,6 @@ def load(schema, payload):
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"p": position}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return int(json.loads(base64.urlsafe_b64decode(padded))["p"])
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("the cursor is not one we gave out")
-
-
-def page(items: list, limit: int, cursor: str | None) -> dict:
-    start, limit = decode_cursor(cursor), max(1, min(int(limit or 50), MAX_PAGE))
-    chunk = items[start:start + limit]
-    more = start + limit < len(items)
-    return {"items": chunk, "next_cursor": encode_cursor(start + limit) if more else None}
 
 
 @dataclass

@@ -22,7 +22,11 @@ def measure_statistics(measures, evaluations, responsible_by_id, threshold: int 
         municipality = person.municipality if person and person.municipality else "unknown"
         outcome = domain.latest_outcome(by_measure.get(measure.id, [])) or "not_evaluated"
         counts[(agency_type, municipality, measure.arena, outcome)] += 1
-    groups = sorted({(a, m) for a, m, _, _ in counts})
+    totals = Counter()
+    for (agency_type, municipality, _, _), count in counts.items():
+        totals[(agency_type, municipality)] += count
+    # a group that is small in total is left out: even its existence would tell too much
+    groups = sorted(g for g, total in totals.items() if total >= threshold)
     rows = []
     for agency_type, municipality in groups:
         cells = {arena: {outcome: domain.suppress_small(

@@ -134,7 +134,8 @@ def test_load_file_empty_document_is_empty_dict(tmp_path):
 EXPECTED_STATUS = {
     errors.BadRequest: 400, errors.Unauthorized: 401, errors.Forbidden: 403,
     errors.NotFound: 404, errors.Conflict: 409, errors.PreconditionFailed: 412,
-    errors.PayloadTooLarge: 413, errors.ValidationFailed: 422,
+    errors.MethodNotAllowed: 405, errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415, errors.ValidationFailed: 422,
     errors.PreconditionRequired: 428, errors.TooManyRequests: 429,
     errors.ServiceUnavailable: 503,
 }

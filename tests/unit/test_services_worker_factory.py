@@ -39,7 +39,8 @@ NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 
 
 def engine_for(tmp_path, base, name):
-    engine = make_engine(f"sqlite:///{tmp_path}/{name}.db")
+    # several sessions at once: the worker's (never torn down here) and the assertions'
+    engine = make_engine(f"sqlite:///{tmp_path}/{name}.db", pool_size=5)
     base.metadata.create_all(engine)
     kernel_metadata.create_all(engine)
     return engine
@@ -190,7 +191,11 @@ def test_on_log_closed_cancels_open_handover_and_leaves_completed(handover_engin
     (_session, event_type), kwargs = service.events.emit.call_args
     assert event_type == handover_events.CANCELLED == "handover.cancelled"
     assert kwargs["log_id"] == "log-1"
-    assert kwargs["data"] == {"handover_id": "h-waiting", "reason": "log_closed"}
+    assert kwargs["data"] == {"handover_id": "h-waiting", "reason": "log_closed",
+                              "previous_status": "awaiting_acceptance",
+                              "transition": "school_to_upper_secondary",
+                              "from_agency": SCHOOL, "to_agency": "971526920",
+                              "to_person_id": None, "requested_by_person_id": None}
 
 
 def test_on_log_closed_cancels_consent_pending_too(handover_engine):

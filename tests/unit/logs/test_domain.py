@@ -1,30 +1,38 @@
 """Unit tests for services.logs.domain: who the actor is in a log, and valid changes."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
 
 from services.logs import domain
-from services.logs.domain import Coverage
-from stafett.actor import CITIZEN, STAFF, SYSTEM, Actor
-from stafett.errors import Conflict, NotFound, ValidationFailed
+from services.logs.domain import AccessPolicy, Coverage, Viewer
+from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, Actor
+from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
+                            PreconditionRequired, ValidationFailed)
 
 TODAY = date(2025, 3, 10)
 YESTERDAY = TODAY - timedelta(days=1)
+TOMORROW = TODAY + timedelta(days=1)
 SCHOOL, PPT, NAV = "974760673", "971526920", "889640782"
 HIGH, SUBSTANTIAL = "idporten-loa-high", "idporten-loa-substantial"
+READ = "stafett:logs.read"
 
 COVERED = Coverage(frozenset({SCHOOL}), frozenset({"ppt"}))
 NOTHING = Coverage(frozenset(), frozenset())
 
+# the child turns 12 (the default child_min_age) on TODAY
+TWELFTH_BIRTHDAY_TODAY = date(2013, 3, 10)
+
 
 def participant(pid, person_id, kind="staff", role=domain.MEMBER, agency=None,
-                agency_type=None, active_from=date(2025, 1, 1), active_until=None):
+                agency_type=None, active_from=date(2025, 1, 1), active_until=None,
+                removed_at=None, read_only_until=None):
     return SimpleNamespace(id=pid, person_id=person_id, kind=kind, role=role, agency=agency,
                            agency_type=agency_type, active_from=active_from,
-                           active_until=active_until)
+                           active_until=active_until, removed_at=removed_at,
+                           read_only_until=read_only_until)
 
 
 TEACHER = participant("p-teacher", "s-teacher", role=domain.STAFETTHOLDER, agency=SCHOOL,
@@ -42,6 +50,10 @@ def staff(person_id, agency, agency_type):
 
 def citizen(person_id, acr=HIGH):
     return Actor(kind=CITIZEN, person_id=person_id, acr=acr)
+
+
+def system(agency=SCHOOL, agency_type="school", scopes=(READ,)):
+    return Actor(kind=SYSTEM, agency=agency, agency_type=agency_type, scopes=tuple(scopes))
 
 
 # --- authorize -------------------------------------------------------------------------------
@@ -125,8 +137,10 @@ def test_guardian_with_acr_high():
     assert viewer.is_staff is False
 
 
-def test_child_with_acr_high():
-    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY)
+def test_child_with_acr_high_and_old_enough():
+    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
+                              date(2010, 5, 1))
+    assert viewer.participant is CHILD
     assert viewer.role == domain.CHILD
     assert viewer.is_staff is False
 
@@ -157,7 +171,7 @@ def test_actor_none_is_not_found():
         domain.authorize(None, PARTICIPANTS, COVERED, TODAY)
 
 
-def test_system_actor_without_person_is_not_found():
+def test_system_actor_without_scopes_is_not_found():
     with pytest.raises(NotFound):
         domain.authorize(Actor(kind=SYSTEM, agency=SCHOOL), PARTICIPANTS, COVERED, TODAY)
 
@@ -321,3 +335,566 @@ def test_check_new_participant_with_a_future_end_date_is_still_taking_part():
                           active_until=TODAY + timedelta(days=30))
     with pytest.raises(Conflict):
         domain.check_new_participant(new_staff("s-leaving"), COVERED, [leaving], TODAY)
+
+
+# --- authorize: staff ------------------------------------------------------------------------
+
+def test_staff_participant_covered_is_a_writer():
+    viewer = domain.authorize(staff("s-advisor", PPT, "ppt"), PARTICIPANTS, COVERED, TODAY)
+    assert viewer == Viewer(ADVISOR, domain.MEMBER)
+    assert viewer.may_write is True
+    assert viewer.view == "staff"
+
+
+def test_staff_covered_by_type_only_when_acting_with_that_type():
+    # coverage by agency type follows the token's agency type, not the participant row
+    with pytest.raises(NotFound):
+        domain.authorize(staff("s-advisor", PPT, "health"), PARTICIPANTS, COVERED, TODAY)
+
+
+def test_staff_acting_through_another_covered_agency_is_not_found():
+    # the advisor's row is for PPT; the school is covered, but they take part for PPT
+    with pytest.raises(NotFound):
+        domain.authorize(staff("s-advisor", SCHOOL, "school"), PARTICIPANTS, COVERED, TODAY)
+
+
+def test_staff_with_a_row_per_agency_gets_the_row_of_the_acting_agency():
+    for_school = participant("p-both-school", "s-both", agency=SCHOOL, agency_type="school")
+    for_ppt = participant("p-both-ppt", "s-both", role=domain.STAFETTHOLDER, agency=PPT,
+                          agency_type="ppt")
+    rows = [for_school, for_ppt]
+    assert domain.authorize(staff("s-both", PPT, "ppt"), rows, COVERED,
+                            TODAY) == Viewer(for_ppt, domain.STAFETTHOLDER)
+    assert domain.authorize(staff("s-both", SCHOOL, "school"), rows, COVERED,
+                            TODAY) == Viewer(for_school, domain.MEMBER)
+
+
+def test_removed_staff_participant_is_not_found():
+    removed = participant("p-gone", "s-gone", agency=SCHOOL, agency_type="school",
+                          removed_at=datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc))
+    with pytest.raises(NotFound):
+        domain.authorize(staff("s-gone", SCHOOL, "school"), [removed], COVERED, TODAY)
+
+
+def test_staff_period_starting_today_is_in():
+    starting = participant("p-new", "s-new", agency=SCHOOL, agency_type="school",
+                           active_from=TODAY)
+    viewer = domain.authorize(staff("s-new", SCHOOL, "school"), [starting], COVERED, TODAY)
+    assert viewer == Viewer(starting, domain.MEMBER)
+
+
+def former_holder(read_only_until, agency=SCHOOL, agency_type="school", removed_at=None):
+    # what apply_handover leaves behind: role former, period ended yesterday
+    return participant("p-former", "s-former", role=domain.FORMER, agency=agency,
+                       agency_type=agency_type, active_until=YESTERDAY,
+                       read_only_until=read_only_until, removed_at=removed_at)
+
+
+def test_former_stafettholder_reads_within_the_grace_period():
+    former = former_holder(TODAY + timedelta(days=30))
+    viewer = domain.authorize(staff("s-former", SCHOOL, "school"), [former], COVERED, TODAY)
+    assert viewer == Viewer(former, domain.FORMER)
+    assert viewer.is_staff is True
+    assert viewer.view == "staff"
+    assert viewer.may_write is False
+
+
+def test_former_stafettholder_reads_on_the_last_grace_day():
+    former = former_holder(TODAY)
+    viewer = domain.authorize(staff("s-former", SCHOOL, "school"), [former], COVERED, TODAY)
+    assert viewer.role == domain.FORMER
+
+
+def test_former_stafettholder_after_the_grace_period_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(staff("s-former", SCHOOL, "school"), [former_holder(YESTERDAY)],
+                         COVERED, TODAY)
+
+
+def test_former_stafettholder_without_grace_period_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(staff("s-former", SCHOOL, "school"), [former_holder(None)],
+                         COVERED, TODAY)
+
+
+def test_former_stafettholder_whose_agency_lost_consent_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(staff("s-former", NAV, "nav"),
+                         [former_holder(TOMORROW, agency=NAV, agency_type="nav")], COVERED,
+                         TODAY)
+
+
+def test_ended_member_with_a_read_only_date_is_not_a_former_reader():
+    # the grace period belongs to the role former only
+    ended = participant("p-m", "s-m", agency=SCHOOL, agency_type="school",
+                        active_until=YESTERDAY, read_only_until=TOMORROW)
+    with pytest.raises(NotFound):
+        domain.authorize(staff("s-m", SCHOOL, "school"), [ended], COVERED, TODAY)
+
+
+def test_removed_former_stafettholder_is_not_found_even_within_grace():
+    removed = former_holder(TODAY + timedelta(days=30),
+                            removed_at=datetime(2025, 3, 9, 12, 0, tzinfo=timezone.utc))
+    with pytest.raises(NotFound):
+        domain.authorize(staff("s-former", SCHOOL, "school"), [removed], COVERED, TODAY)
+
+
+# --- authorize: guardians --------------------------------------------------------------------
+
+def test_guardian_is_not_subject_to_agency_coverage():
+    viewer = domain.authorize(citizen("c-guardian"), PARTICIPANTS, NOTHING, TODAY)
+    assert viewer == Viewer(GUARDIAN, domain.GUARDIAN)
+    assert viewer.view == "guardian"
+    assert viewer.may_write is True
+
+
+def test_guardian_with_acr_substantial_allowed_by_policy():
+    policy = AccessPolicy(citizen_acr=(HIGH, SUBSTANTIAL))
+    viewer = domain.authorize(citizen("c-guardian", SUBSTANTIAL), PARTICIPANTS, NOTHING,
+                              TODAY, policy=policy)
+    assert viewer == Viewer(GUARDIAN, domain.GUARDIAN)
+
+
+def test_guardian_without_acr_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(citizen("c-guardian", None), PARTICIPANTS, NOTHING, TODAY)
+
+
+def test_guardian_whose_period_ended_is_not_found():
+    ended = participant("p-g", "c-g", kind="guardian", role=domain.GUARDIAN,
+                        active_until=YESTERDAY)
+    with pytest.raises(NotFound):
+        domain.authorize(citizen("c-g"), [ended], NOTHING, TODAY)
+
+
+# --- authorize: the child --------------------------------------------------------------------
+
+def test_child_on_the_birthday_that_reaches_the_minimum_age():
+    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
+                              TWELFTH_BIRTHDAY_TODAY)
+    assert viewer == Viewer(CHILD, domain.CHILD)
+    assert viewer.view == "child"
+    assert viewer.may_write is True
+
+
+def test_child_the_day_before_reaching_the_minimum_age_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
+                         date(2013, 3, 11))
+
+
+def test_child_above_the_minimum_age():
+    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
+                              date(2008, 7, 1))
+    assert viewer.role == domain.CHILD
+
+
+def test_child_without_known_birth_date_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY, None)
+
+
+def test_child_with_acr_substantial_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY,
+                         date(2008, 7, 1))
+
+
+def test_child_acr_follows_child_policy_not_citizen_policy():
+    guardians_only = AccessPolicy(citizen_acr=(HIGH, SUBSTANTIAL))
+    with pytest.raises(NotFound):
+        domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY,
+                         date(2008, 7, 1), guardians_only)
+    child_too = AccessPolicy(child_acr=(HIGH, SUBSTANTIAL))
+    viewer = domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY,
+                              date(2008, 7, 1), child_too)
+    assert viewer.role == domain.CHILD
+
+
+def test_child_min_age_follows_policy():
+    policy = AccessPolicy(child_min_age=15)
+    with pytest.raises(NotFound):
+        domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
+                         date(2010, 3, 11), policy)  # 14 until tomorrow
+    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
+                              date(2010, 3, 10), policy)  # 15 today
+    assert viewer.role == domain.CHILD
+
+
+def test_removed_child_row_is_not_found():
+    removed = participant("p-c", "c-c", kind="child", role=domain.CHILD,
+                          removed_at=datetime(2025, 3, 1, tzinfo=timezone.utc))
+    with pytest.raises(NotFound):
+        domain.authorize(citizen("c-c"), [removed], NOTHING, TODAY, date(2008, 1, 1))
+
+
+# --- authorize: agency systems ---------------------------------------------------------------
+
+def test_system_with_read_scope_and_active_staff_of_its_agency():
+    viewer = domain.authorize(system(), PARTICIPANTS, COVERED, TODAY)
+    assert viewer == Viewer(TEACHER, domain.SYSTEM_ROLE)
+    assert viewer.is_staff is True
+    assert viewer.view == "staff"
+    assert viewer.may_write is False
+
+
+def test_system_covered_by_agency_type():
+    viewer = domain.authorize(system(PPT, "ppt"), PARTICIPANTS, COVERED, TODAY)
+    assert viewer == Viewer(ADVISOR, domain.SYSTEM_ROLE)
+
+
+def test_system_without_read_scope_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(system(scopes=("stafett:logs.write", "stafett:consent.read")),
+                         PARTICIPANTS, COVERED, TODAY)
+
+
+def test_system_without_an_active_staff_participant_of_its_agency_is_not_found():
+    ended = participant("p-t", "s-t", agency=SCHOOL, agency_type="school",
+                        active_until=YESTERDAY)
+    removed = participant("p-r", "s-r", agency=SCHOOL, agency_type="school",
+                          removed_at=datetime(2025, 3, 1, tzinfo=timezone.utc))
+    former = former_holder(TOMORROW)  # reading in grace is personal, not the agency's
+    with pytest.raises(NotFound):
+        domain.authorize(system(), [ended, removed, former, ADVISOR, GUARDIAN, CHILD],
+                         COVERED, TODAY)
+
+
+def test_system_is_not_let_in_by_a_guardian_row_with_its_agency():
+    odd = participant("p-odd", "c-odd", kind="guardian", role=domain.GUARDIAN, agency=SCHOOL)
+    with pytest.raises(NotFound):
+        domain.authorize(system(), [odd], COVERED, TODAY)
+
+
+def test_system_whose_agency_is_not_covered_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(system(NAV, "nav"), PARTICIPANTS, COVERED, TODAY)
+
+
+def test_system_without_agency_is_not_found():
+    with pytest.raises(NotFound):
+        domain.authorize(system(None, None), PARTICIPANTS, COVERED, TODAY)
+
+
+@pytest.mark.parametrize("actor", [
+    Actor(kind=STAFF, agency=SCHOOL, agency_type="school"),
+    Actor(kind=CITIZEN, acr=HIGH),
+    Actor(kind=STAFF, person_id="", agency=SCHOOL, agency_type="school"),
+    Actor(kind=SERVICE),
+])
+def test_actor_without_person_id_is_not_found(actor):
+    rows = PARTICIPANTS + [participant("p-blank", None, agency=SCHOOL, agency_type="school")]
+    with pytest.raises(NotFound):
+        domain.authorize(actor, rows, COVERED, TODAY, date(2008, 1, 1))
+
+
+# --- Viewer ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role, view, is_staff, may_write", [
+    (domain.STAFETTHOLDER, "staff", True, True),
+    (domain.MEMBER, "staff", True, True),
+    (domain.FORMER, "staff", True, False),
+    (domain.SYSTEM_ROLE, "staff", True, False),
+    (domain.GUARDIAN, "guardian", False, True),
+    (domain.CHILD, "child", False, True),
+])
+def test_viewer_properties_per_role(role, view, is_staff, may_write):
+    viewer = Viewer(SimpleNamespace(id="p-x"), role)
+    assert (viewer.view, viewer.is_staff, viewer.may_write) == (view, is_staff, may_write)
+
+
+def writer_checks(role):
+    viewer = Viewer(SimpleNamespace(id="p-x"), role)
+    results = {}
+    for name in ("require_writer", "require_staff_writer", "require_stafettholder"):
+        try:
+            getattr(domain, name)(viewer)
+            results[name] = "ok"
+        except Forbidden:
+            results[name] = "forbidden"
+    return results
+
+
+@pytest.mark.parametrize("role, expected", [
+    (domain.STAFETTHOLDER, ("ok", "ok", "ok")),
+    (domain.MEMBER, ("ok", "ok", "forbidden")),
+    (domain.FORMER, ("forbidden", "forbidden", "forbidden")),
+    (domain.SYSTEM_ROLE, ("forbidden", "forbidden", "forbidden")),
+    (domain.GUARDIAN, ("ok", "forbidden", "forbidden")),
+    (domain.CHILD, ("ok", "forbidden", "forbidden")),
+])
+def test_write_requirements_per_role(role, expected):
+    assert writer_checks(role) == dict(zip(
+        ("require_writer", "require_staff_writer", "require_stafettholder"), expected))
+
+
+def test_require_open():
+    assert domain.require_open(SimpleNamespace(status="open")) is None
+    with pytest.raises(Conflict):
+        domain.require_open(SimpleNamespace(status="closed"))
+
+
+# --- check_version ---------------------------------------------------------------------------
+
+def test_check_version_without_if_match_is_precondition_required():
+    with pytest.raises(PreconditionRequired):
+        domain.check_version(None, 3)
+
+
+@pytest.mark.parametrize("expected", [2, 4, "2"])
+def test_check_version_mismatch_is_precondition_failed(expected):
+    with pytest.raises(PreconditionFailed):
+        domain.check_version(expected, 3)
+
+
+@pytest.mark.parametrize("expected", [3, "3"])
+def test_check_version_match_passes(expected):
+    assert domain.check_version(expected, 3) is None
+
+
+# --- check_removal ---------------------------------------------------------------------------
+
+HOLDER_VIEWER = Viewer(TEACHER, domain.STAFETTHOLDER)
+
+
+def test_check_removal_of_a_staff_member_passes():
+    assert domain.check_removal(ADVISOR, HOLDER_VIEWER) is None
+
+
+def test_check_removal_of_a_former_stafettholder_passes():
+    assert domain.check_removal(former_holder(TOMORROW), HOLDER_VIEWER) is None
+
+
+def test_check_removal_of_the_stafettholder_is_conflict():
+    with pytest.raises(Conflict):
+        domain.check_removal(TEACHER, HOLDER_VIEWER)
+
+
+@pytest.mark.parametrize("row", [GUARDIAN, CHILD], ids=["guardian", "child"])
+def test_check_removal_of_guardian_or_child_is_validation_failed(row):
+    with pytest.raises(ValidationFailed) as caught:
+        domain.check_removal(row, HOLDER_VIEWER)
+    assert caught.value.errors == {"participant_id": ["only staff can be removed"]}
+
+
+# --- check_entry / entry_visible -------------------------------------------------------------
+
+ALL_ROLES = (domain.STAFETTHOLDER, domain.MEMBER, domain.FORMER, domain.SYSTEM_ROLE,
+             domain.GUARDIAN, domain.CHILD)
+KINDS_ALLOWED = {
+    domain.STAFETTHOLDER: {"note", "child_voice", "bright_spot"},
+    domain.MEMBER: {"note", "child_voice", "bright_spot"},
+    # former and system pass here; require_writer stops their writes
+    domain.FORMER: {"note", "child_voice", "bright_spot"},
+    domain.SYSTEM_ROLE: {"note", "child_voice", "bright_spot"},
+    domain.GUARDIAN: {"note", "bright_spot"},
+    domain.CHILD: {"child_voice", "bright_spot"},
+}
+STAFF_ONLY_ALLOWED = {domain.STAFETTHOLDER, domain.MEMBER, domain.FORMER, domain.SYSTEM_ROLE}
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.parametrize("kind", ["note", "child_voice", "bright_spot"])
+@pytest.mark.parametrize("visibility", ["all", "staff"])
+def test_check_entry_matrix(role, kind, visibility):
+    viewer = Viewer(SimpleNamespace(id="p-x"), role)
+    kind_ok = kind in KINDS_ALLOWED[role]
+    visibility_ok = visibility == "all" or role in STAFF_ONLY_ALLOWED
+    if kind_ok and visibility_ok:
+        assert domain.check_entry(viewer, kind, visibility) is None
+        return
+    with pytest.raises(ValidationFailed) as caught:
+        domain.check_entry(viewer, kind, visibility)
+    if not kind_ok:
+        expected = {domain.GUARDIAN: "choose one of note, bright_spot",
+                    domain.CHILD: "choose one of child_voice, bright_spot"}[role]
+        assert caught.value.errors == {"kind": [expected]}
+    else:
+        assert caught.value.errors == {"visibility": ["must be 'all'"]}
+
+
+@pytest.mark.parametrize("role, sees_staff_only", [
+    (domain.STAFETTHOLDER, True), (domain.MEMBER, True), (domain.FORMER, True),
+    (domain.SYSTEM_ROLE, True), (domain.GUARDIAN, False), (domain.CHILD, False)])
+def test_entry_visible_per_role(role, sees_staff_only):
+    viewer = Viewer(SimpleNamespace(id="p-x"), role)
+    assert domain.entry_visible(SimpleNamespace(visibility="all"), viewer) is True
+    assert domain.entry_visible(SimpleNamespace(visibility="staff"), viewer) is sees_staff_only
+
+
+# --- proposals -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", [domain.GUARDIAN, domain.CHILD])
+def test_check_proposer_family_may_propose(role):
+    assert domain.check_proposer(Viewer(SimpleNamespace(id="p-x"), role)) is None
+
+
+@pytest.mark.parametrize("role", [domain.STAFETTHOLDER, domain.MEMBER, domain.FORMER,
+                                  domain.SYSTEM_ROLE])
+def test_check_proposer_staff_may_not_propose(role):
+    with pytest.raises(Forbidden):
+        domain.check_proposer(Viewer(SimpleNamespace(id="p-x"), role))
+
+
+def test_check_answerable():
+    assert domain.check_answerable(SimpleNamespace(status="proposed")) is None
+    for status in ("accepted", "declined"):
+        with pytest.raises(Conflict) as caught:
+            domain.check_answerable(SimpleNamespace(status=status))
+        assert caught.value.detail == f"the proposal is already {status}"
+
+
+def test_proposal_visible():
+    own = SimpleNamespace(proposer_id="p-child")
+    guardians = SimpleNamespace(proposer_id="p-guardian")
+    other_child_row = SimpleNamespace(proposer_id="p-child-2")
+    child = Viewer(CHILD, domain.CHILD)
+    assert domain.proposal_visible(own, child) is True
+    assert domain.proposal_visible(guardians, child) is False
+    assert domain.proposal_visible(other_child_row, child) is False
+    for viewer in (Viewer(GUARDIAN, domain.GUARDIAN), HOLDER_VIEWER,
+                   Viewer(ADVISOR, domain.MEMBER), Viewer(TEACHER, domain.SYSTEM_ROLE)):
+        assert domain.proposal_visible(own, viewer) is True
+        assert domain.proposal_visible(guardians, viewer) is True
+
+
+# --- measures: evaluable, latest outcome, overdue --------------------------------------------
+
+@pytest.mark.parametrize("status", ["planned", "active", "completed"])
+def test_check_evaluable_passes(status):
+    assert domain.check_evaluable(SimpleNamespace(status=status)) is None
+
+
+def test_check_evaluable_stopped_is_conflict():
+    with pytest.raises(Conflict):
+        domain.check_evaluable(SimpleNamespace(status="stopped"))
+
+
+def evaluation(outcome, evaluated_on, created_at=datetime(2025, 1, 1, tzinfo=timezone.utc)):
+    return SimpleNamespace(outcome=outcome, evaluated_on=evaluated_on, created_at=created_at)
+
+
+def test_latest_outcome_none_without_evaluations():
+    assert domain.latest_outcome([]) is None
+
+
+def test_latest_outcome_is_the_latest_evaluated_on_whatever_the_order():
+    rows = [evaluation("red", date(2025, 2, 1)), evaluation("green", date(2025, 3, 1)),
+            evaluation("yellow", date(2025, 1, 1))]
+    assert domain.latest_outcome(rows) == "green"
+    assert domain.latest_outcome(list(reversed(rows))) == "green"
+
+
+def test_latest_outcome_same_day_is_decided_by_created_at():
+    morning = evaluation("red", date(2025, 3, 1), datetime(2025, 3, 1, 8, tzinfo=timezone.utc))
+    evening = evaluation("yellow", date(2025, 3, 1),
+                         datetime(2025, 3, 1, 18, tzinfo=timezone.utc))
+    assert domain.latest_outcome([evening, morning]) == "yellow"
+    assert domain.latest_outcome([morning, evening]) == "yellow"
+
+
+def test_latest_outcome_backdated_evaluation_does_not_win():
+    # written later, but about an earlier day
+    late_entry = evaluation("red", date(2025, 2, 1), datetime(2025, 3, 5, tzinfo=timezone.utc))
+    earlier_entry = evaluation("green", date(2025, 3, 1),
+                               datetime(2025, 3, 1, tzinfo=timezone.utc))
+    assert domain.latest_outcome([late_entry, earlier_entry]) == "green"
+
+
+def measure_row(status="active", evaluate_by=YESTERDAY, start_date=date(2025, 1, 6),
+                evaluate_by_set_on=None):
+    return SimpleNamespace(status=status, evaluate_by=evaluate_by, start_date=start_date,
+                           evaluate_by_set_on=evaluate_by_set_on)
+
+
+@pytest.mark.parametrize("status", ["planned", "active"])
+def test_is_overdue_evaluate_by_yesterday_without_evaluation(status):
+    assert domain.is_overdue(measure_row(status), [], TODAY) is True
+
+
+def test_is_overdue_evaluate_by_today_is_not_yet_overdue():
+    assert domain.is_overdue(measure_row(evaluate_by=TODAY), [], TODAY) is False
+
+
+def test_is_overdue_evaluate_by_tomorrow_is_not_overdue():
+    assert domain.is_overdue(measure_row(evaluate_by=TOMORROW), [], TODAY) is False
+
+
+@pytest.mark.parametrize("status", ["completed", "stopped"])
+def test_is_overdue_never_for_finished_measures(status):
+    assert domain.is_overdue(measure_row(status, evaluate_by=date(2024, 1, 1)), [],
+                             TODAY) is False
+
+
+def test_is_overdue_evaluation_on_the_cycle_start_day_counts():
+    m = measure_row(evaluate_by_set_on=date(2025, 2, 10))
+    assert domain.is_overdue(m, [evaluation("yellow", date(2025, 2, 10))], TODAY) is False
+
+
+def test_is_overdue_evaluation_before_the_cycle_start_does_not_count():
+    # evaluated on 9 Feb, then a new evaluate-by date was set on 10 Feb
+    m = measure_row(evaluate_by_set_on=date(2025, 2, 10))
+    assert domain.is_overdue(m, [evaluation("yellow", date(2025, 2, 9))], TODAY) is True
+
+
+def test_is_overdue_falls_back_to_start_date_when_set_on_is_unknown():
+    m = measure_row(start_date=date(2025, 1, 6), evaluate_by_set_on=None)
+    assert domain.is_overdue(m, [evaluation("green", date(2025, 1, 6))], TODAY) is False
+    assert domain.is_overdue(m, [evaluation("green", date(2025, 1, 5))], TODAY) is True
+
+
+def test_is_overdue_any_evaluation_in_the_cycle_answers_it():
+    m = measure_row(evaluate_by_set_on=date(2025, 2, 10))
+    rows = [evaluation("red", date(2025, 1, 20)), evaluation("red", date(2025, 3, 9))]
+    assert domain.is_overdue(m, rows, TODAY) is False
+
+
+# --- statistics helpers, age, policy ---------------------------------------------------------
+
+@pytest.mark.parametrize("count, shown", [(0, None), (1, None), (4, None), (5, 5), (6, 6),
+                                          (120, 120)])
+def test_suppress_small_default_threshold(count, shown):
+    assert domain.suppress_small(count) == shown
+
+
+def test_suppress_small_custom_threshold():
+    assert domain.suppress_small(9, threshold=10) is None
+    assert domain.suppress_small(10, threshold=10) == 10
+    assert domain.suppress_small(3, threshold=3) == 3
+
+
+@pytest.mark.parametrize("birth, on, age", [
+    (date(2013, 3, 10), date(2025, 3, 10), 12),   # birthday today
+    (date(2013, 3, 11), date(2025, 3, 10), 11),   # birthday tomorrow
+    (date(2013, 3, 9), date(2025, 3, 10), 12),
+    (date(2013, 12, 31), date(2025, 1, 1), 11),
+    (date(2012, 2, 29), date(2025, 2, 28), 12),   # leap-day birth, not yet in Feb
+    (date(2012, 2, 29), date(2025, 3, 1), 13),
+    (date(2025, 3, 10), date(2025, 3, 10), 0),
+])
+def test_age_on(birth, on, age):
+    assert domain.age_on(birth, on) == age
+
+
+def test_access_policy_defaults():
+    policy = AccessPolicy()
+    assert (policy.child_min_age, policy.child_acr, policy.citizen_acr) == (12, (HIGH,),
+                                                                             (HIGH,))
+
+
+def test_access_policy_from_empty_config_is_the_default():
+    assert AccessPolicy.from_config({}) == AccessPolicy(12, (HIGH,), (HIGH,))
+
+
+def test_access_policy_from_config_reads_strings_from_the_environment():
+    policy = AccessPolicy.from_config({
+        "LOG_CHILD_MIN_AGE": "15",
+        "LOG_CHILD_ACR": "idporten-loa-high, idporten-loa-substantial",
+        "LOG_CITIZEN_ACR": "idporten-loa-substantial",
+        "UNRELATED": "x"})
+    assert policy == AccessPolicy(child_min_age=15, child_acr=(HIGH, SUBSTANTIAL),
+                                  citizen_acr=(SUBSTANTIAL,))
+
+
+def test_access_policy_from_config_integer_age():
+    assert AccessPolicy.from_config({"LOG_CHILD_MIN_AGE": 13}).child_min_age == 13

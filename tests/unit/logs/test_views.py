@@ -1,0 +1,661 @@
+"""Unit tests for services.logs.views: what each viewer sees of a log.
+
+The expected field sets are written out by hand here (not read from the schema classes):
+they are the contract of minimisation per viewer.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from services.logs import domain, views
+from services.logs.domain import Viewer
+
+TODAY = date(2025, 3, 10)
+SCHOOL, HEALTH = "974760673", "971526920"
+
+
+def at(month, day, hour=12, minute=0):
+    return datetime(2025, month, day, hour, minute, tzinfo=timezone.utc)
+
+
+def person(pid, person_id, kind, role, name, title=None, agency=None, agency_type=None,
+           municipality=None, active_from=date(2025, 1, 6), active_until=None,
+           removed_at=None, read_only_until=None, added_at=None):
+    return SimpleNamespace(id=pid, log_id="log-1", person_id=person_id, kind=kind, role=role,
+                           display_name=name, title=title, agency=agency,
+                           agency_type=agency_type, municipality=municipality,
+                           active_from=active_from, active_until=active_until,
+                           removed_at=removed_at, read_only_until=read_only_until,
+                           added_at=added_at)
+
+
+HOLDER = person("p-holder", "s-holder", "staff", domain.STAFETTHOLDER, "Kari Lærer",
+                "kontaktlærer", SCHOOL, "school", "Bergen", added_at=at(1, 6, 9))
+NURSE = person("p-nurse", "s-nurse", "staff", domain.MEMBER, "Nina Helsesøster",
+               "helsesykepleier", HEALTH, "health_station", "Bergen", added_at=at(1, 8, 9))
+FORMER = person("p-former", "s-former", "staff", domain.FORMER, "Frode Barnehage",
+                "pedagogisk leder", "998877665", "kindergarten", "Bergen",
+                active_until=date(2025, 3, 1), read_only_until=date(2025, 3, 31),
+                added_at=at(1, 7, 9))
+REMOVED = person("p-removed", "s-removed", "staff", domain.MEMBER, "Rita Fjernet",
+                 "rådgiver", SCHOOL, "school", "Bergen", added_at=at(1, 9, 9),
+                 removed_at=at(2, 14, 10))
+MOTHER = person("p-mother", "c-mother", "guardian", domain.GUARDIAN, "Mona Mor")
+FATHER = person("p-father", "c-father", "guardian", domain.GUARDIAN, "Fredrik Far")
+CHILD = person("p-child", "c-child", "child", domain.CHILD, "Ola")
+PARTICIPANTS = [HOLDER, NURSE, FORMER, REMOVED, MOTHER, FATHER, CHILD]
+PERSON_IDS = {p.person_id for p in PARTICIPANTS}
+AGENCIES = {SCHOOL, HEALTH, "998877665"}
+
+LOG = SimpleNamespace(id="log-1", child_id="child-1", child_birth_date=date(2011, 5, 1),
+                      status="open", level=2, opened_at=at(1, 6, 8), closed_at=None,
+                      close_reason=None, version=17)
+LEVELS = [SimpleNamespace(id="lv-1", log_id="log-1", level=1, changed_at=at(1, 6, 8),
+                          changed_by="p-holder"),
+          SimpleNamespace(id="lv-2", log_id="log-1", level=2, changed_at=at(2, 3, 11),
+                          changed_by="p-holder")]
+
+
+def measure(mid, title, proposer_id, responsible_id, arena, status, start_date, evaluate_by,
+            created_at, evaluate_by_set_on=None, meeting_id=None, proposal_id=None,
+            version=1):
+    return SimpleNamespace(id=mid, log_id="log-1", title=title,
+                           description=f"beskrivelse av {title}", goal=f"mål for {title}",
+                           responsible_id=responsible_id, proposer_id=proposer_id, arena=arena,
+                           start_date=start_date, evaluate_by=evaluate_by,
+                           evaluate_by_set_on=evaluate_by_set_on, status=status,
+                           meeting_id=meeting_id, proposal_id=proposal_id,
+                           created_at=created_at, updated_at=None, version=version)
+
+
+READING = measure("m-reading", "Lesetrening", "p-holder", "p-nurse", "school", "active",
+                  date(2025, 1, 13), date(2025, 4, 1), at(1, 10, 10), version=3)
+SLEEP = measure("m-sleep", "Faste leggetider", "p-child", "p-mother", "home", "planned",
+                date(2025, 2, 1), date(2025, 3, 1), at(1, 20, 10), proposal_id="pr-child",
+                meeting_id="mt-1")
+FOOTBALL = measure("m-football", "Fotball på fritida", "p-nurse", "p-holder", "leisure",
+                   "stopped", date(2025, 1, 13), date(2025, 2, 10), at(1, 12, 10))
+MEASURES = [READING, SLEEP, FOOTBALL]
+
+
+def evaluation(eid, measure_id, outcome, on, created_at, evaluator="p-nurse",
+               child_view=None):
+    return SimpleNamespace(id=eid, measure_id=measure_id, outcome=outcome,
+                           text=f"vurdering {eid}", child_view=child_view,
+                           evaluator_id=evaluator, evaluated_on=on, created_at=created_at)
+
+
+# given out of order on purpose: the view orders them by evaluated_on
+EVALUATIONS = [
+    evaluation("ev-2", "m-reading", "green", date(2025, 3, 3), at(3, 3, 14),
+               child_view="Det går bedre"),
+    evaluation("ev-1", "m-reading", "yellow", date(2025, 2, 3), at(2, 3, 14)),
+    evaluation("ev-3", "m-football", "red", date(2025, 2, 10), at(2, 10, 14),
+               evaluator="p-holder"),
+]
+
+MEETINGS = [
+    SimpleNamespace(id="mt-1", log_id="log-1", starts_at=at(2, 3, 10), ends_at=at(2, 3, 11),
+                    mode="in_person", place="Skolen, møterom 2", agenda="Status",
+                    minutes="Vi ble enige om leggetider", minuted_at=at(2, 4, 9),
+                    created_by="p-holder", created_at=at(1, 25, 9), version=2),
+    SimpleNamespace(id="mt-2", log_id="log-1", starts_at=at(3, 17, 10), ends_at=None,
+                    mode="video", place=None, agenda="Evaluering", minutes=None,
+                    minuted_at=None, created_by="p-holder", created_at=at(3, 5, 9),
+                    version=1),
+]
+INVITES = [
+    SimpleNamespace(meeting_id="mt-1", participant_id="p-nurse", attended=True),
+    SimpleNamespace(meeting_id="mt-1", participant_id="p-mother", attended=False),
+    SimpleNamespace(meeting_id="mt-1", participant_id="p-holder", attended=True),
+    SimpleNamespace(meeting_id="mt-2", participant_id="p-child", attended=None),
+    SimpleNamespace(meeting_id="mt-2", participant_id="p-holder", attended=None),
+]
+
+
+def entry(eid, kind, visibility, author_id, created_at):
+    return SimpleNamespace(id=eid, log_id="log-1", kind=kind, visibility=visibility,
+                           text=f"tekst {eid}", author_id=author_id, created_at=created_at)
+
+
+ENTRIES = [
+    entry("e-note-all", "note", "all", "p-mother", at(1, 15, 18)),
+    entry("e-note-staff", "note", "staff", "p-holder", at(1, 16, 15)),
+    entry("e-voice", "child_voice", "all", "p-child", at(1, 18, 16)),
+    entry("e-voice-staff", "child_voice", "staff", "p-nurse", at(1, 19, 13)),
+    entry("e-bright", "bright_spot", "all", "p-nurse", at(2, 20, 13)),
+]
+
+
+def proposal(pid, proposer_id, title, status, created_at, answered_at=None,
+             decline_reason=None, measure_id=None):
+    return SimpleNamespace(id=pid, log_id="log-1", proposer_id=proposer_id, title=title,
+                           description=f"beskrivelse {pid}", goal=f"mål {pid}", arena="home",
+                           status=status, decline_reason=decline_reason,
+                           measure_id=measure_id, created_at=created_at,
+                           answered_at=answered_at,
+                           answered_by="p-holder" if answered_at else None)
+
+
+PROPOSALS = [
+    proposal("pr-child", "p-child", "Faste leggetider", "accepted", at(1, 17, 19),
+             at(1, 20, 10), measure_id="m-sleep"),
+    proposal("pr-mother", "p-mother", "Leksehjelp", "proposed", at(2, 25, 20)),
+    proposal("pr-child-2", "p-child", "Mindre skjerm", "declined", at(2, 1, 19),
+             at(2, 5, 10), decline_reason="ikke nå"),
+]
+
+STAFF = Viewer(HOLDER, domain.STAFETTHOLDER)
+GUARDIAN = Viewer(MOTHER, domain.GUARDIAN)
+CHILD_VIEWER = Viewer(CHILD, domain.CHILD)
+
+
+def log_view(viewer, log=LOG):
+    return views.log_view(viewer, log, PARTICIPANTS, MEASURES, EVALUATIONS, MEETINGS,
+                          INVITES, ENTRIES, PROPOSALS, LEVELS, TODAY)
+
+
+def walk(node, path="$"):
+    """Every (path, key, value) in a nested structure of dicts and lists."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield path, key, value
+            yield from walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from walk(value, f"{path}[{i}]")
+
+
+def strings(node):
+    found = []
+    for _, key, value in walk(node):
+        found.append(key)
+        if isinstance(value, str):
+            found.append(value)
+    if isinstance(node, list):
+        found += [v for v in node if isinstance(v, str)]
+    return found
+
+
+# -- the field sets, by hand --------------------------------------------------------------
+
+STAFF_TOP = {"id", "child_id", "status", "level", "level_history", "opened_at", "closed_at",
+             "close_reason", "version", "viewer_role", "viewer_participant_id",
+             "participants", "measures", "meetings", "entries", "proposals"}
+GUARDIAN_TOP = {"id", "status", "level", "opened_at", "closed_at", "close_reason",
+                "version", "viewer_role", "viewer_participant_id", "participants",
+                "measures", "meetings", "entries", "proposals"}
+CHILD_TOP = {"id", "status", "viewer_role", "viewer_participant_id", "participants",
+             "measures", "meetings", "entries", "proposals"}
+
+LEVEL_KEYS = {"level", "changed_at"}
+STAFF_PARTICIPANT = {"id", "person_id", "kind", "role", "display_name", "title", "agency",
+                     "agency_type", "active_from", "active_until", "read_only_until"}
+CITIZEN_PARTICIPANT = {"id", "kind", "role", "display_name", "title", "agency_type"}
+MEASURE = {"id", "title", "description", "goal", "responsible_id", "proposer_id",
+           "proposer_role", "arena", "start_date", "evaluate_by", "status", "latest_outcome",
+           "overdue", "meeting_id", "version", "evaluations"}
+CHILD_MEASURE = {"id", "title", "goal", "responsible_id", "proposer_role", "arena",
+                 "evaluate_by", "status", "latest_outcome", "evaluations"}
+EVALUATION = {"id", "outcome", "text", "child_view", "evaluator_id", "evaluated_on"}
+CHILD_EVALUATION = {"outcome", "child_view", "evaluated_on"}
+MEETING = {"id", "starts_at", "ends_at", "mode", "place", "agenda", "minutes", "invited",
+           "attended", "version"}
+CHILD_MEETING = {"id", "starts_at", "mode", "place", "agenda"}
+STAFF_ENTRY = {"id", "kind", "visibility", "text", "author_id", "created_at"}
+CITIZEN_ENTRY = {"id", "kind", "text", "author_id", "created_at"}
+PROPOSAL = {"id", "proposer_id", "proposer_role", "title", "description", "goal", "arena",
+            "status", "decline_reason", "measure_id", "created_at", "answered_at"}
+
+EXPECTED = {
+    "staff": dict(top=STAFF_TOP, participant=STAFF_PARTICIPANT, measure=MEASURE,
+                  evaluation=EVALUATION, meeting=MEETING, entry=STAFF_ENTRY),
+    "guardian": dict(top=GUARDIAN_TOP, participant=CITIZEN_PARTICIPANT, measure=MEASURE,
+                     evaluation=EVALUATION, meeting=MEETING, entry=CITIZEN_ENTRY),
+    "child": dict(top=CHILD_TOP, participant=CITIZEN_PARTICIPANT, measure=CHILD_MEASURE,
+                  evaluation=CHILD_EVALUATION, meeting=CHILD_MEETING, entry=CITIZEN_ENTRY),
+}
+VIEWERS = {"staff": STAFF, "guardian": GUARDIAN, "child": CHILD_VIEWER}
+
+
+# -- key sets per role --------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["staff", "guardian", "child"])
+def test_exact_key_sets_per_role(name):
+    view, expected = log_view(VIEWERS[name]), EXPECTED[name]
+    assert set(view) == expected["top"]
+    assert view["participants"] and view["measures"] and view["meetings"]
+    assert view["entries"] and view["proposals"]
+    for p in view["participants"]:
+        assert set(p) == expected["participant"], p["id"]
+    evaluated = 0
+    for m in view["measures"]:
+        assert set(m) == expected["measure"], m["id"]
+        for e in m["evaluations"]:
+            assert set(e) == expected["evaluation"]
+            evaluated += 1
+    assert evaluated == 3
+    for m in view["meetings"]:
+        assert set(m) == expected["meeting"], m["id"]
+    for e in view["entries"]:
+        assert set(e) == expected["entry"], e["id"]
+    for p in view["proposals"]:
+        assert set(p) == PROPOSAL, p["id"]
+    if name == "staff":
+        assert [set(lv) for lv in view["level_history"]] == [LEVEL_KEYS, LEVEL_KEYS]
+
+
+@pytest.mark.parametrize("role", [domain.MEMBER, domain.FORMER, domain.SYSTEM_ROLE])
+def test_every_staff_role_gets_the_staff_view(role):
+    view = log_view(Viewer(NURSE, role))
+    assert set(view) == STAFF_TOP
+    assert view["viewer_role"] == role
+    assert view["viewer_participant_id"] == "p-nurse"
+    assert {e["id"] for e in view["entries"]} == {e.id for e in ENTRIES}
+
+
+def test_staff_view_values():
+    view = log_view(STAFF)
+    assert view["id"] == "log-1" and view["child_id"] == "child-1"
+    assert (view["status"], view["level"], view["version"]) == ("open", 2, 17)
+    assert view["viewer_role"] == "stafettholder"
+    assert view["viewer_participant_id"] == "p-holder"
+    assert view["opened_at"] == "2025-01-06T08:00:00+00:00"
+    assert view["closed_at"] is None and view["close_reason"] is None
+    assert view["level_history"] == [
+        {"level": 1, "changed_at": "2025-01-06T08:00:00+00:00"},
+        {"level": 2, "changed_at": "2025-02-03T11:00:00+00:00"}]
+    holder = next(p for p in view["participants"] if p["id"] == "p-holder")
+    assert holder == {"id": "p-holder", "person_id": "s-holder", "kind": "staff",
+                      "role": "stafettholder", "display_name": "Kari Lærer",
+                      "title": "kontaktlærer", "agency": SCHOOL, "agency_type": "school",
+                      "active_from": "2025-01-06", "active_until": None,
+                      "read_only_until": None}
+    former = next(p for p in view["participants"] if p["id"] == "p-former")
+    assert former["read_only_until"] == "2025-03-31"
+    assert former["active_until"] == "2025-03-01"
+    assert {e["id"] for e in view["entries"]} == {"e-note-all", "e-note-staff", "e-voice",
+                                                  "e-voice-staff", "e-bright"}
+    staff_only = next(e for e in view["entries"] if e["id"] == "e-note-staff")
+    assert staff_only["visibility"] == "staff"
+
+
+@pytest.mark.parametrize("name", ["staff", "guardian", "child"])
+def test_removed_participants_are_not_listed(name):
+    ids = [p["id"] for p in log_view(VIEWERS[name])["participants"]]
+    assert ids == ["p-holder", "p-nurse", "p-former", "p-mother", "p-father", "p-child"]
+
+
+def test_measures_for_staff_and_guardian():
+    for viewer in (STAFF, GUARDIAN):
+        measures = {m["id"]: m for m in log_view(viewer)["measures"]}
+        assert list(measures) == ["m-reading", "m-sleep", "m-football"]
+        reading = measures["m-reading"]
+        assert reading["proposer_role"] == "stafettholder"
+        assert reading["latest_outcome"] == "green"
+        assert reading["overdue"] is False
+        assert reading["version"] == 3
+        assert reading["description"] == "beskrivelse av Lesetrening"
+        assert [e["id"] for e in reading["evaluations"]] == ["ev-1", "ev-2"]
+        assert reading["evaluations"][1] == {
+            "id": "ev-2", "outcome": "green", "text": "vurdering ev-2",
+            "child_view": "Det går bedre", "evaluator_id": "p-nurse",
+            "evaluated_on": "2025-03-03"}
+        sleep = measures["m-sleep"]
+        assert sleep["proposer_role"] == "child"
+        assert sleep["proposer_id"] == "p-child"
+        assert sleep["responsible_id"] == "p-mother"
+        assert sleep["overdue"] is True          # evaluate_by 1 March, never evaluated
+        assert sleep["latest_outcome"] is None
+        assert sleep["meeting_id"] == "mt-1"
+        assert sleep["evaluations"] == []
+        football = measures["m-football"]
+        assert football["status"] == "stopped"
+        assert football["latest_outcome"] == "red"
+        assert football["overdue"] is False       # stopped measures are never overdue
+        assert football["proposer_role"] == "member"
+
+
+def test_child_measure_view_has_no_description_and_no_evaluator_text():
+    measures = {m["id"]: m for m in log_view(CHILD_VIEWER)["measures"]}
+    assert measures["m-reading"] == {
+        "id": "m-reading", "title": "Lesetrening", "goal": "mål for Lesetrening",
+        "responsible_id": "p-nurse", "proposer_role": "stafettholder", "arena": "school",
+        "evaluate_by": "2025-04-01", "status": "active", "latest_outcome": "green",
+        "evaluations": [
+            {"outcome": "yellow", "child_view": None, "evaluated_on": "2025-02-03"},
+            {"outcome": "green", "child_view": "Det går bedre",
+             "evaluated_on": "2025-03-03"}]}
+    assert measures["m-sleep"]["proposer_role"] == "child"
+    measure_keys = {key for _, key, _ in walk(list(measures.values()))}
+    assert not measure_keys & {"description", "text", "evaluator_id", "proposer_id",
+                               "start_date", "overdue", "version", "meeting_id"}
+    child_strings = strings(log_view(CHILD_VIEWER))
+    for hidden in ("beskrivelse av Lesetrening", "beskrivelse av Faste leggetider",
+                   "vurdering ev-1", "vurdering ev-2", "vurdering ev-3"):
+        assert hidden not in child_strings
+
+
+def test_meetings_for_staff_and_guardian():
+    for viewer in (STAFF, GUARDIAN):
+        meetings = {m["id"]: m for m in log_view(viewer)["meetings"]}
+        assert meetings["mt-1"] == {
+            "id": "mt-1", "starts_at": "2025-02-03T10:00:00+00:00",
+            "ends_at": "2025-02-03T11:00:00+00:00", "mode": "in_person",
+            "place": "Skolen, møterom 2", "agenda": "Status",
+            "minutes": "Vi ble enige om leggetider",
+            "invited": ["p-holder", "p-mother", "p-nurse"],
+            "attended": ["p-holder", "p-nurse"], "version": 2}
+        assert meetings["mt-2"]["invited"] == ["p-child", "p-holder"]
+        assert meetings["mt-2"]["attended"] == []
+        assert meetings["mt-2"]["minutes"] is None
+
+
+def test_child_meeting_view():
+    assert log_view(CHILD_VIEWER)["meetings"] == [
+        {"id": "mt-1", "starts_at": "2025-02-03T10:00:00+00:00", "mode": "in_person",
+         "place": "Skolen, møterom 2", "agenda": "Status"},
+        {"id": "mt-2", "starts_at": "2025-03-17T10:00:00+00:00", "mode": "video",
+         "place": None, "agenda": "Evaluering"}]
+
+
+@pytest.mark.parametrize("name", ["guardian", "child"])
+def test_citizens_never_get_staff_only_entries(name):
+    view = log_view(VIEWERS[name])
+    assert [e["id"] for e in view["entries"]] == ["e-note-all", "e-voice", "e-bright"]
+    text = strings(view)
+    assert "tekst e-note-staff" not in text
+    assert "tekst e-voice-staff" not in text
+    assert all("visibility" not in e for e in view["entries"])
+
+
+@pytest.mark.parametrize("name", ["guardian", "child"])
+def test_citizens_never_get_person_ids_agencies_or_child_id(name):
+    view = log_view(VIEWERS[name])
+    keys = {key for _, key, _ in walk(view)}
+    assert not keys & {"person_id", "agency", "child_id", "municipality"}
+    values = set(strings(view))
+    assert not values & PERSON_IDS
+    assert not values & AGENCIES
+    assert "child-1" not in values
+
+
+def test_guardian_sees_every_proposal_with_the_proposer_role():
+    proposals = {p["id"]: p for p in log_view(GUARDIAN)["proposals"]}
+    assert set(proposals) == {"pr-child", "pr-mother", "pr-child-2"}
+    assert proposals["pr-mother"]["proposer_role"] == "guardian"
+    assert proposals["pr-child"]["proposer_role"] == "child"
+    assert proposals["pr-child"]["measure_id"] == "m-sleep"
+    assert proposals["pr-child-2"]["decline_reason"] == "ikke nå"
+    assert proposals["pr-mother"]["answered_at"] is None
+
+
+def test_child_gets_only_its_own_proposals():
+    proposals = log_view(CHILD_VIEWER)["proposals"]
+    assert [p["id"] for p in proposals] == ["pr-child", "pr-child-2"]
+    assert {p["proposer_role"] for p in proposals} == {"child"}
+    assert "Leksehjelp" not in strings(log_view(CHILD_VIEWER))
+
+
+def test_staff_sees_every_proposal():
+    proposals = {p["id"]: p for p in log_view(STAFF)["proposals"]}
+    assert set(proposals) == {"pr-child", "pr-mother", "pr-child-2"}
+    assert proposals["pr-child"] == {
+        "id": "pr-child", "proposer_id": "p-child", "proposer_role": "child",
+        "title": "Faste leggetider", "description": "beskrivelse pr-child",
+        "goal": "mål pr-child", "arena": "home", "status": "accepted",
+        "decline_reason": None, "measure_id": "m-sleep",
+        "created_at": "2025-01-17T19:00:00+00:00",
+        "answered_at": "2025-01-20T10:00:00+00:00"}
+
+
+def test_guardian_view_values():
+    view = log_view(GUARDIAN)
+    assert view["viewer_role"] == "guardian"
+    assert view["viewer_participant_id"] == "p-mother"
+    assert (view["level"], view["version"], view["status"]) == (2, 17, "open")
+    assert next(p for p in view["participants"] if p["id"] == "p-nurse") == {
+        "id": "p-nurse", "kind": "staff", "role": "member",
+        "display_name": "Nina Helsesøster", "title": "helsesykepleier",
+        "agency_type": "health_station"}
+
+
+def test_child_view_values():
+    view = log_view(CHILD_VIEWER)
+    assert (view["id"], view["status"], view["viewer_role"],
+            view["viewer_participant_id"]) == ("log-1", "open", "child", "p-child")
+    assert next(p for p in view["participants"] if p["id"] == "p-child") == {
+        "id": "p-child", "kind": "child", "role": "child", "display_name": "Ola",
+        "title": None, "agency_type": None}
+
+
+def test_closed_log_shows_closing_to_staff_and_guardian_not_child():
+    closed = SimpleNamespace(**{**vars(LOG), "status": "closed", "closed_at": at(3, 8, 12),
+                                "close_reason": "målene er nådd"})
+    assert log_view(STAFF, closed)["close_reason"] == "målene er nådd"
+    assert log_view(GUARDIAN, closed)["closed_at"] == "2025-03-08T12:00:00+00:00"
+    child = log_view(CHILD_VIEWER, closed)
+    assert child["status"] == "closed"
+    assert "close_reason" not in child and "closed_at" not in child
+
+
+def test_dump_helpers_follow_the_viewer():
+    assert set(views.dump_measure(CHILD_VIEWER, READING, EVALUATIONS[:2], PARTICIPANTS,
+                                  TODAY)) == CHILD_MEASURE
+    assert set(views.dump_measure(GUARDIAN, READING, [], PARTICIPANTS, TODAY)) == MEASURE
+    assert set(views.dump_meeting(CHILD_VIEWER, MEETINGS[0], INVITES[:3])) == CHILD_MEETING
+    assert set(views.dump_entry(GUARDIAN, ENTRIES[0])) == CITIZEN_ENTRY
+    assert set(views.dump_entry(STAFF, ENTRIES[1])) == STAFF_ENTRY
+    assert set(views.dump_participant(GUARDIAN, HOLDER)) == CITIZEN_PARTICIPANT
+    assert set(views.dump_participant(Viewer(NURSE, domain.SYSTEM_ROLE),
+                                      HOLDER)) == STAFF_PARTICIPANT
+    assert views.dump_proposal(PROPOSALS[1], PARTICIPANTS)["proposer_role"] == "guardian"
+
+
+def test_role_of_unknown_participant_is_none():
+    assert views.role_of("p-nobody", PARTICIPANTS) is None
+    assert views.role_of("p-father", PARTICIPANTS) == "guardian"
+
+
+# -- timeline -----------------------------------------------------------------------------
+
+CLOSED_LOG = SimpleNamespace(**{**vars(LOG), "status": "closed", "closed_at": at(3, 9, 15),
+                                "close_reason": "ferdig"})
+
+
+def timeline(viewer, log=CLOSED_LOG):
+    # rows handed over in reverse to show the order is the view's, not the input's
+    return views.timeline(viewer, log, PARTICIPANTS[::-1], MEASURES[::-1], EVALUATIONS,
+                          MEETINGS[::-1], ENTRIES[::-1], PROPOSALS[::-1], LEVELS)
+
+
+STAFF_TIMELINE = [
+    ("log_opened", "log-1"),                    # 01-06 08:00
+    ("participant_added", "p-holder"),          # 01-06 09:00
+    ("participant_added", "p-former"),          # 01-07 09:00
+    ("participant_added", "p-nurse"),           # 01-08 09:00
+    ("participant_added", "p-removed"),         # 01-09 09:00
+    ("measure_added", "m-reading"),             # 01-10 10:00
+    ("measure_added", "m-football"),            # 01-12 10:00
+    ("entry_note", "e-note-all"),               # 01-15 18:00
+    ("entry_note", "e-note-staff"),             # 01-16 15:00
+    ("proposal_made", "pr-child"),              # 01-17 19:00
+    ("entry_child_voice", "e-voice"),           # 01-18 16:00
+    ("entry_child_voice", "e-voice-staff"),     # 01-19 13:00
+    ("measure_added", "m-sleep"),               # 01-20 10:00, same moment: by kind
+    ("proposal_accepted", "pr-child"),          # 01-20 10:00
+    ("meeting_scheduled", "mt-1"),              # 01-25 09:00
+    ("proposal_made", "pr-child-2"),            # 02-01 19:00
+    ("level_changed", "lv-2"),                  # 02-03 11:00
+    ("measure_evaluated", "m-reading"),         # 02-03 14:00 (ev-1)
+    ("meeting_minuted", "mt-1"),                # 02-04 09:00
+    ("proposal_declined", "pr-child-2"),        # 02-05 10:00
+    ("measure_evaluated", "m-football"),        # 02-10 14:00 (ev-3)
+    ("participant_removed", "p-removed"),       # 02-14 10:00
+    ("entry_bright_spot", "e-bright"),          # 02-20 13:00
+    ("proposal_made", "pr-mother"),             # 02-25 20:00
+    ("measure_evaluated", "m-reading"),         # 03-03 14:00 (ev-2)
+    ("meeting_scheduled", "mt-2"),              # 03-05 09:00
+    ("log_closed", "log-1"),                    # 03-09 15:00
+]
+
+
+def test_timeline_for_staff_is_complete_and_chronological():
+    items = timeline(STAFF)
+    assert [(i["kind"], i["object_id"]) for i in items] == STAFF_TIMELINE
+    moments = [i["at"] for i in items]
+    assert moments == sorted(moments)
+
+
+def test_timeline_contains_every_kind():
+    kinds = {i["kind"] for i in timeline(STAFF)}
+    assert kinds == {"log_opened", "level_changed", "participant_added",
+                     "participant_removed", "measure_added", "measure_evaluated",
+                     "meeting_scheduled", "meeting_minuted", "entry_note",
+                     "entry_child_voice", "entry_bright_spot", "proposal_made",
+                     "proposal_accepted", "proposal_declined", "log_closed"}
+
+
+def test_timeline_item_values():
+    items = timeline(STAFF)
+    assert items[0] == {"at": at(1, 6, 8), "kind": "log_opened", "object_id": "log-1",
+                        "title": None, "detail": None}
+    level = next(i for i in items if i["kind"] == "level_changed")
+    assert level["detail"] == "2"
+    evaluated = [i for i in items if i["kind"] == "measure_evaluated"]
+    assert [(i["title"], i["detail"]) for i in evaluated] == [
+        ("Lesetrening", "yellow"), ("Fotball på fritida", "red"), ("Lesetrening", "green")]
+    scheduled = next(i for i in items if i["object_id"] == "mt-2")
+    assert scheduled["detail"] == "2025-03-17T10:00:00+00:00"
+    added = next(i for i in items if i["object_id"] == "p-nurse")
+    assert (added["title"], added["detail"]) == ("Nina Helsesøster", "member")
+    note = next(i for i in items if i["object_id"] == "e-note-all")
+    assert note["detail"] == "tekst e-note-all"
+
+
+def test_timeline_only_staff_additions_are_items():
+    added = {i["object_id"] for i in timeline(STAFF) if i["kind"] == "participant_added"}
+    assert added == {"p-holder", "p-nurse", "p-former", "p-removed"}
+
+
+@pytest.mark.parametrize("name", ["guardian", "child"])
+def test_timeline_hides_staff_only_entries_from_citizens(name):
+    items = timeline(VIEWERS[name])
+    ids = {i["object_id"] for i in items}
+    assert "e-note-staff" not in ids and "e-voice-staff" not in ids
+    assert {"e-note-all", "e-voice", "e-bright"} <= ids
+    assert all("tekst e-note-staff" != i["detail"] for i in items)
+    moments = [i["at"] for i in items]
+    assert moments == sorted(moments)
+
+
+def test_timeline_guardian_is_the_staff_timeline_minus_staff_entries():
+    expected = [k for k in STAFF_TIMELINE if k[1] not in ("e-note-staff", "e-voice-staff")]
+    assert [(i["kind"], i["object_id"]) for i in timeline(GUARDIAN)] == expected
+
+
+def test_timeline_child_sees_only_its_own_proposals():
+    expected = [k for k in STAFF_TIMELINE
+                if k[1] not in ("e-note-staff", "e-voice-staff", "pr-mother")]
+    assert [(i["kind"], i["object_id"]) for i in timeline(CHILD_VIEWER)] == expected
+
+
+def test_timeline_open_log_has_no_closing_item():
+    kinds = [i["kind"] for i in timeline(STAFF, LOG)]
+    assert "log_closed" not in kinds
+    assert kinds[0] == "log_opened"
+
+
+def test_timeline_sorts_naive_timestamps_as_utc():
+    # SQLite hands timestamps back naive (stored as UTC)
+    naive = entry("e-naive", "note", "all", "p-mother", datetime(2025, 1, 6, 8, 30))
+    items = views.timeline(STAFF, LOG, [], [], [], [], [naive], [], LEVELS[:1])
+    assert [i["object_id"] for i in items] == ["log-1", "e-naive"]
+    late_aware = entry("e-aware", "note", "all", "p-mother",
+                       datetime(2025, 1, 6, 8, 15, tzinfo=timezone(timedelta(hours=-1))))
+    items = views.timeline(STAFF, LOG, [], [], [], [], [late_aware, naive], [], LEVELS[:1])
+    assert [i["object_id"] for i in items] == ["log-1", "e-naive", "e-aware"]
+
+
+# -- meeting preparation ------------------------------------------------------------------
+
+def prep_measure(mid, status, evaluate_by, set_on=None, start=date(2025, 1, 13)):
+    return measure(mid, f"tiltak {mid}", "p-holder", "p-nurse", "school", status, start,
+                   evaluate_by, at(1, 10), evaluate_by_set_on=set_on)
+
+
+PREP_MEASURES = [
+    prep_measure("m-due-on-day", "active", date(2025, 3, 17)),
+    prep_measure("m-after-day", "active", date(2025, 3, 18)),
+    prep_measure("m-answered", "planned", date(2025, 3, 1), set_on=date(2025, 2, 20)),
+    prep_measure("m-old-cycle", "active", date(2025, 3, 1), set_on=date(2025, 2, 20)),
+    prep_measure("m-planned-due", "planned", date(2025, 3, 12)),
+    prep_measure("m-completed", "completed", date(2025, 3, 1)),
+    prep_measure("m-stopped", "stopped", date(2025, 3, 1)),
+]
+PREP_EVALUATIONS = [
+    evaluation("pe-1", "m-answered", "yellow", date(2025, 2, 20), at(2, 20)),
+    evaluation("pe-2", "m-old-cycle", "red", date(2025, 2, 19), at(2, 19)),
+]
+EARLIEST = SimpleNamespace(id="mt-0", starts_at=at(1, 10, 9))
+PREVIOUS = SimpleNamespace(id="mt-1", starts_at=at(2, 3, 10))
+UPCOMING = SimpleNamespace(id="mt-2", starts_at=at(3, 17, 10))
+LATER = SimpleNamespace(id="mt-3", starts_at=at(4, 20, 10))
+
+
+def item(name, moment):
+    return {"at": moment, "kind": "entry_note", "object_id": name, "title": None,
+            "detail": None}
+
+
+PREP_ITEMS = [item("before", at(1, 20)), item("at-previous", at(2, 3, 10)),
+              item("after-previous", at(2, 3, 10, 1)), item("naive-after",
+                                                          datetime(2025, 3, 1, 8)),
+              item("naive-before", datetime(2025, 2, 2, 8))]
+
+
+def prepare(meeting=UPCOMING):
+    return views.preparation(PREP_MEASURES, PREP_EVALUATIONS,
+                             [LATER, UPCOMING, EARLIEST, PREVIOUS], meeting, PREP_ITEMS,
+                             PARTICIPANTS, TODAY)
+
+
+def test_preparation_open_measures_only():
+    prepared = prepare()
+    assert prepared["meeting_id"] == "mt-2"
+    assert [m["id"] for m in prepared["open_measures"]] == [
+        "m-due-on-day", "m-after-day", "m-answered", "m-old-cycle", "m-planned-due"]
+
+
+def test_preparation_evaluations_due_by_the_meeting_day():
+    due = [m["id"] for m in prepare()["evaluations_due"]]
+    assert due == ["m-due-on-day", "m-old-cycle", "m-planned-due"]
+
+
+def test_preparation_measures_come_as_measure_dicts():
+    first = prepare()["evaluations_due"][0]
+    assert first["id"] == "m-due-on-day"
+    assert first["overdue"] is False           # due on 17 March; today is 10 March
+    old = next(m for m in prepare()["open_measures"] if m["id"] == "m-old-cycle")
+    assert old["overdue"] is True
+    assert old["latest_outcome"] == "red"
+    assert old["proposer_role"] == "stafettholder"
+
+
+def test_preparation_changes_since_the_previous_meeting_only():
+    prepared = prepare()
+    assert prepared["previous_meeting_at"] == at(2, 3, 10)
+    assert [i["object_id"] for i in prepared["changes_since_last_meeting"]] == [
+        "after-previous", "naive-after"]
+
+
+def test_preparation_for_the_first_meeting_takes_everything():
+    prepared = prepare(EARLIEST)
+    assert prepared["previous_meeting_at"] is None
+    assert [i["object_id"] for i in prepared["changes_since_last_meeting"]] == [
+        i["object_id"] for i in PREP_ITEMS]
+    # due by 10 January: nothing yet
+    assert prepared["evaluations_due"] == []
