@@ -27,7 +27,7 @@ class ConsentRoutes:
     @api("POST", "/consents/<consent_id>/withdraw")
     def withdraw_consent(self, request, consent_id):
         self._authenticate(request)
-        return self.consent.withdraw_consent(consent_id)
+        return self.consent.withdraw_consent(consent_id, self._if_match(request))
 
     @api("GET", "/agencies/<org_number>/staff")
     def list_staff(self, request, org_number):
@@ -50,7 +50,7 @@ class ConsentRoutes:
     @api("POST", "/consents/<consent_id>/approve")
     def approve_consent(self, request, consent_id):
         self._authenticate(request)
-        return self.consent.approve_consent(consent_id)
+        return self.consent.approve_consent(consent_id, self._if_match(request))
 
     @api("GET", "/consents/<consent_id>/fhir")
     def consent_fhir(self, request, consent_id):

@@ -58,7 +58,7 @@ class LogsRoutes:
     @api("DELETE", "/logs/<log_id>/participants/<participant_id>")
     def remove_participant(self, request, log_id, participant_id):
         self._authenticate(request)
-        return self.logs.remove_participant(log_id, participant_id)
+        return self.logs.remove_participant(log_id, participant_id, self._if_match(request))
 
     # -- measures and evaluations -----------------------------------------------------------
 

@@ -23,8 +23,8 @@ from services.consent.schemas import (AgencyIn, AgencyOut, ChildIn, ChildOut, Ch
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM
 from stafett.audit import audited_work
 from stafett.db import Database
-from stafett.errors import (EXPECTED, Conflict, NotFound, ServiceUnavailable,
-                            ValidationFailed)
+from stafett.errors import (EXPECTED, Conflict, NotFound, PreconditionFailed,
+                            PreconditionRequired, ServiceUnavailable, ValidationFailed)
 from stafett.events import Outbox, utcnow
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
@@ -253,12 +253,14 @@ class ConsentService(ServiceBase):
             domain.require_staff(actor)
         else:
             domain.require_citizen_high(actor)
-        data = load(ConsentIn(), payload)
         today, policy = date.today(), self._policy()
         with audited_work(self.db, actor, "grant", "consent", subject_id=child_id) as work:
             child = self._child(child_id)
             guardian_ids = self._guardian_ids(child.id)
             party = domain.consenting_party(child.birth_date, today, policy)
+            if not paper_recorded:  # who may consent is decided before the body is read
+                domain.check_may_consent(actor.person_id, party, child.id, guardian_ids, policy)
+            data = load(ConsentIn(), payload)
             if paper_recorded:
                 if data["paper"] is None:
                     raise ValidationFailed("staff record consent from a signed paper form",
@@ -267,7 +269,6 @@ class ConsentService(ServiceBase):
                                          guardian_ids, policy)
                 approvals = set(data["paper"]["signed_by"])
             else:
-                domain.check_may_consent(actor.person_id, party, child.id, guardian_ids, policy)
                 approvals = {actor.person_id}
             known = set(self.db.scalars(select(Agency.org_number)).all())
             scope = data["scope"]
@@ -299,7 +300,7 @@ class ConsentService(ServiceBase):
         return ConsentOut().dump(consent)
 
     @rpc(expected_exceptions=EXPECTED)
-    def approve_consent(self, consent_id: str) -> dict:
+    def approve_consent(self, consent_id: str, expected_version=None) -> dict:
         """Under the all-guardians policy, each further guardian adds their consent."""
         domain.require_citizen_high(self.actor)
         policy, today = self._policy(), date.today()
@@ -309,6 +310,10 @@ class ConsentService(ServiceBase):
             guardian_ids = self._guardian_ids(consent.child_id)
             domain.check_may_consent(self.actor.person_id, consent.consenting_party,
                                      consent.child_id, guardian_ids, policy)
+            if expected_version is None:
+                raise PreconditionRequired("send If-Match with the version you last read")
+            if int(expected_version) != consent.version:
+                raise PreconditionFailed("the consent changed since you read it")
             if consent.status != domain.PENDING:
                 raise Conflict(f"the consent is {consent.status}, not pending")
             approvals = set(consent.granted_by) | {self.actor.person_id}
@@ -347,8 +352,12 @@ class ConsentService(ServiceBase):
         return consent_resource(consent)
 
     @rpc(expected_exceptions=EXPECTED)
-    def withdraw_consent(self, consent_id: str) -> dict:
-        """One call by any one of those who consent (a guardian, or the youth)."""
+    def withdraw_consent(self, consent_id: str, expected_version=None) -> dict:
+        """One call by any one of those who consent (a guardian, or the youth).
+
+        If-Match is optional here, unlike other updates: withdrawing must never be harder
+        than granting. When given, a stale version is refused.
+        """
         domain.require_citizen_high(self.actor)
         with audited_work(self.db, self.actor, "withdraw", "consent", consent_id) as work:
             consent = self._consent(consent_id)
@@ -356,6 +365,8 @@ class ConsentService(ServiceBase):
             domain.check_may_consent(self.actor.person_id, consent.consenting_party,
                                      consent.child_id, self._guardian_ids(consent.child_id),
                                      self._policy())
+            if expected_version is not None and int(expected_version) != consent.version:
+                raise PreconditionFailed("the consent changed since you read it")
             if consent.status not in domain.OPEN_STATES:
                 raise Conflict(f"the consent is already {consent.status}")
             self._end(consent, domain.WITHDRAWN, events.WITHDRAWN, self.actor.ref)

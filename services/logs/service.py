@@ -170,10 +170,10 @@ class LogsService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def update_log(self, log_id: str, payload: dict, expected_version=None) -> dict:
         """Change the BTI level (kept in its history)."""
-        data = load(LogUpdateIn(), payload)
         with self._in_log(log_id, "change_level", write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
             domain.check_version(expected_version, ctx.log.version)
+            data = load(LogUpdateIn(), payload)
             previous = ctx.log.level
             if data["level"] != previous:
                 ctx.log.level = data["level"]
@@ -187,10 +187,10 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def close_log(self, log_id: str, payload: dict, expected_version=None) -> dict:
-        data = load(CloseLogIn(), payload)
         with self._in_log(log_id, "close", write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
             domain.check_version(expected_version, ctx.log.version)
+            data = load(CloseLogIn(), payload)
             ctx.log.status, ctx.log.closed_at = domain.CLOSED, utcnow()
             ctx.log.close_reason = data["reason"]
             ctx.log.version += 1
@@ -204,10 +204,10 @@ class LogsService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def set_stafettholder(self, log_id: str, payload: dict, expected_version=None) -> dict:
         """Pass the role within the log; there is exactly one stafettholder at any time."""
-        data = load(StafettholderIn(), payload)
         with self._in_log(log_id, "change_stafettholder", write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
             domain.check_version(expected_version, ctx.log.version)
+            data = load(StafettholderIn(), payload)
             target = ctx.participant(data["participant_id"])
             if target.kind != "staff" or not domain.is_active(target, date.today()):
                 raise ValidationFailed("the stafettholder must be active staff in the log",
@@ -219,9 +219,9 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def add_participant(self, log_id: str, payload: dict) -> dict:
-        data = load(ParticipantIn(), payload)
         with self._in_log(log_id, "add_participant", "participant", write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
+            data = load(ParticipantIn(), payload)
             staff = self.consent.staff_member(data["person_id"])
             today = date.today()
             domain.check_new_participant(staff, self._coverage(ctx.log.child_id),
@@ -235,10 +235,12 @@ class LogsService(ServiceBase):
         return ParticipantStaffView().dump(participant)
 
     @rpc(expected_exceptions=EXPECTED)
-    def remove_participant(self, log_id: str, participant_id: str) -> dict:
+    def remove_participant(self, log_id: str, participant_id: str,
+                           expected_version=None) -> dict:
         with self._in_log(log_id, "remove_participant", "participant", participant_id,
                           write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
+            domain.check_version(expected_version, ctx.log.version)
             participant = ctx.participant(participant_id)
             domain.check_removal(participant, ctx.viewer)
             participant.removed_at = utcnow()
@@ -268,18 +270,18 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def add_measure(self, log_id: str, payload: dict) -> dict:
-        data = load(MeasureIn(), payload)
         with self._in_log(log_id, "add_measure", "measure", write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
+            data = load(MeasureIn(), payload)
             measure = self._new_measure(ctx, data, proposer=ctx.viewer.participant)
         return views.dump_measure(ctx.viewer, measure, [], ctx.participants, date.today())
 
     @rpc(expected_exceptions=EXPECTED)
     def update_measure(self, log_id: str, measure_id: str, payload: dict,
                        expected_version=None) -> dict:
-        data = load(MeasureUpdateIn(), payload)
         with self._in_log(log_id, "update_measure", "measure", measure_id, write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
+            data = load(MeasureUpdateIn(), payload)
             measure = self._measure(log_id, measure_id)
             domain.check_version(expected_version, measure.version)
             today = date.today()
@@ -299,9 +301,9 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def add_evaluation(self, log_id: str, measure_id: str, payload: dict) -> dict:
-        data = load(EvaluationIn(), payload)
         with self._in_log(log_id, "evaluate", "measure", measure_id, write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
+            data = load(EvaluationIn(), payload)
             measure = self._measure(log_id, measure_id)
             domain.check_evaluable(measure)
             evaluation = Evaluation(id=new_id(), measure_id=measure.id,
@@ -338,9 +340,9 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def schedule_meeting(self, log_id: str, payload: dict) -> dict:
-        data = load(MeetingIn(), payload)
         with self._in_log(log_id, "schedule_meeting", "meeting", write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
+            data = load(MeetingIn(), payload)
             errors = {}
             if data["ends_at"] and data["ends_at"] <= data["starts_at"]:
                 errors["ends_at"] = ["must be after starts_at"]
@@ -370,9 +372,9 @@ class LogsService(ServiceBase):
     def record_minutes(self, log_id: str, meeting_id: str, payload: dict,
                        expected_version=None) -> dict:
         """Minutes, attendance, and decisions that become measures in the same step."""
-        data = load(MinutesIn(), payload)
         with self._in_log(log_id, "record_minutes", "meeting", meeting_id, write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
+            data = load(MinutesIn(), payload)
             meeting = self._meeting(log_id, meeting_id)
             domain.check_version(expected_version, meeting.version)
             invites = self._invites(meeting.id)
@@ -424,8 +426,8 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def add_entry(self, log_id: str, payload: dict) -> dict:
-        data = load(EntryIn(), payload)
         with self._in_log(log_id, "add_entry", "entry", write=True) as ctx:
+            data = load(EntryIn(), payload)
             domain.check_entry(ctx.viewer, data["kind"], data["visibility"])
             entry = Entry(id=new_id(), log_id=log_id, kind=data["kind"],
                           visibility=data["visibility"], text=data["text"],
@@ -447,8 +449,8 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def propose_measure(self, log_id: str, payload: dict) -> dict:
-        data = load(ProposalIn(), payload)
         with self._in_log(log_id, "propose", "proposal", write=True) as ctx:
+            data = load(ProposalIn(), payload)
             domain.check_proposer(ctx.viewer)
             proposal = Proposal(id=new_id(), log_id=log_id, proposer_id=ctx.viewer.participant.id,
                                 status="proposed", created_at=utcnow(), **data)
@@ -465,10 +467,10 @@ class LogsService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def accept_proposal(self, log_id: str, proposal_id: str, payload: dict) -> dict:
         """It becomes a measure; the proposer stays its proposer."""
-        data = load(ProposalAcceptIn(), payload)
         with self._in_log(log_id, "accept_proposal", "proposal", proposal_id,
                           write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
+            data = load(ProposalAcceptIn(), payload)
             proposal = self._proposal(log_id, proposal_id)
             domain.check_answerable(proposal)
             measure = self._new_measure(ctx, {
@@ -483,10 +485,10 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def decline_proposal(self, log_id: str, proposal_id: str, payload: dict) -> dict:
-        data = load(ProposalDeclineIn(), payload)
         with self._in_log(log_id, "decline_proposal", "proposal", proposal_id,
                           write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
+            data = load(ProposalDeclineIn(), payload)
             proposal = self._proposal(log_id, proposal_id)
             domain.check_answerable(proposal)
             proposal.decline_reason = data["reason"]

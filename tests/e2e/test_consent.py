@@ -147,7 +147,10 @@ def test_under_the_all_guardians_policy_both_must_consent(container_factory, amq
     pending = grant(mother, emma)
     assert pending.status_code == 201 and pending.json()["status"] == "pending"
     assert teacher.post("/api/v1/logs", json={"child_id": emma}).status_code == 404
-    approved = father.post(f"/api/v1/consents/{pending.json()['id']}/approve")
+    consent_url = f"/api/v1/consents/{pending.json()['id']}"
+    assert father.post(f"{consent_url}/approve").status_code == 428
+    approved = father.post(f"{consent_url}/approve",
+                           headers={"If-Match": father.get(consent_url).headers["ETag"]})
     assert approved.status_code == 200 and approved.json()["status"] == "active"
     assert sorted(approved.json()["granted_by"]) == sorted(
         g["id"] for g in mother.get("/api/v1/children").json()["items"][0]["guardians"])
