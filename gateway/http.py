@@ -24,12 +24,22 @@ API_PREFIX = "/api/v1"
 DEFAULT_MAX_BODY = 64 * 1024
 
 
-def json_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> dict:
+def raw_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> bytes:
+    """The request body, read once (and at most ``max_bytes``), cached on the request."""
+    cached = request.environ.get("stafett.body")
+    if cached is not None:
+        return cached
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
     raw = request.stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
+    request.environ["stafett.body"] = raw
+    return raw
+
+
+def json_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> dict:
+    raw = raw_body(request, max_bytes)
     if not raw:
         return {}
     if request.mimetype != "application/json":

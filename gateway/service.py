@@ -1,6 +1,7 @@
 """The gateway: authenticates, builds the actor, forwards to the owning service.
 
-It holds no state and decides no data access: the service that owns the data does.
+It holds no domain data (only the web client's sessions, gateway/models.py) and decides
+no data access: the service that owns the data does.
 """
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from gateway.access import Authenticator, RateLimiter
-from gateway.http import api, json_body
+from gateway.http import api, json_body, raw_body
 from gateway.openapi import openapi_document
 from gateway.routes.consent import ConsentRoutes
 from gateway.routes.handover import HandoverRoutes
 from gateway.routes.logs import LogsRoutes
 from gateway.routes.notifications import NotificationsRoutes
+from gateway.web.oidc import OidcClients
+from gateway.web.routes import WebRoutes
+from gateway.web.session import WebSessions
 from stafett.actor import Actor, ActorContext
+from stafett.db import Database
 from stafett.errors import BadRequest, NotFound
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
@@ -32,8 +37,13 @@ DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inl
 
 
 class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRoutes,
-                     ServiceBase):
+                     WebRoutes, ServiceBase):
     name = "gateway"
+
+    # the web client's server-side sessions (gateway/web, docs/web.md); no domain data
+    db = Database(Path(__file__).parent / "migrations")
+    web_sessions = WebSessions()
+    oidc = OidcClients()
 
     auth = Authenticator()
     rate_limit = RateLimiter()
@@ -44,14 +54,20 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
     notifications = TimeoutRpcProxy("notifications")
 
     def _authenticate(self, request) -> Actor:
+        """The verified caller as an actor, set for every RPC this worker makes (once)."""
+        if getattr(self, "_actor", None) is not None:
+            return self._actor
         identity = self._identity = self.auth.identity(request)
         self.rate_limit.take(identity)
-        actor = Actor.from_context(self.consent.resolve_actor(identity))
+        actor = self._actor = Actor.from_context(self.consent.resolve_actor(identity))
         self.actor_context.set(actor)
         return actor
 
     def _body(self, request) -> dict:
         return json_body(request, self.auth.max_body)
+
+    def _raw_body(self, request) -> bytes:
+        return raw_body(request, self.auth.max_body)
 
     @staticmethod
     def _if_match(request) -> int | None:
@@ -93,11 +109,6 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
             raise NotFound("no such asset")
         return Response((APIDOCS / name).read_bytes(), content_type=DOCS_ASSETS[name],
                         headers={"Cache-Control": "public, max-age=86400"})
-
-    @http("GET", "/")
-    def index(self, request):
-        page = (Path(__file__).parent / "templates" / "index.html").read_text(encoding="utf-8")
-        return Response(page, content_type="text/html; charset=utf-8")
 
     # -- who am I ---------------------------------------------------------------------------
 

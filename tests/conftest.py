@@ -30,6 +30,7 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="session")
 def broker() -> Broker:
     broker = start_broker()
+    broker.sweep_orphans()
     yield broker
     broker.close()
 
@@ -55,16 +56,19 @@ def database_backend(request):
     return getattr(request, "param", None) or request.config.getoption("--database")
 
 
+#: one database per service, and the gateway's (the web client's sessions)
+DATABASES = ("consent", "logs", "handover", "notifications", "gateway")
+
+
 @pytest.fixture
 def database_urls(request, tmp_path, database_backend):
     """One database per service, like production: SQLite files or fresh PG databases."""
     if database_backend == "postgres":
         base = request.getfixturevalue("postgres_url")
-        with make_database_urls(base) as urls:
+        with make_database_urls(base, DATABASES) as urls:
             yield urls
     else:
-        yield {name: f"sqlite:///{tmp_path}/{name}.db"
-               for name in ("consent", "logs", "handover", "notifications")}
+        yield {name: f"sqlite:///{tmp_path}/{name}.db" for name in DATABASES}
 
 
 @pytest.fixture

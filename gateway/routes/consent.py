@@ -1,5 +1,6 @@
 """Children, consent and the staff directory (owner: the consent service)."""
 from gateway.http import api, json_result
+from gateway.idempotency import idempotent
 
 
 class ConsentRoutes:
@@ -19,6 +20,7 @@ class ConsentRoutes:
         return {"items": self.consent.list_consents(child_id)}
 
     @api("POST", "/children/<child_id>/consents")
+    @idempotent
     def grant_consent(self, request, child_id):
         self._authenticate(request)
         consent = self.consent.grant_consent(child_id, self._body(request))
@@ -35,6 +37,7 @@ class ConsentRoutes:
         return {"items": self.consent.list_staff(org_number)}
 
     @api("POST", "/children")
+    @idempotent
     def register_child(self, request):
         """Staff register a child and its guardians (national ids in the body only)."""
         self._authenticate(request)
@@ -64,6 +67,7 @@ class ConsentRoutes:
         return {"items": self.consent.list_agencies()}
 
     @api("POST", "/agencies/<org_number>/staff")
+    @idempotent
     def provision_staff(self, request, org_number):
         """An agency administrator pre-provisions a staff member of their own agency."""
         self._authenticate(request)

@@ -1,5 +1,6 @@
 """The stafettlogg (owner: the logs service). Updates take If-Match; lists are paged."""
 from gateway.http import api, json_result
+from gateway.idempotency import idempotent
 
 #: what an agency system's token needs to read the logs its agency takes part in
 READ = "stafett:logs.read"
@@ -18,6 +19,7 @@ class LogsRoutes:
         return {"items": self.logs.my_logs()}
 
     @api("POST", "/logs")
+    @idempotent
     def open_log(self, request):
         self._authenticate(request)
         log = self.logs.open_log(self._body(request))
@@ -51,6 +53,7 @@ class LogsRoutes:
     # -- participants -----------------------------------------------------------------------
 
     @api("POST", "/logs/<log_id>/participants")
+    @idempotent
     def add_participant(self, request, log_id):
         self._authenticate(request)
         return json_result(self.logs.add_participant(log_id, self._body(request)), 201)
@@ -68,6 +71,7 @@ class LogsRoutes:
         return {"items": self.logs.list_measures(log_id)}
 
     @api("POST", "/logs/<log_id>/measures")
+    @idempotent
     def add_measure(self, request, log_id):
         self._authenticate(request)
         measure = self.logs.add_measure(log_id, self._body(request))
@@ -95,6 +99,7 @@ class LogsRoutes:
         return {"items": self.logs.list_evaluations(log_id, measure_id)}
 
     @api("POST", "/logs/<log_id>/measures/<measure_id>/evaluations")
+    @idempotent
     def add_evaluation(self, request, log_id, measure_id):
         self._authenticate(request)
         return json_result(self.logs.add_evaluation(log_id, measure_id, self._body(request)),
@@ -108,6 +113,7 @@ class LogsRoutes:
         return {"items": self.logs.list_meetings(log_id)}
 
     @api("POST", "/logs/<log_id>/meetings")
+    @idempotent
     def schedule_meeting(self, request, log_id):
         self._authenticate(request)
         meeting = self.logs.schedule_meeting(log_id, self._body(request))
@@ -133,6 +139,7 @@ class LogsRoutes:
         return {"items": self.logs.list_entries(log_id)}
 
     @api("POST", "/logs/<log_id>/entries")
+    @idempotent
     def add_entry(self, request, log_id):
         self._authenticate(request)
         return json_result(self.logs.add_entry(log_id, self._body(request)), 201)
@@ -143,6 +150,7 @@ class LogsRoutes:
         return {"items": self.logs.list_proposals(log_id)}
 
     @api("POST", "/logs/<log_id>/proposals")
+    @idempotent
     def propose_measure(self, request, log_id):
         self._authenticate(request)
         return json_result(self.logs.propose_measure(log_id, self._body(request)), 201)

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+import requests
 from kombu import Connection
 from nameko.rpc import rpc
 from nameko.testing.services import entrypoint_waiter
@@ -143,6 +144,17 @@ def test_a_message_that_keeps_failing_is_dead_lettered_and_can_be_replayed(
         assert dlq.replay(amqp_uri, dead_letters) == 1
     assert Consumer.effects == [event_id]
     assert dlq.dead_letter_depths(amqp_uri, [dead_letters])[dead_letters] == 0
+
+
+def test_event_queues_are_quorum_queues_when_the_broker_has_them(container_factory, config,
+                                                                  broker, amqp_uri):
+    start(container_factory, Consumer, config("consumer"))
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    queue = "evt-producer-thing.changed--consumer.on_changed"
+    for name in (queue, queue + ".retry", queue + ".dlq"):
+        info = requests.get(f"{broker.management_url}/api/queues/{vhost}/{name}",
+                            auth=("guest", "guest"), timeout=30).json()
+        assert info["type"] == "quorum" and info["durable"] is True
 
 
 def test_a_duplicate_delivery_has_one_effect(container_factory, config, amqp_uri):

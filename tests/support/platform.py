@@ -74,9 +74,14 @@ class Platform:
             "DEV_ISSUER": "true", "DEV_ISSUER_DIR": str(self.var_dir),
             "RPC_TIMEOUT": 5, "OUTBOX_POLL_SECONDS": 0.5, "EVENT_RETRY_BASE_SECONDS": 0.1,
             "EVENT_MAX_ATTEMPTS": 3,
+            # classic queues in tests: a vhost per test is created and deleted, and quorum
+            # queues make that slow on one node (tests/integration/test_events.py covers quorum)
+            "QUORUM_QUEUES": "false",
         }
         if component in self.database_urls:
             overrides["DATABASE_URL"] = self.database_urls[component]
+        elif component == "gateway":  # the web client's sessions, never the shared var/
+            overrides["DATABASE_URL"] = f"sqlite:///{self.var_dir}/gateway.db"
         overrides.update(self.overrides)
         return component_config(component, **overrides)
 
