@@ -1,8 +1,22 @@
-"""The handover workflow as a state machine. The sender keeps the baton until the
-receiver has taken it: only ``completed`` moves it."""
+"""The handover workflow: a state machine and the rules around it.
+
+Plain functions over plain values (rows are read by attribute, consents and agencies are
+the dicts the consent service returns); no nameko, no sessions. The sender keeps the baton
+until the receiver has taken it: only ``completed`` moves it, and only after the logs
+service confirmed the change.
+
+    consent_pending ──► awaiting_acceptance ──► accepted ──► completed
+          │                  │   │   │              │
+          ▼                  ▼   ▼   ▼              ▼
+   cancelled/expired   declined cancelled expired  cancelled (log closed before application)
+"""
 from __future__ import annotations
 
-from stafett.errors import Conflict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from stafett.actor import CITIZEN, STAFF, Actor
+from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 CONSENT_PENDING = "consent_pending"
 AWAITING_ACCEPTANCE = "awaiting_acceptance"
@@ -12,14 +26,54 @@ DECLINED = "declined"
 CANCELLED = "cancelled"
 EXPIRED = "expired"
 
+STATES = (CONSENT_PENDING, AWAITING_ACCEPTANCE, ACCEPTED, COMPLETED, DECLINED, CANCELLED,
+          EXPIRED)
+#: the log has an open handover while it is in one of these (at most one per log)
 OPEN_STATES = frozenset({CONSENT_PENDING, AWAITING_ACCEPTANCE, ACCEPTED})
+#: the requester may cancel, and requests expire, only before acceptance
 CANCELLABLE_STATES = frozenset({CONSENT_PENDING, AWAITING_ACCEPTANCE})
+EXPIRABLE_STATES = CANCELLABLE_STATES
+TERMINAL_STATES = frozenset({COMPLETED, DECLINED, CANCELLED, EXPIRED})
 
 TRANSITIONS = {
     CONSENT_PENDING: {AWAITING_ACCEPTANCE, CANCELLED, EXPIRED},
     AWAITING_ACCEPTANCE: {ACCEPTED, DECLINED, CANCELLED, EXPIRED},
-    ACCEPTED: {COMPLETED},
+    # accepted is no longer the requester's to cancel, and does not expire: the receiver
+    # has taken the baton. Only the logs service refusing the application (the log was
+    # closed meanwhile) cancels it.
+    ACCEPTED: {COMPLETED, CANCELLED},
     COMPLETED: set(), DECLINED: set(), CANCELLED: set(), EXPIRED: set(),
+}
+
+# why a handover ended without completing (``reason_code``; events carry it as ``reason``)
+REQUESTER_CANCELLED = "requester_cancelled"
+LOG_CLOSED = "log_closed"
+EXPIRED_REASON = "expired"
+APPLICATION_REFUSED = "application_refused"
+DECLINED_REASON = "declined"
+
+REASON_TEXTS = {
+    LOG_CLOSED: "Loggen ble lukket",
+    EXPIRED_REASON: "Forespørselen utløp før den ble akseptert",
+    REQUESTER_CANCELLED: "Trukket av avsender",
+}
+
+# -- transitions between institutions ------------------------------------------------------
+
+KINDERGARTEN_TO_SCHOOL = "kindergarten_to_school"
+PRIMARY_TO_LOWER_SECONDARY = "primary_to_lower_secondary"
+LOWER_TO_UPPER_SECONDARY = "lower_secondary_to_upper_secondary"
+TO_NAV = "to_nav"
+MUNICIPALITY_MOVE = "municipality_move"
+OTHER = "other"
+TRANSITION_KINDS = (KINDERGARTEN_TO_SCHOOL, PRIMARY_TO_LOWER_SECONDARY, LOWER_TO_UPPER_SECONDARY,
+                    TO_NAV, MUNICIPALITY_MOVE, OTHER)
+#: the agency types a transition can go to (absent: any type)
+TARGET_TYPES = {
+    KINDERGARTEN_TO_SCHOOL: {"school"},
+    PRIMARY_TO_LOWER_SECONDARY: {"school"},
+    LOWER_TO_UPPER_SECONDARY: {"school"},
+    TO_NAV: {"nav"},
 }
 
 
@@ -27,3 +81,184 @@ def transition(current: str, target: str) -> str:
     if target not in TRANSITIONS.get(current, set()):
         raise Conflict(f"a handover that is {current} cannot become {target}")
     return target
+
+
+# -- requesting ------------------------------------------------------------------------------
+
+def require_staff(actor: Actor | None) -> None:
+    """Only staff hand over; anyone else is told nothing about the log."""
+    if actor is None or actor.kind != STAFF or not actor.person_id or not actor.agency:
+        raise NotFound("no such log")
+
+
+def receiving_agency(to_agency: str, agencies: list[dict], context: dict,
+                     transition_kind: str) -> dict:
+    """The receiving agency from the registry, checked against the sender and the
+    transition; ``ValidationFailed`` with a field error otherwise."""
+    receiver = next((a for a in agencies if a["org_number"] == to_agency), None)
+    if receiver is None:
+        raise ValidationFailed("the receiving agency is unknown",
+                               {"to_agency": ["no agency with this organisation number"]})
+    if to_agency == context["from_agency"]:
+        raise ValidationFailed("a log cannot be handed over to its own agency",
+                               {"to_agency": ["must be another agency than the sender's"]})
+    allowed = TARGET_TYPES.get(transition_kind)
+    if allowed and receiver["type"] not in allowed:
+        raise ValidationFailed(
+            f"a {transition_kind} handover goes to an agency of type "
+            f"{' or '.join(sorted(allowed))}",
+            {"to_agency": [f"is a {receiver['type']}, not {' or '.join(sorted(allowed))}"]})
+    if transition_kind == MUNICIPALITY_MOVE:
+        sender = next((a for a in agencies if a["org_number"] == context["from_agency"]), None)
+        if sender is not None and sender.get("municipality") == receiver.get("municipality"):
+            raise ValidationFailed("a move goes to an agency in another municipality",
+                                   {"to_agency": ["is in the sender's municipality"]})
+    return receiver
+
+
+def check_named_person(staff: dict | None, to_agency: str, field: str) -> None:
+    """A named person (receiver, new stafettholder) is staff of the receiving agency."""
+    if staff is None or staff.get("agency") != to_agency:
+        raise ValidationFailed("that person is not staff of the receiving agency",
+                               {field: ["must be a staff member of the receiving agency"]})
+
+
+def check_no_open_handover(open_handover) -> None:
+    if open_handover is not None:
+        raise Conflict("the log already has an open handover; it must be completed, "
+                       "declined, cancelled or expire first")
+
+
+def covers(consents: list[dict], agency: str, agency_type: str | None, today: date) -> bool:
+    """Does an active consent in force today cover the agency (by number or by type)?"""
+    for consent in consents:
+        if consent.get("status") != "active":
+            continue
+        if not (date.fromisoformat(consent["valid_from"]) <= today
+                <= date.fromisoformat(consent["valid_until"])):
+            continue
+        if agency in consent.get("scope_agencies", []) or (
+                agency_type and agency_type in consent.get("scope_agency_types", [])):
+            return True
+    return False
+
+
+def age_on(birth_date: date, today: date) -> int:
+    return today.year - birth_date.year - ((today.month, today.day)
+                                           < (birth_date.month, birth_date.day))
+
+
+def consenting_person_ids(parties: dict, today: date, youth_age: int) -> list[str]:
+    """Who consents for the child, by the consent service's rule: below ``youth_age`` the
+    guardians with parental responsibility, from it the youth alone."""
+    child = parties["child"]
+    if age_on(date.fromisoformat(child["birth_date"]), today) >= youth_age:
+        return [child["id"]]
+    return sorted(g["id"] for g in parties["guardians"])
+
+
+def expires_at(now: datetime, days: int) -> datetime:
+    return now + timedelta(days=days)
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands timestamps back naive; they were stored as UTC
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def is_due(expiry: datetime | None, now: datetime) -> bool:
+    return expiry is not None and _utc(expiry) <= now
+
+
+# -- who sees and does what -------------------------------------------------------------------
+
+REQUESTER, RECEIVER, CONSENTING_PARTY = "requester", "receiver", "consenting_party"
+HIGH_ASSURANCE = "idporten-loa-high"
+#: the receiver sees the summary (never the log) while it is theirs to take, and keeps it
+#: as the record once the handover completed
+RECEIVER_SUMMARY_STATES = frozenset({AWAITING_ACCEPTANCE, ACCEPTED, COMPLETED})
+
+
+def is_requester(actor: Actor | None, handover) -> bool:
+    return (actor is not None and actor.kind == STAFF and bool(actor.person_id)
+            and actor.person_id == handover.requested_by_person_id
+            and actor.agency == handover.from_agency)
+
+
+def is_receiving_staff(actor: Actor | None, handover) -> bool:
+    """Staff of the receiving agency; when the request named a person, only that person."""
+    if actor is None or actor.kind != STAFF or not actor.person_id:
+        return False
+    if actor.agency != handover.to_agency:
+        return False
+    return handover.to_person_id is None or handover.to_person_id == actor.person_id
+
+
+def viewer_role(actor: Actor | None, handover) -> str | None:
+    """The actor's part in this handover, or None: then it does not exist for them.
+
+    The receiving side sees a handover only once consent covers it (it was offered):
+    before that, not even its existence is shared with an agency outside the consent.
+    """
+    if is_requester(actor, handover):
+        return REQUESTER
+    if is_receiving_staff(actor, handover) and handover.offered_at is not None:
+        return RECEIVER
+    if (actor is not None and actor.kind == CITIZEN and actor.person_id
+            and actor.acr == HIGH_ASSURANCE
+            and actor.person_id in (handover.consent_person_ids or [])):
+        return CONSENTING_PARTY
+    return None
+
+
+def require_viewer(actor: Actor | None, handover) -> str:
+    role = viewer_role(actor, handover)
+    if role is None:
+        raise NotFound("no such handover")
+    return role
+
+
+def require_receiver(actor: Actor | None, handover) -> str:
+    """Accept and decline: the receiving side. Others who may see it learn why not."""
+    role = require_viewer(actor, handover)
+    if role != RECEIVER:
+        raise Forbidden("only the receiving agency may accept or decline a handover")
+    return role
+
+
+def require_requester(actor: Actor | None, handover) -> str:
+    role = require_viewer(actor, handover)
+    if role != REQUESTER:
+        raise Forbidden("only the one who requested the handover may cancel it")
+    return role
+
+
+def shows_summary(role: str, handover, now: datetime, grace_days: int) -> bool:
+    """The summary is for staff: the receiver while it is theirs (and as the record after
+    completion); the requester until their grace period after completion has passed."""
+    if role == RECEIVER:
+        return handover.status in RECEIVER_SUMMARY_STATES
+    if role == REQUESTER:
+        if handover.status == COMPLETED and handover.completed_at is not None:
+            return now <= _utc(handover.completed_at) + timedelta(days=grace_days)
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class Application:
+    """What the logs service is asked to apply when a handover has been accepted."""
+    log_id: str
+    handover_id: str
+    new_stafettholder_person_id: str
+    receiving_person_ids: list[str]
+    grace_days: int
+
+
+def application(handover, grace_days: int) -> Application:
+    if handover.status != ACCEPTED:
+        raise Conflict(f"a handover that is {handover.status} is not to be applied")
+    receiving = [p for p in dict.fromkeys([handover.new_stafettholder_person_id,
+                                           *(handover.receiving_person_ids or [])]) if p]
+    return Application(handover.log_id, handover.id, handover.new_stafettholder_person_id,
+                       receiving, grace_days)

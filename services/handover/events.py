@@ -1,8 +1,62 @@
-"""Events of the handover workflow."""
+"""Events of the handover workflow (exchange ``handover.events``), and their data.
+
+Every event's data starts with the handover's common part:
+``handover_id, transition, from_agency, to_agency, to_person_id (or null),
+requested_by_person_id``; then, per type:
+
+| type | further data |
+|---|---|
+| handover.requested | status (consent_pending / awaiting_acceptance), consent_person_ids (those asked to consent — the guardians with parental responsibility, or the youth from CONSENT_YOUTH_AGE — when consent_pending, else []) |
+| handover.consent_granted | (none: consent now covers the receiver; the handover awaits acceptance) |
+| handover.accepted | new_stafettholder_person_id, accepted_by_person_id |
+| handover.declined | (none; the receiver's reason stays in the handover service) |
+| handover.completed | new_stafettholder_person_id, accepted_by_person_id |
+| handover.cancelled | reason (code: requester_cancelled / log_closed / expired / application_refused), previous_status |
+
+An expired request is published as ``handover.cancelled`` with reason ``expired`` (its
+status is ``expired``). Ids, codes and organisation numbers only: never names, the note,
+the decline reason or anything from the summary. Every envelope also carries ``log_id``
+and ``child_id``.
+"""
 from __future__ import annotations
 
 REQUESTED = "handover.requested"
+CONSENT_GRANTED = "handover.consent_granted"
 ACCEPTED = "handover.accepted"
 DECLINED = "handover.declined"
 COMPLETED = "handover.completed"
 CANCELLED = "handover.cancelled"
+
+
+def common(handover) -> dict:
+    return {"handover_id": handover.id, "transition": handover.transition,
+            "from_agency": handover.from_agency, "to_agency": handover.to_agency,
+            "to_person_id": handover.to_person_id,
+            "requested_by_person_id": handover.requested_by_person_id}
+
+
+def requested(handover) -> dict:
+    asked = (list(handover.consent_person_ids or [])
+             if handover.status == "consent_pending" else [])
+    return {**common(handover), "status": handover.status, "consent_person_ids": asked}
+
+
+def consent_granted(handover) -> dict:
+    return common(handover)
+
+
+def accepted(handover) -> dict:
+    return {**common(handover),
+            "new_stafettholder_person_id": handover.new_stafettholder_person_id,
+            "accepted_by_person_id": handover.accepted_by_person_id}
+
+
+completed = accepted
+
+
+def declined(handover) -> dict:
+    return common(handover)
+
+
+def cancelled(handover, reason: str, previous_status: str) -> dict:
+    return {**common(handover), "reason": reason, "previous_status": previous_status}

@@ -18,6 +18,8 @@ EXPECTED_ALLOWED = {
     ("awaiting_acceptance", "accepted"), ("awaiting_acceptance", "declined"),
     ("awaiting_acceptance", "cancelled"), ("awaiting_acceptance", "expired"),
     ("accepted", "completed"),
+    # the log was closed between acceptance and application: the logs service refuses it
+    ("accepted", "cancelled"),
 }
 
 ALLOWED = sorted((state, target) for state, targets in domain.TRANSITIONS.items()
@@ -35,8 +37,8 @@ def test_transitions_table_is_the_workflow():
 
 
 def test_pairs_cover_the_whole_square():
-    assert len(ALLOWED) == 8
-    assert len(REFUSED) == len(STATES) ** 2 - 8 == 41
+    assert len(ALLOWED) == 9
+    assert len(REFUSED) == len(STATES) ** 2 - 9 == 40
 
 
 @pytest.mark.parametrize("current, target", ALLOWED)
@@ -69,3 +71,18 @@ def test_cancellable_states_can_become_cancelled():
     assert domain.CANCELLABLE_STATES <= domain.OPEN_STATES
     for state in domain.CANCELLABLE_STATES:
         assert domain.transition(state, domain.CANCELLED) == domain.CANCELLED
+
+
+def test_state_sets_partition_the_states():
+    assert set(domain.STATES) == set(STATES)
+    assert domain.OPEN_STATES | domain.TERMINAL_STATES == set(STATES)
+    assert not domain.OPEN_STATES & domain.TERMINAL_STATES
+    # the requester cannot take back what the receiver has taken, and it does not expire
+    assert domain.ACCEPTED in domain.OPEN_STATES
+    assert domain.ACCEPTED not in domain.CANCELLABLE_STATES | domain.EXPIRABLE_STATES
+
+
+def test_only_completed_moves_the_baton_and_only_from_accepted():
+    into_completed = {state for state, targets in domain.TRANSITIONS.items()
+                      if domain.COMPLETED in targets}
+    assert into_completed == {domain.ACCEPTED}

@@ -1,0 +1,238 @@
+"""Unit tests for the rules in services.handover.domain (beyond the state machine)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from services.handover import domain
+from stafett.actor import CITIZEN, SERVICE, STAFF, Actor
+from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+SCHOOL, UPPER, NAV, AWAY = "974760673", "971526920", "910000011", "910000029"
+AGENCIES = [
+    {"org_number": SCHOOL, "type": "school", "municipality": "Havvik kommune"},
+    {"org_number": UPPER, "type": "school", "municipality": "Havvik kommune"},
+    {"org_number": NAV, "type": "nav", "municipality": "Havvik kommune"},
+    {"org_number": AWAY, "type": "school", "municipality": "Fjordby kommune"},
+]
+CONTEXT = {"log_id": "log-1", "child_id": "c-1", "from_agency": SCHOOL,
+           "from_agency_type": "school", "stafettholder_person_id": "s-1"}
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+TODAY = NOW.date()
+
+
+def field_error(caught, field):
+    assert caught.value.status == 422
+    assert field in caught.value.errors
+    return caught.value
+
+
+# -- the receiving agency ---------------------------------------------------------------------
+
+def test_a_known_other_agency_of_the_right_type_is_the_receiver():
+    receiver = domain.receiving_agency(UPPER, AGENCIES, CONTEXT, domain.LOWER_TO_UPPER_SECONDARY)
+    assert receiver["org_number"] == UPPER
+
+
+def test_an_unknown_agency_is_refused_with_a_field_error():
+    with pytest.raises(ValidationFailed) as caught:
+        domain.receiving_agency("999999999", AGENCIES, CONTEXT, domain.OTHER)
+    assert "unknown" in field_error(caught, "to_agency").detail
+
+
+def test_the_own_agency_is_refused_with_a_field_error():
+    with pytest.raises(ValidationFailed) as caught:
+        domain.receiving_agency(SCHOOL, AGENCIES, CONTEXT, domain.OTHER)
+    assert "own agency" in field_error(caught, "to_agency").detail
+
+
+@pytest.mark.parametrize("kind, to_agency", [
+    (domain.KINDERGARTEN_TO_SCHOOL, NAV), (domain.PRIMARY_TO_LOWER_SECONDARY, NAV),
+    (domain.LOWER_TO_UPPER_SECONDARY, NAV), (domain.TO_NAV, UPPER)])
+def test_a_transition_goes_to_its_kind_of_agency(kind, to_agency):
+    with pytest.raises(ValidationFailed) as caught:
+        domain.receiving_agency(to_agency, AGENCIES, CONTEXT, kind)
+    field_error(caught, "to_agency")
+
+
+@pytest.mark.parametrize("kind", [domain.OTHER, domain.TO_NAV])
+def test_other_goes_anywhere_and_to_nav_to_nav(kind):
+    assert domain.receiving_agency(NAV, AGENCIES, CONTEXT, kind)["type"] == "nav"
+
+
+def test_a_move_goes_to_another_municipality():
+    with pytest.raises(ValidationFailed) as caught:
+        domain.receiving_agency(UPPER, AGENCIES, CONTEXT, domain.MUNICIPALITY_MOVE)
+    assert "municipality" in field_error(caught, "to_agency").detail
+    assert domain.receiving_agency(AWAY, AGENCIES, CONTEXT,
+                                   domain.MUNICIPALITY_MOVE)["org_number"] == AWAY
+
+
+def test_every_transition_kind_is_known():
+    assert set(domain.TRANSITION_KINDS) == {
+        "kindergarten_to_school", "primary_to_lower_secondary",
+        "lower_secondary_to_upper_secondary", "to_nav", "municipality_move", "other"}
+
+
+@pytest.mark.parametrize("staff", [None, {"id": "s-9", "agency": SCHOOL}])
+def test_a_named_person_must_be_staff_of_the_receiver(staff):
+    with pytest.raises(ValidationFailed) as caught:
+        domain.check_named_person(staff, UPPER, "to_person_id")
+    field_error(caught, "to_person_id")
+    domain.check_named_person({"id": "s-9", "agency": UPPER}, UPPER, "to_person_id")
+
+
+def test_one_open_handover_per_log():
+    domain.check_no_open_handover(None)
+    with pytest.raises(Conflict):
+        domain.check_no_open_handover(object())
+
+
+@pytest.mark.parametrize("actor", [None, Actor(kind=CITIZEN, person_id="g-1"),
+                                   Actor(kind=STAFF, agency=SCHOOL),
+                                   Actor(kind=SERVICE)])
+def test_only_staff_request(actor):
+    with pytest.raises(NotFound):
+        domain.require_staff(actor)
+
+
+# -- consent ----------------------------------------------------------------------------------
+
+def consent(status="active", agencies=(), types=(), start=-10, end=100):
+    return {"status": status, "scope_agencies": list(agencies),
+            "scope_agency_types": list(types),
+            "valid_from": (TODAY + timedelta(days=start)).isoformat(),
+            "valid_until": (TODAY + timedelta(days=end)).isoformat()}
+
+
+@pytest.mark.parametrize("consents, covered", [
+    ([consent(agencies=[UPPER])], True),
+    ([consent(types=["school"])], True),
+    ([consent(agencies=[SCHOOL], types=["ppt"])], False),
+    ([consent(status="pending", agencies=[UPPER])], False),
+    ([consent(status="withdrawn", agencies=[UPPER])], False),
+    ([consent(agencies=[UPPER], start=1)], False),        # not yet in force
+    ([consent(agencies=[UPPER], start=-100, end=-1)], False),  # past its last day
+    ([consent(agencies=[SCHOOL]), consent(types=["school"])], True),
+    ([], False),
+])
+def test_coverage_of_the_receiver(consents, covered):
+    assert domain.covers(consents, UPPER, "school", TODAY) is covered
+
+
+def parties(birth_date):
+    return {"child": {"id": "c-1", "birth_date": birth_date.isoformat()},
+            "guardians": [{"id": "g-2"}, {"id": "g-1"}]}
+
+
+def test_below_the_youth_age_the_guardians_are_asked():
+    assert domain.consenting_person_ids(parties(date(2012, 3, 11)), TODAY, 15) == ["g-1", "g-2"]
+
+
+def test_from_the_youth_age_the_youth_alone_is_asked():
+    assert domain.consenting_person_ids(parties(date(2011, 3, 10)), TODAY, 15) == ["c-1"]
+    assert domain.consenting_person_ids(parties(date(2011, 3, 10)), TODAY, 16) == ["g-1", "g-2"]
+
+
+def test_age_counts_the_birthday():
+    assert domain.age_on(date(2011, 3, 10), date(2026, 3, 9)) == 14
+    assert domain.age_on(date(2011, 3, 10), date(2026, 3, 10)) == 15
+
+
+def test_expiry():
+    expires = domain.expires_at(NOW, 14)
+    assert expires == NOW + timedelta(days=14)
+    assert not domain.is_due(expires, NOW + timedelta(days=13))
+    assert domain.is_due(expires, NOW + timedelta(days=14))
+    assert domain.is_due(expires.replace(tzinfo=None), NOW + timedelta(days=15))  # SQLite
+    assert not domain.is_due(None, NOW)
+
+
+# -- who sees and does what -------------------------------------------------------------------
+
+def handover(**values):
+    base = dict(id="h-1", log_id="log-1", from_agency=SCHOOL, to_agency=UPPER,
+                to_person_id=None, requested_by_person_id="s-1", status=domain.AWAITING_ACCEPTANCE,
+                offered_at=NOW, consent_person_ids=["g-1"], completed_at=None,
+                new_stafettholder_person_id=None, receiving_person_ids=None)
+    base.update(values)
+    return SimpleNamespace(**base)
+
+
+REQUESTER = Actor(kind=STAFF, person_id="s-1", agency=SCHOOL)
+RECEIVER = Actor(kind=STAFF, person_id="s-2", agency=UPPER)
+OUTSIDER = Actor(kind=STAFF, person_id="s-3", agency=NAV)
+COLLEAGUE = Actor(kind=STAFF, person_id="s-4", agency=SCHOOL)
+GUARDIAN = Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-high")
+
+
+@pytest.mark.parametrize("actor, role", [
+    (REQUESTER, domain.REQUESTER), (RECEIVER, domain.RECEIVER),
+    (GUARDIAN, domain.CONSENTING_PARTY), (OUTSIDER, None), (COLLEAGUE, None), (None, None),
+    (Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-substantial"), None),
+    (Actor(kind=CITIZEN, person_id="g-9", acr="idporten-loa-high"), None),
+    (Actor(kind=STAFF, person_id="s-1", agency=NAV), None),  # the requester, elsewhere
+])
+def test_viewer_roles(actor, role):
+    assert domain.viewer_role(actor, handover()) == role
+
+
+def test_the_receiver_does_not_see_a_request_consent_does_not_cover_yet():
+    pending = handover(status=domain.CONSENT_PENDING, offered_at=None)
+    assert domain.viewer_role(RECEIVER, pending) is None
+    assert domain.viewer_role(REQUESTER, pending) == domain.REQUESTER
+    assert domain.viewer_role(GUARDIAN, pending) == domain.CONSENTING_PARTY
+
+
+def test_a_named_receiver_is_the_only_receiver():
+    named = handover(to_person_id="s-5")
+    assert domain.viewer_role(RECEIVER, named) is None
+    assert domain.viewer_role(Actor(kind=STAFF, person_id="s-5", agency=UPPER),
+                              named) == domain.RECEIVER
+
+
+def test_accept_and_decline_are_for_the_receiver():
+    assert domain.require_receiver(RECEIVER, handover()) == domain.RECEIVER
+    with pytest.raises(Forbidden):
+        domain.require_receiver(REQUESTER, handover())
+    with pytest.raises(Forbidden):
+        domain.require_receiver(GUARDIAN, handover())
+    with pytest.raises(NotFound):
+        domain.require_receiver(OUTSIDER, handover())
+
+
+def test_cancel_is_for_the_requester():
+    assert domain.require_requester(REQUESTER, handover()) == domain.REQUESTER
+    with pytest.raises(Forbidden):
+        domain.require_requester(RECEIVER, handover())
+    with pytest.raises(NotFound):
+        domain.require_requester(COLLEAGUE, handover())
+
+
+@pytest.mark.parametrize("status, shown", [
+    (domain.AWAITING_ACCEPTANCE, True), (domain.ACCEPTED, True), (domain.COMPLETED, True),
+    (domain.DECLINED, False), (domain.CANCELLED, False), (domain.EXPIRED, False)])
+def test_the_receiver_sees_the_summary_while_it_is_theirs_and_as_the_record(status, shown):
+    assert domain.shows_summary(domain.RECEIVER, handover(status=status, completed_at=NOW),
+                                NOW + timedelta(days=400), 30) is shown
+
+
+def test_the_requester_sees_the_summary_through_the_grace_period():
+    done = handover(status=domain.COMPLETED, completed_at=NOW.replace(tzinfo=None))
+    assert domain.shows_summary(domain.REQUESTER, done, NOW + timedelta(days=30), 30)
+    assert not domain.shows_summary(domain.REQUESTER, done, NOW + timedelta(days=31), 30)
+    assert not domain.shows_summary(domain.REQUESTER, done, NOW + timedelta(seconds=1), 0)
+    assert domain.shows_summary(domain.REQUESTER, handover(status=domain.CONSENT_PENDING),
+                                NOW, 0)
+    assert not domain.shows_summary(domain.CONSENTING_PARTY, handover(), NOW, 30)
+
+
+def test_the_application_is_for_an_accepted_handover():
+    with pytest.raises(Conflict):
+        domain.application(handover(), 30)
+    accepted = handover(status=domain.ACCEPTED, new_stafettholder_person_id="s-2",
+                        receiving_person_ids=["s-6", "s-2", "s-6"])
+    application = domain.application(accepted, 0)
+    assert application == domain.Application("log-1", "h-1", "s-2", ["s-2", "s-6"], 0)
