@@ -1,5 +1,6 @@
 """Handovers between institutions (owner: the handover service)."""
 from gateway.http import api, json_result
+from gateway.idempotency import idempotent
 from stafett.errors import BadRequest
 
 
@@ -16,6 +17,7 @@ class HandoverRoutes:
                                                       limit)}
 
     @api("POST", "/handovers")
+    @idempotent
     def request_handover(self, request):
         self._authenticate(request)
         handover = self.handover.request_handover(self._body(request))
