@@ -20,14 +20,35 @@ SCHEMAS = {
     "ParticipantCitizenView": logs.ParticipantCitizenView,
     "MeasureRequest": logs.MeasureIn, "Measure": logs.MeasureView,
     "OpenLog": logs.OpenLogIn, "LogStaffView": logs.LogStaffView,
-    "LogCitizenView": logs.LogCitizenView, "LogSummary": logs.LogSummary,
+    "LogGuardianView": logs.LogGuardianView, "LogChildView": logs.LogChildView,
+    "LogSummary": logs.LogSummary,
     "Handover": handover.HandoverView, "Notification": notifications.NotificationView,
+    "HandoverRequest": handover.HandoverIn, "HandoverAccept": handover.AcceptIn,
+    "HandoverDecline": handover.DeclineIn, "HandoverCancel": handover.CancelIn,
+    "HandoverCitizenView": handover.HandoverCitizenView,
 }
+
+# the notifications service's contracts (inbox page, preferences, webhooks, deliveries)
+SCHEMAS.update({
+    "InboxPage": notifications.InboxPage, "PreferencesRequest": notifications.PreferencesIn,
+    "Preferences": notifications.PreferencesView, "WebhookRequest": notifications.WebhookIn,
+    "Webhook": notifications.WebhookView, "WebhookCreated": notifications.WebhookCreated,
+    "Delivery": notifications.DeliveryView,
+})
 
 PROBLEM = {"type": "object", "required": ["type", "title", "status"], "properties": {
     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
     "detail": {"type": "string"}, "instance": {"type": "string"},
     "errors": {"type": "object", "additionalProperties": True}}}
+
+#: query parameters of list operations, by (method, path)
+QUERY_PARAMETERS = {
+    ("get", "/handovers"): [
+        {"name": "direction", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": ["incoming", "outgoing"]}},
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+}
 
 # (method, path, summary, request schema, response status, response schema, list?)
 OPERATIONS = [
@@ -51,10 +72,35 @@ OPERATIONS = [
      "ParticipantRequest", 201, "Participant", False),
     ("post", "/logs/{log_id}/measures", "Add a measure", "MeasureRequest", 201, "Measure",
      False),
-    ("get", "/handovers", "Incoming and outgoing handovers", None, 200, "Handover", True),
-    ("get", "/notifications", "The actor's in-app inbox", None, 200, "Notification", True),
+    ("get", "/handovers", "Incoming and outgoing handovers (?direction=incoming|outgoing)",
+     None, 200, "Handover", True),
+    ("post", "/handovers", "Request a handover of a log to another agency (stafettholder)",
+     "HandoverRequest", 201, "Handover", False),
+    ("get", "/handovers/{handover_id}", "A handover; the receiver sees the summary, not the log",
+     None, 200, "Handover", False),
+    ("post", "/handovers/{handover_id}/accept", "Accept, naming the new stafettholder (receiver)",
+     "HandoverAccept", 200, "Handover", False),
+    ("post", "/handovers/{handover_id}/decline", "Decline with a reason (receiver)",
+     "HandoverDecline", 200, "Handover", False),
+    ("post", "/handovers/{handover_id}/cancel", "Cancel a request not yet accepted (requester)",
+     "HandoverCancel", 200, "Handover", False),
+    ("get", "/notifications", "The actor's in-app inbox, newest first (?unread, ?limit, ?cursor)",
+     None, 200, "InboxPage", False),
     ("post", "/notifications/{notification_id}/read", "Mark a notification read", None, 200,
      "Notification", False),
+    ("post", "/notifications/{notification_id}/unread", "Mark a notification unread", None,
+     200, "Notification", False),
+    ("get", "/me/preferences", "The actor's notification preferences (ETag)", None, 200,
+     "Preferences", False),
+    ("put", "/me/preferences", "Replace the actor's notification preferences (If-Match)",
+     "PreferencesRequest", 200, "Preferences", False),
+    ("get", "/webhooks", "The agency's webhooks (agency admin or scope stafett:webhooks)",
+     None, 200, "Webhook", True),
+    ("post", "/webhooks", "Register a webhook; the signing secret is shown once",
+     "WebhookRequest", 201, "WebhookCreated", False),
+    ("delete", "/webhooks/{webhook_id}", "Delete a webhook", None, 204, None, False),
+    ("get", "/webhooks/{webhook_id}/deliveries", "Recent deliveries to a webhook", None, 200,
+     "Delivery", True),
 ]
 
 
@@ -82,7 +128,8 @@ def openapi_document() -> dict:
             "summary": summary, "security": [{"bearer": []}],
             "parameters": [{"name": p.strip("{}"), "in": "path", "required": True,
                             "schema": {"type": "string"}}
-                           for p in path.split("/") if p.startswith("{")],
+                           for p in path.split("/") if p.startswith("{")]
+            + QUERY_PARAMETERS.get((method, path), []),
             "responses": {str(status): {"description": "OK", "content": {
                 "application/json": {"schema": content_schema}}}},
         }
@@ -95,4 +142,24 @@ def openapi_document() -> dict:
         paths.setdefault(path, {})[method] = operation
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    return _notifications_details(spec.to_dict())
+
+
+def _notifications_details(document: dict) -> dict:
+    """What the operation table cannot say: inbox query parameters, If-Match, 204."""
+    paths = document["paths"]
+    paths["/notifications"]["get"]["parameters"] += [
+        {"name": "unread", "in": "query", "required": False, "schema": {"type": "boolean"}},
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}]
+    put = paths["/me/preferences"]["put"]
+    put["parameters"].append({"name": "If-Match", "in": "header", "required": True,
+                              "schema": {"type": "string"},
+                              "description": "the ETag from GET /me/preferences"})
+    for code in ("412", "428"):
+        put["responses"][code] = {"description": "Problem", "content": {
+            "application/problem+json": {"schema": _ref("Problem")}}}
+    delete = paths["/webhooks/{webhook_id}"]["delete"]["responses"]
+    delete["204"] = {"description": "Deleted"}  # no body
+    return document

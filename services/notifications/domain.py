@@ -1,40 +1,432 @@
-"""Who hears of what, and what they are told (bokmål; never names or free text)."""
+"""Who hears of what, when, and through which channel: the rules, as plain functions.
+
+No nameko, no sessions. The service gives each rule the event and the few facts it keeps
+in its projection (``Facts``); a rule answers with ``Notice``s: a kind (one template per
+kind and channel), the persons to tell, the agencies whose webhooks hear of it, and the
+ids needed for a link. Nothing here ever carries a name, a national identity number or
+free text: events do not have them, and a notice's context is filtered to known id keys.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from stafett.events import Envelope
+DEFAULT_TIME_ZONE = "Europe/Oslo"
+
+# -- kinds ---------------------------------------------------------------------------------
+
+MEASURE_ASSIGNED = "measure_assigned"
+MEETING_INVITED = "meeting_invited"
+MEETING_TOMORROW = "meeting_tomorrow"
+EVALUATION_DUE = "evaluation_due"
+EVALUATION_OVERDUE = "evaluation_overdue"
+CONSENT_EXPIRING = "consent_expiring"
+CONSENT_EXPIRED = "consent_expired"
+CONSENT_EXPIRING_STAFETTHOLDER = "consent_expiring_stafettholder"
+CONSENT_EXPIRED_STAFETTHOLDER = "consent_expired_stafettholder"
+HANDOVER_CONSENT_NEEDED = "handover_consent_needed"
+HANDOVER_REQUESTED = "handover_requested"
+HANDOVER_ACCEPTED = "handover_accepted"
+HANDOVER_DECLINED = "handover_declined"
+LOG_CLOSED = "log_closed"
+PROPOSAL_ANSWERED = "proposal_answered"
+
+KINDS = (MEASURE_ASSIGNED, MEETING_INVITED, MEETING_TOMORROW, EVALUATION_DUE,
+         EVALUATION_OVERDUE, CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_EXPIRING_STAFETTHOLDER,
+         CONSENT_EXPIRED_STAFETTHOLDER, HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED,
+         HANDOVER_ACCEPTED, HANDOVER_DECLINED, LOG_CLOSED, PROPOSAL_ANSWERED)
+#: kinds whose e-mail carries the meeting as an iCalendar attachment
+CALENDAR_KINDS = (MEETING_INVITED, MEETING_TOMORROW)
+
+INBOX, EMAIL, WEBHOOK = "inbox", "email", "webhook"
+CHANNELS = (INBOX, EMAIL, WEBHOOK)
+
+#: the only keys a notice's context (and so a template, a link, a webhook) may carry
+CONTEXT_KEYS = ("log_id", "child_id", "measure_id", "meeting_id", "starts_at", "ends_at",
+                "handover_id", "consent_id", "proposal_id", "evaluate_by", "decision")
+
+#: measure statuses after which nobody is reminded of an evaluation
+CLOSED_MEASURE_STATUSES = frozenset({"completed", "cancelled", "stopped", "ended", "closed",
+                                     "discontinued"})
 
 
 @dataclass(frozen=True)
-class Message:
-    person_id: str
+class Notice:
     kind: str
-    title: str
-    body: str
-    link: str
+    person_ids: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
+    context: dict = field(default_factory=dict)
 
+
+_NATIONAL_ID_SHAPE = re.compile(r"(?<![0-9A-Za-z])\d{6}[- ]?\d{5}(?![0-9A-Za-z])")  # never in a uuid
+_ID_SHAPE = re.compile(r"[A-Za-z0-9:+._-]{1,64}")
+
+
+def safe_value(value) -> bool:
+    """An id, a code, a date or a timestamp: one short token, never shaped like a national
+    identity number. (Events carry nothing else; this is the second lock on the door.)"""
+    return (isinstance(value, str) and _ID_SHAPE.fullmatch(value) is not None
+            and _NATIONAL_ID_SHAPE.search(value) is None
+            or isinstance(value, bool))
+
+
+def notice(kind: str, persons, agencies, context: dict, exclude: str | None = None) -> Notice:
+    """A notice with duplicates, empties and the acting person removed, context filtered
+    to known keys with id-shaped values."""
+    people = tuple(dict.fromkeys(p for p in persons if p and p != exclude))
+    orgs = tuple(dict.fromkeys(a for a in agencies if a))
+    ctx = {k: v for k, v in context.items() if k in CONTEXT_KEYS and safe_value(v)}
+    return Notice(kind, people, orgs, ctx)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the projection knows when an event arrives (before applying it)."""
+
+    #: person id → agency org number of the log's active participants (citizens: None)
+    participants: dict = field(default_factory=dict)
+    #: stafettholders of the child's open logs: (person_id, agency, log_id)
+    child_stafettholders: tuple = ()
+    #: the measure as the projection knew it before this event, if at all
+    previous_responsible: str | None = None
+
+
+def actor_person(actor_ref: str | None) -> str | None:
+    """``person:<id>`` → id: the person who caused an event is not told of it."""
+    if actor_ref and actor_ref.startswith("person:"):
+        return actor_ref.split(":", 1)[1]
+    return None
+
+
+# -- recipient rules, one event type at a time -------------------------------------------------
+
+def notices_for(event, facts: Facts | None = None) -> list[Notice]:
+    """The recipient rules. ``event`` is an ``Envelope``; ``facts`` from the projection."""
+    facts = facts or Facts()
+    rule = RULES.get(event.type)
+    if rule is None:
+        return []
+    return [n for n in rule(event, event.data or {}, facts, actor_person(event.actor_ref))
+            if n.person_ids or n.agencies]
+
+
+def _ids(event, data: dict, *keys) -> dict:
+    ctx = {"log_id": event.log_id, "child_id": event.child_id}
+    ctx.update({k: data.get(k) for k in keys})
+    return ctx
+
+
+def _measure_added(event, data, facts, actor):
+    person = data.get("responsible_person_id")
+    agency = data.get("responsible_agency") or facts.participants.get(person)
+    return [notice(MEASURE_ASSIGNED, [person], [agency],
+                   _ids(event, data, "measure_id", "evaluate_by"), exclude=actor)]
+
+
+def _measure_updated(event, data, facts, actor):
+    """A measure handed to someone else: the new responsible person hears of it."""
+    person = data.get("responsible_person_id")
+    if not person or person == facts.previous_responsible or facts.previous_responsible is None:
+        return []
+    return _measure_added(event, data, facts, actor)
+
+
+def _meeting_scheduled(event, data, facts, actor):
+    invited = data.get("invited_person_ids") or []
+    agencies = [facts.participants.get(p) for p in invited]
+    return [notice(MEETING_INVITED, invited, agencies,
+                   _ids(event, data, "meeting_id", "starts_at", "ends_at"), exclude=actor)]
+
+
+def _consent_ending(kind: str, stafettholder_kind: str):
+    def rule(event, data, facts, actor):
+        ctx = _ids(event, data, "consent_id")
+        notices = [notice(kind, data.get("notify_person_ids") or [],
+                          data.get("scope_agencies") or [], ctx)]
+        for person, agency, log_id in facts.child_stafettholders:
+            notices.append(notice(stafettholder_kind, [person], [agency],
+                                  {**ctx, "log_id": log_id}))
+        return notices
+    return rule
+
+
+def _handover_requested(event, data, facts, actor):
+    ctx = _ids(event, data, "handover_id")
+    if data.get("status") == "consent_pending":
+        # the guardians first; the receiver hears of it once consent is in place
+        return [notice(HANDOVER_CONSENT_NEEDED, data.get("consent_person_ids") or [], [], ctx,
+                       exclude=actor)]
+    return [notice(HANDOVER_REQUESTED, [data.get("to_person_id")], [data.get("to_agency")],
+                   ctx, exclude=actor)]
+
+
+def _handover_consent_granted(event, data, facts, actor):
+    return [notice(HANDOVER_REQUESTED, [data.get("to_person_id")], [data.get("to_agency")],
+                   _ids(event, data, "handover_id"), exclude=actor)]
+
+
+def _handover_answered(kind: str):
+    def rule(event, data, facts, actor):
+        return [notice(kind, [data.get("requested_by_person_id")], [data.get("from_agency")],
+                       _ids(event, data, "handover_id"), exclude=actor)]
+    return rule
+
+
+def _log_closed(event, data, facts, actor):
+    people = data.get("participant_person_ids") or list(facts.participants)
+    agencies = [facts.participants.get(p) for p in people] + list(facts.participants.values())
+    return [notice(LOG_CLOSED, people, agencies, _ids(event, data), exclude=actor)]
+
+
+def _proposal_answered(event, data, facts, actor):
+    return [notice(PROPOSAL_ANSWERED, [data.get("proposer_person_id")], [],
+                   _ids(event, data, "proposal_id", "measure_id", "decision"), exclude=actor)]
+
+
+RULES = {
+    "log.measure_added": _measure_added,
+    "log.measure_updated": _measure_updated,
+    "log.meeting_scheduled": _meeting_scheduled,
+    "log.closed": _log_closed,
+    "log.proposal_answered": _proposal_answered,
+    "consent.expiring": _consent_ending(CONSENT_EXPIRING, CONSENT_EXPIRING_STAFETTHOLDER),
+    "consent.expired": _consent_ending(CONSENT_EXPIRED, CONSENT_EXPIRED_STAFETTHOLDER),
+    "handover.requested": _handover_requested,
+    "handover.consent_granted": _handover_consent_granted,
+    "handover.accepted": _handover_answered(HANDOVER_ACCEPTED),
+    "handover.declined": _handover_answered(HANDOVER_DECLINED),
+}
+
+
+# -- links ---------------------------------------------------------------------------------
 
 def log_link(log_id: str) -> str:
     return f"/logger/{log_id}"
 
 
-def recipients_for(event: Envelope) -> list[Message]:
-    """The recipient rules, one event type at a time."""
-    if event.type == "log.measure_added":
-        person = event.data.get("responsible_person_id")
-        if not person:
-            return []
-        return [Message(person, "measure_assigned", "Nytt tiltak der du er ansvarlig",
-                        "Du er satt som ansvarlig for et nytt tiltak i en stafettlogg. "
-                        "Logg inn for å se tiltaket.", log_link(event.log_id))]
-    if event.type in ("consent.expiring", "consent.expired"):
-        expiring = event.type == "consent.expiring"
-        title = "Samtykket utløper snart" if expiring else "Samtykket er utløpt"
-        body = ("Samtykket til samarbeid rundt barnet utløper snart. Logg inn for å se det "
-                "og fornye det om dere ønsker." if expiring else
-                "Samtykket til samarbeid rundt barnet er utløpt. Logg inn for å se hva det "
-                "betyr, og gi nytt samtykke om dere ønsker.")
-        return [Message(person, "consent_expiring" if expiring else "consent_expired", title,
-                        body, "/samtykker") for person in event.data.get("notify_person_ids", [])]
-    return []
+def link_path(kind: str, context: dict) -> str:
+    """Where the web client shows it (relative; e-mails prefix the public URL)."""
+    if kind in (CONSENT_EXPIRING, CONSENT_EXPIRED):
+        return "/samtykker"
+    if kind in (HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED, HANDOVER_ACCEPTED,
+                HANDOVER_DECLINED) and context.get("handover_id"):
+        return f"/overganger/{context['handover_id']}"
+    if context.get("log_id"):
+        return log_link(context["log_id"])
+    return "/varsler"
+
+
+def api_path(kind: str, context: dict) -> str:
+    """The resource an agency system fetches (with its own token) to learn more."""
+    if context.get("handover_id"):
+        return "/api/v1/handovers"
+    if context.get("log_id"):
+        return f"/api/v1/logs/{context['log_id']}"
+    if context.get("consent_id"):
+        return f"/api/v1/consents/{context['consent_id']}"
+    return "/api/v1/notifications"
+
+
+# -- preferences: quiet hours and the daily digest ------------------------------------------------
+
+@dataclass(frozen=True)
+class Preferences:
+    email: str | None = None
+    inbox_enabled: bool = True
+    email_enabled: bool = True
+    digest_daily: bool = False
+    digest_hour: int = 7
+    quiet_start: str | None = None      # "HH:MM", local time, for e-mail
+    quiet_end: str | None = None
+    time_zone: str = DEFAULT_TIME_ZONE
+
+    @property
+    def wants_email(self) -> bool:
+        return bool(self.email_enabled and self.email)
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or DEFAULT_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def valid_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def parse_hhmm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def in_quiet_hours(now: datetime, prefs: Preferences) -> bool:
+    if not (prefs.quiet_start and prefs.quiet_end):
+        return False
+    local = now.astimezone(zone(prefs.time_zone)).time().replace(second=0, microsecond=0)
+    start, end = parse_hhmm(prefs.quiet_start), parse_hhmm(prefs.quiet_end)
+    if start == end:
+        return False
+    if start < end:                      # e.g. 12:00–13:00
+        return start <= local < end
+    return local >= start or local < end  # across midnight, e.g. 21:00–07:00
+
+
+def _next_local(now: datetime, at: time, tz: ZoneInfo) -> datetime:
+    local = now.astimezone(tz)
+    candidate = datetime.combine(local.date(), at, tzinfo=tz)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
+    return candidate.astimezone(timezone.utc)
+
+
+def email_send_time(now: datetime, prefs: Preferences) -> datetime:
+    """Now, or when the quiet hours end."""
+    if in_quiet_hours(now, prefs):
+        return _next_local(now, parse_hhmm(prefs.quiet_end), zone(prefs.time_zone))
+    return now
+
+
+def next_digest_time(now: datetime, prefs: Preferences) -> datetime:
+    """The next ``digest_hour`` o'clock in the person's time zone (digests ignore quiet
+    hours: the person chose the hour)."""
+    return _next_local(now, time(prefs.digest_hour % 24), zone(prefs.time_zone))
+
+
+# -- delivery: retries and outcomes ------------------------------------------------------------
+
+QUEUED, SENT, DELIVERED = "queued", "sent", "delivered"
+FAILED_TEMPORARY, FAILED_PERMANENT, CANCELLED = "failed-temporary", "failed-permanent", "cancelled"
+STATUSES = (QUEUED, SENT, DELIVERED, FAILED_TEMPORARY, FAILED_PERMANENT, CANCELLED)
+DUE_STATUSES = (QUEUED, FAILED_TEMPORARY)
+
+
+def backoff_seconds(attempt: int, base: float, cap: float) -> float:
+    """Exponential: base, 2×base, 4×base … after attempt 1, 2, 3 …, at most ``cap``."""
+    return min(cap, base * (2 ** max(0, attempt - 1)))
+
+
+def after_failure(attempt: int, max_attempts: int, permanent: bool, now: datetime,
+                  base: float, cap: float) -> tuple[str, datetime | None]:
+    """The status (and next attempt) after a failed attempt number ``attempt``."""
+    if permanent or attempt >= max_attempts:
+        return FAILED_PERMANENT, None
+    return FAILED_TEMPORARY, now + timedelta(seconds=backoff_seconds(attempt, base, cap))
+
+
+def http_outcome(status: int) -> str:
+    """A webhook answer: 2xx delivered; 408, 429 and 5xx worth retrying; other 4xx not."""
+    if 200 <= status < 300:
+        return DELIVERED
+    if status in (408, 425, 429) or status >= 500:
+        return FAILED_TEMPORARY
+    return FAILED_PERMANENT
+
+
+def smtp_outcome(code: int | None) -> str:
+    """An SMTP reply code: 5xx is permanent, anything else (4xx, no answer) temporary."""
+    if code is not None and 500 <= code < 600:
+        return FAILED_PERMANENT
+    return FAILED_TEMPORARY
+
+
+# -- reminders ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MeasureFacts:
+    measure_id: str
+    log_id: str | None
+    child_id: str | None
+    evaluate_by: date | None
+    status: str | None
+    responsible_person_id: str | None
+    responsible_agency: str | None
+    stafettholder_person_id: str | None
+    evaluated_for: date | None          # the evaluate-by date the last evaluation answered
+
+
+@dataclass(frozen=True)
+class MeetingFacts:
+    meeting_id: str
+    log_id: str | None
+    child_id: str | None
+    starts_at: datetime
+    ends_at: datetime | None
+    invited: tuple[str, ...]
+    agencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reminder:
+    kind: str
+    object_id: str
+    due: date
+    notice: Notice
+
+    @property
+    def event_id(self) -> str:
+        """Stable per (kind, object, due date): the delivery key and the inbox's event."""
+        return str(uuid.uuid5(REMINDER_NAMESPACE, f"{self.kind}:{self.object_id}:{self.due}"))
+
+
+REMINDER_NAMESPACE = uuid.UUID("6f1b2a4c-7d1e-5b8a-9c3f-2e4d6a8b0c1d")
+
+
+def due_reminders(today: date, days_ahead: int, measures, meetings,
+                  tz: ZoneInfo | None = None) -> list[Reminder]:
+    """Evaluations due within ``days_ahead`` days (responsible person), evaluations past
+    their date (responsible person and stafettholder), meetings tomorrow (the invited).
+    One reminder per (kind, object, date): the caller records it before sending."""
+    tz = tz or zone(None)
+    reminders = []
+    for m in measures:
+        if (m.evaluate_by is None or (m.status or "").lower() in CLOSED_MEASURE_STATUSES
+                or m.evaluated_for == m.evaluate_by):
+            continue
+        ctx = {"log_id": m.log_id, "child_id": m.child_id, "measure_id": m.measure_id,
+               "evaluate_by": m.evaluate_by.isoformat()}
+        if m.evaluate_by < today:
+            reminders.append(Reminder(EVALUATION_OVERDUE, m.measure_id, m.evaluate_by, notice(
+                EVALUATION_OVERDUE, [m.responsible_person_id, m.stafettholder_person_id],
+                [m.responsible_agency], ctx)))
+        elif (m.evaluate_by - today).days <= days_ahead:
+            reminders.append(Reminder(EVALUATION_DUE, m.measure_id, m.evaluate_by, notice(
+                EVALUATION_DUE, [m.responsible_person_id], [m.responsible_agency], ctx)))
+    tomorrow = today + timedelta(days=1)
+    for meeting in meetings:
+        starts = meeting.starts_at
+        starts = starts.replace(tzinfo=timezone.utc) if starts.tzinfo is None else starts
+        if starts.astimezone(tz).date() != tomorrow:
+            continue
+        ctx = {"log_id": meeting.log_id, "child_id": meeting.child_id,
+               "meeting_id": meeting.meeting_id, "starts_at": starts.isoformat(),
+               "ends_at": meeting.ends_at.isoformat() if meeting.ends_at else None}
+        reminders.append(Reminder(MEETING_TOMORROW, meeting.meeting_id, tomorrow, notice(
+            MEETING_TOMORROW, meeting.invited, meeting.agencies, ctx)))
+    return [r for r in reminders if r.notice.person_ids or r.notice.agencies]
+
+
+# -- webhooks: who may manage them ---------------------------------------------------------------
+
+WEBHOOK_SCOPE = "stafett:webhooks"
+AGENCY_ADMIN = "agency_admin"
+
+
+def webhook_agency(actor) -> str | None:
+    """The agency whose webhooks ``actor`` manages: a system token with the webhook scope,
+    or a staff agency administrator. None: nobody's."""
+    if actor is None or not actor.agency:
+        return None
+    if actor.kind == "system" and WEBHOOK_SCOPE in actor.scopes:
+        return actor.agency
+    if actor.kind == "staff" and AGENCY_ADMIN in actor.roles and actor.person_id:
+        return actor.agency
+    return None

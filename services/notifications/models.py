@@ -1,9 +1,18 @@
-"""Tables of the notifications service: the in-app inbox."""
+"""Tables of the notifications service.
+
+- ``notifications``: the in-app inbox (the only place with a title and a body).
+- ``deliveries``: one row per (event, recipient, channel), its status and retries.
+- ``preferences``: a person's contact point and choices; ``webhooks``: agency endpoints.
+- ``reminders_sent``: a reminder's (kind, object, due date), inserted before it is sent.
+- ``log_facts``, ``participant_facts``, ``measure_facts``, ``meeting_facts``: the small
+  projection of the logs service's events that the recipient rules and reminders need.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Index, Integer, String, Text,
+                        UniqueConstraint, false, text, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -17,7 +26,7 @@ class Notification(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36))
     person_id: Mapped[str] = mapped_column(String(36), index=True)
-    channel: Mapped[str] = mapped_column(String(10))  # inbox (e-mail, webhook later)
+    channel: Mapped[str] = mapped_column(String(10))  # inbox
     kind: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
@@ -25,3 +34,121 @@ class Notification(Base):
     log_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Delivery(Base):
+    """queued → sent → delivered | failed-temporary (→ sent again) | failed-permanent;
+    cancelled when it no longer applies (e-mail turned off, webhook deleted)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "recipient", "channel",
+                                       name="uq_deliveries_event_recipient_channel"),
+                      Index("ix_deliveries_due", "status", "channel", "next_attempt_at"))
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(36))    # a person id or a webhook id
+    person_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    webhook_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    context: Mapped[dict] = mapped_column(JSON, default=dict)   # ids only
+    occurred_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                            nullable=True)
+    claim: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                         nullable=True)
+
+
+class PreferenceRow(Base):
+    __tablename__ = "preferences"
+    person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    inbox_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    email_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    digest_daily: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_hour: Mapped[int] = mapped_column(Integer, default=7, server_default=text("7"))
+    quiet_start: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    quiet_end: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    time_zone: Mapped[str] = mapped_column(String(60), default="Europe/Oslo",
+                                           server_default="Europe/Oslo")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(9), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    secret_ciphertext: Mapped[str] = mapped_column(Text)   # AES-GCM, bound to the id
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ReminderSent(Base):
+    __tablename__ = "reminders_sent"
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    due: Mapped[date] = mapped_column(Date, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- projection of the logs service's events ------------------------------------------------------
+
+class LogFact(Base):
+    __tablename__ = "log_facts"
+    log_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    child_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    stafettholder_person_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    stafettholder_agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ParticipantFact(Base):
+    __tablename__ = "participant_facts"
+    log_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class MeasureFact(Base):
+    __tablename__ = "measure_facts"
+    measure_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    log_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    child_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    evaluate_by: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    status: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    responsible_person_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    responsible_agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    stafettholder_person_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    evaluated_for: Mapped[date | None] = mapped_column(Date, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MeetingFact(Base):
+    __tablename__ = "meeting_facts"
+    meeting_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    log_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    child_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    invited: Mapped[list] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,7 +1,19 @@
-"""Contracts of the notifications service."""
+"""Contracts of the notifications service: the inbox, preferences, webhooks, deliveries."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate
+
+from services.notifications import domain
+from stafett.events import as_utc
+
+class UtcDateTime(fields.DateTime):
+    """ISO 8601 with the UTC offset, also for the naive values SQLite hands back."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else super()._serialize(as_utc(value), attr, obj, **kwargs)
+
+
+HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="use HH:MM (24-hour clock)")
 
 
 class NotificationView(Schema):
@@ -11,8 +23,125 @@ class NotificationView(Schema):
     body = fields.String()
     link = fields.String()
     log_id = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
     read = fields.Method("_read")
 
     def _read(self, notification):
         return notification.read_at is not None
+
+
+class InboxPage(Schema):
+    items = fields.List(fields.Nested(NotificationView))
+    next_cursor = fields.String(allow_none=True)
+    unread = fields.Integer(metadata={"description": "unread notifications in the inbox"})
+
+
+# -- preferences ---------------------------------------------------------------------------
+
+class ChannelSwitches(Schema):
+    inbox = fields.Boolean(load_default=True)
+    email = fields.Boolean(load_default=True)
+
+
+class DigestChoice(Schema):
+    daily = fields.Boolean(load_default=False, metadata={
+        "description": "one e-mail a day instead of one per notification"})
+    hour = fields.Integer(load_default=7, validate=validate.Range(0, 23),
+                          metadata={"description": "local hour of the daily e-mail"})
+
+
+class QuietHours(Schema):
+    start = fields.String(required=True, validate=HHMM)
+    end = fields.String(required=True, validate=HHMM)
+
+
+class PreferencesIn(Schema):
+    """A full replacement (PUT): fields left out take their defaults."""
+
+    email = fields.Email(allow_none=True, load_default=None,
+                         validate=validate.Length(max=254))
+    channels = fields.Nested(ChannelSwitches,
+                             load_default=lambda: {"inbox": True, "email": True})
+    digest = fields.Nested(DigestChoice, load_default=lambda: {"daily": False, "hour": 7})
+    quiet_hours = fields.Nested(QuietHours, allow_none=True, load_default=None, metadata={
+        "description": "local times between which no e-mail is sent (may cross midnight)"})
+    time_zone = fields.String(load_default=domain.DEFAULT_TIME_ZONE,
+                              validate=lambda name: _known_zone(name))
+
+
+def _known_zone(name: str) -> bool:
+    if not domain.valid_time_zone(name):
+        raise ValidationError("unknown IANA time zone, e.g. Europe/Oslo")
+    return True
+
+
+class PreferencesView(Schema):
+    email = fields.String(allow_none=True)
+    channels = fields.Nested(ChannelSwitches)
+    digest = fields.Nested(DigestChoice)
+    quiet_hours = fields.Nested(QuietHours, allow_none=True)
+    time_zone = fields.String()
+    version = fields.Integer()
+
+
+def preferences_view(row) -> dict:
+    """A row (or None: the defaults, version 0) as the API shows it."""
+    if row is None:
+        prefs, version = domain.Preferences(), 0
+    else:
+        prefs, version = row, row.version
+    quiet = ({"start": prefs.quiet_start, "end": prefs.quiet_end}
+             if prefs.quiet_start and prefs.quiet_end else None)
+    return PreferencesView().dump({
+        "email": prefs.email,
+        "channels": {"inbox": prefs.inbox_enabled, "email": prefs.email_enabled},
+        "digest": {"daily": prefs.digest_daily, "hour": prefs.digest_hour},
+        "quiet_hours": quiet, "time_zone": prefs.time_zone, "version": version})
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+class WebhookIn(Schema):
+    url = fields.Url(required=True, schemes={"https", "http"}, require_tld=False,
+                     validate=validate.Length(max=2000))
+    description = fields.String(load_default=None, allow_none=True,
+                                validate=validate.Length(max=200))
+
+
+class WebhookView(Schema):
+    id = fields.String()
+    agency = fields.String()
+    url = fields.String()
+    description = fields.String(allow_none=True)
+    active = fields.Boolean()
+    created_at = UtcDateTime()
+
+
+class WebhookCreated(WebhookView):
+    secret = fields.String(metadata={
+        "description": "the signing secret; shown once, at creation, never again"})
+
+
+# -- deliveries -------------------------------------------------------------------------------
+
+class DeliveryView(Schema):
+    id = fields.String()
+    event_id = fields.String()
+    event_type = fields.String()
+    kind = fields.String()
+    channel = fields.String()
+    status = fields.String(metadata={"enum": list(domain.STATUSES)})
+    attempts = fields.Integer()
+    next_attempt_at = UtcDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    delivered_at = UtcDateTime(allow_none=True)
+    agency = fields.String(allow_none=True)
+    webhook_id = fields.String(allow_none=True)
+
+
+class DeliveryOpsView(DeliveryView):
+    """For operations: also whom (a pseudonymous person id) it was for."""
+
+    person_id = fields.String(allow_none=True)

@@ -1,65 +1,360 @@
-"""Notifications service entrypoints: events in, inbox out."""
+"""Notifications service entrypoints: events in; inbox, e-mail and webhooks out.
+
+Thin: the recipient rules are in ``domain.py``, the projection and planning in
+``store.py``, the channels in ``channels.py``, sending and retries in ``delivery.py``.
+"""
 from __future__ import annotations
 
+import base64
+import json
 import uuid
+from datetime import date, datetime, time
 from pathlib import Path
 
+from marshmallow import ValidationError
 from nameko.rpc import rpc
-from sqlalchemy import select
+from nameko.timer import timer
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from services.notifications import domain
-from services.notifications.models import Notification
-from services.notifications.schemas import NotificationView
+from services.notifications import domain, store
+from services.notifications.delivery import Courier
+from services.notifications.events import CONSUMED
+from services.notifications.models import (Delivery, Notification, PreferenceRow,
+                                           ReminderSent, Webhook)
+from services.notifications.protection import WebhookSecrets, new_secret
+from services.notifications.schemas import (DeliveryOpsView, DeliveryView, NotificationView,
+                                            PreferencesIn, WebhookIn, WebhookView,
+                                            preferences_view)
+from stafett.actor import SERVICE
+from stafett.audit import audited_work
 from stafett.db import Database
-from stafett.errors import EXPECTED, NotFound
-from stafett.events import Envelope, first_delivery, reliable_event_handler, utcnow
+from stafett.errors import (EXPECTED, BadRequest, Conflict, Forbidden, NotFound,
+                            PreconditionFailed, PreconditionRequired, ValidationFailed)
+from stafett.events import Envelope, as_utc, first_delivery, reliable_event_handler, utcnow
 from stafett.service import ServiceBase
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: how often the reminder timer looks for due evaluations and tomorrow's meetings
+REMINDER_INTERVAL_SECONDS = 600
+
+
+def load(schema, payload):
+    try:
+        return schema.load(payload or {})
+    except ValidationError as exc:
+        raise ValidationFailed("the request has invalid fields", exc.messages)
+
+
+def encode_cursor(row: Notification) -> str:
+    raw = json.dumps([as_utc(row.created_at).isoformat(), row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, row_id = json.loads(raw)
+        return as_utc(datetime.fromisoformat(created_at)), str(row_id)
+    except (ValueError, TypeError):
+        raise BadRequest("invalid cursor")
 
 
 class NotificationsService(ServiceBase):
     name = "notifications"
 
     db = Database(MIGRATIONS)
+    courier = Courier()
+    secrets = WebhookSecrets()
 
-    @reliable_event_handler("logs", "log.measure_added")
+    # -- events: one queue per producer, bound with a wildcard (see events.py) -------------------
+
+    @reliable_event_handler("logs", "log.*")
+    def on_log_event(self, payload: dict) -> None:
+        self._deliver(Envelope.from_dict(payload), "on_log_event")
+
+    @reliable_event_handler("consent", "consent.*")
+    def on_consent_event(self, payload: dict) -> None:
+        self._deliver(Envelope.from_dict(payload), "on_consent_event")
+
+    @reliable_event_handler("handover", "handover.*")
+    def on_handover_event(self, payload: dict) -> None:
+        self._deliver(Envelope.from_dict(payload), "on_handover_event")
+
     def on_measure_added(self, payload: dict) -> None:
-        self._deliver(Envelope.from_dict(payload), "on_measure_added")
-
-    @reliable_event_handler("consent", "consent.expiring")
-    def on_consent_expiring(self, payload: dict) -> None:
-        self._deliver(Envelope.from_dict(payload), "on_consent_expiring")
-
-    @reliable_event_handler("consent", "consent.expired")
-    def on_consent_expired(self, payload: dict) -> None:
-        self._deliver(Envelope.from_dict(payload), "on_consent_expired")
+        """The former per-type handler, kept for callers that deliver one event directly."""
+        self._deliver(Envelope.from_dict(payload), "on_log_event")
 
     def _deliver(self, event: Envelope, consumer: str) -> None:
-        if not first_delivery(self.db, f"notifications.{consumer}", event.event_id):
+        """Once per event: facts → rules → deliveries (inbox written now), one transaction."""
+        if event.type not in CONSUMED or not first_delivery(
+                self.db, f"notifications.{consumer}", event.event_id):
+            self.db.rollback()  # not ours, or a redelivery: let go of the connection
             return
-        for message in domain.recipients_for(event):
-            self.db.add(Notification(id=str(uuid.uuid4()), event_id=event.event_id,
-                                     person_id=message.person_id, channel="inbox",
-                                     kind=message.kind, title=message.title,
-                                     body=message.body, link=message.link,
-                                     log_id=event.log_id, created_at=utcnow()))
+        facts = store.facts_for(self.db, event)
+        store.apply(self.db, event)
+        notices = domain.notices_for(event, facts)
+        counts = store.plan(self.db, event_id=event.event_id, event_type=event.type,
+                            occurred_at=event.occurred_at, notices=notices, now=utcnow())
         self.db.commit()
+        if counts[domain.EMAIL] or counts[domain.WEBHOOK]:
+            self.courier.wake()
+
+    # -- the inbox -----------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
-    def inbox(self, limit: int = 50) -> list[dict]:
+    def inbox(self, limit: int = 50, cursor: str | None = None,
+              unread_only: bool = False) -> list[dict]:
+        return self.inbox_page(limit, cursor, unread_only)["items"]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def inbox_page(self, limit: int = 50, cursor: str | None = None,
+                   unread_only: bool = False) -> dict:
+        """Newest first; ``next_cursor`` continues after the last item (opaque)."""
         if self.actor is None or not self.actor.person_id:
-            return []
-        rows = self.db.scalars(select(Notification).where(
-            Notification.person_id == self.actor.person_id, Notification.channel == "inbox")
-            .order_by(Notification.created_at.desc()).limit(max(1, min(limit, 200)))).all()
-        return NotificationView(many=True).dump(rows)
+            return {"items": [], "next_cursor": None, "unread": 0}
+        limit = max(1, min(int(limit), 200))
+        mine = and_(Notification.person_id == self.actor.person_id,
+                    Notification.channel == domain.INBOX)
+        query = select(Notification).where(mine)
+        if unread_only:
+            query = query.where(Notification.read_at.is_(None))
+        if cursor:
+            created_at, row_id = decode_cursor(cursor)
+            query = query.where(or_(Notification.created_at < created_at,
+                                    and_(Notification.created_at == created_at,
+                                         Notification.id < row_id)))
+        rows = self.db.scalars(query.order_by(Notification.created_at.desc(),
+                                              Notification.id.desc()).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        unread = self.db.scalar(select(func.count()).select_from(Notification).where(
+            mine, Notification.read_at.is_(None)))
+        return {"items": NotificationView(many=True).dump(rows),
+                "next_cursor": encode_cursor(rows[-1]) if more and rows else None,
+                "unread": unread}
 
     @rpc(expected_exceptions=EXPECTED)
     def mark_read(self, notification_id: str) -> dict:
+        return self._mark(notification_id, read=True)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def mark_unread(self, notification_id: str) -> dict:
+        return self._mark(notification_id, read=False)
+
+    def _mark(self, notification_id: str, read: bool) -> dict:
         row = self.db.get(Notification, notification_id)
         if row is None or self.actor is None or row.person_id != self.actor.person_id:
             raise NotFound("no such notification")
-        row.read_at = row.read_at or utcnow()
+        row.read_at = (row.read_at or utcnow()) if read else None
         self.db.commit()
         return NotificationView().dump(row)
+
+    # -- preferences ------------------------------------------------------------------------------
+
+    def _person(self) -> str:
+        if self.actor is None or not self.actor.person_id:
+            raise NotFound("only a person has notification preferences")
+        return self.actor.person_id
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_preferences(self) -> dict:
+        return preferences_view(self.db.get(PreferenceRow, self._person()))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_preferences(self, payload: dict, if_match: str | None = None) -> dict:
+        """Replace the actor's preferences; ``if_match`` is the ETag (version) last read."""
+        person = self._person()
+        if not if_match:
+            raise PreconditionRequired(
+                "send If-Match with the ETag from GET /me/preferences")
+        data = load(PreferencesIn(), payload)
+        quiet = data["quiet_hours"] or {}
+        values = {"email": data["email"], "inbox_enabled": data["channels"]["inbox"],
+                  "email_enabled": data["channels"]["email"],
+                  "digest_daily": data["digest"]["daily"], "digest_hour": data["digest"]["hour"],
+                  "quiet_start": quiet.get("start"), "quiet_end": quiet.get("end"),
+                  "time_zone": data["time_zone"], "updated_at": utcnow()}
+        with audited_work(self.db, self.actor, "update", "preferences", object_id=person,
+                          subject_id=person):
+            row = self.db.get(PreferenceRow, person)
+            current = row.version if row is not None else 0
+            tag = if_match.strip()
+            if tag != "*" or row is None:
+                if tag.removeprefix("W/").strip('"') != str(current):
+                    raise PreconditionFailed("the preferences changed since you read them; "
+                                             "GET them again")
+            if row is None:
+                self.db.add(PreferenceRow(person_id=person, version=1, **values))
+                try:
+                    self.db.flush()
+                except IntegrityError:   # a concurrent first write won
+                    raise PreconditionFailed("the preferences changed since you read them")
+            else:
+                changed = self.db.execute(update(PreferenceRow).where(
+                    PreferenceRow.person_id == person, PreferenceRow.version == current)
+                    .values(version=current + 1, **values)
+                    .execution_options(synchronize_session=False)).rowcount
+                if not changed:
+                    raise PreconditionFailed("the preferences changed since you read them")
+        self.db.expire_all()
+        return preferences_view(self.db.get(PreferenceRow, person))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def seed_contacts(self, contacts: list[dict]) -> int:
+        """The platform sets contact e-mail addresses (demo seed, registry integrations)."""
+        self._require_internal()
+        for contact in contacts:
+            row = self.db.get(PreferenceRow, contact["person_id"])
+            if row is None:
+                self.db.add(PreferenceRow(person_id=contact["person_id"],
+                                          email=contact.get("email"), version=1,
+                                          updated_at=utcnow()))
+            elif row.email != contact.get("email"):
+                row.email, row.version, row.updated_at = (contact.get("email"),
+                                                          row.version + 1, utcnow())
+        self.db.commit()
+        return len(contacts)
+
+    # -- webhooks -----------------------------------------------------------------------------------
+
+    def _webhook_agency(self) -> str:
+        agency = domain.webhook_agency(self.actor)
+        if agency is None:
+            raise Forbidden("webhooks are managed by an agency administrator or an agency "
+                            f"system with the scope {domain.WEBHOOK_SCOPE}")
+        return agency
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_webhook(self, payload: dict) -> dict:
+        agency = self._webhook_agency()
+        data = load(WebhookIn(), payload)
+        allow_http = str(self.config.get("WEBHOOK_ALLOW_HTTP", False)).lower() == "true"
+        if data["url"].lower().startswith("http:") and not allow_http:
+            raise ValidationFailed("the request has invalid fields",
+                                   {"url": ["use https"]})
+        limit = int(self.config.get("WEBHOOKS_PER_AGENCY", 10))
+        active = self.db.scalar(select(func.count()).select_from(Webhook).where(
+            Webhook.agency == agency, Webhook.active.is_(True)))
+        if active >= limit:
+            raise Conflict(f"an agency may have at most {limit} webhooks")
+        hook_id, secret = str(uuid.uuid4()), new_secret()
+        with audited_work(self.db, self.actor, "create", "webhook", object_id=hook_id):
+            hook = Webhook(id=hook_id, agency=agency, url=data["url"],
+                           description=data["description"],
+                           secret_ciphertext=self.secrets.seal(secret, hook_id), active=True,
+                           created_by=self.actor.ref, created_at=utcnow())
+            self.db.add(hook)
+        return {**WebhookView().dump(hook), "secret": secret}  # the only time it is shown
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_webhooks(self) -> list[dict]:
+        agency = self._webhook_agency()
+        return WebhookView(many=True).dump(self.db.scalars(select(Webhook).where(
+            Webhook.agency == agency, Webhook.active.is_(True))
+            .order_by(Webhook.created_at)).all())
+
+    def _own_webhook(self, webhook_id: str) -> Webhook:
+        agency = self._webhook_agency()
+        hook = self.db.get(Webhook, webhook_id)
+        if hook is None or hook.agency != agency or not hook.active:
+            raise NotFound("no such webhook")
+        return hook
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delete_webhook(self, webhook_id: str) -> None:
+        with audited_work(self.db, self.actor, "delete", "webhook", object_id=webhook_id):
+            hook = self._own_webhook(webhook_id)
+            hook.active, hook.deleted_at = False, utcnow()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def webhook_deliveries(self, webhook_id: str, limit: int = 50) -> list[dict]:
+        """The agency's view of a webhook's recent deliveries (status, attempts, error)."""
+        hook = self._own_webhook(webhook_id)
+        rows = self.db.scalars(select(Delivery).where(Delivery.webhook_id == hook.id)
+                               .order_by(Delivery.created_at.desc())
+                               .limit(max(1, min(int(limit), 200)))).all()
+        return DeliveryView(many=True).dump(rows)
+
+    # -- operations ------------------------------------------------------------------------------
+
+    def _require_internal(self) -> None:
+        if self.actor is None or self.actor.kind != SERVICE:
+            raise Forbidden("only the platform may do this")
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_deliveries(self, status: str | None = None, event_id: str | None = None,
+                        channel: str | None = None, limit: int = 100) -> list[dict]:
+        """Operations: deliveries by status (``failed-permanent``: the dead ones), event or
+        channel, newest first."""
+        self._require_internal()
+        query = select(Delivery)
+        if status:
+            query = query.where(Delivery.status == status)
+        if event_id:
+            query = query.where(Delivery.event_id == event_id)
+        if channel:
+            query = query.where(Delivery.channel == channel)
+        rows = self.db.scalars(query.order_by(Delivery.updated_at.desc())
+                               .limit(max(1, min(int(limit), 1000)))).all()
+        return DeliveryOpsView(many=True).dump(rows)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def requeue_delivery(self, delivery_id: str) -> dict:
+        """Operations: send a dead (or cancelled) delivery again, with fresh attempts."""
+        self._require_internal()
+        row = self.db.get(Delivery, delivery_id)
+        if row is None:
+            raise NotFound("no such delivery")
+        if row.status not in (domain.FAILED_PERMANENT, domain.CANCELLED):
+            raise Conflict(f"the delivery is {row.status}")
+        row.status, row.attempts, row.next_attempt_at = domain.QUEUED, 0, utcnow()
+        row.last_error, row.updated_at = None, utcnow()
+        self.db.commit()
+        self.courier.wake()
+        return DeliveryOpsView().dump(row)
+
+    # -- reminders --------------------------------------------------------------------------------
+
+    @timer(interval=REMINDER_INTERVAL_SECONDS)
+    def reminder_tick(self) -> dict:
+        return self._reminders(None)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def run_reminders(self, today: str | None = None) -> dict:
+        """Operations and tests: run the reminder check now (``today`` as YYYY-MM-DD)."""
+        self._require_internal()
+        return self._reminders(today)
+
+    def _reminders(self, today: str | None) -> dict:
+        tz = domain.zone(self.config.get("TIME_ZONE"))
+        now = utcnow()
+        today = date.fromisoformat(today) if today else now.astimezone(tz).date()
+        days_ahead = int(self.config.get("REMINDER_DAYS_AHEAD", 3))
+        window_start = datetime.combine(today, time(0), tzinfo=tz)
+        measures, meetings = store.reminder_candidates(self.db, today, days_ahead,
+                                                       window_start)
+        reminders = domain.due_reminders(today, days_ahead, measures, meetings, tz)
+        sent = store.already_sent(self.db, reminders)
+        self.db.rollback()
+        counts = {}
+        for reminder in reminders:
+            if (reminder.kind, reminder.object_id, reminder.due) in sent:
+                continue
+            try:
+                # insert first: of two replicas (or a restart) only one gets past here
+                self.db.add(ReminderSent(kind=reminder.kind, object_id=reminder.object_id,
+                                         due=reminder.due, event_id=reminder.event_id,
+                                         sent_at=now))
+                self.db.flush()
+                store.plan(self.db, event_id=reminder.event_id,
+                           event_type=f"reminder.{reminder.kind}",
+                           occurred_at=now.isoformat(), notices=[reminder.notice], now=now)
+                self.db.commit()
+            except IntegrityError:
+                self.db.rollback()
+                continue
+            counts[reminder.kind] = counts.get(reminder.kind, 0) + 1
+        if counts:
+            self.courier.wake()
+        return counts

@@ -1,0 +1,196 @@
+"""Three channels behind one interface: ``channel.send(outgoing) -> Outcome``.
+
+- ``InboxChannel`` writes the in-app notification in the caller's transaction (the only
+  channel with a title and a body, because it is behind the login).
+- ``EmailChannel`` sends over SMTP: a fixed bokmål text and a link, an HTML alternative,
+  and for meetings an iCalendar attachment. "Delivered" means the SMTP server accepted the
+  message (250 after DATA); what happens after that is outside our view.
+- ``WebhookChannel`` POSTs ids and a link to an agency system, signed with HMAC-SHA256
+  over ``f"{timestamp}.{body}"`` (see docs/webhooks.md). 2xx is delivered; 408, 425, 429,
+  5xx, timeouts and connection errors are worth retrying; other answers (redirects
+  included: they are not followed) are permanent.
+
+Errors recorded on a delivery are codes and exception names, never an address or a body.
+"""
+from __future__ import annotations
+
+import hmac
+import smtplib
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from hashlib import sha256
+from typing import Protocol
+
+import eventlet
+import requests
+
+from services.notifications import domain, rendering
+from services.notifications.models import Notification
+from stafett.events import utcnow
+
+SIGNATURE_HEADER = "Stafett-Signature"
+EVENT_ID_HEADER = "Stafett-Event-Id"
+DELIVERY_ID_HEADER = "Stafett-Delivery-Id"
+EVENT_TYPE_HEADER = "Stafett-Event-Type"
+USER_AGENT = "Stafett-Webhooks/1"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One delivery as a channel sees it."""
+
+    delivery_id: str
+    event_id: str
+    event_type: str
+    kind: str
+    context: dict
+    occurred_at: str = ""
+    person_id: str | None = None
+    address: str | None = None                  # e-mail
+    url: str | None = None                      # webhook
+    secret: str | None = None                   # webhook
+    agency: str | None = None
+    digest_count: int = 0                       # e-mail digest of this many deliveries
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str                                 # delivered | failed-temporary | failed-permanent
+    error: str | None = None
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == domain.DELIVERED
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, outgoing: Outgoing) -> Outcome: ...
+
+
+class InboxChannel:
+    name = domain.INBOX
+
+    def __init__(self, session):
+        self.session = session
+
+    def send(self, outgoing: Outgoing) -> Outcome:
+        text = rendering.render_inbox(outgoing.kind)
+        self.session.add(Notification(
+            id=str(uuid.uuid4()), event_id=outgoing.event_id, person_id=outgoing.person_id,
+            channel=domain.INBOX, kind=outgoing.kind, title=text.title, body=text.body,
+            link=domain.link_path(outgoing.kind, outgoing.context),
+            log_id=outgoing.context.get("log_id"), created_at=utcnow()))
+        return Outcome(domain.DELIVERED)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 1025
+    sender: str = "Stafett <ikke-svar@stafett.example>"
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+
+
+class EmailChannel:
+    name = domain.EMAIL
+
+    def __init__(self, smtp: SmtpSettings, public_url: str):
+        self.smtp = smtp
+        self.public_url = public_url
+
+    def compose(self, outgoing: Outgoing) -> EmailMessage:
+        if outgoing.digest_count:
+            email = rendering.render_digest(outgoing.digest_count, self.public_url)
+        else:
+            email = rendering.render_email(outgoing.kind, outgoing.context, self.public_url)
+        message = EmailMessage()
+        message["Subject"] = email.subject
+        message["From"] = self.smtp.sender
+        message["To"] = outgoing.address
+        message["Date"] = format_datetime(utcnow())
+        domain_part = self.smtp.sender.rsplit("@", 1)[-1].strip(">").strip() or "stafett"
+        message["Message-ID"] = make_msgid(idstring=outgoing.delivery_id[:8],
+                                           domain=domain_part)
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Stafett-Delivery"] = outgoing.delivery_id
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        if email.ics:
+            message.add_attachment(email.ics, maintype="text", subtype="calendar",
+                                   filename="samarbeidsmote.ics",
+                                   params={"method": "PUBLISH", "charset": "utf-8"})
+        return message
+
+    def send(self, outgoing: Outgoing) -> Outcome:
+        if not outgoing.address:
+            return Outcome(domain.FAILED_PERMANENT, "no e-mail address")
+        message = self.compose(outgoing)
+        try:
+            with eventlet.Timeout(self.smtp.timeout * 3):
+                with smtplib.SMTP(self.smtp.host, self.smtp.port,
+                                  timeout=self.smtp.timeout) as smtp:
+                    if self.smtp.starttls:
+                        smtp.starttls()
+                    if self.smtp.username:
+                        smtp.login(self.smtp.username, self.smtp.password or "")
+                    smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code = min(code for code, _ in exc.recipients.values())
+            return Outcome(domain.smtp_outcome(code), f"SMTP recipient refused ({code})")
+        except smtplib.SMTPResponseException as exc:
+            return Outcome(domain.smtp_outcome(exc.smtp_code), f"SMTP {exc.smtp_code}")
+        except eventlet.Timeout:
+            return Outcome(domain.FAILED_TEMPORARY, "SMTP timeout")
+        except (OSError, smtplib.SMTPException) as exc:
+            return Outcome(domain.FAILED_TEMPORARY, f"SMTP {type(exc).__name__}")
+        return Outcome(domain.DELIVERED)
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The ``Stafett-Signature`` header value: ``t=<unix>,v1=<hex HMAC-SHA256>``."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+class WebhookChannel:
+    name = domain.WEBHOOK
+
+    def __init__(self, public_url: str, timeout: float = 10.0, clock=time.time):
+        self.public_url = public_url
+        self.timeout = timeout
+        self.clock = clock
+
+    def body(self, outgoing: Outgoing) -> bytes:
+        return rendering.render_webhook(
+            delivery_id=outgoing.delivery_id, event_id=outgoing.event_id,
+            event_type=outgoing.event_type, kind=outgoing.kind,
+            occurred_at=outgoing.occurred_at, context=outgoing.context,
+            public_url=self.public_url)
+
+    def send(self, outgoing: Outgoing) -> Outcome:
+        body = self.body(outgoing)
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                   SIGNATURE_HEADER: sign(outgoing.secret or "", body, int(self.clock())),
+                   EVENT_ID_HEADER: outgoing.event_id,
+                   DELIVERY_ID_HEADER: outgoing.delivery_id,
+                   EVENT_TYPE_HEADER: outgoing.event_type}
+        try:
+            with eventlet.Timeout(self.timeout):
+                response = requests.post(outgoing.url, data=body, headers=headers,
+                                         timeout=self.timeout, allow_redirects=False)
+        except eventlet.Timeout:
+            return Outcome(domain.FAILED_TEMPORARY, f"timeout after {self.timeout:g} s")
+        except requests.RequestException as exc:
+            return Outcome(domain.FAILED_TEMPORARY, f"HTTP {type(exc).__name__}")
+        status = domain.http_outcome(response.status_code)
+        return Outcome(status, None if status == domain.DELIVERED
+                       else f"HTTP {response.status_code}")

@@ -1,0 +1,356 @@
+"""The delivery worker: sends due e-mail and webhook deliveries, retries, dead-letters.
+
+A managed greenthread of the service container (``Courier``), woken after every event that
+queued something and polling every ``DELIVERY_POLL_SECONDS`` as a safety net. Each round:
+
+- claims a due delivery with a compare-and-set (``queued``/``failed-temporary`` whose
+  ``next_attempt_at`` has come, or ``sent`` whose lease ran out after a crash), so two
+  replicas never send the same row at once; the claim moves it to ``sent``;
+- sends it in a green pool: one pool for e-mail, and **one pool per agency for webhooks**
+  (the bulkhead): a round only takes as many of an agency's deliveries as its pool has free
+  slots and never waits for a pool, so a slow or failing agency endpoint holds up its own
+  deliveries and nobody else's. Every request has its own timeout;
+- records the outcome: ``delivered``, or ``failed-temporary`` with exponential backoff
+  (``DELIVERY_RETRY_BASE_SECONDS`` × 2^(attempt−1), at most ``DELIVERY_RETRY_MAX_SECONDS``),
+  or after ``DELIVERY_MAX_ATTEMPTS`` (or a permanent answer) ``failed-permanent``: a dead
+  delivery, counted in ``stafett_notifications_dead_total`` and listed by the
+  ``list_deliveries`` RPC (``python -m services.notifications.ops dead``).
+
+E-mail respects quiet hours (postponed to their end, no attempt counted) and the daily
+digest (one e-mail per person at the chosen hour for everything that waited).
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import eventlet
+from eventlet.queue import Empty, LightQueue
+from nameko.extensions import DependencyProvider
+from prometheus_client import Counter, Histogram
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from services.notifications import domain, store
+from services.notifications.channels import (EmailChannel, Outcome, Outgoing, SmtpSettings,
+                                             WebhookChannel)
+from services.notifications.models import Delivery, PreferenceRow, Webhook
+from services.notifications.protection import SecretBox
+from stafett.db import Database
+from stafett.events import utcnow
+
+log = logging.getLogger(__name__)
+
+DELIVERIES = Counter("stafett_notifications_deliveries_total",
+                     "Delivery attempts by channel and outcome",
+                     ["service", "channel", "outcome"])
+DEAD = Counter("stafett_notifications_dead_total",
+               "Deliveries that failed permanently (dead letters)", ["service", "channel"])
+DURATION = Histogram("stafett_notifications_delivery_seconds", "Time to send one delivery",
+                     ["service", "channel"],
+                     buckets=(.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+SATURATED = Counter("stafett_notifications_bulkhead_saturated_total",
+                    "Dispatch rounds that found an agency's webhook pool full",
+                    ["service", "agency"])
+
+
+def _truthy(value) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    public_url: str = "http://127.0.0.1:8000"
+    smtp: SmtpSettings = SmtpSettings()
+    poll_seconds: float = 1.0
+    max_attempts: int = 8
+    retry_base: float = 30.0
+    retry_cap: float = 3600.0
+    lease_seconds: float = 120.0
+    webhook_timeout: float = 10.0
+    webhook_concurrency: int = 4
+    email_concurrency: int = 4
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Settings":
+        get = config.get
+        return cls(
+            public_url=str(get("PUBLIC_URL", cls.public_url)),
+            smtp=SmtpSettings(host=str(get("SMTP_HOST", "127.0.0.1")),
+                              port=int(get("SMTP_PORT", 1025)),
+                              sender=str(get("SMTP_FROM", SmtpSettings.sender)),
+                              starttls=_truthy(get("SMTP_STARTTLS", False)),
+                              username=get("SMTP_USERNAME") or None,
+                              password=get("SMTP_PASSWORD") or None,
+                              timeout=float(get("SMTP_TIMEOUT_SECONDS", 10))),
+            poll_seconds=float(get("DELIVERY_POLL_SECONDS", 1)),
+            max_attempts=int(get("DELIVERY_MAX_ATTEMPTS", 8)),
+            retry_base=float(get("DELIVERY_RETRY_BASE_SECONDS", 30)),
+            retry_cap=float(get("DELIVERY_RETRY_MAX_SECONDS", 3600)),
+            lease_seconds=float(get("DELIVERY_LEASE_SECONDS", 120)),
+            webhook_timeout=float(get("WEBHOOK_TIMEOUT_SECONDS", 10)),
+            webhook_concurrency=int(get("WEBHOOK_CONCURRENCY_PER_AGENCY", 4)),
+            email_concurrency=int(get("EMAIL_CONCURRENCY", 4)))
+
+
+@dataclass(frozen=True)
+class Due:
+    """A claimed delivery, detached from any session."""
+
+    id: str
+    claim: str
+    event_id: str
+    event_type: str
+    kind: str
+    channel: str
+    context: dict
+    occurred_at: str
+    person_id: str | None
+    webhook_id: str | None
+    agency: str | None
+
+
+def _due_clause(now: datetime):
+    return or_(and_(Delivery.status.in_(domain.DUE_STATUSES), Delivery.next_attempt_at <= now),
+               and_(Delivery.status == domain.SENT, Delivery.claimed_until < now))
+
+
+class Courier(DependencyProvider):
+    """``courier = Courier()``: the delivery worker of the notifications service."""
+
+    def setup(self):
+        databases = [d for d in self.container.dependencies if isinstance(d, Database)]
+        if len(databases) != 1:
+            raise RuntimeError("Courier needs exactly one Database dependency in the service")
+        self.database = databases[0]
+        config = self.container.config
+        self.settings = Settings.from_config(config)
+        self.secrets = SecretBox.from_config(config)
+        self.email = EmailChannel(self.settings.smtp, self.settings.public_url)
+        self.webhook = WebhookChannel(self.settings.public_url, self.settings.webhook_timeout)
+        self.email_pool = eventlet.GreenPool(self.settings.email_concurrency)
+        self.agency_pools: dict[str, eventlet.GreenPool] = {}
+        self._wakeups = LightQueue()
+        self._loop = None
+
+    def start(self):
+        self._loop = self.container.spawn_managed_thread(self._run)
+
+    def stop(self):
+        if self._loop is not None:
+            self._loop.kill()
+            self._loop = None
+        for pool in [self.email_pool, *self.agency_pools.values()]:
+            for thread in list(pool.coroutines_running):
+                thread.kill()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def wake(self) -> None:
+        if self._wakeups.qsize() == 0:
+            self._wakeups.put(None)
+
+    @property
+    def service(self) -> str:
+        return self.container.service_name
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _run(self):
+        while True:
+            try:
+                self._wakeups.get(timeout=self.settings.poll_seconds)
+            except Empty:
+                pass
+            try:
+                self.dispatch_once()
+            except Exception:  # database down: the rows wait for the next round
+                log.warning("delivery round failed; will retry", exc_info=True)
+                eventlet.sleep(self.settings.poll_seconds)
+
+    def dispatch_once(self, now: datetime | None = None) -> int:
+        """One round over every channel; returns how many sends it started."""
+        now = now or utcnow()
+        return (self._dispatch_email(now) + self._dispatch_digests(now)
+                + self._dispatch_webhooks(now))
+
+    # -- claiming -------------------------------------------------------------------------------
+
+    def _claim(self, session: Session, delivery: Delivery, claim: str, now: datetime) -> Due | None:
+        claimed = session.execute(update(Delivery).where(
+            Delivery.id == delivery.id, _due_clause(now)).values(
+            status=domain.SENT, claim=claim, attempts=Delivery.attempts + 1,
+            claimed_until=now + timedelta(seconds=self.settings.lease_seconds),
+            updated_at=now).execution_options(synchronize_session=False)).rowcount
+        session.commit()
+        if not claimed:
+            return None
+        return Due(delivery.id, claim, delivery.event_id, delivery.event_type, delivery.kind,
+                   delivery.channel, dict(delivery.context or {}), delivery.occurred_at or "",
+                   delivery.person_id, delivery.webhook_id, delivery.agency)
+
+    def _set(self, session: Session, delivery_id: str, now: datetime, **values) -> None:
+        session.execute(update(Delivery).where(Delivery.id == delivery_id,
+                                               _due_clause(now))
+                        .values(updated_at=now, **values)
+                        .execution_options(synchronize_session=False))
+        session.commit()
+
+    # -- e-mail ----------------------------------------------------------------------------------
+
+    def _preferences(self, session: Session, person_ids) -> dict:
+        return {row.person_id: store.to_preferences(row) for row in session.scalars(
+            select(PreferenceRow).where(PreferenceRow.person_id.in_(set(person_ids))))}
+
+    def _dispatch_email(self, now: datetime) -> int:
+        free = self.email_pool.free()
+        if free <= 0:
+            return 0
+        started = 0
+        with Session(self.database.engine, expire_on_commit=False) as session:
+            rows = session.scalars(select(Delivery).where(
+                Delivery.channel == domain.EMAIL, Delivery.digest.is_(False), _due_clause(now))
+                .order_by(Delivery.next_attempt_at).limit(free)).all()
+            prefs = self._preferences(session, [r.person_id for r in rows])
+            for row in rows:
+                person = prefs.get(row.person_id)
+                if person is None or not person.wants_email:
+                    self._set(session, row.id, now, status=domain.CANCELLED,
+                              last_error="e-mail turned off or no address")
+                    continue
+                send_at = domain.email_send_time(now, person)
+                if send_at > now:   # quiet hours: later, and no attempt counted
+                    self._set(session, row.id, now, status=domain.QUEUED,
+                              next_attempt_at=send_at, claim=None, claimed_until=None)
+                    continue
+                due = self._claim(session, row, str(uuid.uuid4()), now)
+                if due is not None:
+                    self.email_pool.spawn_n(self._send, self.email, [due], Outgoing(
+                        delivery_id=due.id, event_id=due.event_id, event_type=due.event_type,
+                        kind=due.kind, context=due.context, occurred_at=due.occurred_at,
+                        person_id=due.person_id, address=person.email))
+                    started += 1
+        return started
+
+    def _dispatch_digests(self, now: datetime) -> int:
+        free = self.email_pool.free()
+        if free <= 0:
+            return 0
+        started = 0
+        with Session(self.database.engine, expire_on_commit=False) as session:
+            people = session.scalars(select(Delivery.person_id).where(
+                Delivery.channel == domain.EMAIL, Delivery.digest.is_(True), _due_clause(now))
+                .distinct().limit(free)).all()
+            prefs = self._preferences(session, people)
+            for person_id in people:
+                rows = session.scalars(select(Delivery).where(
+                    Delivery.channel == domain.EMAIL, Delivery.digest.is_(True),
+                    Delivery.person_id == person_id, _due_clause(now))).all()
+                person = prefs.get(person_id)
+                if person is None or not person.wants_email:
+                    for row in rows:
+                        self._set(session, row.id, now, status=domain.CANCELLED,
+                                  last_error="e-mail turned off or no address")
+                    continue
+                claim = str(uuid.uuid4())
+                claimed = [d for d in (self._claim(session, row, claim, now) for row in rows) if d]
+                if claimed:
+                    first = claimed[0]
+                    self.email_pool.spawn_n(self._send, self.email, claimed, Outgoing(
+                        delivery_id=first.id, event_id=first.event_id,
+                        event_type=first.event_type, kind=first.kind, context={},
+                        person_id=person_id, address=person.email,
+                        digest_count=len(claimed)))
+                    started += 1
+        return started
+
+    # -- webhooks: the bulkhead ------------------------------------------------------------------------
+
+    def pool_for(self, agency: str) -> eventlet.GreenPool:
+        pool = self.agency_pools.get(agency)
+        if pool is None:
+            pool = self.agency_pools[agency] = eventlet.GreenPool(
+                self.settings.webhook_concurrency)
+        return pool
+
+    def _dispatch_webhooks(self, now: datetime) -> int:
+        started = 0
+        with Session(self.database.engine, expire_on_commit=False) as session:
+            agencies = session.scalars(select(Delivery.agency).where(
+                Delivery.channel == domain.WEBHOOK, _due_clause(now)).distinct()).all()
+            for agency in agencies:
+                pool = self.pool_for(agency or "")
+                free = pool.free()
+                if free <= 0:   # this agency is slow: its deliveries wait, nobody else's do
+                    SATURATED.labels(service=self.service, agency=agency or "").inc()
+                    continue
+                rows = session.scalars(select(Delivery).where(
+                    Delivery.channel == domain.WEBHOOK, Delivery.agency == agency,
+                    _due_clause(now)).order_by(Delivery.next_attempt_at).limit(free)).all()
+                hooks = {h.id: h for h in session.scalars(select(Webhook).where(
+                    Webhook.id.in_({r.webhook_id for r in rows})))}
+                for row in rows:
+                    hook = hooks.get(row.webhook_id)
+                    if hook is None or not hook.active:
+                        self._set(session, row.id, now, status=domain.CANCELLED,
+                                  last_error="webhook deleted")
+                        continue
+                    due = self._claim(session, row, str(uuid.uuid4()), now)
+                    if due is None:
+                        continue
+                    pool.spawn_n(self._send, self.webhook, [due], Outgoing(
+                        delivery_id=due.id, event_id=due.event_id, event_type=due.event_type,
+                        kind=due.kind, context=due.context, occurred_at=due.occurred_at,
+                        url=hook.url, secret=self.secrets.open(hook.secret_ciphertext, hook.id),
+                        agency=hook.agency))
+                    started += 1
+        return started
+
+    # -- sending and recording -----------------------------------------------------------------------
+
+    def _send(self, channel, claimed: list[Due], outgoing: Outgoing) -> None:
+        started = time.perf_counter()
+        try:
+            outcome = channel.send(outgoing)
+        except Exception as exc:  # a bug in rendering or a channel: retried, never lost
+            log.exception("delivery raised", extra={"delivery_id": outgoing.delivery_id})
+            outcome = Outcome(domain.FAILED_TEMPORARY, f"error {type(exc).__name__}")
+        DURATION.labels(service=self.service, channel=channel.name).observe(
+            time.perf_counter() - started)
+        try:
+            self.record(claimed, outcome)
+        except Exception:  # the lease runs out and the delivery is tried again
+            log.exception("could not record a delivery outcome",
+                          extra={"delivery_id": outgoing.delivery_id})
+
+    def record(self, claimed: list[Due], outcome: Outcome, now: datetime | None = None) -> None:
+        now = now or utcnow()
+        settings = self.settings
+        with Session(self.database.engine) as session:
+            for due in claimed:
+                row = session.get(Delivery, due.id)
+                if row is None or row.claim != due.claim:
+                    continue    # the lease ran out and someone else took it over
+                if outcome.delivered:
+                    row.status, row.delivered_at, row.last_error = domain.DELIVERED, now, None
+                else:
+                    row.status, row.next_attempt_at = domain.after_failure(
+                        row.attempts, settings.max_attempts,
+                        outcome.status == domain.FAILED_PERMANENT, now,
+                        settings.retry_base, settings.retry_cap)
+                    row.last_error = (outcome.error or outcome.status)[:500]
+                    if row.status == domain.FAILED_PERMANENT:
+                        DEAD.labels(service=self.service, channel=row.channel).inc()
+                        log.error("delivery failed permanently", extra={
+                            "delivery_id": row.id, "channel": row.channel,
+                            "attempts": row.attempts, "error": row.last_error})
+                row.claim, row.claimed_until, row.updated_at = None, None, now
+                DELIVERIES.labels(service=self.service, channel=row.channel,
+                                  outcome=row.status).inc()
+            session.commit()

@@ -1,0 +1,158 @@
+"""Real receivers for notification tests: an SMTP server and a webhook endpoint.
+
+- ``SmtpSink``: ``python -m services.notifications.devsmtp`` (aiosmtpd, a real SMTP
+  server) in its own process on a free loopback port, writing each message to a file.
+- ``WebhookReceiver``: an eventlet WSGI server on a free loopback port; each path is one
+  endpoint with its own behaviour (answer status codes in turn, a bounded delay) and
+  verifies every request with the recipe from docs/webhooks.md.
+"""
+from __future__ import annotations
+
+import email
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from email import policy
+from pathlib import Path
+
+import eventlet
+import eventlet.wsgi
+
+from stafett.config import ROOT
+from tests.support.platform import free_port, wait_for
+
+WEBHOOK_DOC = ROOT / "docs" / "webhooks.md"
+
+
+def verification_recipe() -> dict:
+    """The Python snippet of docs/webhooks.md, executed: its names as a dict."""
+    text = WEBHOOK_DOC.read_text(encoding="utf-8")
+    block = re.search(r"<!-- verify-snippet:start -->\s*```python\n(.*?)```\s*"
+                      r"<!-- verify-snippet:end -->", text, re.S)
+    assert block, "docs/webhooks.md lost its verification snippet"
+    namespace: dict = {}
+    exec(compile(block.group(1), str(WEBHOOK_DOC), "exec"), namespace)
+    return namespace
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class SmtpSink:
+    def __init__(self, directory: Path, reject_domains: tuple[str, ...] = ()):
+        self.directory = Path(directory)
+        self.port = free_port()
+        self.reject_domains = reject_domains
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "SmtpSink":
+        args = [sys.executable, "-m", "services.notifications.devsmtp", "--host", "127.0.0.1",
+                "--port", str(self.port), "--dir", str(self.directory)]
+        for domain in self.reject_domains:
+            args += ["--reject-domain", domain]
+        self.process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        wait_for(lambda: _port_open(self.port) or self.process.poll() is not None,
+                 timeout=20, message="the SMTP sink to listen")
+        assert self.process.poll() is None, "the SMTP sink did not start"
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def raw(self) -> list[bytes]:
+        return [path.read_bytes() for path in sorted(self.directory.glob("*.eml"))]
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(raw, policy=policy.default) for raw in self.raw()]
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages() if m["X-Sink-Rcpt-To"] == address]
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict
+    body: bytes
+    at: float
+    verified: bool
+
+
+@dataclass
+class Endpoint:
+    statuses: list = field(default_factory=lambda: [200])   # answered in turn, last repeats
+    delay: float = 0.0                                       # seconds, bounded by the test
+    secret: str | None = None
+    calls: int = 0
+
+
+class WebhookReceiver:
+    def __init__(self):
+        self.port = free_port()
+        self.endpoints: dict[str, Endpoint] = {}
+        self.received: list[Received] = []
+        self.verify = verification_recipe()["verify_stafett_signature"]
+        self._pool = eventlet.GreenPool(100)
+        self._server = None
+        self._socket = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def endpoint(self, path: str, **behaviour) -> Endpoint:
+        self.endpoints[path] = Endpoint(**behaviour)
+        return self.endpoints[path]
+
+    def _app(self, environ, start_response):
+        path = environ["PATH_INFO"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items()
+                   if k.startswith("HTTP_")}
+        endpoint = self.endpoints.get(path) or Endpoint(statuses=[404])
+        verified = False
+        if endpoint.secret:
+            try:
+                self.verify(endpoint.secret, headers.get("Stafett-Signature", ""), body)
+                verified = True
+            except Exception:
+                verified = False
+        index = min(endpoint.calls, len(endpoint.statuses) - 1)
+        status = endpoint.statuses[index]
+        endpoint.calls += 1
+        if endpoint.delay:
+            eventlet.sleep(endpoint.delay)
+        self.received.append(Received(path, headers, body, time.monotonic(), verified))
+        start_response(f"{status} X", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    def start(self) -> "WebhookReceiver":
+        self._socket = eventlet.listen(("127.0.0.1", self.port))
+        self._server = eventlet.spawn(eventlet.wsgi.server, self._socket, self._app,
+                                      custom_pool=self._pool, log_output=False)
+        wait_for(lambda: _port_open(self.port), timeout=5, message="the webhook receiver")
+        return self
+
+    def stop(self) -> None:
+        for thread in list(self._pool.coroutines_running):
+            thread.kill()
+        if self._server is not None:
+            self._server.kill()
+        if self._socket is not None:
+            self._socket.close()
+
+    def at(self, path: str) -> list[Received]:
+        return [r for r in self.received if r.path == path]

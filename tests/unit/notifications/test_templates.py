@@ -1,0 +1,174 @@
+"""The templates: every kind renders for every channel, in bokmål, with nothing sensitive.
+
+Every template is rendered for events built from the seeded demo data (stafett.demo) —
+with the seeded names and numbers even smuggled into the event data — and every rendered
+e-mail, HTML alternative, calendar file and webhook body is scanned for any of them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+import pytest
+from icalendar import Calendar
+
+from services.notifications import domain, rendering
+from services.notifications.channels import EmailChannel, Outgoing, SmtpSettings, WebhookChannel
+from services.notifications.domain import Facts, notices_for
+from stafett.demo import AGENCIES, CHILDREN, PERSONAS
+from stafett.events import Envelope
+
+PUBLIC = "https://stafett.example"
+SEEDED_NAMES = sorted({c["name"] for c in CHILDREN} | {g["name"] for c in CHILDREN
+                                                        for g in c["guardians"]}
+                      | {p["name"] for p in PERSONAS.values() if "name" in p}
+                      | {a["name"] for a in AGENCIES.values()})
+SEEDED_WORDS = sorted({w for n in SEEDED_NAMES for w in n.split()
+                       if len(w) > 2 and w[0].isupper()} - {"PPT", "NAV"})
+SEEDED_NUMBERS = sorted({c["national_id"] for c in CHILDREN}
+                        | {g["national_id"] for c in CHILDREN for g in c["guardians"]}
+                        | {a["org_number"] for a in AGENCIES.values()})
+
+
+def leaks(text: str) -> list[str]:
+    found = [n for n in SEEDED_NAMES + SEEDED_WORDS
+             if re.search(rf"(?<![\wæøåÆØÅ]){re.escape(n)}(?![\wæøåÆØÅ])", text)]
+    return found + [n for n in SEEDED_NUMBERS if n in text]
+
+
+def seeded_events() -> list[Envelope]:
+    """One event per rule, its ids being seeded names and numbers (the worst case)."""
+    emma, mother = CHILDREN[0], CHILDREN[0]["guardians"][0]
+    smuggled = {"title": emma["name"], "national_id": emma["national_id"],
+                "note": mother["name"]}
+    person = mother["national_id"]
+    common = {"log_id": "log-1", "child_id": emma["national_id"]}
+    events = [
+        ("log.measure_added", {"measure_id": "m-1", "responsible_person_id": person,
+                               "responsible_agency": AGENCIES["ppt"]["org_number"],
+                               "evaluate_by": "2026-12-14"}),
+        ("log.meeting_scheduled", {"meeting_id": "mt-1",
+                                   "starts_at": "2026-12-01T09:00:00+01:00",
+                                   "ends_at": "2026-12-01T10:00:00+01:00",
+                                   "invited_person_ids": [person]}),
+        ("consent.expiring", {"consent_id": "c-1", "notify_person_ids": [person]}),
+        ("consent.expired", {"consent_id": "c-1", "notify_person_ids": [person]}),
+        ("handover.requested", {"handover_id": "h-1", "status": "consent_pending",
+                                "consent_person_ids": [person]}),
+        ("handover.requested", {"handover_id": "h-1", "status": "awaiting_acceptance",
+                                "to_person_id": person, "to_agency": "1"}),
+        ("handover.accepted", {"handover_id": "h-1", "requested_by_person_id": person}),
+        ("handover.declined", {"handover_id": "h-1", "requested_by_person_id": person}),
+        ("log.closed", {"participant_person_ids": [person]}),
+        ("log.proposal_answered", {"proposal_id": "pr-1", "proposer_person_id": person,
+                                   "decision": "accepted"}),
+    ]
+    return [Envelope(type=t, source=t.split(".")[0], data={**d, **smuggled},
+                     actor_ref="person:someone", **common) for t, d in events]
+
+
+def all_notices():
+    facts = Facts(child_stafettholders=(("holder", "1", "log-1"),))
+    notices = [n for e in seeded_events() for n in notices_for(e, facts)]
+    for kind in (domain.EVALUATION_DUE, domain.EVALUATION_OVERDUE, domain.MEETING_TOMORROW):
+        notices.append(domain.notice(kind, ["p"], [], {
+            "log_id": "log-1", "measure_id": "m-1", "meeting_id": "mt-1",
+            "starts_at": "2026-12-02T09:00:00+01:00", "evaluate_by": "2026-12-14"}))
+    return notices
+
+
+def test_every_kind_has_a_rule_or_a_reminder_and_is_rendered_here():
+    assert {n.kind for n in all_notices()} == set(domain.KINDS)
+
+
+@pytest.mark.parametrize("kind", domain.KINDS)
+def test_every_kind_renders_for_the_inbox_and_email_in_bokmal(kind):
+    inbox = rendering.render_inbox(kind)
+    assert inbox.title and inbox.body and "\n" not in inbox.title
+    assert "Logg inn" in inbox.body
+    email = rendering.render_email(kind, {"log_id": "log-1", "handover_id": "h-1",
+                                          "meeting_id": "mt-1",
+                                          "starts_at": "2026-12-01T09:00:00+01:00"}, PUBLIC)
+    assert email.subject and "\n" not in email.subject
+    assert email.text.startswith("Hei,\n\n")
+    assert "Logg inn for å se det: https://stafett.example/" in email.text
+    assert "Av hensyn til personvernet står det ikke mer i denne e-posten." in email.text
+    assert "Du kan endre hvilke varsler du får, her: " \
+           "https://stafett.example/innstillinger/varsler" in email.text
+    assert '<html lang="nb">' in email.html
+    assert (email.ics is not None) == (kind in domain.CALENDAR_KINDS)
+
+
+def test_the_measure_email_says_there_is_a_task_and_where():
+    email = rendering.render_email("measure_assigned", {"log_id": "log-1"}, PUBLIC)
+    assert email.subject == "Du har en ny oppgave i Stafett"
+    assert "Du er satt som ansvarlig for et nytt tiltak i Stafett." in email.text
+    assert "https://stafett.example/logger/log-1" in email.text
+
+
+def test_the_html_alternative_escapes_what_it_is_given():
+    html = rendering.environment().get_template("email.html").render(
+        subject="<b>x</b>", lead="<script>alert(1)</script>", link='https://x/"><img',
+        preferences_link="https://x/p")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '"><img' not in html
+
+
+def test_the_digest_counts_without_saying_what():
+    one, three = rendering.render_digest(1, PUBLIC), rendering.render_digest(3, PUBLIC)
+    assert one.subject == three.subject == "Nye varsler i Stafett"
+    assert "Du har ett nytt varsel i Stafett." in one.text
+    assert "Du har 3 nye varsler i Stafett." in three.text
+
+
+def test_the_calendar_file_has_the_times_and_nothing_else():
+    ics = rendering.render_ics({"meeting_id": "mt-1", "starts_at": "2026-12-01T09:00:00+01:00",
+                                "ends_at": None}, "https://stafett.example/logger/log-1")
+    [event] = Calendar.from_ical(ics).walk("VEVENT")
+    assert event.decoded("dtstart") == datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+    assert event.decoded("dtend") == datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    assert str(event["summary"]) == "Samarbeidsmøte (Stafett)"
+    assert "ATTENDEE" not in event and "ORGANIZER" not in event and "LOCATION" not in event
+    assert rendering.render_ics({"meeting_id": "mt-1"}, "x") is None
+
+
+def test_the_webhook_body_is_the_type_ids_and_a_link():
+    body = json.loads(rendering.render_webhook(
+        delivery_id="d-1", event_id="e-1", event_type="log.measure_added",
+        kind="measure_assigned", occurred_at="2026-11-23T08:00:00+00:00",
+        context={"log_id": "log-1", "measure_id": "m-1", "evaluate_by": "2026-12-14",
+                 "decision": "accepted"}, public_url=PUBLIC))
+    assert body == {"id": "d-1", "event_id": "e-1", "type": "log.measure_added",
+                    "kind": "measure_assigned", "occurred_at": "2026-11-23T08:00:00+00:00",
+                    "data": {"log_id": "log-1", "measure_id": "m-1"},
+                    "link": "https://stafett.example/api/v1/logs/log-1"}
+
+
+def test_no_outgoing_message_carries_a_seeded_name_or_number():
+    email_channel = EmailChannel(SmtpSettings(), PUBLIC)
+    webhook_channel = WebhookChannel(PUBLIC)
+    rendered = []
+    for notice in all_notices():
+        outgoing = Outgoing(delivery_id="d-1", event_id="e-1", event_type="x",
+                            kind=notice.kind, context=notice.context,
+                            address="guardian@example.org")
+        message = email_channel.compose(outgoing)
+        for part in message.walk():
+            if not part.is_multipart():
+                content = part.get_content()
+                rendered.append(content.decode() if isinstance(content, bytes) else content)
+        rendered.append(str(message["Subject"]))
+        rendered.append(webhook_channel.body(outgoing).decode())
+        text = rendering.render_inbox(notice.kind)
+        rendered.append(text.title + "\n" + text.body)
+    rendered.append(rendering.render_digest(5, PUBLIC).text)
+    assert len(rendered) > 50
+    assert [(i, leaks(text)) for i, text in enumerate(rendered) if leaks(text)] == []
+
+
+def test_the_scan_itself_finds_a_leak():
+    emma = CHILDREN[0]
+    assert leaks(f"Hei {emma['name'].split()[0]}") != []
+    assert leaks(f"nummer {emma['national_id']}") != []
+    assert leaks("Emmanuel") == []   # whole names and words count, not parts of words
