@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start (and if missing, install) the servers the tests talk to: RabbitMQ with its
-# management API (per-test vhosts) and PostgreSQL. Idempotent; quiet when all is up.
+# management API (per-test vhosts) and PostgreSQL; and Debian's Chromium for the browser
+# tests. Idempotent; quiet when all is up.
 set -euo pipefail
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -31,4 +32,11 @@ if ! port_open 5432; then
   echo "starting PostgreSQL"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
   wait_port 5432
+fi
+
+# The web client's browser tests (tests/browser) drive Debian's Chromium; never a browser
+# download. If it cannot be installed the other tests still run, and those fail, loudly.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Debian's chromium for the browser tests"
+  apt_install chromium || echo "could not install chromium: tests/browser will fail" >&2
 fi

@@ -1,0 +1,223 @@
+"""Mine logger, the log page and the forms on a log (owner: the logs service)."""
+from __future__ import annotations
+
+from gateway.web import formdefs as fd
+from gateway.web import viewmodels as vm
+from gateway.web.pages import page, redirect
+from gateway.web.routes.base import FORM_ERRORS, role_of
+from stafett.errors import NotFound, ValidationFailed
+
+
+class LogPages:
+    @page("GET", "/logger")
+    def web_logs(self, request):
+        return self._web_logs_page(request)
+
+    def _web_logs_page(self, request):
+        actor = self._web_actor(request)
+        logs = self.logs.my_logs()
+        names = self._web_child_names(entry["child_id"] for entry in logs)
+        logs = sorted(logs, key=lambda entry: (entry["status"] != "open",
+                                               -entry["overdue_measures"] - entry["red_measures"],
+                                               names.get(entry["child_id"], "")))
+        return self._web_render(request, "logs.html", title="Mine logger", logs=logs,
+                                names=names, is_staff=actor.kind == "staff", active="logger")
+
+    @page("GET,POST", "/logger/ny")
+    def web_new_log(self, request):
+        self._web_actor(request)
+
+        def submit(form):
+            try:
+                child = self.consent.find_child({"national_id": form.text("national_id")})
+                opened = self.logs.open_log({"child_id": child["id"],
+                                             "level": int(form.text("level") or 1)})
+            except NotFound:
+                raise ValidationFailed("no child", {"national_id": ["no child covered"]})
+            return redirect(f"/logger/{opened['id']}?melding=logg")
+
+        return self._web_form_flow(
+            request, lambda _: fd.new_log_form(), lambda: None, submit,
+            lambda form, _, status: self._web_form_page(
+                request, form, status, "Opprett en stafettlogg", "/logger/ny", "Opprett loggen",
+                "/logger", intro="Loggen kan opprettes når de foresatte (eller ungdommen selv) "
+                                 "har samtykket til at din virksomhet er med."))
+
+    @page("GET", "/logger/<log_id>")
+    def web_log(self, request, log_id):
+        self._web_actor(request)
+        log_view = self.logs.get_log(log_id)
+        timeline = self.logs.timeline(log_id, limit=200)["items"]
+        view = vm.log_page(log_view, list(reversed(timeline))[:10])
+        return self._web_render(request, "log.html", title=f"Stafettloggen til {view['child_name']}",
+                                log=view, more_timeline=len(timeline) > 10, active="logger")
+
+    @page("GET", "/logger/<log_id>/tidslinje")
+    def web_timeline(self, request, log_id):
+        self._web_actor(request)
+        result = self.logs.timeline(log_id, limit=50, cursor=request.args.get("side") or None)
+        return self._web_render(request, "timeline.html", title="Tidslinje", log_id=log_id,
+                                items=[vm.timeline_item(i) for i in result["items"]],
+                                next_cursor=result.get("next_cursor"), active="logger")
+
+    @page("GET", "/logger/<log_id>/innsyn")
+    def web_access_log(self, request, log_id):
+        self._web_actor(request)
+        result = self.logs.access_log(log_id, limit=50, cursor=request.args.get("side") or None)
+        return self._web_render(request, "access_log.html", title="Hvem har sett loggen",
+                                log_id=log_id, records=result["items"],
+                                next_cursor=result.get("next_cursor"), active="logger")
+
+    def _web_log_form(self, request, log_id, make_form, submit, title, path, button, done,
+                      intro=None, aliases=None):
+        """A form on a log: shown with the log's participants, posted to a service."""
+        self._web_actor(request)
+
+        def send(form):
+            submit(form)
+            return redirect(f"/logger/{log_id}?melding={done}")
+
+        return self._web_form_flow(
+            request, make_form, lambda: self.logs.get_log(log_id), send,
+            lambda form, _, status: self._web_form_page(
+                request, form, status, title, f"/logger/{log_id}/{path}", button,
+                f"/logger/{log_id}", intro=intro), aliases)
+
+    @page("GET,POST", "/logger/<log_id>/tiltak/nytt")
+    def web_new_measure(self, request, log_id):
+        return self._web_log_form(
+            request, log_id, fd.measure_form,
+            lambda form: self.logs.add_measure(log_id, fd.measure_payload(form)),
+            "Nytt tiltak", "tiltak/nytt", "Legg til tiltaket", "tiltak",
+            intro="Et tiltak er lite, konkret og tidsavgrenset, med én ansvarlig.")
+
+    @page("GET,POST", "/logger/<log_id>/tiltak/<measure_id>/vurdering")
+    def web_new_evaluation(self, request, log_id, measure_id):
+        return self._web_log_form(
+            request, log_id, lambda _: fd.evaluation_form(),
+            lambda form: self.logs.add_evaluation(log_id, measure_id, fd.evaluation_payload(form)),
+            "Vurder tiltaket", f"tiltak/{measure_id}/vurdering", "Lagre vurderingen",
+            "vurdering")
+
+    @page("GET,POST", "/logger/<log_id>/moter/nytt")
+    def web_new_meeting(self, request, log_id):
+        return self._web_log_form(
+            request, log_id, fd.meeting_form,
+            lambda form: self.logs.schedule_meeting(log_id, fd.meeting_payload(form)),
+            "Avtal et samarbeidsmøte", "moter/nytt", "Avtal møtet", "mote",
+            aliases={"starts_at": "starts", "ends_at": "ends"})
+
+    @page("GET,POST", "/logger/<log_id>/moter/<meeting_id>/referat")
+    def web_minutes(self, request, log_id, meeting_id):
+        def make(log_view):
+            meeting = next((m for m in (log_view or {}).get("meetings", [])
+                            if m["id"] == meeting_id), None)
+            if log_view is not None and meeting is None:
+                raise NotFound("no such meeting")
+            return fd.minutes_form(log_view, meeting)
+
+        def submit(form):
+            version = form.text("version")
+            self.logs.record_minutes(log_id, meeting_id, {
+                "minutes": form.text("minutes"), "attended": form.values.get("attended", [])},
+                int(version) if version.isdigit() else None)
+
+        return self._web_log_form(request, log_id, make, submit, "Skriv referat",
+                                  f"moter/{meeting_id}/referat", "Lagre referatet", "referat")
+
+    @page("GET,POST", "/logger/<log_id>/innlegg/nytt")
+    def web_new_entry(self, request, log_id):
+        return self._web_log_form(
+            request, log_id, lambda log_view: fd.entry_form("staff"),
+            lambda form: self.logs.add_entry(log_id, fd.entry_payload(form)),
+            "Skriv i loggen", "innlegg/nytt", "Lagre innlegget", "innlegg")
+
+    @page("GET,POST", "/logger/<log_id>/min-stemme")
+    def web_my_voice(self, request, log_id):
+        return self._web_log_form(
+            request, log_id, lambda log_view: fd.voice_form(role_of(log_view)),
+            lambda form: self.logs.add_entry(log_id, fd.entry_payload(form)),
+            "Min stemme", "min-stemme", "Legg det i loggen", "stemme",
+            intro="Her kan du skrive hva du tenker, hva som er vanskelig, og hva som hjelper.")
+
+    @page("GET,POST", "/logger/<log_id>/forslag/nytt")
+    def web_new_proposal(self, request, log_id):
+        return self._web_log_form(
+            request, log_id, lambda log_view: fd.proposal_form(role_of(log_view)),
+            lambda form: self.logs.propose_measure(log_id, fd.proposal_payload(form)),
+            "Foreslå et tiltak", "forslag/nytt", "Send forslaget", "forslag",
+            intro="Stafettholderen svarer på forslaget. Du ser svaret i loggen.")
+
+    @page("GET,POST", "/logger/<log_id>/deltakere/ny")
+    def web_new_participant(self, request, log_id):
+        self._web_actor(request)
+
+        def make(data):
+            if data is None:
+                return fd.participant_form([])
+            log_view, agencies = data
+            taking_part = {p.get("person_id") for p in log_view.get("participants", [])}
+            choices = []
+            for agency in agencies:
+                for person in self.consent.list_staff(agency["org_number"]):
+                    if person["id"] not in taking_part:
+                        title = f" – {person['title']}" if person.get("title") else ""
+                        choices.append((person["id"], f"{person['name']}{title}, {agency['name']}"))
+            return fd.participant_form(choices)
+
+        def submit(form):
+            self.logs.add_participant(log_id, {"person_id": form.text("person_id")})
+            return redirect(f"/logger/{log_id}?melding=deltaker")
+
+        return self._web_form_flow(
+            request, make, lambda: (self.logs.get_log(log_id), self.consent.list_agencies()),
+            submit,
+            lambda form, _, status: self._web_form_page(
+                request, form, status, "Legg til en deltaker", f"/logger/{log_id}/deltakere/ny",
+                "Legg til", f"/logger/{log_id}"))
+
+    @page("GET", "/logger/<log_id>/forslag/<proposal_id>")
+    def web_proposal(self, request, log_id, proposal_id):
+        self._web_actor(request)
+        return self._web_proposal_page(request, log_id, proposal_id)
+
+    @page("POST", "/logger/<log_id>/forslag/<proposal_id>/godta")
+    def web_accept_proposal(self, request, log_id, proposal_id):
+        self._web_actor(request)
+        form = fd.accept_proposal_form(None, {}).read(self._web_form(request))
+        if form.ok:
+            try:
+                self.logs.accept_proposal(log_id, proposal_id, fd.accept_proposal_payload(form))
+                return redirect(f"/logger/{log_id}?melding=forslag-godtatt")
+            except FORM_ERRORS as exc:
+                form.take_service_errors(exc)
+        return self._web_proposal_page(request, log_id, proposal_id, accept=form, status=422)
+
+    @page("POST", "/logger/<log_id>/forslag/<proposal_id>/avsla")
+    def web_decline_proposal(self, request, log_id, proposal_id):
+        self._web_actor(request)
+        form = fd.decline_form().read(self._web_form(request))
+        if form.ok:
+            try:
+                self.logs.decline_proposal(log_id, proposal_id, {"reason": form.text("reason")})
+                return redirect(f"/logger/{log_id}?melding=forslag-avslatt")
+            except FORM_ERRORS as exc:
+                form.take_service_errors(exc)
+        return self._web_proposal_page(request, log_id, proposal_id, decline=form, status=422)
+
+    def _web_proposal_page(self, request, log_id, proposal_id, accept=None, decline=None,
+                           status=200):
+        log_view = self.logs.get_log(log_id)
+        proposal = next((p for p in log_view.get("proposals", []) if p["id"] == proposal_id), None)
+        if proposal is None:
+            raise NotFound("no such proposal")
+        shown = fd.accept_proposal_form(log_view, proposal)
+        if accept is not None:
+            shown.values.update(accept.values)
+            shown.errors, shown.general = accept.errors, accept.general
+        view = vm.log_page(log_view, [])
+        return self._web_render(request, "proposal.html", status, title="Svar på forslaget",
+                                log=view, proposal=next(p for p in view["proposals"]
+                                                        if p["id"] == proposal_id),
+                                accept=shown, decline=decline or fd.decline_form(),
+                                active="logger")

@@ -1,0 +1,122 @@
+"""The web client at HTTP level over the real platform: sessions, cookies, CSRF, errors.
+(The browser tests do the same flows by clicking; these pin the protocol details.)"""
+from __future__ import annotations
+
+import re
+
+import requests
+from sqlalchemy import create_engine, text
+
+from stafett.demo import EMMA, EMMA_MOTHER
+from tests.browser.support import WebClient, text_of
+
+
+def test_the_session_cookie_and_the_security_headers(seeded):
+    web = WebClient(seeded.url())
+    start = web.get("/")
+    assert start.status_code == 200 and '<html lang="nb">' in start.text
+    for flag in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/"):
+        assert flag in web.last_set_cookie.split("; ")
+    assert start.headers["Cache-Control"] == "no-store"
+    csp = start.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+    assert "form-action 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert start.headers["X-Frame-Options"] == "DENY"
+    # no CDN: every script and stylesheet is our own, and served
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', start.text)
+    assert assets and not re.search(r'(?:src|href)="(?:https?:)?//', start.text)
+    for asset in assets:
+        assert requests.get(seeded.url() + asset, timeout=10).status_code == 200
+
+
+def test_login_rotates_the_session_and_logout_ends_it(seeded, database_urls):
+    web = WebClient(seeded.url())
+    web.get("/logg-inn")
+    anonymous = web.cookie
+    logged_in = web.login("guardian")
+    assert logged_in.status_code == 303 and logged_in.headers["Location"] == "/"
+    assert web.cookie != anonymous
+    page = web.get("/")
+    assert "Innlogget som Ingrid Solberg" in text_of(page.text)
+    # nothing of the identity or any token in the page, the cookie or the table
+    assert EMMA_MOTHER["national_id"] not in page.text and "eyJ" not in page.text
+    engine = create_engine(database_urls["gateway"])
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM web_sessions")).all()
+    engine.dispose()
+    stored = repr(rows)
+    assert EMMA_MOTHER["national_id"] not in stored and web.cookie not in stored
+    assert "Ingrid" not in stored and "citizen-ingrid" not in stored
+
+    old = web.cookie
+    out = web.post("/logg-ut", csrf=web.csrf_token("/logger"))
+    assert out.status_code == 303 and out.headers["Location"] == "/logg-inn?utlogget=1"
+    assert "Max-Age=0" in web.last_set_cookie and web.cookie is None
+    web.cookie = old
+    again = web.get("/logger/" + "0" * 36)
+    assert again.status_code == 303 and again.headers["Location"].startswith("/logg-inn?neste=")
+
+
+def test_every_form_needs_the_sessions_csrf_token(seeded):
+    web = WebClient(seeded.url())
+    web.get("/logg-inn/dev")
+    forged = web.post("/logg-inn/dev", {"persona": "teacher"}, csrf=None)
+    assert forged.status_code == 403 and "Skjemaet kunne ikke sendes" in text_of(forged.text)
+    assert web.post("/logg-inn/dev", {"persona": "teacher"}, csrf="feil").status_code == 403
+    web.login("teacher")
+    for path, data in (("/logg-ut", {}), ("/logger/ny", {"national_id": EMMA["national_id"]}),
+                       ("/innboks/x/lest", {})):
+        refused = web.post(path, data, csrf=None)
+        assert refused.status_code == 403, path
+    # another person's token does not do either
+    other = WebClient(seeded.url())
+    other.login("guardian")
+    assert web.post("/logg-ut", csrf=other.csrf_token("/logger")).status_code == 403
+    assert web.get("/logger").status_code == 200  # still logged in
+
+
+def test_a_login_returns_to_the_page_that_asked_for_it_and_never_elsewhere(seeded):
+    web = WebClient(seeded.url())
+    asked = web.get("/samtykker")
+    assert asked.status_code == 303 and asked.headers["Location"] == "/logg-inn?neste=/samtykker"
+    assert web.login("guardian", "/samtykker").headers["Location"] == "/samtykker"
+    for evil in ("https://evil.example/", "//evil.example", "/\\evil.example", "/api/v1/logs"):
+        other = WebClient(seeded.url())
+        assert other.login("guardian", evil).headers["Location"] == "/"
+
+
+def test_errors_are_pages_in_bokmal(seeded):
+    web = WebClient(seeded.url())
+    web.login("teacher")
+    missing = web.get("/logger/" + "0" * 36)
+    assert missing.status_code == 404 and "Fant ikke siden" in text_of(missing.text)
+    assert missing.headers["Content-Type"].startswith("text/html")
+    assert web.get("/static/../service.py").status_code == 404
+    seeded.stop("handover")
+    down = web.get("/overganger")
+    assert down.status_code == 503 and down.headers["Retry-After"] == "5"
+    assert "Tjenesten er midlertidig utilgjengelig, prøv igjen om litt" in text_of(down.text)
+    assert "Traceback" not in down.text and "handover" not in down.text
+
+
+def test_the_dev_persona_picker_is_only_there_when_the_dev_issuer_is_on(
+        container_factory, amqp_uri, database_urls, tmp_path):
+    from tests.support.platform import Platform
+
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path, DEV_ISSUER="false")
+    platform.start(["consent", "gateway"])
+    try:
+        web = WebClient(platform.url())
+        start = web.get("/")
+        assert start.status_code == 200 and "Demo" not in text_of(start.text)
+        assert "Ingen innlogging er satt opp" in text_of(start.text)
+        assert web.get("/logg-inn/dev").status_code == 404
+        assert web.post("/logg-inn/dev", {"persona": "teacher"}, csrf=None).status_code == 404
+    finally:
+        platform.close()
+
+
+def test_the_api_still_answers_beside_the_web_client(seeded):
+    api = seeded.client("teacher")
+    assert api.get("/api/v1/logs").status_code == 200
+    assert requests.get(seeded.url() + "/openapi.json", timeout=10).status_code == 200
