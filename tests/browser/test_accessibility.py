@@ -109,6 +109,7 @@ def test_every_page_passes_axe(seeded, browser):
         assert ingrid.page.goto(path).status == 200, path
         ingrid.check(name)
     ingrid.goto(f"/samtykker/{log['child_id']}/nytt")
+    ingrid.page.get_by_label("Hva skal samarbeidet handle om?").fill("")
     ingrid.page.get_by_role("button", name="Gi samtykke").click()
     assert ingrid.page.locator("#felt-purpose-error").text_content() == \
         "Feil: Skriv hva samarbeidet skal handle om."
