@@ -1,7 +1,7 @@
 """The gateway: authenticates, builds the actor, forwards to the owning service.
 
-It holds no domain data (only the web client's sessions, gateway/models.py) and decides
-no data access: the service that owns the data does.
+It holds no domain data (only the web client's sessions and Idempotency-Key records,
+gateway/models.py) and decides no data access: the service that owns the data does.
 """
 from __future__ import annotations
 
