@@ -28,7 +28,6 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -37,6 +36,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session as DbSession
 
 from gateway.models import WebSession
+from stafett.secrets import symmetric_key
 
 COOKIE_NAME = "stafett_session"
 KEY_FILE = "web-session.key"
@@ -69,21 +69,7 @@ class Sealer:
 
     @classmethod
     def from_config(cls, config) -> "Sealer":
-        if config.get("SESSION_KEY"):
-            return cls(bytes.fromhex(str(config["SESSION_KEY"])))
-        path = Path(config.get("SECRETS_DIR", "var/secrets")) / KEY_FILE
-        if not path.exists():
-            if str(config.get("SECRETS_CREATE", "true")).lower() != "true":
-                raise FileNotFoundError(f"missing secret {path}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another replica made it first
-                pass
-            else:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(os.urandom(32).hex().encode())
-        return cls(bytes.fromhex(path.read_text().strip()))
+        return cls(symmetric_key(config, "SESSION_KEY", KEY_FILE))
 
     def seal(self, data: dict, bound_to: str) -> str:
         nonce = os.urandom(12)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nameko.extensions import DependencyProvider
+from stafett.secrets import symmetric_key
 
 KEY_FILE = "webhook-secret.key"
 SECRET_PREFIX = "whsec_"
@@ -30,21 +30,7 @@ class SecretBox:
 
     @classmethod
     def from_config(cls, config: dict) -> "SecretBox":
-        if config.get("WEBHOOK_SECRET_KEY"):
-            return cls(bytes.fromhex(str(config["WEBHOOK_SECRET_KEY"])))
-        path = Path(config.get("SECRETS_DIR", "var/secrets")) / KEY_FILE
-        if not path.exists():
-            if str(config.get("SECRETS_CREATE", "true")).lower() != "true":
-                raise FileNotFoundError(f"missing secret {path}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another replica made it first
-                pass
-            else:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(os.urandom(32).hex().encode())
-        return cls(bytes.fromhex(path.read_text().strip()))
+        return cls(symmetric_key(config, "WEBHOOK_SECRET_KEY", KEY_FILE))
 
     def seal(self, secret: str, webhook_id: str) -> str:
         nonce = os.urandom(12)
