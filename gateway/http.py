@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
@@ -59,13 +60,36 @@ def json_result(payload, status: int = 200, headers: dict | None = None,
                     content_type=content_type)
 
 
-class ApiEntrypoint(HttpEntrypoint):
-    """``@api(method, path, scope=...)``: ``scope`` is what an agency system's token must
-    carry to call this route; routes without one are closed to agency systems."""
+@dataclass(frozen=True)
+class Contract:
+    """What the OpenAPI document says about a route (gateway/openapi.py): schemas by their
+    component name, the success status, and the HTTP conventions the route follows."""
+    summary: str
+    request: str | None = None         # request body schema
+    response: str | None = None        # success body schema (of each item, for a listing)
+    status: int = 200
+    listing: bool = False              # {"items": [...], "next_cursor"}, ?limit and ?cursor
+    paged: bool = False                # ?limit and ?cursor on a page schema of its own
+    if_match: bool = False             # an update: ETag out, If-Match in (428 / 412)
+    etag: bool = False                 # the response carries an ETag
+    media_type: str = "application/json"
+    query: tuple = ()                  # further query parameters (OpenAPI parameter objects)
 
-    def __init__(self, method, url, scope: str | None = None, **kwargs):
+
+class ApiEntrypoint(HttpEntrypoint):
+    """``@api(method, path, summary, scope=..., **contract)``: ``scope`` is what an agency
+    system's token must carry to call this route (routes without one are closed to agency
+    systems); the rest is the route's contract, from which /openapi.json is generated."""
+
+    def __init__(self, method, url, summary: str = "", scope: str | None = None,
+                 request=None, response=None, status=200, listing=False, paged=False,
+                 if_match=False, etag=False, media_type="application/json", query=(),
+                 **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED)
         self.scope = scope
+        self.contract = Contract(summary, request, response, status, listing,
+                                 paged or listing, if_match, etag or if_match, media_type,
+                                 tuple(query))
         super().__init__(method, API_PREFIX + url, **kwargs)
 
     def handle_request(self, request):
@@ -87,3 +111,17 @@ class ApiEntrypoint(HttpEntrypoint):
 
 
 api = ApiEntrypoint.decorator
+
+
+def api_routes(service_cls) -> list[tuple[str, str, str, ApiEntrypoint]]:
+    """``(METHOD, /path/{param}, handler name, entrypoint)`` of every public API route,
+    sorted by path: what the OpenAPI document and the authorization matrix cover."""
+    routes = []
+    for name in dir(service_cls):
+        handler = getattr(service_cls, name, None)
+        for entrypoint in getattr(handler, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, ApiEntrypoint):
+                path = (entrypoint.url.removeprefix(API_PREFIX)
+                        .replace("<", "{").replace(">", "}"))
+                routes.append((entrypoint.method, path, name, entrypoint))
+    return sorted(routes, key=lambda route: (route[1], route[0]))

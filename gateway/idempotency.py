@@ -87,6 +87,7 @@ def idempotent(route):
         return response
 
     wrapper.idempotent = True
+    wrapper.takes_idempotency_key = True  # for the OpenAPI document
     return wrapper
 
 

@@ -1,115 +1,148 @@
-"""The OpenAPI 3.1 document, generated from the services' marshmallow schemas (apispec)."""
+"""The OpenAPI 3.1 document, generated with apispec from the services' marshmallow schemas
+and from each route's own contract (``@api(..., request=, response=, listing=, ...)`` in
+gateway/routes): a route cannot exist without being documented."""
 from __future__ import annotations
 
 from functools import lru_cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
 
 from services.consent import schemas as consent
 from services.handover import schemas as handover
 from services.logs import schemas as logs
 from services.notifications import schemas as notifications
+from stafett.paging import DEFAULT_LIMIT, MAX_LIMIT
 
+
+class Me(Schema):
+    kind = fields.String(metadata={"enum": ["citizen", "staff", "system"]})
+    person_id = fields.String(allow_none=True)
+    agency = fields.String(allow_none=True)
+    agency_type = fields.String(allow_none=True)
+    roles = fields.List(fields.String())
+    scopes = fields.List(fields.String())
+
+
+#: component name → marshmallow schema; leaves before the schemas nesting them, so
+#: apispec reuses their names
 SCHEMAS = {
-    "ChildSearch": consent.ChildSearchIn, "Child": consent.ChildOut,
+    "Me": Me,
+    # consent
+    "Agency": consent.AgencyListOut, "Child": consent.ChildOut,
+    "ChildRegistration": consent.ChildIn, "ChildSearch": consent.ChildSearchIn,
     "ConsentRequest": consent.ConsentIn, "Consent": consent.ConsentOut,
     "Staff": consent.StaffOut,
-    # leaves before the schemas nesting them, so apispec reuses their names
+    # the gateway fills in the agency (from the path) and the issuer (the caller's)
+    "StaffRequest": consent.StaffIn(exclude=("issuer", "agency")),
+    # logs
     "ParticipantRequest": logs.ParticipantIn, "Participant": logs.ParticipantStaffView,
     "ParticipantCitizenView": logs.ParticipantCitizenView,
-    "MeasureRequest": logs.MeasureIn, "Measure": logs.MeasureView,
-    "OpenLog": logs.OpenLogIn, "LogStaffView": logs.LogStaffView,
-    "LogGuardianView": logs.LogGuardianView, "LogChildView": logs.LogChildView,
-    "LogSummary": logs.LogSummary,
-    "Handover": handover.HandoverView, "Notification": notifications.NotificationView,
+    "Evaluation": logs.EvaluationView, "ChildEvaluation": logs.ChildEvaluationView,
+    "MeasureRequest": logs.MeasureIn, "MeasureUpdate": logs.MeasureUpdateIn,
+    "Measure": logs.MeasureView, "ChildMeasure": logs.ChildMeasureView,
+    "EvaluationRequest": logs.EvaluationIn,
+    "MeetingRequest": logs.MeetingIn, "MinutesRequest": logs.MinutesIn,
+    "Meeting": logs.MeetingView, "ChildMeeting": logs.ChildMeetingView,
+    "EntryRequest": logs.EntryIn, "Entry": logs.EntryView, "CitizenEntry": logs.CitizenEntryView,
+    "ProposalRequest": logs.ProposalIn, "ProposalAccept": logs.ProposalAcceptIn,
+    "ProposalDecline": logs.ProposalDeclineIn, "Proposal": logs.ProposalView,
+    "OpenLog": logs.OpenLogIn, "LogUpdate": logs.LogUpdateIn, "CloseLog": logs.CloseLogIn,
+    "StafettholderRequest": logs.StafettholderIn,
+    "LogStaffView": logs.LogStaffView, "LogGuardianView": logs.LogGuardianView,
+    "LogChildView": logs.LogChildView, "LogSummary": logs.LogSummary,
+    "TimelineItem": logs.TimelineItem, "AccessRecord": logs.AccessRecordView,
+    # handover
+    "Handover": handover.HandoverView, "HandoverCitizenView": handover.HandoverCitizenView,
     "HandoverRequest": handover.HandoverIn, "HandoverAccept": handover.AcceptIn,
     "HandoverDecline": handover.DeclineIn, "HandoverCancel": handover.CancelIn,
-    "HandoverCitizenView": handover.HandoverCitizenView,
-}
-
-# the notifications service's contracts (inbox page, preferences, webhooks, deliveries)
-SCHEMAS.update({
-    "InboxPage": notifications.InboxPage, "PreferencesRequest": notifications.PreferencesIn,
+    # notifications
+    "Notification": notifications.NotificationView, "InboxPage": notifications.InboxPage,
+    "PreferencesRequest": notifications.PreferencesIn,
     "Preferences": notifications.PreferencesView, "WebhookRequest": notifications.WebhookIn,
     "Webhook": notifications.WebhookView, "WebhookCreated": notifications.WebhookCreated,
     "Delivery": notifications.DeliveryView,
-})
+}
 
 PROBLEM = {"type": "object", "required": ["type", "title", "status"], "properties": {
     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
     "detail": {"type": "string"}, "instance": {"type": "string"},
     "errors": {"type": "object", "additionalProperties": True}}}
 
-#: query parameters of list operations, by (method, path)
-QUERY_PARAMETERS = {
-    ("get", "/handovers"): [
-        {"name": "direction", "in": "query", "required": False,
-         "schema": {"type": "string", "enum": ["incoming", "outgoing"]}},
-        {"name": "limit", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
-}
+PAGING = [
+    {"name": "limit", "in": "query", "required": False, "schema": {
+        "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "next_cursor of the previous page, as given"}]
+IF_MATCH = {"name": "If-Match", "in": "header", "required": True,
+            "schema": {"type": "string"}, "description": "the ETag you last read"}
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                   "description": "retry safely: a replay returns the first response"}
+ETAG_HEADER = {"ETag": {"description": "the version, for If-Match",
+                        "schema": {"type": "string"}}}
 
-# (method, path, summary, request schema, response status, response schema, list?)
-OPERATIONS = [
-    ("get", "/me", "The authenticated actor", None, 200, None, False),
-    ("get", "/children", "Children of the logged-in guardian", None, 200, "Child", True),
-    ("post", "/children/search", "Find a child by national id (in the body, never the URL)",
-     "ChildSearch", 200, "Child", False),
-    ("get", "/children/{child_id}/consents", "Consents for a child (guardians)", None, 200,
-     "Consent", True),
-    ("post", "/children/{child_id}/consents", "Grant consent (guardian)", "ConsentRequest", 201,
-     "Consent", False),
-    ("post", "/consents/{consent_id}/withdraw", "Withdraw consent", None, 200, "Consent", False),
-    ("get", "/agencies/{org_number}/staff", "Staff directory of an agency", None, 200, "Staff",
-     True),
-    ("get", "/logs", "Logs the actor takes part in", None, 200, "LogSummary", True),
-    ("post", "/logs", "Open a log (staff; becomes stafettholder)", "OpenLog", 201,
-     "LogStaffView", False),
-    ("get", "/logs/{log_id}", "Read a log, as the actor may see it", None, 200,
-     "LogStaffView", False),
-    ("post", "/logs/{log_id}/participants", "Add a staff participant (stafettholder)",
-     "ParticipantRequest", 201, "Participant", False),
-    ("post", "/logs/{log_id}/measures", "Add a measure", "MeasureRequest", 201, "Measure",
-     False),
-    ("get", "/handovers", "Incoming and outgoing handovers (?direction=incoming|outgoing)",
-     None, 200, "Handover", True),
-    ("post", "/handovers", "Request a handover of a log to another agency (stafettholder)",
-     "HandoverRequest", 201, "Handover", False),
-    ("get", "/handovers/{handover_id}", "A handover; the receiver sees the summary, not the log",
-     None, 200, "Handover", False),
-    ("post", "/handovers/{handover_id}/accept", "Accept, naming the new stafettholder (receiver)",
-     "HandoverAccept", 200, "Handover", False),
-    ("post", "/handovers/{handover_id}/decline", "Decline with a reason (receiver)",
-     "HandoverDecline", 200, "Handover", False),
-    ("post", "/handovers/{handover_id}/cancel", "Cancel a request not yet accepted (requester)",
-     "HandoverCancel", 200, "Handover", False),
-    ("get", "/notifications", "The actor's in-app inbox, newest first (?unread, ?limit, ?cursor)",
-     None, 200, "InboxPage", False),
-    ("post", "/notifications/{notification_id}/read", "Mark a notification read", None, 200,
-     "Notification", False),
-    ("post", "/notifications/{notification_id}/unread", "Mark a notification unread", None,
-     200, "Notification", False),
-    ("get", "/me/preferences", "The actor's notification preferences (ETag)", None, 200,
-     "Preferences", False),
-    ("put", "/me/preferences", "Replace the actor's notification preferences (If-Match)",
-     "PreferencesRequest", 200, "Preferences", False),
-    ("get", "/webhooks", "The agency's webhooks (agency admin or scope stafett:webhooks)",
-     None, 200, "Webhook", True),
-    ("post", "/webhooks", "Register a webhook; the signing secret is shown once",
-     "WebhookRequest", 201, "WebhookCreated", False),
-    ("delete", "/webhooks/{webhook_id}", "Delete a webhook", None, 204, None, False),
-    ("get", "/webhooks/{webhook_id}/deliveries", "Recent deliveries to a webhook", None, 200,
-     "Delivery", True),
-]
+#: the problems every authenticated route may answer
+ERRORS = {"400": "Bad request", "401": "Not authenticated", "403": "Forbidden",
+          "404": "Not found (or not yours to see)", "409": "Conflict",
+          "422": "Invalid fields", "429": "Rate limited (Retry-After)",
+          "503": "A service is unavailable (Retry-After)"}
+BODY_ERRORS = {"413": "Body too large", "415": "Send application/json"}
+IF_MATCH_ERRORS = {"412": "Changed since you read it", "428": "Send If-Match"}
 
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _schema(response) -> dict:
+    if isinstance(response, tuple):  # the view depends on who asks
+        return {"anyOf": [_ref(name) for name in response]}
+    return _ref(response)
+
+
+def _operation(method: str, path: str, contract, idempotent: bool) -> dict:
+    body = _schema(contract.response) if contract.response else {"type": "object"}
+    if contract.listing:
+        body = {"type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": {"type": "array", "items": body},
+            "next_cursor": {"type": ["string", "null"]}}}
+    success = {"description": "OK"}
+    if contract.status != 204:
+        success["content"] = {contract.media_type: {"schema": body}}
+    if contract.etag:
+        success["headers"] = ETAG_HEADER
+    parameters = [{"name": part.strip("{}"), "in": "path", "required": True,
+                   "schema": {"type": "string"}}
+                  for part in path.split("/") if part.startswith("{")]
+    parameters += PAGING if contract.paged else []
+    parameters += list(contract.query)
+    parameters += [IF_MATCH] if contract.if_match else []
+    parameters += [IDEMPOTENCY_KEY] if idempotent else []
+    errors = dict(ERRORS)
+    if method in ("post", "put", "patch"):
+        errors.update(BODY_ERRORS)
+    if contract.if_match:
+        errors.update(IF_MATCH_ERRORS)
+    operation = {
+        "summary": contract.summary, "security": [{"bearer": []}], "parameters": parameters,
+        "responses": {str(contract.status): success, **{
+            code: {"description": text, "content": {
+                "application/problem+json": {"schema": _ref("Problem")}}}
+            for code, text in sorted(errors.items())}},
+    }
+    if contract.request:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": _ref(contract.request)}}}
+    return operation
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
+    from gateway.http import api_routes
+    from gateway.service import GatewayService
+
     spec = APISpec(title="Stafett API", version="1", openapi_version="3.1.0",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "The shared stafettlogg around a child (BTI model)."},
@@ -120,46 +153,11 @@ def openapi_document() -> dict:
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)
     paths: dict[str, dict] = {}
-    for method, path, summary, request, status, response, many in OPERATIONS:
-        content_schema = ({"type": "object", "properties": {"items": {
-            "type": "array", "items": _ref(response)}}} if many and response
-            else _ref(response) if response else {"type": "object"})
-        operation = {
-            "summary": summary, "security": [{"bearer": []}],
-            "parameters": [{"name": p.strip("{}"), "in": "path", "required": True,
-                            "schema": {"type": "string"}}
-                           for p in path.split("/") if p.startswith("{")]
-            + QUERY_PARAMETERS.get((method, path), []),
-            "responses": {str(status): {"description": "OK", "content": {
-                "application/json": {"schema": content_schema}}}},
-        }
-        for code in ("400", "401", "404", "409", "422", "503"):
-            operation["responses"][code] = {"description": "Problem", "content": {
-                "application/problem+json": {"schema": _ref("Problem")}}}
-        if request:
-            operation["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": _ref(request)}}}
-        paths.setdefault(path, {})[method] = operation
+    for method, path, name, entrypoint in api_routes(GatewayService):
+        handler = getattr(GatewayService, name)
+        paths.setdefault(path, {})[method.lower()] = _operation(
+            method.lower(), path, entrypoint.contract,
+            getattr(handler, "takes_idempotency_key", False))
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return _notifications_details(spec.to_dict())
-
-
-def _notifications_details(document: dict) -> dict:
-    """What the operation table cannot say: inbox query parameters, If-Match, 204."""
-    paths = document["paths"]
-    paths["/notifications"]["get"]["parameters"] += [
-        {"name": "unread", "in": "query", "required": False, "schema": {"type": "boolean"}},
-        {"name": "limit", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
-        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}]
-    put = paths["/me/preferences"]["put"]
-    put["parameters"].append({"name": "If-Match", "in": "header", "required": True,
-                              "schema": {"type": "string"},
-                              "description": "the ETag from GET /me/preferences"})
-    for code in ("412", "428"):
-        put["responses"][code] = {"description": "Problem", "content": {
-            "application/problem+json": {"schema": _ref("Problem")}}}
-    delete = paths["/webhooks/{webhook_id}"]["delete"]["responses"]
-    delete["204"] = {"description": "Deleted"}  # no body
-    return document
+    return spec.to_dict()

@@ -24,6 +24,7 @@ from gateway.web.session import WebSessions
 from stafett.actor import Actor, ActorContext
 from stafett.db import Database
 from stafett.errors import BadRequest, NotFound
+from stafett.paging import MAX_LIMIT, page
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
 from stafett.web import http
@@ -86,9 +87,15 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
             limit = int(request.args.get("limit", 50))
         except ValueError:
             raise BadRequest("limit must be a number")
-        if not 1 <= limit <= 200:
-            raise BadRequest("limit must be between 1 and 200")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
         return {"limit": limit, "cursor": request.args.get("cursor") or None}
+
+    def _listing(self, request, items: list) -> dict:
+        """One page of a list a service gave whole (a log's measures, a child's consents,
+        an agency's staff: bounded by their nature), with the same opaque cursor as the
+        lists the services page themselves (timeline, access log, inbox)."""
+        return page(items, **self._paging(request))
 
     # -- documents --------------------------------------------------------------------------
 
@@ -99,8 +106,8 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
     @http("GET", "/api-docs")
     def api_docs(self, request):
         """A readable page for /openapi.json, from vendored Swagger UI assets (no CDN)."""
-        page = (APIDOCS / "index.html").read_text(encoding="utf-8")
-        return Response(page, content_type="text/html; charset=utf-8",
+        html = (APIDOCS / "index.html").read_text(encoding="utf-8")
+        return Response(html, content_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": DOCS_CSP})
 
     @http("GET", "/api-docs/assets/<name>")
@@ -112,7 +119,8 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
 
     # -- who am I ---------------------------------------------------------------------------
 
-    @api("GET", "/me")
+    @api("GET", "/me", "The authenticated actor: kind, person, agency, roles and scopes",
+         response="Me")
     def me(self, request):
         actor = self._authenticate(request)
         return {"kind": actor.kind, "person_id": actor.person_id, "agency": actor.agency,

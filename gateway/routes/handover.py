@@ -1,44 +1,50 @@
 """Handovers between institutions (owner: the handover service)."""
 from gateway.http import api, json_result
 from gateway.idempotency import idempotent
-from stafett.errors import BadRequest
+from stafett.paging import MAX_LIMIT
+
+HANDOVER_VIEWS = ("Handover", "HandoverCitizenView")
+DIRECTION = {"name": "direction", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["incoming", "outgoing"]}}
 
 
 class HandoverRoutes:
-    @api("GET", "/handovers")
+    @api("GET", "/handovers", "Incoming and outgoing handovers, newest first (the last "
+         f"{MAX_LIMIT} per call to the service)", response=HANDOVER_VIEWS, listing=True,
+         query=(DIRECTION,))
     def list_handovers(self, request):
-        """``?direction=incoming|outgoing`` (default both), ``limit`` (1–200)."""
         self._authenticate(request)
-        try:
-            limit = int(request.args.get("limit", 50))
-        except ValueError:
-            raise BadRequest("limit must be a number")
-        return {"items": self.handover.list_handovers(request.args.get("direction") or None,
-                                                      limit)}
+        return self._listing(request, self.handover.list_handovers(
+            request.args.get("direction") or None, MAX_LIMIT))
 
-    @api("POST", "/handovers")
+    @api("POST", "/handovers", "Request a handover of a log to another agency "
+         "(stafettholder)", request="HandoverRequest", response="Handover", status=201)
     @idempotent
     def request_handover(self, request):
         self._authenticate(request)
         handover = self.handover.request_handover(self._body(request))
         return json_result(handover, 201, {"Location": f"/api/v1/handovers/{handover['id']}"})
 
-    @api("GET", "/handovers/<handover_id>")
+    @api("GET", "/handovers/<handover_id>", "A handover; the receiver sees the summary, "
+         "never the log", response=HANDOVER_VIEWS)
     def get_handover(self, request, handover_id):
         self._authenticate(request)
         return self.handover.get_handover(handover_id)
 
-    @api("POST", "/handovers/<handover_id>/accept")
+    @api("POST", "/handovers/<handover_id>/accept", "Accept, naming the new stafettholder "
+         "(receiver)", request="HandoverAccept", response="Handover")
     def accept_handover(self, request, handover_id):
         self._authenticate(request)
         return self.handover.accept_handover(handover_id, self._body(request))
 
-    @api("POST", "/handovers/<handover_id>/decline")
+    @api("POST", "/handovers/<handover_id>/decline", "Decline with a reason (receiver)",
+         request="HandoverDecline", response="Handover")
     def decline_handover(self, request, handover_id):
         self._authenticate(request)
         return self.handover.decline_handover(handover_id, self._body(request))
 
-    @api("POST", "/handovers/<handover_id>/cancel")
+    @api("POST", "/handovers/<handover_id>/cancel", "Cancel a request not yet accepted "
+         "(requester)", request="HandoverCancel", response="Handover")
     def cancel_handover(self, request, handover_id):
         self._authenticate(request)
         return self.handover.cancel_handover(handover_id, self._body(request))

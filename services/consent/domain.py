@@ -31,6 +31,7 @@ class ConsentPolicy:
     default_days: int = 365
     max_days: int = 1095
     youth_age: int = 15
+    child_min_age: int = 12            # below it the child sees nothing of its case
     guardians: str = ANY_GUARDIAN      # "any": one guardian suffices; "all": every guardian
     expiring_days: int = 30
 
@@ -39,6 +40,7 @@ class ConsentPolicy:
         policy = cls(default_days=int(config.get("CONSENT_DEFAULT_DAYS", 365)),
                      max_days=int(config.get("CONSENT_MAX_DAYS", 1095)),
                      youth_age=int(config.get("CONSENT_YOUTH_AGE", 15)),
+                     child_min_age=int(config.get("LOG_CHILD_MIN_AGE", 12)),
                      guardians=str(config.get("CONSENT_GUARDIANS", ANY_GUARDIAN)),
                      expiring_days=int(config.get("CONSENT_EXPIRING_DAYS", 30)))
         if policy.guardians not in (ANY_GUARDIAN, ALL_GUARDIANS):
@@ -73,6 +75,11 @@ def require_agency_admin(actor: Actor | None, org_number: str) -> None:
 
 
 # -- who consents ---------------------------------------------------------------------------
+
+def sees_own_case(birth_date: date | None, today: date, policy: ConsentPolicy) -> bool:
+    """The child reads its own consents from the age it may read its log."""
+    return birth_date is not None and age_on(birth_date, today) >= policy.child_min_age
+
 
 def consenting_party(birth_date: date, today: date, policy: ConsentPolicy) -> str:
     return YOUTH if age_on(birth_date, today) >= policy.youth_age else GUARDIANS

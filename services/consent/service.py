@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -139,9 +140,10 @@ class ConsentService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def provision_staff(self, payload: dict) -> dict:
         """Pre-provision a staff member: the platform, or an administrator of the agency."""
+        if not (self.actor and self.actor.kind == SERVICE):  # before validation
+            domain.require_agency_admin(
+                self.actor, payload.get("agency") if isinstance(payload, dict) else None)
         data = load(StaffIn(), payload)
-        if not (self.actor and self.actor.kind == SERVICE):
-            domain.require_agency_admin(self.actor, data["agency"])
         agency = self._agency(data["agency"])
         subject = f"{data['issuer']}|{data['subject']}"
         with audited_work(self.db, self.actor, "provision", "staff") as work:
@@ -308,8 +310,10 @@ class ConsentService(ServiceBase):
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
             guardian_ids = self._guardian_ids(consent.child_id)
-            domain.check_may_consent(self.actor.person_id, consent.consenting_party,
-                                     consent.child_id, guardian_ids, policy)
+            with self._as_missing_consent():
+                self._require_not_under_age(consent.child_id)
+                domain.check_may_consent(self.actor.person_id, consent.consenting_party,
+                                         consent.child_id, guardian_ids, policy)
             if expected_version is None:
                 raise PreconditionRequired("send If-Match with the version you last read")
             if int(expected_version) != consent.version:
@@ -340,7 +344,8 @@ class ConsentService(ServiceBase):
         with audited_work(self.db, self.actor, "read", "consent", consent_id) as work:
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
-            self._require_may_read(consent.child_id)
+            with self._as_missing_consent():
+                self._require_may_read(consent.child_id)
         return ConsentOut().dump(consent)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -348,7 +353,8 @@ class ConsentService(ServiceBase):
         with audited_work(self.db, self.actor, "export_fhir", "consent", consent_id) as work:
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
-            self._require_may_read(consent.child_id)
+            with self._as_missing_consent():
+                self._require_may_read(consent.child_id)
         return consent_resource(consent)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -362,9 +368,11 @@ class ConsentService(ServiceBase):
         with audited_work(self.db, self.actor, "withdraw", "consent", consent_id) as work:
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
-            domain.check_may_consent(self.actor.person_id, consent.consenting_party,
-                                     consent.child_id, self._guardian_ids(consent.child_id),
-                                     self._policy())
+            with self._as_missing_consent():
+                self._require_not_under_age(consent.child_id)
+                domain.check_may_consent(self.actor.person_id, consent.consenting_party,
+                                         consent.child_id, self._guardian_ids(consent.child_id),
+                                         self._policy())
             if expected_version is not None and int(expected_version) != consent.version:
                 raise PreconditionFailed("the consent changed since you read it")
             if consent.status not in domain.OPEN_STATES:
@@ -445,7 +453,10 @@ class ConsentService(ServiceBase):
         actor, child = self.actor, self._child(child_id)
         if actor and actor.kind == CITIZEN:
             domain.require_citizen_high(actor)
-            if actor.person_id in set(self._guardian_ids(child.id)) | {child.id}:
+            if actor.person_id in set(self._guardian_ids(child.id)):
+                return
+            if actor.person_id == child.id and domain.sees_own_case(
+                    child.birth_date, date.today(), self._policy()):
                 return
         elif actor and actor.kind == STAFF and actor.person_id:
             today = date.today()
@@ -454,6 +465,11 @@ class ConsentService(ServiceBase):
                    for c in self._open_consents(child.id)):
                 return
         raise NotFound("no such child")
+
+    def _require_not_under_age(self, child_id: str) -> None:
+        if self.actor.person_id == child_id and not domain.sees_own_case(
+                self._child(child_id).birth_date, date.today(), self._policy()):
+            raise NotFound("no such child")
 
     def _open_consents(self, child_id: str) -> list[Consent]:
         return list(self.db.scalars(select(Consent).where(
@@ -474,6 +490,14 @@ class ConsentService(ServiceBase):
         if consent is None:
             raise NotFound("no such consent")
         return consent
+
+    @contextmanager
+    def _as_missing_consent(self):
+        """A consent the actor may not see answers exactly like one that does not exist."""
+        try:
+            yield
+        except NotFound:
+            raise NotFound("no such consent")
 
     def _agency(self, org_number: str) -> Agency:
         agency = self.db.scalar(select(Agency).where(Agency.org_number == org_number))

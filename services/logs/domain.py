@@ -160,9 +160,14 @@ def check_version(expected: int | None, current: int) -> None:
         raise PreconditionFailed("the resource changed since you read it; read it again")
 
 
-def check_can_open(actor: Actor | None, coverage: Coverage, has_open_log: bool) -> None:
+def require_staff(actor: Actor | None) -> None:
+    """Only staff open logs: others learn nothing, not even the request's rules."""
     if actor is None or actor.kind != STAFF or not actor.person_id:
         raise NotFound("no such child")
+
+
+def check_can_open(actor: Actor | None, coverage: Coverage, has_open_log: bool) -> None:
+    require_staff(actor)
     if not coverage.covers(actor.agency, actor.agency_type):
         raise NotFound("no such child")  # no consent for this agency: nothing to see
     if has_open_log:

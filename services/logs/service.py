@@ -35,7 +35,7 @@ from stafett.audit import access_table, audited_work
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             ServiceUnavailable, ValidationFailed)
-from stafett.paging import page
+from stafett.paging import bounded, decode_key, keyset_page, page
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
 from stafett.rpc import TimeoutRpcProxy
@@ -97,6 +97,7 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def open_log(self, payload: dict) -> dict:
+        domain.require_staff(self.actor)  # before validation
         data = load(OpenLogIn(), payload)
         actor, today = self.actor, date.today()
         with audited_work(self.db, actor, "open", "log", subject_id=data["child_id"]) as work:
@@ -514,16 +515,25 @@ class LogsService(ServiceBase):
             if ctx.viewer.role not in (domain.GUARDIAN, domain.CHILD, domain.STAFETTHOLDER):
                 raise Forbidden("the access log is for the child, the guardians and the "
                                 "stafettholder")
-        rows = self.db.execute(select(access_table).where(access_table.c.subject_id == log_id)
-                               .order_by(access_table.c.seq.desc())).mappings().all()
+        # keyset on the chain's sequence: every read adds a record at the top
+        result = keyset_page(self._access_rows(access_table.c.subject_id == log_id, limit,
+                                               cursor), bounded(limit), lambda r: r["seq"])
         people = {f"person:{p.person_id}": p for p in ctx.participants}
-        records = [{"at": as_utc(r["at"]), "who": self._who(r, people), "role": r["role"],
-                    "agency_type": people[r["actor_ref"]].agency_type
-                    if r["actor_ref"] in people else None,
-                    "action": r["action"], "outcome": r["outcome"]} for r in rows]
-        result = page(records, limit, cursor)
-        result["items"] = AccessRecordView(many=True).dump(result["items"])
+        result["items"] = AccessRecordView(many=True).dump([
+            {"at": as_utc(r["at"]), "who": self._who(r, people), "role": r["role"],
+             "agency_type": people[r["actor_ref"]].agency_type
+             if r["actor_ref"] in people else None,
+             "action": r["action"], "outcome": r["outcome"]} for r in result["items"]])
         return result
+
+    def _access_rows(self, condition, limit, cursor) -> list:
+        """Access records matching ``condition``, newest first, below the cursor's key."""
+        query = select(access_table).where(condition)
+        after = decode_key(cursor)
+        if after is not None:
+            query = query.where(access_table.c.seq < after)
+        return self.db.execute(query.order_by(access_table.c.seq.desc())
+                               .limit(bounded(limit) + 1)).mappings().all()
 
     @rpc(expected_exceptions=EXPECTED)
     def agency_audit(self, limit: int = 50, cursor: str | None = None) -> dict:
@@ -531,14 +541,14 @@ class LogsService(ServiceBase):
         actor = self.actor
         if actor is None or actor.kind != STAFF or "auditor" not in actor.roles:
             raise Forbidden("only an agency auditor may read the agency's access records")
-        rows = self.db.execute(select(access_table).where(access_table.c.agency == actor.agency)
-                               .order_by(access_table.c.seq.desc())).mappings().all()
+        result = keyset_page(self._access_rows(access_table.c.agency == actor.agency, limit,
+                                               cursor), bounded(limit), lambda r: r["seq"])
         with audited_work(self.db, actor, "audit", "access_log"):
             pass
-        result = page([dict(r, at=as_utc(r["at"]).isoformat()) for r in rows], limit, cursor)
-        result["items"] = [{k: r[k] for k in ("at", "actor_ref", "role", "action",
-                                              "object_type", "object_id", "subject_id",
-                                              "outcome", "reason")} for r in result["items"]]
+        result["items"] = [{**{k: r[k] for k in ("actor_ref", "role", "action", "object_type",
+                                                 "object_id", "subject_id", "outcome",
+                                                 "reason")},
+                            "at": as_utc(r["at"]).isoformat()} for r in result["items"]]
         return result
 
     @rpc(expected_exceptions=EXPECTED)

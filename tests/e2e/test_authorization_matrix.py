@@ -1,0 +1,208 @@
+"""The authorization matrix: every API endpoint × role × own or foreign object, over real
+HTTP through the gateway and the broker, compared cell by cell with the table in
+docs/authorization.md (zero differences).
+
+Probes never change what a later probe sees: writes are sent with a body no schema accepts
+and a stale ``If-Match``, so an allowed caller gets 422/412/409 and a denied one 403/404
+(the services decide access before they look at the body or the version). The one write
+without either, deleting a webhook, gets a fresh webhook for every probe.
+
+A 404 for a foreign object must be indistinguishable from the 404 for an id that does not
+exist at all: same status, title and detail.
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gateway.http import api_routes
+from gateway.service import GatewayService
+from stafett.demo import AGENCIES, PERSONAS
+from tests.support.platform import Platform
+from tests.support.world import World, school_webhook
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "authorization.md"
+
+#: matrix column → (persona, extra token claims); the order is the table's
+ROLES = {
+    "teacher": ("teacher", {}),            # school staff, participant and stafettholder
+    "teacher2": ("teacher2", {}),          # school staff, not a participant
+    "ppt": ("ppt", {}),                    # PPT, a participant
+    "child-welfare": ("child-welfare", {}),  # not covered by the consent
+    "nav": ("nav", {}),                    # not covered by the consent
+    "guardian": ("guardian", {}),          # Emma's mother
+    "other-guardian": ("other-guardian", {}),  # Jonas's mother: another child's guardian
+    "child": ("child", {}),                # Emma, 13
+    "young-child": ("young-child", {}),    # Jonas, 5: under the configured age
+    "system": ("school-system", {}),       # the school's system, scope stafett:logs.read
+    "system-no-scope": ("school-system", {"scope": "openid"}),
+    "auditor": ("auditor", {}),            # the school's agency auditor
+    "admin": ("school-admin", {}),         # the school's agency administrator
+}
+
+#: whose log is "own" for a role (all others: Emma's); Sara's log is foreign to every role
+OWN_STORY = {"other-guardian": "jonas", "young-child": "jonas"}
+FOREIGN_STORY = "sara"
+
+NAV = AGENCIES["nav"]["org_number"]
+ALLOWED = {200, 201, 204, 409, 412, 422, 428}
+#: a body no request schema accepts, and a version no object has
+INVALID_BODY = {"__not_a_field__": True}
+STALE = {"If-Match": '"999999"'}
+#: writes whose body names the object: a valid body, refused with 409 when allowed
+#: (every child in the world already has an open log, every log an open handover)
+BODY_OBJECT = {("POST", "/logs"): lambda s: {"child_id": s.child_id, "level": 1},
+               ("POST", "/handovers"): lambda s: {"log_id": s.log_id, "to_agency": NAV,
+                                                  "transition": "other"}}
+#: writes that must run for real (they are harmless and take no body)
+NO_BODY = {("POST", "/notifications/{notification_id}/read"),
+           ("POST", "/notifications/{notification_id}/unread")}
+
+
+def outcome(response) -> str:
+    if response.status_code in ALLOWED:
+        return "✓"
+    return str(response.status_code)
+
+
+class Prober:
+    def __init__(self, platform: Platform, world: World):
+        self.platform, self.world = platform, world
+        self.clients = {role: platform.client(persona, **claims)
+                        for role, (persona, claims) in ROLES.items()}
+        self.inbox = {}
+
+    def own_notification(self, role) -> str | None:
+        if role not in self.inbox:
+            items = self.clients[role].get("/api/v1/notifications").json().get("items", [])
+            self.inbox[role] = items[0]["id"] if items else None
+        return self.inbox[role]
+
+    def ids(self, role: str, which: str, method: str, path: str) -> dict | None:
+        """The path parameters naming the role's own or a foreign object (None: n/a)."""
+        story = self.world.stories[FOREIGN_STORY if which == "foreign"
+                                   else OWN_STORY.get(role, "emma")]
+        ids = {"log_id": story.log_id, "measure_id": story.measure_id,
+               "meeting_id": story.meeting_id, "proposal_id": story.proposal_id,
+               "participant_id": story.participant_id, "child_id": story.child_id,
+               "consent_id": story.consent_id, "handover_id": story.handover_id}
+        own_agency = self.platform_agency(role) or self.world.own_agency
+        ids["org_number"] = (self.world.foreign_agency if which == "foreign" else own_agency)
+        if "{notification_id}" in path:
+            ids["notification_id"] = (self.world.foreign_notification_id if which == "foreign"
+                                      else self.own_notification(role))
+            if ids["notification_id"] is None:
+                return None
+        if "{webhook_id}" in path:
+            ids["webhook_id"] = (self.world.foreign_webhook_id if which == "foreign"
+                                 else school_webhook(self.platform, self.world))
+        return ids
+
+    def platform_agency(self, role) -> str | None:
+        persona = PERSONAS[ROLES[role][0]]
+        if persona["issuer_kind"] == "system":
+            return persona["consumer"]["ID"].split(":")[1]
+        return persona.get("agency")
+
+    def request(self, role, method, path, ids, which):
+        url = "/api/v1" + path.format(**ids) if ids else "/api/v1" + path
+        session = self.clients[role].session
+        kwargs = {"headers": dict(STALE), "timeout": 30}
+        if (method, path) in BODY_OBJECT:
+            story = self.world.stories[FOREIGN_STORY if which == "foreign"
+                                       else OWN_STORY.get(role, "emma")]
+            kwargs["json"] = BODY_OBJECT[(method, path)](story)
+        elif method in ("POST", "PATCH", "PUT") and (method, path) not in NO_BODY:
+            kwargs["json"] = INVALID_BODY
+        return session.request(method, self.platform.url() + url, **kwargs)
+
+    def probe(self, role, method, path, which) -> str:
+        ids = self.ids(role, which, method, path) if "{" in path or (
+            method, path) in BODY_OBJECT else {}
+        if ids is None:
+            return "—"
+        response = self.request(role, method, path, ids, which)
+        result = outcome(response)
+        assert response.status_code < 500, (role, method, path, response.text)
+        assert response.status_code == 204 or response.headers["Content-Type"].startswith(
+            "application/problem+json" if response.status_code >= 400 else "application/"), (
+            role, method, path, response.headers["Content-Type"])
+        if result == "404" and "{" in path:
+            self.assert_like_nonexistent(role, method, path, ids, response)
+        return result
+
+    def assert_like_nonexistent(self, role, method, path, ids, response):
+        """A denied object answers exactly like an object that does not exist."""
+        missing = {name: str(uuid.uuid4()) for name in ids}
+        if "org_number" in ids:
+            missing["org_number"] = "999999999"
+        nowhere = self.request(role, method, path, missing, "foreign")
+        seen, expected = response.json(), nowhere.json()
+        assert (response.status_code, seen["title"], seen.get("detail")) == (
+            nowhere.status_code, expected["title"], expected.get("detail")), (
+            f"{role} {method} {path}: the denial can be told from a missing object: "
+            f"{seen} vs {expected}")
+
+
+def rows() -> list[tuple[str, str, str]]:
+    """(method, path, object) for every route: own and foreign where a path or body names
+    an object, a single row otherwise."""
+    result = []
+    for method, path, _, _ in api_routes(GatewayService):
+        if "{" in path or (method, path) in BODY_OBJECT:
+            result += [(method, path, "own"), (method, path, "foreign")]
+        else:
+            result.append((method, path, "—"))
+    return result
+
+
+def render(matrix: dict) -> str:
+    header = "| Endpoint | Object | " + " | ".join(ROLES) + " |"
+    lines = [header, "|" + "---|" * (len(ROLES) + 2)]
+    for (method, path, which) in rows():
+        cells = [matrix[(method, path, which, role)] for role in ROLES]
+        lines.append(f"| `{method} {path}` | {which} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def documented() -> dict:
+    """The table in docs/authorization.md, as {(method, path, object, role): cell}."""
+    table = {}
+    columns = None
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if line.startswith("| Endpoint |"):
+            columns = [c.strip() for c in line.strip("|").split("|")][2:]
+            continue
+        match = re.match(r"\| `(\w+) (\S+)` \| (\S+) \|(.*)\|$", line)
+        if match and columns:
+            method, path, which, rest = match.groups()
+            cells = [c.strip() for c in rest.split("|")]
+            for role, cell in zip(columns, cells, strict=True):
+                table[(method, path, which, role)] = cell
+    return table
+
+
+@pytest.fixture
+def prober(populated_platform):
+    platform, world = populated_platform
+    return Prober(platform, world)
+
+
+def test_every_endpoint_role_and_object_is_as_documented(prober):
+    observed = {}
+    for method, path, which in rows():
+        for role in ROLES:
+            observed[(method, path, which, role)] = prober.probe(role, method, path, which)
+    if os.environ.get("AUTHZ_MATRIX_OUT"):  # to review a change of policy: write, then read
+        Path(os.environ["AUTHZ_MATRIX_OUT"]).write_text(render(observed), encoding="utf-8")
+    expected = documented()
+    differences = [f"{m} {p} [{w}] {r}: documented {expected.get((m, p, w, r), 'nothing')}, "
+                   f"observed {cell}" for (m, p, w, r), cell in observed.items()
+                   if expected.get((m, p, w, r)) != cell]
+    stale = [key for key in expected if key not in observed]
+    assert not differences and not stale, "\n".join(differences + [f"not an endpoint: {s}"
+                                                                   for s in stale])
