@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.consent.domain import AGENCY_TYPES, PAPER_KINDS
+from stafett.fields import UtcDateTime
 
 
 class AgencyIn(Schema):
@@ -106,8 +107,8 @@ class ConsentOut(Schema):
     paper_reference = fields.String(allow_none=True)
     recorded_by = fields.String(allow_none=True)
     supersedes_id = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    ended_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    ended_at = UtcDateTime(allow_none=True)
     version = fields.Integer()
 
     def _scope(self, consent):

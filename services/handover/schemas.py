@@ -10,6 +10,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.handover.domain import STATES, TRANSITION_KINDS
+from stafett.fields import UtcDateTime
 
 DATE = {"format": "date"}
 DATE_TIME = {"format": "date-time"}
@@ -107,16 +108,16 @@ class HandoverView(Schema):
     viewer_role = fields.String(metadata={"enum": ["requester", "receiver"]})
     requested_by_person_id = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    expires_at = fields.DateTime(allow_none=True)
-    offered_at = fields.DateTime(allow_none=True)
-    accepted_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    expires_at = UtcDateTime(allow_none=True)
+    offered_at = UtcDateTime(allow_none=True)
+    accepted_at = UtcDateTime(allow_none=True)
     accepted_by_person_id = fields.String(allow_none=True)
     new_stafettholder_person_id = fields.String(allow_none=True)
     receiving_person_ids = fields.List(fields.String(), allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
-    ended_at = fields.DateTime(allow_none=True)
+    completed_at = UtcDateTime(allow_none=True)
+    ended_at = UtcDateTime(allow_none=True)
     reason = fields.String(allow_none=True)
     reason_code = fields.String(allow_none=True)
     version = fields.Integer()
@@ -131,7 +132,7 @@ class HandoverCitizenView(Schema):
     transition = fields.String(metadata={"enum": list(TRANSITION_KINDS)})
     status = fields.String(metadata={"enum": list(STATES)})
     viewer_role = fields.String(metadata={"enum": ["consenting_party"]})
-    created_at = fields.DateTime()
-    expires_at = fields.DateTime(allow_none=True)
-    completed_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    expires_at = UtcDateTime(allow_none=True)
+    completed_at = UtcDateTime(allow_none=True)
     reason_code = fields.String(allow_none=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
+from stafett.fields import UtcDateTime
+
 ARENAS = ("home", "school", "kindergarten", "health", "leisure", "other")
 MEASURE_STATUSES = ("planned", "active", "completed", "stopped")
 OUTCOMES = ("green", "yellow", "red")
@@ -192,8 +194,8 @@ class ChildMeasureView(Schema):
 
 class MeetingView(Schema):
     id = fields.String()
-    starts_at = fields.DateTime()
-    ends_at = fields.DateTime(allow_none=True)
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime(allow_none=True)
     mode = fields.String()
     place = fields.String(allow_none=True)
     agenda = fields.String()
@@ -205,7 +207,7 @@ class MeetingView(Schema):
 
 class ChildMeetingView(Schema):
     id = fields.String()
-    starts_at = fields.DateTime()
+    starts_at = UtcDateTime()
     mode = fields.String()
     place = fields.String(allow_none=True)
     agenda = fields.String()
@@ -217,7 +219,7 @@ class EntryView(Schema):
     visibility = fields.String()
     text = fields.String()
     author_id = fields.String()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class CitizenEntryView(Schema):
@@ -225,7 +227,7 @@ class CitizenEntryView(Schema):
     kind = fields.String()
     text = fields.String()
     author_id = fields.String()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class ProposalView(Schema):
@@ -239,13 +241,13 @@ class ProposalView(Schema):
     status = fields.String()
     decline_reason = fields.String(allow_none=True)
     measure_id = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    answered_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    answered_at = UtcDateTime(allow_none=True)
 
 
 class LevelView(Schema):
     level = fields.Integer()
-    changed_at = fields.DateTime()
+    changed_at = UtcDateTime()
 
 
 class LogStaffView(Schema):
@@ -254,8 +256,8 @@ class LogStaffView(Schema):
     status = fields.String()
     level = fields.Integer()
     level_history = fields.List(fields.Nested(LevelView))
-    opened_at = fields.DateTime()
-    closed_at = fields.DateTime(allow_none=True)
+    opened_at = UtcDateTime()
+    closed_at = UtcDateTime(allow_none=True)
     close_reason = fields.String(allow_none=True)
     version = fields.Integer()
     viewer_role = fields.String()
@@ -271,8 +273,8 @@ class LogGuardianView(Schema):
     id = fields.String()
     status = fields.String()
     level = fields.Integer()
-    opened_at = fields.DateTime()
-    closed_at = fields.DateTime(allow_none=True)
+    opened_at = UtcDateTime()
+    closed_at = UtcDateTime(allow_none=True)
     close_reason = fields.String(allow_none=True)
     version = fields.Integer()
     viewer_role = fields.String()
@@ -314,7 +316,7 @@ class LogSummary(Schema):
 
 
 class TimelineItem(Schema):
-    at = fields.DateTime()
+    at = UtcDateTime()
     kind = fields.String()
     object_id = fields.String()
     title = fields.String(allow_none=True)
@@ -322,7 +324,7 @@ class TimelineItem(Schema):
 
 
 class AccessRecordView(Schema):
-    at = fields.DateTime()
+    at = UtcDateTime()
     who = fields.String()
     role = fields.String(allow_none=True)
     agency_type = fields.String(allow_none=True)

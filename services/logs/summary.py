@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from services.logs import domain
-from stafett.events import utcnow
+from stafett.events import as_utc, utcnow
 
 
 def handover_summary(log, participants, measures, evaluations, entries, proposals,
@@ -44,11 +44,11 @@ def handover_summary(log, participants, measures, evaluations, entries, proposal
                        "evaluate_by": measure.evaluate_by.isoformat(),
                        "latest_outcome": evaluation.outcome if evaluation else None})
     open_questions = [{"text": f"Forslag som venter på svar: {p.title}",
-                       "created_at": p.created_at.isoformat()}
+                       "created_at": as_utc(p.created_at).isoformat()}
                       for p in proposals if p.status == "proposed"]
     open_questions += [{"text": f"Tiltaket «{m.title}» skulle vært evaluert "
                                 f"{m.evaluate_by.isoformat()}",
-                        "created_at": m.created_at.isoformat()}
+                        "created_at": as_utc(m.created_at).isoformat()}
                        for m in measures if domain.is_overdue(m, by_measure.get(m.id, []), today)]
     return {
         "compiled_at": utcnow().isoformat(),
@@ -56,7 +56,7 @@ def handover_summary(log, participants, measures, evaluations, entries, proposal
         "active_measures": active,
         "what_worked": outcome_items("green"),
         "what_did_not": outcome_items("red"),
-        "child_voice": [{"text": e.text, "created_at": e.created_at.isoformat()}
+        "child_voice": [{"text": e.text, "created_at": as_utc(e.created_at).isoformat()}
                         for e in entries if e.kind == "child_voice" and e.visibility == "all"],
         "open_questions": open_questions,
     }

@@ -4,13 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.notifications import domain
-from stafett.events import as_utc
-
-class UtcDateTime(fields.DateTime):
-    """ISO 8601 with the UTC offset, also for the naive values SQLite hands back."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else super()._serialize(as_utc(value), attr, obj, **kwargs)
+from stafett.fields import UtcDateTime
 
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="use HH:MM (24-hour clock)")

@@ -1,0 +1,97 @@
+"""schemathesis against /openapi.json, with authenticated personas, over real HTTP.
+
+Every operation in the document gets generated requests, both valid (positive) and
+invalid (negative) by its schema, with path parameters either generated or taken from
+the world's real objects (so requests also reach the services' rules, not only 404).
+Every response must be below 500, of a status and content type the document declares,
+conform to the declared schema, and every error is problem+json. The run is bounded
+(``FUZZ_EXAMPLES`` per operation, persona and mode) and derandomized, so it repeats.
+"""
+from __future__ import annotations
+
+import os
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (content_type_conformance,
+                                               response_headers_conformance,
+                                               response_schema_conformance,
+                                               status_code_conformance)
+
+from gateway.openapi import openapi_document
+from stafett.demo import AGENCIES
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+#: who calls: staff (stafettholder), a guardian, the child, an agency system
+PERSONAS = ("teacher", "guardian", "child", "school-system")
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_headers_conformance, response_schema_conformance]
+
+
+def real_ids(world) -> dict:
+    emma = world.stories["emma"]
+    return {"log_id": emma.log_id, "measure_id": emma.measure_id,
+            "meeting_id": emma.meeting_id, "proposal_id": emma.proposal_id,
+            "participant_id": emma.participant_id, "child_id": emma.child_id,
+            "consent_id": emma.consent_id, "handover_id": emma.handover_id,
+            "org_number": AGENCIES["school"]["org_number"],
+            "webhook_id": world.foreign_webhook_id,
+            "notification_id": world.foreign_notification_id}
+
+
+def test_no_generated_request_breaks_the_contract(populated_platform):
+    platform, world = populated_platform
+    schema = schemathesis.openapi.from_dict(openapi_document())
+    base_url = platform.url() + "/api/v1"
+    ids = real_ids(world)
+    tokens = {persona: platform.token(persona) for persona in PERSONAS}
+    failures, calls = [], {"n": 0}
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        names = [p.strip("{}") for p in operation.path.split("/") if p.startswith("{")]
+        for persona in PERSONAS:
+            for mode in (schemathesis.GenerationMode.POSITIVE,
+                         schemathesis.GenerationMode.NEGATIVE):
+                strategies = [operation.as_strategy(mode)]
+                if names:
+                    strategies.append(operation.as_strategy(
+                        mode, path_parameters={name: ids[name] for name in names}))
+
+                @settings(max_examples=EXAMPLES, deadline=None, database=None,
+                          derandomize=True, suppress_health_check=list(HealthCheck),
+                          phases=[hypothesis.Phase.generate])
+                @given(case=st.one_of(strategies))
+                def exercise(case):
+                    headers = {"Authorization": f"Bearer {tokens[persona]}"}
+                    try:
+                        response = case.call(base_url=base_url, headers=headers, timeout=30)
+                    except (UnicodeEncodeError, ValueError):
+                        return  # a header value HTTP cannot carry: nothing was sent
+                    calls["n"] += 1
+                    where = f"{persona} {case.method} {case.formatted_path} ({mode.value})"
+                    if response.status_code >= 400:
+                        content_type = response.headers.get("content-type", [""])[0]
+                        assert content_type == "application/problem+json", (
+                            where, response.text[:300])
+                    case.validate_response(response, checks=CHECKS, headers=headers)
+
+                try:
+                    exercise()
+                except (Exception, BaseExceptionGroup) as error:  # collect all, fail once
+                    failures.append(f"{persona} {operation.method.upper()} "
+                                    f"{operation.path} ({mode.value}): "
+                                    f"{str(error).strip()[:600]}")
+    assert calls["n"] > 0
+    assert not failures, f"{len(failures)} failures in {calls['n']} requests:\n" + (
+        "\n\n".join(failures))
+
+
+@pytest.fixture(autouse=True)
+def _quiet_hypothesis_output(monkeypatch):
+    # failures are collected into one report above; hypothesis's own prints add noise
+    monkeypatch.setenv("HYPOTHESIS_NO_PLUGINS", "1")
