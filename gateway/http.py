@@ -83,12 +83,13 @@ class ApiEntrypoint(HttpEntrypoint):
 
     def __init__(self, method, url, summary: str = "", scope: str | None = None,
                  request=None, response=None, status=200, listing=False, paged=False,
-                 if_match=False, etag=False, media_type="application/json", query=(),
+                 if_match=False, etag=None, media_type="application/json", query=(),
                  **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED)
         self.scope = scope
         self.contract = Contract(summary, request, response, status, listing,
-                                 paged or listing, if_match, etag or if_match, media_type,
+                                 paged or listing, if_match,
+                                 if_match if etag is None else etag, media_type,
                                  tuple(query))
         super().__init__(method, API_PREFIX + url, **kwargs)
 

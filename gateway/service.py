@@ -23,7 +23,7 @@ from gateway.web.routes import WebRoutes
 from gateway.web.session import WebSessions
 from stafett.actor import Actor, ActorContext
 from stafett.db import Database
-from stafett.errors import BadRequest, NotFound
+from stafett.errors import BadRequest, NotFound, PreconditionRequired
 from stafett.paging import MAX_LIMIT, page
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
@@ -80,6 +80,14 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
         if not tag.isdigit():
             raise BadRequest("If-Match must be an ETag we gave out")
         return int(tag)
+
+    def _required_if_match(self, request) -> int:
+        """For updates whose service leaves the version optional to internal callers: API
+        clients always send the version they read (428 without it)."""
+        version = self._if_match(request)
+        if version is None:
+            raise PreconditionRequired("send If-Match with the version (ETag) you last read")
+        return version
 
     @staticmethod
     def _paging(request) -> dict:

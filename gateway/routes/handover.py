@@ -8,6 +8,12 @@ DIRECTION = {"name": "direction", "in": "query", "required": False,
              "schema": {"type": "string", "enum": ["incoming", "outgoing"]}}
 
 
+def _with_etag(handover: dict):
+    """The handover, with its version as the ETag for the next action (If-Match)."""
+    headers = {"ETag": f'"{handover["version"]}"'} if "version" in handover else None
+    return json_result(handover, 200, headers)
+
+
 class HandoverRoutes:
     @api("GET", "/handovers", "Incoming and outgoing handovers, newest first (the last "
          f"{MAX_LIMIT} per call to the service)", response=HANDOVER_VIEWS, listing=True,
@@ -26,25 +32,28 @@ class HandoverRoutes:
         return json_result(handover, 201, {"Location": f"/api/v1/handovers/{handover['id']}"})
 
     @api("GET", "/handovers/<handover_id>", "A handover; the receiver sees the summary, "
-         "never the log", response=HANDOVER_VIEWS)
+         "never the log", response=HANDOVER_VIEWS, etag=True)
     def get_handover(self, request, handover_id):
         self._authenticate(request)
-        return self.handover.get_handover(handover_id)
+        return _with_etag(self.handover.get_handover(handover_id))
 
     @api("POST", "/handovers/<handover_id>/accept", "Accept, naming the new stafettholder "
-         "(receiver)", request="HandoverAccept", response="Handover")
+         "(receiver)", request="HandoverAccept", response="Handover", if_match=True)
     def accept_handover(self, request, handover_id):
         self._authenticate(request)
-        return self.handover.accept_handover(handover_id, self._body(request))
+        return _with_etag(self.handover.accept_handover(
+            handover_id, self._body(request), self._required_if_match(request)))
 
     @api("POST", "/handovers/<handover_id>/decline", "Decline with a reason (receiver)",
-         request="HandoverDecline", response="Handover")
+         request="HandoverDecline", response="Handover", if_match=True)
     def decline_handover(self, request, handover_id):
         self._authenticate(request)
-        return self.handover.decline_handover(handover_id, self._body(request))
+        return _with_etag(self.handover.decline_handover(
+            handover_id, self._body(request), self._required_if_match(request)))
 
     @api("POST", "/handovers/<handover_id>/cancel", "Cancel a request not yet accepted "
-         "(requester)", request="HandoverCancel", response="Handover")
+         "(requester)", request="HandoverCancel", response="Handover", if_match=True)
     def cancel_handover(self, request, handover_id):
         self._authenticate(request)
-        return self.handover.cancel_handover(handover_id, self._body(request))
+        return _with_etag(self.handover.cancel_handover(
+            handover_id, self._body(request), self._required_if_match(request)))

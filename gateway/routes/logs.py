@@ -189,16 +189,20 @@ class LogsRoutes:
         return json_result(self.logs.propose_measure(log_id, self._body(request)), 201)
 
     @api("POST", "/logs/<log_id>/proposals/<proposal_id>/accept", "Make a proposal a "
-         "measure (stafettholder)", request="ProposalAccept", response="Proposal")
+         "measure (stafettholder; If-Match is the log's ETag)", request="ProposalAccept",
+         response="Proposal", if_match=True, etag=False)
     def accept_proposal(self, request, log_id, proposal_id):
         self._authenticate(request)
-        return self.logs.accept_proposal(log_id, proposal_id, self._body(request))
+        return self.logs.accept_proposal(log_id, proposal_id, self._body(request),
+                                         self._required_if_match(request))
 
     @api("POST", "/logs/<log_id>/proposals/<proposal_id>/decline", "Decline a proposal "
-         "with a reason (stafettholder)", request="ProposalDecline", response="Proposal")
+         "with a reason (stafettholder; If-Match is the log's ETag)",
+         request="ProposalDecline", response="Proposal", if_match=True, etag=False)
     def decline_proposal(self, request, log_id, proposal_id):
         self._authenticate(request)
-        return self.logs.decline_proposal(log_id, proposal_id, self._body(request))
+        return self.logs.decline_proposal(log_id, proposal_id, self._body(request),
+                                         self._required_if_match(request))
 
     # -- timeline, access log, export, statistics -------------------------------------------
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from stafett.actor import CITIZEN, STAFF, Actor
-from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
+                            ValidationFailed)
 
 CONSENT_PENDING = "consent_pending"
 AWAITING_ACCEPTANCE = "awaiting_acceptance"
@@ -216,6 +217,13 @@ def require_viewer(actor: Actor | None, handover) -> str:
     if role is None:
         raise NotFound("no such handover")
     return role
+
+
+def check_version(expected: int | None, handover) -> None:
+    """If-Match: the version the caller last read (None: an internal caller, unchecked;
+    the gateway demands it of API clients)."""
+    if expected is not None and int(expected) != handover.version:
+        raise PreconditionFailed("the handover changed since you read it; read it again")
 
 
 def require_receiver(actor: Actor | None, handover) -> str:

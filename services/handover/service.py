@@ -148,13 +148,15 @@ class HandoverService(ServiceBase):
         return self._view(handover, domain.REQUESTER)
 
     @rpc(expected_exceptions=EXPECTED)
-    def accept_handover(self, handover_id: str, payload: dict) -> dict:
+    def accept_handover(self, handover_id: str, payload: dict,
+                        expected_version: int | None = None) -> dict:
         """The receiver takes the baton, naming the new stafettholder. The logs service
         applies the change afterwards; until it confirms, the sender keeps the role."""
         actor, handover = self.actor, self._refreshed(handover_id)
         with audited_work(self.db, actor, "accept", "handover", handover_id,
                           subject_id=handover.log_id if handover else None) as work:
             work.role = domain.require_receiver(actor, self._required(handover))
+            domain.check_version(expected_version, handover)
             data = load(AcceptIn(), payload)  # after authorization: strangers learn nothing
             domain.transition(handover.status, domain.ACCEPTED)
             if not domain.covers(self.consent.coverage(handover.child_id), handover.to_agency,
@@ -176,11 +178,13 @@ class HandoverService(ServiceBase):
         return self._view(handover, domain.RECEIVER)
 
     @rpc(expected_exceptions=EXPECTED)
-    def decline_handover(self, handover_id: str, payload: dict) -> dict:
+    def decline_handover(self, handover_id: str, payload: dict,
+                         expected_version: int | None = None) -> dict:
         actor, handover = self.actor, self._refreshed(handover_id)
         with audited_work(self.db, actor, "decline", "handover", handover_id,
                           subject_id=handover.log_id if handover else None) as work:
             work.role = domain.require_receiver(actor, self._required(handover))
+            domain.check_version(expected_version, handover)
             data = load(DeclineIn(), payload)
             domain.transition(handover.status, domain.DECLINED)
             self._require_move(handover, domain.DECLINED, reason=data["reason"],
@@ -189,11 +193,13 @@ class HandoverService(ServiceBase):
         return self._view(handover, domain.RECEIVER)
 
     @rpc(expected_exceptions=EXPECTED)
-    def cancel_handover(self, handover_id: str, payload: dict | None = None) -> dict:
+    def cancel_handover(self, handover_id: str, payload: dict | None = None,
+                        expected_version: int | None = None) -> dict:
         actor, handover = self.actor, self._refreshed(handover_id)
         with audited_work(self.db, actor, "cancel", "handover", handover_id,
                           subject_id=handover.log_id if handover else None) as work:
             work.role = domain.require_requester(actor, self._required(handover))
+            domain.check_version(expected_version, handover)
             data = load(CancelIn(), payload)
             if handover.status not in domain.CANCELLABLE_STATES:
                 raise Conflict(f"a handover that is {handover.status} cannot be cancelled"

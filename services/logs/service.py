@@ -466,11 +466,15 @@ class LogsService(ServiceBase):
         return views.dump_proposal(proposal, ctx.participants)
 
     @rpc(expected_exceptions=EXPECTED)
-    def accept_proposal(self, log_id: str, proposal_id: str, payload: dict) -> dict:
-        """It becomes a measure; the proposer stays its proposer."""
+    def accept_proposal(self, log_id: str, proposal_id: str, payload: dict,
+                        expected_version: int | None = None) -> dict:
+        """It becomes a measure; the proposer stays its proposer. ``expected_version`` is
+        the log's (answering changes the log); the gateway demands it of API clients."""
         with self._in_log(log_id, "accept_proposal", "proposal", proposal_id,
                           write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
+            if expected_version is not None:
+                domain.check_version(expected_version, ctx.log.version)
             data = load(ProposalAcceptIn(), payload)
             proposal = self._proposal(log_id, proposal_id)
             domain.check_answerable(proposal)
@@ -485,10 +489,13 @@ class LogsService(ServiceBase):
         return views.dump_proposal(proposal, ctx.participants)
 
     @rpc(expected_exceptions=EXPECTED)
-    def decline_proposal(self, log_id: str, proposal_id: str, payload: dict) -> dict:
+    def decline_proposal(self, log_id: str, proposal_id: str, payload: dict,
+                         expected_version: int | None = None) -> dict:
         with self._in_log(log_id, "decline_proposal", "proposal", proposal_id,
                           write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
+            if expected_version is not None:
+                domain.check_version(expected_version, ctx.log.version)
             data = load(ProposalDeclineIn(), payload)
             proposal = self._proposal(log_id, proposal_id)
             domain.check_answerable(proposal)

@@ -129,16 +129,19 @@ def test_from_lower_to_upper_secondary_with_a_consent_step(database_backend, pla
 
     # acceptance by anyone outside the receiving agency is refused
     accept = {"new_stafettholder_person_id": jon}
-    problem(platform.client("nav").post(f"{url}/accept", json=accept), 404)
-    problem(platform.client("ppt").post(f"{url}/accept", json=accept), 404)
-    problem(teacher.post(f"{url}/accept", json=accept), 403)
+    version = leader.if_match(url)  # the ETag the receiver read
+    problem(leader.post(f"{url}/accept", json=accept), 428)  # an update needs If-Match
+    problem(leader.post(f"{url}/accept", json=accept, headers={"If-Match": '"99"'}), 412)
+    problem(platform.client("nav").post(f"{url}/accept", json=accept, headers=version), 404)
+    problem(platform.client("ppt").post(f"{url}/accept", json=accept, headers=version), 404)
+    problem(teacher.post(f"{url}/accept", json=accept, headers=version), 403)
     not_theirs = problem(leader.post(f"{url}/accept", json={
-        "new_stafettholder_person_id": omar["id"]}), 422)
+        "new_stafettholder_person_id": omar["id"]}, headers=version), 422)
     assert "new_stafettholder_person_id" in not_theirs["errors"]
     assert leader.get(url).json()["status"] == "awaiting_acceptance"
 
     # the receiver accepts, naming the new stafettholder; the logs service applies it
-    accepted = leader.post(f"{url}/accept", json=accept)
+    accepted = leader.post(f"{url}/accept", json=accept, headers=version)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] in ("accepted", "completed")
     done = wait_for(lambda: (lambda h: h if h["status"] == "completed" else None)(
@@ -156,7 +159,8 @@ def test_from_lower_to_upper_secondary_with_a_consent_step(database_backend, pla
     assert as_sender.status_code == 200 and as_sender.json()["viewer_role"] == "former"
     problem(teacher.post(f"/api/v1/logs/{log_id}/entries", json={
         "kind": "note", "text": "Ikke lenger min"}), 403)
-    problem(teacher.post(f"{url}/cancel", json={}), 409)  # nothing left to cancel
+    problem(teacher.post(f"{url}/cancel", json={}, headers=teacher.if_match(url)),
+            409)  # nothing left to cancel
     assert [h["status"] for h in teacher.get("/api/v1/handovers").json()["items"]] == [
         "completed"]
 

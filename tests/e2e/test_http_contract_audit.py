@@ -2,7 +2,10 @@
 (``@api(..., if_match=, listing=)``), so a new route cannot slip past it:
 
 - every update declared ``if_match`` answers 428 without ``If-Match`` and 412 with a stale
-  one, for a caller who may make it (and changes nothing);
+  one, for a caller who may make it (and changes nothing). Withdrawing consent is the one
+  update where If-Match is optional (never harder than granting), a stale one refused;
+  marking a notification read or unread is a per-person flag set idempotently, with
+  nothing to lose;
 - every list walks page by page with an opaque cursor: ``limit=1`` gives one item and a
   ``next_cursor`` while there are more, and the pages together are the whole list;
 - the OpenAPI document describes exactly the routes that exist.
@@ -25,6 +28,12 @@ UPDATES = {
         "minutes": "Vi gikk gjennom tiltakene."}),
     ("POST", "/consents/{consent_id}/approve"): ("guardian", None),
     ("PUT", "/me/preferences"): ("teacher", {}),
+    ("POST", "/logs/{log_id}/proposals/{proposal_id}/accept"): ("teacher", {}),
+    ("POST", "/logs/{log_id}/proposals/{proposal_id}/decline"): ("teacher", {
+        "reason": "Ikke nå"}),
+    ("POST", "/handovers/{handover_id}/accept"): ("ppt", {}),
+    ("POST", "/handovers/{handover_id}/decline"): ("ppt", {"reason": "Ikke nå"}),
+    ("POST", "/handovers/{handover_id}/cancel"): ("teacher", {}),
 }
 
 #: who reads each list (most have several items here; a guardian has one child)
@@ -48,6 +57,7 @@ def emma_ids(world) -> dict:
     return {"log_id": emma.log_id, "measure_id": emma.measure_id,
             "meeting_id": emma.meeting_id, "participant_id": emma.participant_id,
             "consent_id": emma.consent_id, "child_id": emma.child_id,
+            "proposal_id": emma.proposal_id, "handover_id": emma.handover_id,
             "org_number": AGENCIES["school"]["org_number"]}
 
 
@@ -69,6 +79,11 @@ def test_every_update_needs_if_match_and_refuses_a_stale_one(populated_platform)
             assert response.headers["Content-Type"] == "application/problem+json"
         after = client.get("/api/v1/logs/" + ids["log_id"]).json()
         assert after == before, f"{method} {path} changed the log without a valid If-Match"
+    teacher = platform.client("teacher")
+    handover = teacher.get(f"/api/v1/handovers/{ids['handover_id']}").json()
+    assert handover["status"] == "awaiting_acceptance" and handover["version"] == 1
+    proposals = teacher.get(f"/api/v1/logs/{ids['log_id']}/proposals").json()["items"]
+    assert next(p for p in proposals if p["id"] == ids["proposal_id"])["status"] == "proposed"
 
 
 def test_every_list_pages_with_an_opaque_cursor(populated_platform):

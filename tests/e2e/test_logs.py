@@ -204,18 +204,23 @@ def test_proposals_from_the_child_and_what_became_of_them(platform, emma_log):
     walk = guardian.post(f"{base}/proposals", json={"title": "Gå til skolen sammen",
                                                     "arena": "home"}).json()
     assert teacher.post(f"{base}/proposals", json={"title": "x", "arena": "home"}).status_code == 403
+    # answering changes the log: If-Match is the log's ETag
     assert platform.client("ppt").post(f"{base}/proposals/{late['id']}/accept", json={
         "responsible_id": emma_log["teacher"], "start_date": day(0),
-        "evaluate_by": day(14)}).status_code == 403
-    accepted = teacher.post(f"{base}/proposals/{late['id']}/accept", json={
-        "responsible_id": emma_log["teacher"], "start_date": day(0), "evaluate_by": day(14)})
+        "evaluate_by": day(14)}, headers=teacher.if_match(base)).status_code == 403
+    answer = {"responsible_id": emma_log["teacher"], "start_date": day(0),
+              "evaluate_by": day(14)}
+    assert teacher.post(f"{base}/proposals/{late['id']}/accept",
+                        json=answer).status_code == 428
+    accepted = teacher.post(f"{base}/proposals/{late['id']}/accept", json=answer,
+                            headers=teacher.if_match(base))
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
     declined = teacher.post(f"{base}/proposals/{phone['id']}/decline",
-                            json={"reason": "Skolens regler tillater ikke det"})
+                            json={"reason": "Skolens regler tillater ikke det"},
+                            headers=teacher.if_match(base))
     assert declined.json()["status"] == "declined"
-    assert teacher.post(f"{base}/proposals/{phone['id']}/accept", json={
-        "responsible_id": emma_log["teacher"], "start_date": day(0),
-        "evaluate_by": day(14)}).status_code == 409
+    assert teacher.post(f"{base}/proposals/{phone['id']}/accept", json=answer,
+                        headers=teacher.if_match(base)).status_code == 409
     # the proposer sees what became of her proposals; the child sees only her own
     mine = {p["title"]: p for p in child.get(f"{base}/proposals").json()["items"]}
     assert set(mine) == {"Starte dagen noen minutter etter de andre", "Mobil i timen"}

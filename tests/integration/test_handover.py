@@ -131,8 +131,9 @@ def test_logs_down_between_acceptance_and_application_completes_once_it_is_back(
     jon = thread.staff["upper-teacher"]
 
     platform.stop("logs")
-    accepted = thread.leader.post(f"/api/v1/handovers/{handover['id']}/accept",
-                                  json={"new_stafettholder_person_id": jon})
+    url = f"/api/v1/handovers/{handover['id']}"
+    accepted = thread.leader.post(f"{url}/accept", json={"new_stafettholder_person_id": jon},
+                                  headers=thread.leader.if_match(url))
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "accepted"
     # the application was tried and failed: the sender still holds the baton
@@ -196,8 +197,10 @@ def test_a_log_closed_between_acceptance_and_application_cancels_the_handover(
     handover = request_handover(thread)
     held = relay(platform)
     held.stop()  # handover.accepted stays in the outbox
-    accepted = thread.leader.post(f"/api/v1/handovers/{handover['id']}/accept", json={
-        "new_stafettholder_person_id": thread.staff["upper-teacher"]})
+    url = f"/api/v1/handovers/{handover['id']}"
+    accepted = thread.leader.post(f"{url}/accept", json={
+        "new_stafettholder_person_id": thread.staff["upper-teacher"]},
+        headers=thread.leader.if_match(url))
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
     with entrypoint_waiter(platform.containers["handover"], "on_log_closed", timeout=15):
         close_log(thread.teacher, thread.log["id"])
@@ -253,8 +256,10 @@ def test_an_expired_request_frees_the_log(platform):
         assert housekeeping()["expired"] == 1
         assert housekeeping()["expired"] == 0
     assert status_of(thread.teacher, handover["id"]) == "expired"
-    refused = thread.leader.post(f"/api/v1/handovers/{handover['id']}/accept", json={
-        "new_stafettholder_person_id": thread.staff["upper-teacher"]})
+    url = f"/api/v1/handovers/{handover['id']}"
+    refused = thread.leader.post(f"{url}/accept", json={
+        "new_stafettholder_person_id": thread.staff["upper-teacher"]},
+        headers=thread.leader.if_match(url))
     assert refused.status_code == 409 and "expired" in refused.json()["detail"]
     assert request_handover(thread)["status"] == "awaiting_acceptance"
     assert count(platform.database_urls["handover"],

@@ -40,6 +40,12 @@ class ApiClient:
     def patch(self, path: str, json=None, **kwargs) -> requests.Response:
         return self.session.patch(self.base_url + path, json=json, timeout=30, **kwargs)
 
+    def if_match(self, path: str) -> dict:
+        """``{"If-Match": <ETag>}`` of the resource as this persona reads it now."""
+        response = self.get(path)
+        assert response.status_code == 200 and "ETag" in response.headers, response.text
+        return {"If-Match": response.headers["ETag"]}
+
     def request_delete(self, path: str, **kwargs) -> requests.Response:
         return self.session.delete(self.base_url + path, timeout=30, **kwargs)
 
