@@ -33,6 +33,8 @@ MAX_TOKEN_BYTES = 8192
 JWKS_TIMEOUT_SECONDS = 3.0
 
 ISSUER_KINDS = frozenset({"citizen", "staff", "system"})
+#: the assurance level personal data needs when an issuer's config names none
+DEFAULT_REQUIRED_ACR = "idporten-loa-high"
 
 #: Headers that would let the token choose its own key, or demand extensions we do not
 #: implement (``crit``, and ``b64`` from RFC 7797 which changes what is signed).
@@ -83,6 +85,13 @@ class IssuerConfig:
             raise ValueError(f"issuer {self.issuer!r}: set exactly one of jwks_file, jwks_url")
         if self.leeway_seconds < 0:
             raise ValueError(f"issuer {self.issuer!r}: leeway_seconds must be >= 0")
+        # personal data needs the high assurance level unless configured otherwise (a
+        # comma-separated list of accepted levels); never silently nothing
+        if self.kind != "system":
+            if self.required_acr is None:
+                self.required_acr = DEFAULT_REQUIRED_ACR
+            if not str(self.required_acr).strip():
+                raise ValueError(f"issuer {self.issuer!r}: required_acr must name a level")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> IssuerConfig:

@@ -102,7 +102,8 @@ def _schema(response) -> dict:
     return _ref(response)
 
 
-def _operation(method: str, path: str, contract, idempotent: bool) -> dict:
+def _operation(method: str, path: str, contract, idempotent: bool,
+               scope: str | None) -> dict:
     body = _schema(contract.response) if contract.response else {"type": "object"}
     if contract.listing:
         body = {"type": "object", "required": ["items", "next_cursor"], "properties": {
@@ -132,6 +133,8 @@ def _operation(method: str, path: str, contract, idempotent: bool) -> dict:
                 "application/problem+json": {"schema": _ref("Problem")}}}
             for code, text in sorted(errors.items())}},
     }
+    if scope:  # the only operations open to agency systems, with this scope
+        operation["x-agency-system-scope"] = scope
     if contract.request:
         operation["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": _ref(contract.request)}}}
@@ -157,7 +160,7 @@ def openapi_document() -> dict:
         handler = getattr(GatewayService, name)
         paths.setdefault(path, {})[method.lower()] = _operation(
             method.lower(), path, entrypoint.contract,
-            getattr(handler, "takes_idempotency_key", False))
+            getattr(handler, "takes_idempotency_key", False), entrypoint.scope)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()

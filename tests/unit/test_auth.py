@@ -534,3 +534,15 @@ def test_cli_unknown_persona(fake_demo, capsys, tmp_path):
 
 def test_trailing_newline_rejected(verifier, sign):
     rejected(verifier, sign(claims()) + "\n")
+
+
+def test_citizen_and_staff_issuers_require_high_assurance_unless_configured(keys):
+    base = {"issuer": "https://idp.example", "audience": "stafett",
+            "jwks_file": "jwks.json"}  # read lazily: the file need not exist here
+    for kind in ("citizen", "staff"):
+        assert IssuerConfig(kind=kind, **base).required_acr == "idporten-loa-high"
+        assert IssuerConfig(kind=kind, required_acr="idporten-loa-substantial,idporten-loa-high",
+                            **base).required_acr.endswith("high")
+        with pytest.raises(ValueError):
+            IssuerConfig(kind=kind, required_acr=" ", **base)
+    assert IssuerConfig(kind="system", **base).required_acr is None
