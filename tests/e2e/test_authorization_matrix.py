@@ -96,7 +96,7 @@ class Prober:
                "meeting_id": story.meeting_id, "proposal_id": story.proposal_id,
                "participant_id": story.participant_id, "child_id": story.child_id,
                "consent_id": story.consent_id, "handover_id": story.handover_id}
-        own_agency = self.platform_agency(role) or self.world.own_agency
+        own_agency = self.role_agency(role) or self.world.own_agency
         ids["org_number"] = (self.world.foreign_agency if which == "foreign" else own_agency)
         if "{notification_id}" in path:
             ids["notification_id"] = (self.world.foreign_notification_id if which == "foreign"
@@ -108,7 +108,7 @@ class Prober:
                                  else school_webhook(self.platform, self.world))
         return ids
 
-    def platform_agency(self, role) -> str | None:
+    def role_agency(self, role) -> str | None:
         persona = PERSONAS[ROLES[role][0]]
         if persona["issuer_kind"] == "system":
             return persona["consumer"]["ID"].split(":")[1]
