@@ -120,7 +120,7 @@ def minutes_form(log: dict | None, meeting: dict | None) -> Form:
         Field("minutes", "Referat", kind="textarea", required=True, max_length=20000, rows=8,
               hint="Hva ble sagt, og hva ble bestemt?", missing="Skriv referatet."),
         Field("attended", "Hvem var til stede?", kind="checkboxes", choices=invited),
-        Field("version", "versjon", kind="hidden"),
+        version_field(),
         values={"attended": [p for p, _ in invited], "version": str(meeting.get("version", ""))})
 
 
@@ -182,6 +182,16 @@ def proposal_payload(form: Form) -> dict:
             "description": form.text("description"), "arena": form.text("arena")}
 
 
+def version_field() -> Field:
+    """The version the page showed, sent back so a change meanwhile is caught (If-Match)."""
+    return Field("version", "versjon", kind="hidden")
+
+
+def form_version(form: Form) -> int | None:
+    version = form.text("version")
+    return int(version) if version.isdigit() else None
+
+
 def accept_proposal_form(log: dict | None, proposal: dict) -> Form:
     return Form(
         Field("responsible_id", "Ansvarlig", kind="select", required=True, choices=_people(log)),
@@ -189,7 +199,9 @@ def accept_proposal_form(log: dict | None, proposal: dict) -> Form:
               hint="La stå som foreslått, eller gjør målet tydeligere."),
         Field("start_date", "Startdato", kind="date", required=True),
         Field("evaluate_by", "Vurderes innen", kind="date", required=True),
-        values={"goal": proposal.get("goal") or "", "start_date": date.today().isoformat()})
+        version_field(),  # the log's: answering a proposal changes the log
+        values={"goal": proposal.get("goal") or "", "start_date": date.today().isoformat(),
+                "version": str((log or {}).get("version", ""))})
 
 
 def accept_proposal_payload(form: Form) -> dict:
@@ -200,9 +212,11 @@ def accept_proposal_payload(form: Form) -> dict:
     return payload
 
 
-def decline_form(hint: str = "Den som foreslo tiltaket, ser begrunnelsen.") -> Form:
+def decline_form(hint: str = "Den som foreslo tiltaket, ser begrunnelsen.",
+                 version=None) -> Form:
     return Form(Field("reason", "Begrunnelse", kind="textarea", required=True, max_length=2000,
-                      rows=3, hint=hint))
+                      rows=3, hint=hint), version_field(),
+                values={"version": "" if version is None else str(version)})
 
 
 HANDOVER_DECLINE_HINT = "Den som sendte forespørselen, ser begrunnelsen."
@@ -235,12 +249,13 @@ def handover_payload(log_id: str, form: Form) -> dict:
             "note": form.text("note") or None}
 
 
-def accept_handover_form(colleagues: list[tuple[str, str]]) -> Form:
+def accept_handover_form(colleagues: list[tuple[str, str]], version=None) -> Form:
     return Form(
         Field("new_stafettholder_person_id", "Ny stafettholder", kind="select", required=True,
               choices=colleagues, hint="Den som skal ha initiativplikten for loggen."),
         Field("participant_person_ids", "Flere som skal være med (valgfritt)",
-              kind="checkboxes", choices=colleagues))
+              kind="checkboxes", choices=colleagues),
+        version_field(), values={"version": "" if version is None else str(version)})
 
 
 # -- consent ----------------------------------------------------------------------------------

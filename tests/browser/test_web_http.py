@@ -120,3 +120,32 @@ def test_the_api_still_answers_beside_the_web_client(seeded):
     api = seeded.client("teacher")
     assert api.get("/api/v1/logs").status_code == 200
     assert requests.get(seeded.url() + "/openapi.json", timeout=10).status_code == 200
+
+
+def test_an_answer_from_a_page_the_log_has_moved_past_is_refused_in_bokmal(seeded):
+    """The proposal page carries the log's version; if the log changed meanwhile, the
+    answer is refused with a plain message and the proposal stays open (If-Match)."""
+    stories = seeded.seed_stories()
+    teacher = seeded.client("teacher")
+    guardian = seeded.client("guardian")
+    log_url = f"/api/v1/logs/{stories['emma']}"
+    proposal = guardian.post(f"{log_url}/proposals", json={
+        "title": "Lekser på biblioteket", "arena": "school"}).json()
+    web = WebClient(seeded.url())
+    web.login("teacher")
+    page_url = f"/logger/{stories['emma']}/forslag/{proposal['id']}"
+    form = web.get(page_url).text
+    shown_version = re.search(r'name="version" value="(\d+)"', form).group(1)
+    # meanwhile the log changes (its level)
+    changed = teacher.patch(log_url, json={"level": 3}, headers=teacher.if_match(log_url))
+    assert changed.status_code == 200, changed.text
+    stale = web.post(page_url + "/avsla", {"reason": "Ikke nå", "version": shown_version},
+                     csrf=web.csrf_token(page_url))
+    assert stale.status_code == 422
+    assert "Noen har endret dette mens du skrev" in text_of(stale.text)
+    proposals = teacher.get(f"{log_url}/proposals").json()["items"]
+    assert next(p for p in proposals if p["id"] == proposal["id"])["status"] == "proposed"
+    fresh = web.post(page_url + "/avsla", {"reason": "Ikke nå", "version": re.search(
+        r'name="version" value="(\d+)"', web.get(page_url).text).group(1)},
+        csrf=web.csrf_token(page_url))
+    assert fresh.status_code == 303

@@ -6,7 +6,7 @@ from gateway.web import viewmodels as vm
 from gateway.web.forms import Form
 from gateway.web.pages import page, redirect
 from gateway.web.routes.base import FORM_ERRORS
-from stafett.errors import Conflict, Forbidden
+from stafett.errors import Conflict, Forbidden, PreconditionFailed
 
 
 class HandoverPages:
@@ -57,7 +57,7 @@ class HandoverPages:
         if handover.get("viewer_role") == "receiver" and actor.agency:
             colleagues = [(p["id"], p["name"] + (f" – {p['title']}" if p.get("title") else ""))
                           for p in self.consent.list_staff(actor.agency)]
-        shown = fd.accept_handover_form(colleagues)
+        shown = fd.accept_handover_form(colleagues, handover.get("version"))
         if accept is not None:
             shown.values.update(accept.values)
             shown.errors, shown.general = accept.errors, accept.general
@@ -65,7 +65,8 @@ class HandoverPages:
         return self._web_render(request, "handover.html", status, title="Overgang",
                                 handover=handover, agencies=names, child_name=child.get("name"),
                                 accept=shown,
-                                decline=decline or fd.decline_form(fd.HANDOVER_DECLINE_HINT),
+                                decline=decline or fd.decline_form(fd.HANDOVER_DECLINE_HINT,
+                                                                   handover.get("version")),
                                 error=error, active="overganger")
 
     @page("POST", "/overganger/<handover_id>/godta")
@@ -76,7 +77,8 @@ class HandoverPages:
             try:
                 self.handover.accept_handover(handover_id, {
                     "new_stafettholder_person_id": form.text("new_stafettholder_person_id"),
-                    "participant_person_ids": form.values.get("participant_person_ids", [])})
+                    "participant_person_ids": form.values.get("participant_person_ids", [])},
+                    fd.form_version(form))
                 return redirect("/overganger?melding=overgang-godtatt")
             except FORM_ERRORS as exc:
                 form.take_service_errors(exc)
@@ -88,7 +90,8 @@ class HandoverPages:
         form = fd.decline_form(fd.HANDOVER_DECLINE_HINT).read(self._web_form(request))
         if form.ok:
             try:
-                self.handover.decline_handover(handover_id, {"reason": form.text("reason")})
+                self.handover.decline_handover(handover_id, {"reason": form.text("reason")},
+                                               fd.form_version(form))
                 return redirect("/overganger?melding=overgang-avslatt")
             except FORM_ERRORS as exc:
                 form.take_service_errors(exc)
@@ -97,10 +100,11 @@ class HandoverPages:
     @page("POST", "/overganger/<handover_id>/avbryt")
     def web_cancel_handover(self, request, handover_id):
         self._web_actor(request)
-        self._web_form(request)
+        version = self._web_form(request).get("version", "")
         try:
-            self.handover.cancel_handover(handover_id, {})
-        except (Conflict, Forbidden) as exc:
+            self.handover.cancel_handover(handover_id, {},
+                                          int(version) if version.isdigit() else None)
+        except (Conflict, Forbidden, PreconditionFailed) as exc:
             form = Form()
             form.take_service_errors(exc)
             return self._web_handover_page(request, handover_id, status=409,

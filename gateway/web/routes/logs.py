@@ -117,10 +117,9 @@ class LogPages:
             return fd.minutes_form(log_view, meeting)
 
         def submit(form):
-            version = form.text("version")
             self.logs.record_minutes(log_id, meeting_id, {
                 "minutes": form.text("minutes"), "attended": form.values.get("attended", [])},
-                int(version) if version.isdigit() else None)
+                fd.form_version(form))
 
         return self._web_log_form(request, log_id, make, submit, "Skriv referat",
                                   f"moter/{meeting_id}/referat", "Lagre referatet", "referat")
@@ -187,7 +186,8 @@ class LogPages:
         form = fd.accept_proposal_form(None, {}).read(self._web_form(request))
         if form.ok:
             try:
-                self.logs.accept_proposal(log_id, proposal_id, fd.accept_proposal_payload(form))
+                self.logs.accept_proposal(log_id, proposal_id, fd.accept_proposal_payload(form),
+                                          fd.form_version(form))
                 return redirect(f"/logger/{log_id}?melding=forslag-godtatt")
             except FORM_ERRORS as exc:
                 form.take_service_errors(exc)
@@ -199,7 +199,8 @@ class LogPages:
         form = fd.decline_form().read(self._web_form(request))
         if form.ok:
             try:
-                self.logs.decline_proposal(log_id, proposal_id, {"reason": form.text("reason")})
+                self.logs.decline_proposal(log_id, proposal_id, {"reason": form.text("reason")},
+                                           fd.form_version(form))
                 return redirect(f"/logger/{log_id}?melding=forslag-avslatt")
             except FORM_ERRORS as exc:
                 form.take_service_errors(exc)
@@ -219,5 +220,6 @@ class LogPages:
         return self._web_render(request, "proposal.html", status, title="Svar på forslaget",
                                 log=view, proposal=next(p for p in view["proposals"]
                                                         if p["id"] == proposal_id),
-                                accept=shown, decline=decline or fd.decline_form(),
+                                accept=shown,
+                                decline=decline or fd.decline_form(version=log_view["version"]),
                                 active="logger")
