@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from gateway.access import Authenticator, RateLimiter
@@ -100,9 +99,10 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
         return {"limit": limit, "cursor": request.args.get("cursor") or None}
 
     def _listing(self, request, items: list) -> dict:
-        """One page of a list a service gave whole (a log's measures, a child's consents,
-        an agency's staff: bounded by their nature), with the same opaque cursor as the
-        lists the services page themselves (timeline, access log, inbox)."""
+        """One page of a list a service gives whole because it is bounded by its nature (a
+        log's measures, a child's consents, an agency's staff), with the same opaque cursor
+        as the lists that grow without bound, which their services page in the database
+        (logs, handovers, timeline, access log, audit, inbox, webhook deliveries)."""
         return page(items, **self._paging(request))
 
     # -- documents --------------------------------------------------------------------------

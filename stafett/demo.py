@@ -10,6 +10,7 @@ import random
 from datetime import date
 
 from services.consent.identity_numbers import generate_org_number, generate_synthetic
+from stafett.paging import every_item
 
 _rng = random.Random(20261122)
 
@@ -177,7 +178,7 @@ def seed_stories(rpc_as, issuer_for_kind, today: date | None = None) -> dict:
     # Emma (13): the pupil who proposed her own two small measures, and came back to school
     emma = children[EMMA["name"]]["id"]
     with as_("teacher") as rpc:
-        if any(l["child_id"] == emma for l in rpc.logs.my_logs()):
+        if any(l["child_id"] == emma for l in every_item(rpc.logs.my_logs)):
             return {"already_seeded": True}
     with as_("guardian") as rpc:
         rpc.consent.grant_consent(emma, {

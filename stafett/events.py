@@ -16,7 +16,6 @@ in the same transaction.
 """
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import asdict, dataclass, field

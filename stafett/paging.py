@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
+
+from sqlalchemy import and_, or_
 
 from stafett.errors import BadRequest
+from stafett.events import as_utc
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 
@@ -62,3 +66,76 @@ def keyset_page(rows: list, limit: int, key) -> dict:
 
 def bounded(limit: int | None) -> int:
     return max(1, min(int(limit or DEFAULT_LIMIT), MAX_LIMIT))
+
+
+# -- newest-first keyset cursors on (timestamp, id), for lists of rows --------------------
+
+def encode_position(at, row_id: str) -> str:
+    """The cursor after a row: its timestamp (UTC) and id, opaque to the client."""
+    raw = json.dumps([as_utc(at).isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_position(cursor: str | None):
+    """``(timestamp, id)`` the previous page ended at, or None to start from the newest."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, row_id = json.loads(raw)
+        return as_utc(datetime.fromisoformat(at)), str(row_id)
+    except (ValueError, TypeError):
+        raise BadRequest("the cursor is not one we gave out")
+
+
+def newest_first(query, at_column, id_column, position):
+    """``query`` ordered newest first, below ``position`` (a decoded cursor) if given."""
+    if position is not None:
+        at, row_id = position
+        query = query.where(or_(at_column < at, and_(at_column == at, id_column < row_id)))
+    return query.order_by(at_column.desc(), id_column.desc())
+
+
+def position_page(rows: list, limit: int, position) -> dict:
+    """``rows`` fetched newest first with ``limit + 1``: one page, and the cursor after it;
+    ``position(row)`` is the row's ``(timestamp, id)``."""
+    more, rows = len(rows) > limit, rows[:limit]
+    return {"items": rows, "next_cursor": encode_position(*position(rows[-1])) if more
+            else None}
+
+
+def visible_page(fetch, show, limit: int | None, cursor: str | None, position,
+                 batch: int = 100) -> dict:
+    """One page of the rows a viewer may see, where visibility is decided row by row.
+
+    ``fetch(after, n)`` returns up to ``n`` candidate rows newest first below ``after``
+    (a decoded cursor or None); ``show(row)`` gives the row's item, or None to skip it;
+    ``position(row)`` is ``(timestamp, id)``. Candidates are read in batches until the
+    page is full, so skipped rows cost reads but never a short page before the end.
+    """
+    limit, after, items, last = bounded(limit), decode_position(cursor), [], None
+    while True:
+        rows = fetch(after, batch)
+        for row in rows:
+            item = show(row)
+            if item is None:
+                continue
+            if len(items) == limit:  # one more exists: the page ends at the last shown
+                return {"items": items, "next_cursor": encode_position(*position(last))}
+            items.append(item)
+            last = row
+        if len(rows) < batch:
+            return {"items": items, "next_cursor": None}
+        after = position(rows[-1])
+
+
+def every_item(fetch_page, **kwargs):
+    """Every item of a paged list, page by page: ``fetch_page(limit=, cursor=, **kwargs)``
+    (an RPC such as ``logs.my_logs``) for callers who need the whole list at once."""
+    cursor = None
+    while True:
+        result = fetch_page(limit=MAX_LIMIT, cursor=cursor, **kwargs)
+        yield from result["items"]
+        cursor = result["next_cursor"]
+        if not cursor:
+            return

@@ -1,7 +1,6 @@
 """Handovers between institutions (owner: the handover service)."""
 from gateway.http import api, json_result
 from gateway.idempotency import idempotent
-from stafett.paging import MAX_LIMIT
 
 HANDOVER_VIEWS = ("Handover", "HandoverCitizenView")
 DIRECTION = {"name": "direction", "in": "query", "required": False,
@@ -15,13 +14,12 @@ def _with_etag(handover: dict):
 
 
 class HandoverRoutes:
-    @api("GET", "/handovers", "Incoming and outgoing handovers, newest first (the last "
-         f"{MAX_LIMIT} per call to the service)", response=HANDOVER_VIEWS, listing=True,
-         query=(DIRECTION,))
+    @api("GET", "/handovers", "Incoming and outgoing handovers, newest first",
+         response=HANDOVER_VIEWS, listing=True, query=(DIRECTION,))
     def list_handovers(self, request):
         self._authenticate(request)
-        return self._listing(request, self.handover.list_handovers(
-            request.args.get("direction") or None, MAX_LIMIT))
+        return self.handover.list_handovers(request.args.get("direction") or None,
+                                            **self._paging(request))
 
     @api("POST", "/handovers", "Request a handover of a log to another agency "
          "(stafettholder)", request="HandoverRequest", response="Handover", status=201)

@@ -19,11 +19,11 @@ def etag(version) -> dict:
 class LogsRoutes:
     # -- the log ----------------------------------------------------------------------------
 
-    @api("GET", "/logs", "Logs the actor takes part in", scope=READ, response="LogSummary",
-         listing=True)
+    @api("GET", "/logs", "Logs the actor takes part in (an agency system: those its agency "
+         "takes part in), newest first", scope=READ, response="LogSummary", listing=True)
     def my_logs(self, request):
         self._authenticate(request)
-        return self._listing(request, self.logs.my_logs())
+        return self.logs.my_logs(**self._paging(request))
 
     @api("POST", "/logs", "Open a log (staff; becomes stafettholder)", request="OpenLog",
          response="LogStaffView", status=201, etag=True)

@@ -2,7 +2,6 @@
 from werkzeug.wrappers import Response
 
 from gateway.http import api, json_result
-from stafett.paging import MAX_LIMIT
 
 #: what an agency system's token must carry to manage its agency's webhooks
 WEBHOOKS = "stafett:webhooks"
@@ -79,9 +78,8 @@ class NotificationsRoutes:
         del deleted.headers["Content-Type"]  # no content, so no type
         return deleted
 
-    @api("GET", "/webhooks/<webhook_id>/deliveries", "Recent deliveries to a webhook, newest "
-         "first", scope=WEBHOOKS, response="Delivery", listing=True)
+    @api("GET", "/webhooks/<webhook_id>/deliveries", "Deliveries to a webhook, newest first",
+         scope=WEBHOOKS, response="Delivery", listing=True)
     def webhook_deliveries(self, request, webhook_id):
         self._authenticate(request)
-        return self._listing(request, self.notifications.webhook_deliveries(
-            webhook_id, MAX_LIMIT))
+        return self.notifications.webhook_deliveries(webhook_id, **self._paging(request))

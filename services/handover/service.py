@@ -31,6 +31,7 @@ from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound, ServiceUnav
                             StafettError, ValidationFailed)
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
+from stafett.paging import newest_first, visible_page
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
 
@@ -76,17 +77,28 @@ class HandoverService(ServiceBase):
     # -- reads ------------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_handovers(self, direction: str | None = None, limit: int = 50) -> list[dict]:
-        """Outgoing (requested by the actor) and incoming (offered to the actor's agency,
-        or to the actor by name) handovers; for a guardian or youth, those of their child."""
+    def list_handovers(self, direction: str | None = None, limit: int = 50,
+                       cursor: str | None = None) -> dict:
+        """One page, newest first, of the outgoing (requested by the actor) and incoming
+        (offered to the actor's agency, or to the actor by name) handovers; for a guardian
+        or youth, those of their child."""
         params = load(ListIn(), {"direction": direction, "limit": limit})
         actor = self.actor
+        candidates = self._candidates(params["direction"])
+
+        def fetch(after, n):
+            if candidates is None:
+                return []
+            return self.db.scalars(newest_first(candidates, Handover.created_at, Handover.id,
+                                                after).limit(n)).all()
+
+        def show(handover):
+            role = domain.viewer_role(actor, handover)
+            return None if role is None else self._view(handover, role, with_summary=False)
+
         with audited_work(self.db, actor, "list", "handovers"):
-            rows = [h for h in self._candidates(params["direction"])
-                    if domain.viewer_role(actor, h) is not None]
-        rows.sort(key=lambda h: (as_utc(h.created_at), h.id), reverse=True)
-        return [self._view(h, domain.viewer_role(actor, h), with_summary=False)
-                for h in rows[:params["limit"]]]
+            return visible_page(fetch, show, params["limit"], cursor,
+                                lambda h: (h.created_at, h.id))
 
     @rpc(expected_exceptions=EXPECTED)
     def get_handover(self, handover_id: str) -> dict:
@@ -434,25 +446,24 @@ class HandoverService(ServiceBase):
         except NotFound:
             return None
 
-    def _candidates(self, direction: str | None) -> list[Handover]:
+    def _candidates(self, direction: str | None):
+        """The query for handovers that may be the actor's (each is still checked), or
+        None when the actor can have none."""
         actor = self.actor
         if actor is None or not actor.person_id:
-            return []
+            return None
         query = select(Handover)
         if actor.kind == STAFF:
             outgoing = Handover.requested_by_person_id == actor.person_id
             incoming = (Handover.to_agency == actor.agency) & Handover.offered_at.is_not(None)
-            query = query.where({"outgoing": outgoing, "incoming": incoming}.get(
+            return query.where({"outgoing": outgoing, "incoming": incoming}.get(
                 direction, outgoing | incoming))
-        elif actor.kind == CITIZEN:
+        if actor.kind == CITIZEN:
             # ids are uuids: a match inside the JSON list's text is exact enough, and the
             # role check afterwards is exact
-            query = query.where(cast(Handover.consent_person_ids, String)
-                                .like(f'%"{actor.person_id}"%'))
-        else:
-            return []
-        return list(self.db.scalars(query.order_by(Handover.created_at.desc())
-                                    .limit(1000)).all())
+            return query.where(cast(Handover.consent_person_ids, String)
+                               .like(f'%"{actor.person_id}"%'))
+        return None
 
     def _view(self, handover: Handover, role: str, with_summary: bool = True,
               with_child: bool = False) -> dict:

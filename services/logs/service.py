@@ -30,12 +30,13 @@ from services.logs.schemas import (AccessRecordView, CloseLogIn, EntryIn, Evalua
                                    ProposalDeclineIn, ProposalIn, StafettholderIn, TimelineItem)
 from services.logs.stats import measure_statistics
 from services.logs.summary import handover_summary
-from stafett.actor import SERVICE, STAFF
+from stafett.actor import SERVICE, STAFF, SYSTEM
 from stafett.audit import access_table, audited_work
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             ServiceUnavailable, ValidationFailed)
-from stafett.paging import bounded, decode_key, keyset_page, page
+from stafett.paging import (bounded, decode_key, keyset_page, newest_first, page,
+                            visible_page)
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
 from stafett.rpc import TimeoutRpcProxy
@@ -136,37 +137,58 @@ class LogsService(ServiceBase):
         return self._view(log_id)
 
     @rpc(expected_exceptions=EXPECTED)
-    def my_logs(self) -> list[dict]:
-        """Logs the actor has a role in, with the badges staff work from."""
+    def my_logs(self, limit: int = 50, cursor: str | None = None) -> dict:
+        """One page of the logs the actor has a role in, newest first, with the badges
+        staff work from; for an agency system, the logs its agency takes part in."""
         actor, today = self.actor, date.today()
-        if actor is None or not actor.person_id:
-            return []
-        rows = self.db.execute(
-            select(Log, Participant).join(Participant, Participant.log_id == Log.id)
-            .where(Participant.person_id == actor.person_id)).all()
-        summaries = []
-        for log, _ in rows:
-            participants = self._participants(log.id)
-            try:
-                viewer = domain.authorize(actor, participants, self._coverage(log.child_id),
-                                          today, log.child_birth_date, self._policy())
-            except NotFound:
-                continue
-            measures = self._measures(log.id)
-            evaluations = self._evaluations([m.id for m in measures])
-            by_measure = {m.id: [e for e in evaluations if e.measure_id == m.id]
-                          for m in measures}
-            summaries.append({
-                "id": log.id, "child_id": log.child_id, "status": log.status,
-                "level": log.level, "viewer_role": viewer.role,
-                "open_measures": sum(m.status in domain.OPEN_MEASURE_STATES for m in measures),
-                "overdue_measures": sum(domain.is_overdue(m, by_measure[m.id], today)
-                                        for m in measures),
-                "red_measures": sum(domain.latest_outcome(by_measure[m.id]) == "red"
-                                    for m in measures)})
+        candidates = self._candidate_log_ids(actor)
+        if candidates is None:
+            result = {"items": [], "next_cursor": None}
+        else:
+            def fetch(after, n):
+                return self.db.scalars(newest_first(select(Log).where(Log.id.in_(candidates)),
+                                                    Log.opened_at, Log.id, after).limit(n)).all()
+
+            result = visible_page(fetch, lambda log: self._log_summary(actor, log, today),
+                                  limit, cursor, lambda log: (log.opened_at, log.id))
         with audited_work(self.db, actor, "list", "logs"):
             pass
-        return LogSummary(many=True).dump(summaries)
+        return {**result, "items": LogSummary(many=True).dump(result["items"])}
+
+    @staticmethod
+    def _candidate_log_ids(actor):
+        """The logs that may be the actor's (each is still authorized): those naming the
+        person, or for an agency system those naming a staff member of its agency."""
+        if actor is None:
+            return None
+        if actor.kind == SYSTEM:
+            if not actor.agency:
+                return None
+            return select(Participant.log_id).where(Participant.kind == "staff",
+                                                    Participant.agency == actor.agency)
+        if not actor.person_id:
+            return None
+        return select(Participant.log_id).where(Participant.person_id == actor.person_id)
+
+    def _log_summary(self, actor, log: Log, today: date) -> dict | None:
+        """The log's line in a list, or None if the actor may not see it."""
+        try:
+            viewer = domain.authorize(actor, self._participants(log.id),
+                                      self._coverage(log.child_id), today,
+                                      log.child_birth_date, self._policy())
+        except NotFound:
+            return None
+        measures = self._measures(log.id)
+        evaluations = self._evaluations([m.id for m in measures])
+        by_measure = {m.id: [e for e in evaluations if e.measure_id == m.id] for m in measures}
+        return {
+            "id": log.id, "child_id": log.child_id, "status": log.status,
+            "level": log.level, "viewer_role": viewer.role,
+            "open_measures": sum(m.status in domain.OPEN_MEASURE_STATES for m in measures),
+            "overdue_measures": sum(domain.is_overdue(m, by_measure[m.id], today)
+                                    for m in measures),
+            "red_measures": sum(domain.latest_outcome(by_measure[m.id]) == "red"
+                                for m in measures)}
 
     @rpc(expected_exceptions=EXPECTED)
     def update_log(self, log_id: str, payload: dict, expected_version=None) -> dict:

@@ -5,8 +5,6 @@ Thin: the recipient rules are in ``domain.py``, the projection and planning in
 """
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from datetime import date, datetime, time
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 from marshmallow import ValidationError
 from nameko.rpc import rpc
 from nameko.timer import timer
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.notifications import domain, store
@@ -29,9 +27,10 @@ from services.notifications.schemas import (DeliveryOpsView, DeliveryView, Notif
 from stafett.actor import SERVICE
 from stafett.audit import audited_work
 from stafett.db import Database
-from stafett.errors import (EXPECTED, BadRequest, Conflict, Forbidden, NotFound,
+from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             PreconditionFailed, PreconditionRequired, ValidationFailed)
-from stafett.events import Envelope, as_utc, first_delivery, reliable_event_handler, utcnow
+from stafett.events import Envelope, first_delivery, reliable_event_handler, utcnow
+from stafett.paging import bounded, decode_position, newest_first, position_page
 from stafett.service import ServiceBase
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -44,20 +43,6 @@ def load(schema, payload):
         return schema.load(payload or {})
     except ValidationError as exc:
         raise ValidationFailed("the request has invalid fields", exc.messages)
-
-
-def encode_cursor(row: Notification) -> str:
-    raw = json.dumps([as_utc(row.created_at).isoformat(), row.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, row_id = json.loads(raw)
-        return as_utc(datetime.fromisoformat(created_at)), str(row_id)
-    except (ValueError, TypeError):
-        raise BadRequest("invalid cursor")
 
 
 class NotificationsService(ServiceBase):
@@ -113,26 +98,20 @@ class NotificationsService(ServiceBase):
         """Newest first; ``next_cursor`` continues after the last item (opaque)."""
         if self.actor is None or not self.actor.person_id:
             return {"items": [], "next_cursor": None, "unread": 0}
-        limit = max(1, min(int(limit), 200))
+        limit = bounded(limit)
         mine = and_(Notification.person_id == self.actor.person_id,
                     Notification.channel == domain.INBOX)
         query = select(Notification).where(mine)
         if unread_only:
             query = query.where(Notification.read_at.is_(None))
-        if cursor:
-            created_at, row_id = decode_cursor(cursor)
-            query = query.where(or_(Notification.created_at < created_at,
-                                    and_(Notification.created_at == created_at,
-                                         Notification.id < row_id)))
-        rows = self.db.scalars(query.order_by(Notification.created_at.desc(),
-                                              Notification.id.desc()).limit(limit + 1)).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
+        query = newest_first(query, Notification.created_at, Notification.id,
+                             decode_position(cursor))
+        result = position_page(self.db.scalars(query.limit(limit + 1)).all(), limit,
+                               lambda row: (row.created_at, row.id))
         unread = self.db.scalar(select(func.count()).select_from(Notification).where(
             mine, Notification.read_at.is_(None)))
-        return {"items": NotificationView(many=True).dump(rows),
-                "next_cursor": encode_cursor(rows[-1]) if more and rows else None,
-                "unread": unread}
+        return {"items": NotificationView(many=True).dump(result["items"]),
+                "next_cursor": result["next_cursor"], "unread": unread}
 
     @rpc(expected_exceptions=EXPECTED)
     def mark_read(self, notification_id: str) -> dict:
@@ -268,13 +247,17 @@ class NotificationsService(ServiceBase):
             hook.active, hook.deleted_at = False, utcnow()
 
     @rpc(expected_exceptions=EXPECTED)
-    def webhook_deliveries(self, webhook_id: str, limit: int = 50) -> list[dict]:
-        """The agency's view of a webhook's recent deliveries (status, attempts, error)."""
+    def webhook_deliveries(self, webhook_id: str, limit: int = 50,
+                           cursor: str | None = None) -> dict:
+        """The agency's view of a webhook's deliveries (status, attempts, error), newest
+        first, one page at a time."""
         hook = self._own_webhook(webhook_id)
-        rows = self.db.scalars(select(Delivery).where(Delivery.webhook_id == hook.id)
-                               .order_by(Delivery.created_at.desc())
-                               .limit(max(1, min(int(limit), 200)))).all()
-        return DeliveryView(many=True).dump(rows)
+        limit = bounded(limit)
+        query = newest_first(select(Delivery).where(Delivery.webhook_id == hook.id),
+                             Delivery.created_at, Delivery.id, decode_position(cursor))
+        result = position_page(self.db.scalars(query.limit(limit + 1)).all(), limit,
+                               lambda row: (row.created_at, row.id))
+        return {**result, "items": DeliveryView(many=True).dump(result["items"])}
 
     # -- operations ------------------------------------------------------------------------------
 

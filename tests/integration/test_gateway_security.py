@@ -5,7 +5,6 @@ import json
 import time
 
 import jwt
-import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa

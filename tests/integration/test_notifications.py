@@ -353,8 +353,9 @@ def test_permanent_failures_are_dead_letters_visible_to_operations_and_can_be_re
              timeout=10, message="the requeued delivery")
     # an agency only ever sees its own webhook's deliveries
     with client.rpc(Actor(kind="system", agency=PPT, scopes=("stafett:webhooks",))) as rpc:
-        assert [d["status"] for d in rpc.notifications.webhook_deliveries(hook["id"])] == [
-            "delivered"]
+        page = rpc.notifications.webhook_deliveries(hook["id"])
+        assert [d["status"] for d in page["items"]] == ["delivered"]
+        assert page["next_cursor"] is None
     with client.rpc(Actor(kind="system", agency=NAV, scopes=("stafett:webhooks",))) as rpc:
         with pytest.raises(Exception) as caught:
             rpc.notifications.webhook_deliveries(hook["id"])

@@ -6,6 +6,7 @@ from gateway.web import viewmodels as vm
 from gateway.web.forms import Form
 from gateway.web.pages import page, redirect
 from stafett.errors import BadRequest, Conflict, Forbidden, NotFound
+from stafett.paging import every_item
 
 
 class ConsentPages:
@@ -15,7 +16,8 @@ class ConsentPages:
         if actor.kind == "citizen":
             children = self.consent.my_children()
         else:
-            names = self._web_child_names(entry["child_id"] for entry in self.logs.my_logs())
+            names = self._web_child_names(entry["child_id"]
+                                          for entry in every_item(self.logs.my_logs))
             children = [{"id": child_id, "name": name} for child_id, name in names.items()]
         agencies = vm.agency_names(self.consent.list_agencies())
         groups = []

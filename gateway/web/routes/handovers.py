@@ -37,11 +37,13 @@ class HandoverPages:
     @page("GET", "/overganger")
     def web_handovers(self, request):
         self._web_actor(request)
-        items = self.handover.list_handovers(None, 100)
+        result = self.handover.list_handovers(None, 50, request.args.get("side") or None)
+        items = result["items"]
         names = vm.agency_names(self.consent.list_agencies())
         children = self._web_child_names(h.get("child_id") for h in items)
         return self._web_render(request, "handovers.html", title="Overganger", items=items,
-                                agencies=names, children=children, active="overganger")
+                                agencies=names, children=children,
+                                next_cursor=result["next_cursor"], active="overganger")
 
     @page("GET", "/overganger/<handover_id>")
     def web_handover(self, request, handover_id):

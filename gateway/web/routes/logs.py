@@ -6,6 +6,7 @@ from gateway.web import viewmodels as vm
 from gateway.web.pages import page, redirect
 from gateway.web.routes.base import FORM_ERRORS, role_of
 from stafett.errors import NotFound, ValidationFailed
+from stafett.paging import every_item
 
 
 class LogPages:
@@ -15,7 +16,7 @@ class LogPages:
 
     def _web_logs_page(self, request):
         actor = self._web_actor(request)
-        logs = self.logs.my_logs()
+        logs = list(every_item(self.logs.my_logs))
         names = self._web_child_names(entry["child_id"] for entry in logs)
         logs = sorted(logs, key=lambda entry: (entry["status"] != "open",
                                                -entry["overdue_measures"] - entry["red_measures"],

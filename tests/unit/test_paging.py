@@ -1,0 +1,121 @@
+"""Cursor paging in the kernel: offsets for bounded lists, keysets for growing ones, and
+pages of rows whose visibility is decided row by row."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, insert, select
+
+from stafett.errors import BadRequest
+from stafett.paging import (MAX_LIMIT, decode_position, encode_position, every_item,
+                            newest_first, page, position_page, visible_page)
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+
+metadata = MetaData()
+rows_table = Table("rows", metadata, Column("id", String(36), primary_key=True),
+                   Column("at", DateTime(timezone=True)), Column("owner", String(10)))
+
+
+@pytest.fixture
+def db():
+    """30 rows; rows 10-19 share one timestamp (ties are broken by id); every third row
+    belongs to someone else."""
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(rows_table), [
+            {"id": f"r{n:02d}", "at": T0 + timedelta(minutes=10 if 10 <= n < 20 else n),
+             "owner": "other" if n % 3 == 0 else "me"} for n in range(30)])
+    with engine.connect() as connection:
+        yield connection
+
+
+def newest(db) -> list[str]:
+    return [r.id for r in db.execute(select(rows_table).order_by(
+        rows_table.c.at.desc(), rows_table.c.id.desc()))]
+
+
+def walk(fetch_page, limit) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        result = fetch_page(limit, cursor)
+        pages.append([item for item in result["items"]])
+        cursor = result["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+def test_position_cursor_round_trips_in_utc():
+    local = datetime(2026, 11, 1, 9, 0, tzinfo=timezone(timedelta(hours=1)))
+    at, row_id = decode_position(encode_position(local, "abc"))
+    assert at == T0 and at.tzinfo is not None and row_id == "abc"
+    assert decode_position(None) is None and decode_position("") is None
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "e30", encode_position(T0, "x")[:-3] + "!!!"])
+def test_a_cursor_we_did_not_give_out_is_a_bad_request(cursor):
+    with pytest.raises(BadRequest):
+        decode_position(cursor)
+
+
+@pytest.mark.parametrize("limit", [1, 4, 7, 30, 31])
+def test_keyset_pages_cover_every_row_once_newest_first(db, limit):
+    def fetch_page(limit, cursor):
+        query = newest_first(select(rows_table), rows_table.c.at, rows_table.c.id,
+                             decode_position(cursor))
+        result = position_page(db.execute(query.limit(limit + 1)).all(), limit,
+                               lambda r: (r.at, r.id))
+        return {**result, "items": [r.id for r in result["items"]]}
+
+    pages = walk(fetch_page, limit)
+    assert [row for p in pages for row in p] == newest(db)
+    assert all(len(p) == limit for p in pages[:-1]) and 0 < len(pages[-1]) <= limit
+
+
+@pytest.mark.parametrize("limit,batch", [(1, 2), (2, 2), (3, 5), (5, 100), (20, 3), (50, 7)])
+def test_visible_pages_are_full_until_the_last_and_skip_hidden_rows(db, limit, batch):
+    reads = []
+
+    def fetch(after, n):
+        reads.append(n)
+        query = newest_first(select(rows_table), rows_table.c.at, rows_table.c.id, after)
+        return db.execute(query.limit(n)).all()
+
+    def fetch_page(limit, cursor):
+        return visible_page(fetch, lambda r: r.id if r.owner == "me" else None, limit,
+                            cursor, lambda r: (r.at, r.id), batch=batch)
+
+    pages = walk(fetch_page, limit)
+    mine = [row for row in newest(db) if int(row[1:]) % 3]
+    assert [row for p in pages for row in p] == mine
+    assert all(len(p) == limit for p in pages[:-1])
+    assert set(reads) == {batch}
+
+
+def test_visible_page_when_nothing_is_visible(db):
+    result = visible_page(lambda after, n: db.execute(newest_first(
+        select(rows_table), rows_table.c.at, rows_table.c.id, after).limit(n)).all(),
+        lambda r: None, 10, None, lambda r: (r.at, r.id), batch=4)
+    assert result == {"items": [], "next_cursor": None}
+
+
+def test_offset_pages_and_limits_are_bounded():
+    items = list(range(500))
+    first = page(items, limit=10_000)
+    assert len(first["items"]) == MAX_LIMIT and first["next_cursor"]
+    assert page(items, limit=10, cursor=page(items, limit=10)["next_cursor"])["items"] == \
+        list(range(10, 20))
+
+
+def test_every_item_follows_the_cursors():
+    items = list(range(MAX_LIMIT * 2 + 3))
+    calls = []
+
+    def fetch_page(limit, cursor, **kwargs):
+        calls.append(kwargs)
+        return page(items, limit, cursor)
+
+    assert list(every_item(fetch_page, direction="incoming")) == items
+    assert calls == [{"direction": "incoming"}] * 3
