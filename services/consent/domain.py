@@ -167,6 +167,15 @@ def check_no_overlap(start: date, end: date, open_consents, supersedes: str | No
                            "or name it in 'supersedes'")
 
 
+def check_paper_may_replace(open_consents, supersedes: str | None) -> None:
+    """Staff may record a paper form in place of an earlier paper form, never in place of
+    a consent the guardians or the youth gave themselves: that they change themselves."""
+    replaced = next((c for c in open_consents if c.id == supersedes), None)
+    if replaced is not None and replaced.method != "paper":
+        raise Forbidden("a consent given digitally is changed or withdrawn only by those "
+                        "who gave it")
+
+
 def covers(scope_agencies: list[str], scope_types: list[str], agency: str | None,
            agency_type: str | None) -> bool:
     return bool(agency) and (agency in scope_agencies or agency_type in scope_types)

@@ -12,6 +12,7 @@ def consent_data(consent, notify_person_ids: list[str] | None = None) -> dict:
     data = {
         "consent_id": consent.id,
         "status": consent.status,
+        "method": consent.method,
         "scope_agencies": list(consent.scope_agencies),
         "scope_agency_types": list(consent.scope_agency_types),
         "valid_from": consent.valid_from.isoformat(),

@@ -194,7 +194,8 @@ class ConsentService(ServiceBase):
         children = list(self.db.scalars(
             select(Person).join(Guardianship, Guardianship.child_id == Person.id)
             .where(Guardianship.guardian_id == me.id)).all())
-        if me.kind == "child":
+        if me.kind == "child" and domain.sees_own_case(me.birth_date, date.today(),
+                                                       self._policy()):
             children.append(me)
         with audited_work(self.db, self.actor, "read", "children"):
             pass
@@ -282,6 +283,8 @@ class ConsentService(ServiceBase):
             start, end = domain.validity(data["valid_from"], data["valid_until"], today, policy)
             open_consents = self._open_consents(child.id)
             domain.check_no_overlap(start, end, open_consents, data["supersedes"])
+            if paper_recorded:
+                domain.check_paper_may_replace(open_consents, data["supersedes"])
             consent = Consent(
                 id=new_id(), child_id=child.id, consenting_party=party,
                 status=domain.status_after_approvals(party, approvals, child.id, guardian_ids,
@@ -426,8 +429,11 @@ class ConsentService(ServiceBase):
         if consent.supersedes_id:
             previous = self._consent(consent.supersedes_id)
             self._end(previous, domain.SUPERSEDED, events.SUPERSEDED, self.actor.ref)
+        # a paper form recorded by staff is told to those who consent: a form they never
+        # signed does not go unnoticed
         self.events.emit(self.db, events.GRANTED, child_id=consent.child_id,
-                         data=events.consent_data(consent))
+                         data=events.consent_data(consent, self._notify(consent)
+                                                  if consent.method == "paper" else None))
 
     def _end(self, consent: Consent, status: str, event_type: str, by: str) -> None:
         consent.status, consent.ended_at, consent.ended_by = status, utcnow(), by
@@ -449,7 +455,9 @@ class ConsentService(ServiceBase):
             log.warning("logs did not take the consent refresh; the event will follow")
 
     def _require_may_read(self, child_id: str) -> None:
-        """Those who consent, the other guardians, and staff of an agency the consent covers."""
+        """Those who consent, the other guardians, the child from the age it sees its own
+        case; staff only with a need to know: while a consent covers their agency, those
+        who take part in the child's log and whoever recorded an open paper consent."""
         actor, child = self.actor, self._child(child_id)
         if actor and actor.kind == CITIZEN:
             domain.require_citizen_high(actor)
@@ -459,10 +467,12 @@ class ConsentService(ServiceBase):
                     child.birth_date, date.today(), self._policy()):
                 return
         elif actor and actor.kind == STAFF and actor.person_id:
-            today = date.today()
-            if any(domain.is_in_force(c, today) and domain.covers(
-                    c.scope_agencies, c.scope_agency_types, actor.agency, actor.agency_type)
-                   for c in self._open_consents(child.id)):
+            today, open_consents = date.today(), self._open_consents(child.id)
+            covered = any(domain.is_in_force(c, today) and domain.covers(
+                c.scope_agencies, c.scope_agency_types, actor.agency, actor.agency_type)
+                for c in open_consents)
+            if covered and (any(c.recorded_by == actor.person_id for c in open_consents)
+                            or self.logs.takes_part(child.id)):
                 return
         raise NotFound("no such child")
 

@@ -263,8 +263,8 @@ class LogsService(ServiceBase):
         with self._in_log(log_id, "remove_participant", "participant", participant_id,
                           write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
+            participant = ctx.participant(participant_id)  # a missing one: 404 first
             domain.check_version(expected_version, ctx.log.version)
-            participant = ctx.participant(participant_id)
             domain.check_removal(participant, ctx.viewer)
             participant.removed_at = utcnow()
             ctx.log.version += 1
@@ -304,8 +304,8 @@ class LogsService(ServiceBase):
                        expected_version=None) -> dict:
         with self._in_log(log_id, "update_measure", "measure", measure_id, write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
+            measure = self._measure(log_id, measure_id)  # a missing one: 404 before the body
             data = load(MeasureUpdateIn(), payload)
-            measure = self._measure(log_id, measure_id)
             domain.check_version(expected_version, measure.version)
             today = date.today()
             domain.check_measure_fields({"start_date": measure.start_date, **data},
@@ -326,8 +326,8 @@ class LogsService(ServiceBase):
     def add_evaluation(self, log_id: str, measure_id: str, payload: dict) -> dict:
         with self._in_log(log_id, "evaluate", "measure", measure_id, write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
+            measure = self._measure(log_id, measure_id)  # a missing one: 404 before the body
             data = load(EvaluationIn(), payload)
-            measure = self._measure(log_id, measure_id)
             domain.check_evaluable(measure)
             evaluation = Evaluation(id=new_id(), measure_id=measure.id,
                                     outcome=data["outcome"], text=data["text"],
@@ -397,8 +397,8 @@ class LogsService(ServiceBase):
         """Minutes, attendance, and decisions that become measures in the same step."""
         with self._in_log(log_id, "record_minutes", "meeting", meeting_id, write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
+            meeting = self._meeting(log_id, meeting_id)  # a missing one: 404 before the body
             data = load(MinutesIn(), payload)
-            meeting = self._meeting(log_id, meeting_id)
             domain.check_version(expected_version, meeting.version)
             invites = self._invites(meeting.id)
             unknown = set(data["attended"]) - {i.participant_id for i in invites}
@@ -495,10 +495,10 @@ class LogsService(ServiceBase):
         with self._in_log(log_id, "accept_proposal", "proposal", proposal_id,
                           write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
+            proposal = self._proposal(log_id, proposal_id)  # a missing one: 404 first
             if expected_version is not None:
                 domain.check_version(expected_version, ctx.log.version)
             data = load(ProposalAcceptIn(), payload)
-            proposal = self._proposal(log_id, proposal_id)
             domain.check_answerable(proposal)
             measure = self._new_measure(ctx, {
                 "title": proposal.title, "description": proposal.description,
@@ -516,10 +516,10 @@ class LogsService(ServiceBase):
         with self._in_log(log_id, "decline_proposal", "proposal", proposal_id,
                           write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
+            proposal = self._proposal(log_id, proposal_id)  # a missing one: 404 first
             if expected_version is not None:
                 domain.check_version(expected_version, ctx.log.version)
             data = load(ProposalDeclineIn(), payload)
-            proposal = self._proposal(log_id, proposal_id)
             domain.check_answerable(proposal)
             proposal.decline_reason = data["reason"]
             self._answer(ctx, proposal, "declined")
@@ -603,6 +603,22 @@ class LogsService(ServiceBase):
         rows = self._rows(log_id)
         return log_bundle(ctx.log, ctx.participants, rows["measures"], rows["evaluations"],
                           date.today())
+
+    # -- for the consent service --------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def takes_part(self, child_id: str) -> bool:
+        """Whether the actor may read one of the child's logs: the consent service shows
+        staff a child's consents only then (need to know, not merely the right agency)."""
+        actor, today = self.actor, date.today()
+        for log in self.db.scalars(select(Log).where(Log.child_id == child_id)).all():
+            try:
+                domain.authorize(actor, self._participants(log.id), self._coverage(child_id),
+                                 today, log.child_birth_date, self._policy())
+            except NotFound:
+                continue
+            return True
+        return False
 
     # -- handover (called by the handover service; docs/contracts-logs-handover.md) -----------
 

@@ -27,6 +27,7 @@ CONSENT_EXPIRING = "consent_expiring"
 CONSENT_EXPIRED = "consent_expired"
 CONSENT_EXPIRING_STAFETTHOLDER = "consent_expiring_stafettholder"
 CONSENT_EXPIRED_STAFETTHOLDER = "consent_expired_stafettholder"
+CONSENT_RECORDED = "consent_recorded"
 HANDOVER_CONSENT_NEEDED = "handover_consent_needed"
 HANDOVER_REQUESTED = "handover_requested"
 HANDOVER_ACCEPTED = "handover_accepted"
@@ -37,7 +38,7 @@ PROPOSAL_ANSWERED = "proposal_answered"
 KINDS = (MEASURE_ASSIGNED, MEETING_INVITED, MEETING_TOMORROW, EVALUATION_DUE,
          EVALUATION_OVERDUE, CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_EXPIRING_STAFETTHOLDER,
          CONSENT_EXPIRED_STAFETTHOLDER, HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED,
-         HANDOVER_ACCEPTED, HANDOVER_DECLINED, LOG_CLOSED, PROPOSAL_ANSWERED)
+         HANDOVER_ACCEPTED, HANDOVER_DECLINED, LOG_CLOSED, PROPOSAL_ANSWERED, CONSENT_RECORDED)
 #: kinds whose e-mail carries the meeting as an iCalendar attachment
 CALENDAR_KINDS = (MEETING_INVITED, MEETING_TOMORROW)
 
@@ -153,6 +154,15 @@ def _consent_ending(kind: str, stafettholder_kind: str):
     return rule
 
 
+def _consent_granted(event, data, facts, actor):
+    """A paper form recorded by staff: those who consent hear of it (a digital consent
+    they gave themselves needs no notice)."""
+    if data.get("method") != "paper":
+        return []
+    return [notice(CONSENT_RECORDED, data.get("notify_person_ids") or [], [],
+                   _ids(event, data, "consent_id"), exclude=actor)]
+
+
 def _handover_requested(event, data, facts, actor):
     ctx = _ids(event, data, "handover_id")
     if data.get("status") == "consent_pending":
@@ -192,6 +202,7 @@ RULES = {
     "log.meeting_scheduled": _meeting_scheduled,
     "log.closed": _log_closed,
     "log.proposal_answered": _proposal_answered,
+    "consent.granted": _consent_granted,
     "consent.expiring": _consent_ending(CONSENT_EXPIRING, CONSENT_EXPIRING_STAFETTHOLDER),
     "consent.expired": _consent_ending(CONSENT_EXPIRED, CONSENT_EXPIRED_STAFETTHOLDER),
     "handover.requested": _handover_requested,
@@ -209,7 +220,7 @@ def log_link(log_id: str) -> str:
 
 def link_path(kind: str, context: dict) -> str:
     """Where the web client shows it (relative; e-mails prefix the public URL)."""
-    if kind in (CONSENT_EXPIRING, CONSENT_EXPIRED):
+    if kind in (CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_RECORDED):
         return "/samtykker"
     if kind in (HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED, HANDOVER_ACCEPTED,
                 HANDOVER_DECLINED) and context.get("handover_id"):

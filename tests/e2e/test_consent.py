@@ -13,6 +13,7 @@ from stafett.events import Outbox
 from tests.support.platform import Platform, wait_for
 
 SCHOOL, PPT = AGENCIES["school"]["org_number"], AGENCIES["ppt"]["org_number"]
+HEALTH = AGENCIES["health_station"]["org_number"]
 SCOPE = {"agencies": [SCHOOL], "agency_types": ["ppt"]}
 
 
@@ -119,7 +120,14 @@ def test_a_new_consent_can_supersede_the_old_one(platform):
     statuses = {c["id"]: c["status"] for c in
                 guardian.get(f"/api/v1/children/{emma}/consents").json()["items"]}
     assert statuses == {first["id"]: "superseded", second.json()["id"]: "active"}
-    # the nurse's agency is covered now: she may see the consent
+    # the nurse's agency is covered now, but she sees the consent only once she has a part
+    # in Emma's log: need to know, not merely the right agency
+    assert nurse.get(f"/api/v1/children/{emma}/consents").status_code == 404
+    teacher = platform.client("teacher")
+    log = teacher.post("/api/v1/logs", json={"child_id": emma}).json()
+    hanne = next(p for p in teacher.get(f"/api/v1/agencies/{HEALTH}/staff").json()["items"])
+    assert teacher.post(f"/api/v1/logs/{log['id']}/participants",
+                        json={"person_id": hanne["id"]}).status_code == 201
     assert nurse.get(f"/api/v1/children/{emma}/consents").status_code == 200
 
 
@@ -178,6 +186,43 @@ def test_staff_record_a_signed_paper_form(platform):
     # the guardian sees it among her child's consents
     assert [c["id"] for c in guardian.get(f"/api/v1/children/{emma['id']}/consents")
             .json()["items"]] == [body["id"]]
+    # both guardians are told, so a form they never signed does not go unnoticed
+    for parent in ("guardian", "guardian2"):
+        inbox = platform.client(parent)
+        wait_for(lambda: any(n["kind"] == "consent_recorded" for n in inbox.get(
+            "/api/v1/notifications").json()["items"]), timeout=20,
+            message=f"the paper consent notice for {parent}")
+    # the one who recorded it reads it; a colleague with no part in the case does not
+    assert teacher.get(f"/api/v1/consents/{body['id']}").status_code == 200
+    colleague = platform.client("teacher2")
+    assert colleague.get(f"/api/v1/consents/{body['id']}").status_code == 404
+    assert colleague.get(f"/api/v1/children/{emma['id']}/consents").status_code == 404
+
+
+def test_staff_never_record_paper_in_place_of_a_consent_given_digitally(platform):
+    platform.seed()
+    teacher, guardian = platform.client("teacher"), platform.client("guardian")
+    emma = teacher.post("/api/v1/children/search", json={"national_id": EMMA["national_id"]}).json()
+    ingrid = next(g for g in emma["guardians"] if g["name"] == "Ingrid Solberg")
+    digital = grant(guardian, emma["id"]).json()
+    form = {"kind": "signed_form", "reference": "B-2", "signed_by": [ingrid["id"]]}
+    # the teacher takes part in the log, so she knows the consent; still she may not
+    # narrow it with a paper form in its place
+    assert teacher.post("/api/v1/logs", json={"child_id": emma["id"]}).status_code == 201
+    refused = teacher.post(f"/api/v1/children/{emma['id']}/consents", json={
+        "scope": {"agencies": [SCHOOL]}, "purpose": "Bare skolen", "paper": form,
+        "supersedes": digital["id"]})
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    history = guardian.get(f"/api/v1/children/{emma['id']}/consents").json()["items"]
+    assert [(c["id"], c["status"]) for c in history] == [(digital["id"], "active")]
+    # a paper form may replace an earlier paper form
+    assert guardian.post(f"/api/v1/consents/{digital['id']}/withdraw").status_code == 200
+    first = grant(teacher, emma["id"], paper=form).json()
+    second = teacher.post(f"/api/v1/children/{emma['id']}/consents", json={
+        "scope": SCOPE, "purpose": "Nytt skjema", "paper": {**form, "reference": "B-3"},
+        "supersedes": first["id"]})
+    assert second.status_code == 201, second.text
 
 
 def test_expiry_warns_then_expires_and_both_reach_notifications(platform):

@@ -99,6 +99,16 @@ def test_consent_ending_goes_to_those_who_consent_and_the_stafettholders(type_, 
     assert domain.link_path(holder_kind, notices[1].context) == f"/logger/{LOG_ID}"
 
 
+def test_a_paper_form_recorded_by_staff_is_told_to_those_who_consent():
+    data = {"consent_id": "c-1", "status": "active", "method": "paper",
+            "notify_person_ids": [G1, G2]}
+    notices = notices_for(event("consent.granted", data, actor=HOLDER))
+    assert who(notices) == {"consent_recorded": ({G1, G2}, set())}
+    assert domain.link_path("consent_recorded", notices[0].context) == "/samtykker"
+    # a consent they gave digitally themselves needs no notice
+    assert notices_for(event("consent.granted", {**data, "method": "digital"}, actor=G1)) == []
+
+
 def test_a_youth_who_consents_alone_is_told_alone():
     data = {"consent_id": "c-1", "notify_person_ids": [CHILD]}
     assert who(notices_for(event("consent.expiring", data, actor=None))) == {

@@ -54,6 +54,8 @@ def seeded_events() -> list[Envelope]:
                                    "invited_person_ids": [person]}),
         ("consent.expiring", {"consent_id": "c-1", "notify_person_ids": [person]}),
         ("consent.expired", {"consent_id": "c-1", "notify_person_ids": [person]}),
+        ("consent.granted", {"consent_id": "c-1", "method": "paper",
+                             "notify_person_ids": [person]}),
         ("handover.requested", {"handover_id": "h-1", "status": "consent_pending",
                                 "consent_person_ids": [person]}),
         ("handover.requested", {"handover_id": "h-1", "status": "awaiting_acceptance",
