@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from threading import Lock
 
@@ -19,6 +20,8 @@ from gateway.auth import TokenVerifier
 from gateway.identity import identity_from
 from stafett.devissuer import dev_issuer_configs
 from stafett.errors import Forbidden, TooManyRequests, Unauthorized
+from stafett.metrics import AUTH_REJECTIONS
+from stafett.web import BEARER_CHALLENGE
 
 SCOPE_ENVIRON_KEY = "stafett.required_scope"
 
@@ -42,8 +45,14 @@ class Authenticator(DependencyProvider):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("send a bearer token in the Authorization header")
-        verified = self.verifier.verify(token.strip())
-        identity = identity_from(verified)
+        try:
+            verified = self.verifier.verify(token.strip())
+            identity = identity_from(verified)
+        except Unauthorized as refused:
+            # forged, expired or foreign tokens, counted by reason for the operators
+            AUTH_REJECTIONS.labels(reason=rejection_reason(refused)).inc()
+            refused.challenge = f'{BEARER_CHALLENGE}, error="invalid_token"'
+            raise
         accepted = accepted_acr(verified.issuer.required_acr)
         if verified.issuer.kind != "system" and accepted and identity["acr"] not in accepted:
             raise Forbidden(f"personal data needs login at level {' or '.join(accepted)}")
@@ -59,6 +68,12 @@ class Authenticator(DependencyProvider):
 def accepted_acr(required: str | None) -> tuple[str, ...]:
     """``required_acr`` may list several accepted levels, comma separated."""
     return tuple(level.strip() for level in (required or "").split(",") if level.strip())
+
+
+def rejection_reason(refused: Unauthorized) -> str:
+    """A metric label from the refusal's short detail: "header not allowed: jku" ->
+    "header_not_allowed_jku" (a small fixed set: gateway/auth.py's details)."""
+    return re.sub(r"[^a-z0-9]+", "_", str(refused.detail or "").lower()).strip("_")
 
 
 class TokenBucket:

@@ -42,6 +42,9 @@ FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit", "b64
 
 ALLOWED_TYP = frozenset({"jwt", "at+jwt"})
 
+#: the claims we read, each renamable per issuer (``claim_map``: ours → the issuer's)
+CLAIM_NAMES = ("pid", "acr", "name", "agency", "roles", "scope", "consumer")
+
 #: Only public-key algorithms: keys come from a public JWKS, so an HMAC "secret" would be
 #: public too (the classic RS256→HS256 confusion attack).
 ASYMMETRIC_ALGORITHMS = frozenset({
@@ -63,9 +66,13 @@ class IssuerConfig:
     algorithms: tuple[str, ...] = ("RS256",)
     jwks_file: str | None = None
     jwks_url: str | None = None
-    required_acr: str | None = None
+    required_acr: str | list | None = None
     claim_map: dict = field(default_factory=dict)
     leeway_seconds: int = 30
+    # keys are refetched when a token names an unknown kid (at most this often), and on
+    # the first use after they are this old, so a key the issuer withdrew stops working
+    jwks_min_refetch_seconds: float = 30
+    jwks_max_age_seconds: float = 3600
 
     def __post_init__(self) -> None:
         # Fail at start-up on a config that would weaken verification at request time.
@@ -85,6 +92,17 @@ class IssuerConfig:
             raise ValueError(f"issuer {self.issuer!r}: set exactly one of jwks_file, jwks_url")
         if self.leeway_seconds < 0:
             raise ValueError(f"issuer {self.issuer!r}: leeway_seconds must be >= 0")
+        if not 0 < self.jwks_min_refetch_seconds <= self.jwks_max_age_seconds:
+            raise ValueError(f"issuer {self.issuer!r}: need 0 < jwks_min_refetch_seconds "
+                             "<= jwks_max_age_seconds")
+        unknown_claims = set(self.claim_map) - set(CLAIM_NAMES)
+        if unknown_claims or not all(isinstance(v, str) and v
+                                     for v in self.claim_map.values()):
+            raise ValueError(f"issuer {self.issuer!r}: claim_map renames only "
+                             f"{list(CLAIM_NAMES)}, each to a claim name; got "
+                             f"{sorted(unknown_claims) or self.claim_map}")
+        if isinstance(self.required_acr, (list, tuple)):  # YAML list or comma string
+            self.required_acr = ",".join(str(level) for level in self.required_acr)
         # personal data needs the high assurance level unless configured otherwise (a
         # comma-separated list of accepted levels); never silently nothing
         if self.kind != "system":
@@ -124,26 +142,29 @@ class JwksCache:
         min_refetch_seconds: float = 30,
         timeout: float = JWKS_TIMEOUT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        max_age_seconds: float = 3600,
     ) -> None:
         if (jwks_file is None) == (jwks_url is None):
             raise ValueError("set exactly one of jwks_file, jwks_url")
         self.jwks_file = Path(jwks_file) if jwks_file is not None else None
         self.jwks_url = jwks_url
         self.min_refetch_seconds = min_refetch_seconds
+        self.max_age_seconds = max_age_seconds
         self.timeout = timeout
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._declared_alg: dict[str, str] = {}
         self._last_attempt: float | None = None
+        self._fetched_at: float | None = None
         self._lock = threading.Lock()
 
     def key_for(self, kid: str) -> jwt.PyJWK | None:
         with self._lock:
-            key = self._keys.get(kid)
-            if key is not None:
-                return key
             now = self._clock()
-            if self._last_attempt is None or now - self._last_attempt >= self.min_refetch_seconds:
+            may_fetch = (self._last_attempt is None
+                         or now - self._last_attempt >= self.min_refetch_seconds)
+            stale = self._fetched_at is None or now - self._fetched_at >= self.max_age_seconds
+            if may_fetch and (stale or kid not in self._keys):
                 self._refresh(now)
             return self._keys.get(kid)
 
@@ -157,6 +178,7 @@ class JwksCache:
         self._last_attempt = now
         try:
             self._keys, self._declared_alg = self._parse(self._fetch())
+            self._fetched_at = now
         except Exception as exc:  # noqa: BLE001 - any failure keeps the last good set
             log.warning("JWKS fetch from %s failed, keeping %d cached keys: %s",
                         self._source(), len(self._keys), exc)
@@ -229,7 +251,8 @@ def _reject(detail: str) -> Unauthorized:
 
 
 class TokenVerifier:
-    def __init__(self, issuers: Iterable[IssuerConfig], min_refetch_seconds: float = 30) -> None:
+    def __init__(self, issuers: Iterable[IssuerConfig],
+                 min_refetch_seconds: float | None = None) -> None:
         self._issuers: dict[str, IssuerConfig] = {}
         self._jwks: dict[str, JwksCache] = {}
         for cfg in issuers:
@@ -238,7 +261,9 @@ class TokenVerifier:
             self._issuers[cfg.issuer] = cfg
             self._jwks[cfg.issuer] = JwksCache(
                 jwks_file=cfg.jwks_file, jwks_url=cfg.jwks_url,
-                min_refetch_seconds=min_refetch_seconds,
+                min_refetch_seconds=(cfg.jwks_min_refetch_seconds if min_refetch_seconds is None
+                                     else min_refetch_seconds),
+                max_age_seconds=cfg.jwks_max_age_seconds,
             )
 
     @classmethod

@@ -2,14 +2,22 @@
 
 Claim names are configurable per issuer (``claim_map``), e.g. an agency IdP that puts the
 organisation number in ``org_no``. Machine tokens name their agency Maskinporten-style in
-``consumer.ID`` ("0192:<org number>") and their rights in ``scope``.
+``consumer.ID`` ("0192:<org number>", ISO 6523 code 0192 being the Norwegian register of
+legal entities) and their rights in ``scope``. An organisation number that is not one
+(wrong form or check digit) makes the token unusable: 401, never an agency named
+"anything".
 """
 from __future__ import annotations
 
-from gateway.auth import VerifiedToken
+import re
 
-DEFAULT_CLAIMS = {"pid": "pid", "acr": "acr", "name": "name", "agency": "agency",
-                  "roles": "roles", "scope": "scope", "consumer": "consumer"}
+from gateway.auth import CLAIM_NAMES, VerifiedToken
+from services.consent.identity_numbers import InvalidOrganisationNumber, validate_org_number
+from stafett.errors import Unauthorized
+
+DEFAULT_CLAIMS = {name: name for name in CLAIM_NAMES}
+#: Maskinporten's consumer: {"authority": "iso6523-actorid-upis", "ID": "0192:<org>"}
+CONSUMER_ID = re.compile(r"0192:(\d{9})")
 
 
 def identity_from(token: VerifiedToken) -> dict:
@@ -25,12 +33,20 @@ def identity_from(token: VerifiedToken) -> dict:
         identity["pid"] = str(claim("pid") or "")
     elif issuer.kind == "staff":
         identity["name"] = claim("name") or ""
-        identity["agency"] = str(claim("agency") or "") or None
+        identity["agency"] = _organisation(str(claim("agency") or ""))
         roles = claim("roles") or []
         identity["roles"] = [str(r) for r in (roles if isinstance(roles, list) else [roles])]
     else:  # system
         consumer = claim("consumer") or {}
-        org = str(consumer.get("ID", "")) if isinstance(consumer, dict) else ""
-        identity["agency"] = org.split(":")[-1] or None
+        match = CONSUMER_ID.fullmatch(str(consumer.get("ID", ""))
+                                      if isinstance(consumer, dict) else "")
+        identity["agency"] = _organisation(match.group(1) if match else "")
         identity["scopes"] = str(claim("scope") or "").split()
     return identity
+
+
+def _organisation(number: str) -> str:
+    try:
+        return validate_org_number(number)
+    except InvalidOrganisationNumber:
+        raise Unauthorized("the token names no valid organisation number") from None

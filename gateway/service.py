@@ -20,9 +20,9 @@ from gateway.routes.notifications import NotificationsRoutes
 from gateway.web.oidc import OidcClients
 from gateway.web.routes import WebRoutes
 from gateway.web.session import WebSessions
-from stafett.actor import Actor, ActorContext
+from stafett.actor import STAFF, SYSTEM, Actor, ActorContext
 from stafett.db import Database
-from stafett.errors import BadRequest, NotFound, PreconditionRequired
+from stafett.errors import BadRequest, Forbidden, NotFound, PreconditionRequired
 from stafett.paging import MAX_LIMIT, page
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
@@ -59,7 +59,11 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
             return self._actor
         identity = self._identity = self.auth.identity(request)
         self.rate_limit.take(identity)
-        actor = self._actor = Actor.from_context(self.consent.resolve_actor(identity))
+        actor = Actor.from_context(self.consent.resolve_actor(identity))
+        if actor.kind in (STAFF, SYSTEM) and actor.agency_type is None:
+            # a valid organisation number, but not one of the agencies on this platform
+            raise Forbidden("your organisation is not an agency on this platform")
+        self._actor = actor
         self.actor_context.set(actor)
         return actor
 

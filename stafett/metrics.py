@@ -26,6 +26,8 @@ EVENTS_UNROUTED = Counter("stafett_events_unrouted_total",
 OUTBOX_PENDING = Gauge("stafett_outbox_pending", "Outbox rows not yet published", ["service"])
 EVENT_RETRIES = Counter("stafett_event_retries_total", "Event handler failures sent to retry",
                         ["service", "handler"])
+AUTH_REJECTIONS = Counter("stafett_auth_rejections_total",
+                          "Bearer tokens the gateway refused (401), by reason", ["reason"])
 DEAD_LETTERS = Counter("stafett_dead_letters_total", "Events parked in a dead-letter queue",
                        ["service", "handler"])
 

@@ -104,6 +104,19 @@ def position_page(rows: list, limit: int, position) -> dict:
             else None}
 
 
+def ordered_page(items: list, limit: int | None, cursor: str | None, position,
+                 newest_first: bool = False) -> dict:
+    """One page of a list built in memory and sorted oldest first by ``position(item)``
+    (``(timestamp, id)``), in the asked order, after the cursor's position: a page stays
+    right when items are added anywhere meanwhile."""
+    limit, after = bounded(limit), decode_position(cursor)
+    ordered = list(reversed(items)) if newest_first else list(items)
+    if after is not None:
+        ordered = [item for item in ordered
+                   if (position(item) < after if newest_first else position(item) > after)]
+    return position_page(ordered[:limit + 1], limit, position)
+
+
 def visible_page(fetch, show, limit: int | None, cursor: str | None, position,
                  batch: int = 100) -> dict:
     """One page of the rows a viewer may see, where visibility is decided row by row.

@@ -27,10 +27,15 @@ SECURITY_HEADERS = {
 }
 
 
+BEARER_CHALLENGE = 'Bearer realm="stafett"'
+
+
 def problem_response(error: StafettError, headers: dict | None = None) -> Response:
     headers = dict(headers or {})
     if isinstance(error, ServiceUnavailable):
         headers["Retry-After"] = str(error.retry_after)
+    if error.status == 401:  # RFC 6750: how to authenticate (and why a token failed)
+        headers["WWW-Authenticate"] = getattr(error, "challenge", None) or BEARER_CHALLENGE
     retry_after = getattr(error, "retry_after_seconds", None)
     if retry_after:
         headers["Retry-After"] = str(retry_after)

@@ -1,6 +1,7 @@
 """The stafettlogg (owner: the logs service). Updates take If-Match; lists are paged."""
 from gateway.http import api, json_result
 from gateway.idempotency import idempotent
+from stafett.errors import BadRequest
 
 #: what an agency system's token needs to read the logs its agency takes part in
 READ = "stafett:logs.read"
@@ -9,6 +10,8 @@ LOG_VIEWS = ("LogStaffView", "LogGuardianView", "LogChildView")
 MEASURE_VIEWS = ("Measure", "ChildMeasure")
 MEETING_VIEWS = ("Meeting", "ChildMeeting")
 ENTRY_VIEWS = ("Entry", "CitizenEntry")
+ORDER = {"name": "order", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": ["oldest", "newest"], "default": "oldest"}}
 EVALUATION_VIEWS = ("Evaluation", "ChildEvaluation")
 
 
@@ -206,11 +209,16 @@ class LogsRoutes:
 
     # -- timeline, access log, export, statistics -------------------------------------------
 
-    @api("GET", "/logs/<log_id>/timeline", "Everything that happened, newest first",
-         scope=READ, response="TimelineItem", listing=True)
+    @api("GET", "/logs/<log_id>/timeline", "Everything that happened, oldest first "
+         "(order=newest: the newest first)", scope=READ, response="TimelineItem",
+         listing=True, query=(ORDER,))
     def timeline(self, request, log_id):
         self._authenticate(request)
-        return self.logs.timeline(log_id, **self._paging(request))
+        order = request.args.get("order", "oldest")
+        if order not in ("oldest", "newest"):
+            raise BadRequest("order is oldest or newest")
+        return self.logs.timeline(log_id, **self._paging(request),
+                                  newest_first=order == "newest")
 
     @api("GET", "/logs/<log_id>/access-log", "Who read or changed the log, and who was "
          "refused (stafettholder, guardians, the child)", response="AccessRecord",

@@ -34,6 +34,8 @@ class ConsentPolicy:
     child_min_age: int = 12            # below it the child sees nothing of its case
     guardians: str = ANY_GUARDIAN      # "any": one guardian suffices; "all": every guardian
     expiring_days: int = 30
+    # the ID-porten levels at which citizens read and decide consent
+    citizen_acr: tuple[str, ...] = (HIGH_ASSURANCE,)
 
     @classmethod
     def from_config(cls, config) -> "ConsentPolicy":
@@ -42,7 +44,9 @@ class ConsentPolicy:
                      youth_age=int(config.get("CONSENT_YOUTH_AGE", 15)),
                      child_min_age=int(config.get("LOG_CHILD_MIN_AGE", 12)),
                      guardians=str(config.get("CONSENT_GUARDIANS", ANY_GUARDIAN)),
-                     expiring_days=int(config.get("CONSENT_EXPIRING_DAYS", 30)))
+                     expiring_days=int(config.get("CONSENT_EXPIRING_DAYS", 30)),
+                     citizen_acr=tuple(level.strip() for level in str(config.get(
+                         "CONSENT_CITIZEN_ACR", HIGH_ASSURANCE)).split(",") if level.strip()))
         if policy.guardians not in (ANY_GUARDIAN, ALL_GUARDIANS):
             raise ValueError("CONSENT_GUARDIANS must be 'any' or 'all'")
         return policy
@@ -56,11 +60,13 @@ def require_internal(actor: Actor | None) -> None:
         raise Forbidden("only an internal administrator may do this")
 
 
-def require_citizen_high(actor: Actor | None) -> None:
+def require_citizen_high(actor: Actor | None, policy: ConsentPolicy = ConsentPolicy()) -> None:
+    """A known citizen, logged in at a level the policy accepts (high, unless configured)."""
     if actor is None or actor.kind != CITIZEN or not actor.person_id:
         raise NotFound("no such child")
-    if actor.acr != HIGH_ASSURANCE:
-        raise Forbidden("this needs login at assurance level high (idporten-loa-high)")
+    if actor.acr not in policy.citizen_acr:
+        raise Forbidden("this needs login at assurance level "
+                        + " or ".join(policy.citizen_acr))
 
 
 def require_staff(actor: Actor | None) -> None:

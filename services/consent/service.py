@@ -189,7 +189,7 @@ class ConsentService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def my_children(self) -> list[dict]:
         """A guardian's children, or the youth's own record."""
-        domain.require_citizen_high(self.actor)
+        domain.require_citizen_high(self.actor, self._policy())
         me = self.db.get(Person, self.actor.person_id)
         children = list(self.db.scalars(
             select(Person).join(Guardianship, Guardianship.child_id == Person.id)
@@ -255,7 +255,7 @@ class ConsentService(ServiceBase):
         if paper_recorded:
             domain.require_staff(actor)
         else:
-            domain.require_citizen_high(actor)
+            domain.require_citizen_high(actor, self._policy())
         today, policy = date.today(), self._policy()
         with audited_work(self.db, actor, "grant", "consent", subject_id=child_id) as work:
             child = self._child(child_id)
@@ -307,7 +307,7 @@ class ConsentService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def approve_consent(self, consent_id: str, expected_version=None) -> dict:
         """Under the all-guardians policy, each further guardian adds their consent."""
-        domain.require_citizen_high(self.actor)
+        domain.require_citizen_high(self.actor, self._policy())
         policy, today = self._policy(), date.today()
         with audited_work(self.db, self.actor, "approve", "consent", consent_id) as work:
             consent = self._consent(consent_id)
@@ -367,7 +367,7 @@ class ConsentService(ServiceBase):
         If-Match is optional here, unlike other updates: withdrawing must never be harder
         than granting. When given, a stale version is refused.
         """
-        domain.require_citizen_high(self.actor)
+        domain.require_citizen_high(self.actor, self._policy())
         with audited_work(self.db, self.actor, "withdraw", "consent", consent_id) as work:
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
@@ -460,7 +460,7 @@ class ConsentService(ServiceBase):
         who take part in the child's log and whoever recorded an open paper consent."""
         actor, child = self.actor, self._child(child_id)
         if actor and actor.kind == CITIZEN:
-            domain.require_citizen_high(actor)
+            domain.require_citizen_high(actor, self._policy())
             if actor.person_id in set(self._guardian_ids(child.id)):
                 return
             if actor.person_id == child.id and domain.sees_own_case(

@@ -35,7 +35,7 @@ from stafett.audit import access_table, audited_work
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             ServiceUnavailable, ValidationFailed)
-from stafett.paging import (bounded, decode_key, keyset_page, newest_first, page,
+from stafett.paging import (bounded, decode_key, keyset_page, newest_first, ordered_page,
                             visible_page)
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
@@ -528,11 +528,15 @@ class LogsService(ServiceBase):
     # -- timeline, access log, statistics, export -------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
-    def timeline(self, log_id: str, limit: int = 50, cursor: str | None = None) -> dict:
+    def timeline(self, log_id: str, limit: int = 50, cursor: str | None = None,
+                 newest_first: bool = False) -> dict:
+        """The log's story, oldest first (or newest first), one page at a time."""
         with self._in_log(log_id, "read", "timeline") as ctx:
             pass
         items = views.timeline(ctx.viewer, ctx.log, ctx.participants, **self._rows(log_id))
-        result = page(items, limit, cursor)
+        result = ordered_page(items, limit, cursor, newest_first=bool(newest_first),
+                              position=lambda i: (as_utc(i["at"]),
+                                                  f'{i["kind"]}:{i["object_id"]}'))
         result["items"] = TimelineItem(many=True).dump(result["items"])
         return result
 

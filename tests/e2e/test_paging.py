@@ -81,3 +81,18 @@ def test_a_cursor_we_did_not_give_out_is_refused_as_problem_json(populated_platf
         assert response.headers["Content-Type"] == "application/problem+json"
         if path != "/api/v1/logs/x/timeline":  # an unknown log is 404 before the cursor
             assert response.status_code == 400, path
+
+
+def test_the_timeline_pages_oldest_or_newest_first(populated_platform):
+    platform, world = populated_platform
+    teacher = platform.client("teacher")
+    path = f"/api/v1/logs/{world.stories['emma'].log_id}/timeline"
+    whole = teacher.get(path, params={"limit": 200}).json()
+    assert whole["next_cursor"] is None and len(whole["items"]) >= 5
+    moments = [item["at"] for item in whole["items"]]
+    assert moments == sorted(moments)
+    assert walk(teacher, path, 2) == whole["items"]
+    assert walk(teacher, path, 3, order="newest") == whole["items"][::-1]
+    wrong = teacher.get(path, params={"order": "sideways"})
+    assert wrong.status_code == 400
+    assert wrong.headers["Content-Type"] == "application/problem+json"

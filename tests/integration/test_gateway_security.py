@@ -1,6 +1,8 @@
 """Attacks on the gateway that must fail: a JWT negative matrix (each 401 problem+json with
 no RPC reaching any service), assurance level, system scopes, per-agency rate limits."""
 import base64
+import hashlib
+import hmac
 import json
 import time
 
@@ -11,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stafett import metrics
 from stafett.demo import PERSONAS
-from stafett.devissuer import DEV_AUDIENCE, dev_issuer_url, ensure_dev_keys
+from stafett.devissuer import DEV_AUDIENCE, dev_issuer_url, ensure_dev_keys, rsa_public_jwk
+from tests.support.jwks import jwks_endpoint
 from tests.support.platform import Platform, wait_for
 
 SERVICES = ("consent", "logs", "handover", "notifications")
@@ -32,7 +35,8 @@ def rpc_calls() -> dict:
     return calls
 
 
-def forged_tokens(var_dir) -> dict[str, str]:
+def forged_tokens(var_dir) -> dict[str, tuple[str, str]]:
+    """case → (token, the reason the gateway must give for refusing it)."""
     keys = ensure_dev_keys(var_dir)
     private = serialization.load_pem_private_key(keys.private_key_path.read_bytes(), None)
     public_pem = private.public_key().public_bytes(
@@ -42,6 +46,10 @@ def forged_tokens(var_dir) -> dict[str, str]:
     teacher = {k: v for k, v in PERSONAS["teacher"].items()
                if k not in ("description", "issuer_kind")}
     good = {**teacher, "iss": issuer, "aud": DEV_AUDIENCE, "iat": now, "exp": now + 600}
+    system = {**{k: v for k, v in PERSONAS["school-system"].items()
+                 if k not in ("description", "issuer_kind")},
+              "iss": dev_issuer_url("system"), "aud": DEV_AUDIENCE, "iat": now,
+              "exp": now + 600}
 
     def signed(claims=None, headers=None, key=private, algorithm="RS256"):
         header = {"typ": "JWT", "kid": keys.kid, **(headers or {})}
@@ -56,63 +64,155 @@ def forged_tokens(var_dir) -> dict[str, str]:
     header, payload, signature = signed().split(".")
     # HS256 "signed" with the RSA public key as the shared secret (PyJWT refuses to do it)
     hs_header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": keys.kid}).encode())
-    import hashlib
-    import hmac
     hs_signature = b64(hmac.new(public_pem, f"{hs_header}.{payload}".encode(),
                                 hashlib.sha256).digest())
     jwk = json.loads(keys.jwks_path.read_text())["keys"][0]
+    tampered = b64(json.dumps({**good, "agency": "999999999"}).encode())
     return {
-        "alg none": unsigned,
-        "HS256 with the RSA public key": f"{hs_header}.{payload}.{hs_signature}",
-        "unknown kid": signed(headers={"kid": "not-a-known-key"}),
-        "another key, same kid": signed(key=other_key),
-        "jku header": signed(headers={"jku": "http://127.0.0.1:9/jwks.json"}),
-        "x5u header": signed(headers={"x5u": "http://127.0.0.1:9/cert.pem"}),
-        "jwk header": signed(headers={"jwk": jwk}),
-        "x5c header": signed(headers={"x5c": ["MIIB"]}),
-        "crit header": signed(headers={"crit": ["exp"]}),
-        "exp missing": signed(without("exp")),
-        "exp passed": signed({**good, "exp": now - 120, "iat": now - 700}),
-        "nbf in the future": signed({**good, "nbf": now + 600}),
-        "wrong aud": signed({**good, "aud": "someone-else"}),
-        "iss as a prefix": signed({**good, "iss": issuer[:-3]}),
-        "iss with a suffix": signed({**good, "iss": issuer + "x"}),
-        "sub missing": signed(without("sub")),
-        "iat missing": signed(without("iat")),
-        "wrong typ": signed(headers={"typ": "JWE"}),
-        "non-compact (JSON) serialisation": json.dumps(
+        "alg none": (unsigned, "algorithm not allowed"),
+        "HS256 with the RSA public key": (f"{hs_header}.{payload}.{hs_signature}",
+                                          "algorithm not allowed"),
+        "unknown kid": (signed(headers={"kid": "not-a-known-key"}), "unknown signing key"),
+        "another key, same kid": (signed(key=other_key), "invalid signature"),
+        "jku header": (signed(headers={"jku": "http://127.0.0.1:9/jwks.json"}),
+                       "header not allowed: jku"),
+        "x5u header": (signed(headers={"x5u": "http://127.0.0.1:9/cert.pem"}),
+                       "header not allowed: x5u"),
+        "jwk header": (signed(headers={"jwk": jwk}), "header not allowed: jwk"),
+        "x5c header": (signed(headers={"x5c": ["MIIB"]}), "header not allowed: x5c"),
+        "crit header": (signed(headers={"crit": ["exp"]}), "header not allowed: crit"),
+        "exp missing": (signed(without("exp")), "missing claim: exp"),
+        "exp passed": (signed({**good, "exp": now - 120, "iat": now - 700}), "token expired"),
+        "nbf in the future": (signed({**good, "nbf": now + 600}), "token not yet valid"),
+        "wrong aud": (signed({**good, "aud": "someone-else"}), "invalid audience"),
+        "iss as a prefix": (signed({**good, "iss": issuer[:-3]}), "unknown issuer"),
+        "iss as a suffix": (signed({**good, "iss": issuer[len("http://"):]}),
+                            "unknown issuer"),
+        "iss with more after it": (signed({**good, "iss": issuer + "x"}), "unknown issuer"),
+        "sub missing": (signed(without("sub")), "missing claim: sub"),
+        "iat missing": (signed(without("iat")), "missing claim: iat"),
+        "wrong typ": (signed(headers={"typ": "JWE"}), "unsupported token type"),
+        "non-compact (JSON) serialisation": (json.dumps(
             {"protected": header, "payload": payload, "signature": signature}),
-        "over 8 KB": signed({**good, "padding": "x" * 9000}),
-        "tampered payload": f"{header}.{b64(json.dumps({**good, 'agency': '999999999'}).encode())}.{signature}",
+            "malformed token"),
+        "over 8 KB": (signed({**good, "padding": "x" * 9000}), "token too large"),
+        "tampered payload": (f"{header}.{tampered}.{signature}", "invalid signature"),
+        "staff token, no valid organisation number": (
+            signed({**good, "agency": "123456789"}),
+            "the token names no valid organisation number"),
+        "system token, consumer not an organisation": (
+            signed({**system, "consumer": {"ID": "0192:anything"}}),
+            "the token names no valid organisation number"),
     }
+
+
+def rejections() -> dict:
+    return {sample.labels["reason"]: sample.value
+            for family in metrics.AUTH_REJECTIONS.collect() for sample in family.samples
+            if sample.name == "stafett_auth_rejections_total"}
 
 
 def test_every_forged_token_is_a_401_problem_and_reaches_no_service(platform):
     platform.seed()
     valid = platform.client("teacher")
-    key = ("logs", "my_logs")
-    earlier = rpc_calls().get(key, 0)
-    assert valid.get("/api/v1/logs").status_code == 200  # the matrix has a true positive
-    # the worker records its metrics just after replying: wait until it has
-    before = wait_for(lambda: (c := rpc_calls()).get(key, 0) == earlier + 1 and c,
-                      message="the valid call's metrics")
-    tokens = forged_tokens(platform.var_dir)
+    served = (("consent", "resolve_actor"), ("logs", "my_logs"))
+
+    def one_valid_call() -> dict:
+        """A valid call, then its services' metrics: a barrier, for they are recorded
+        just after the reply, and the calls before it were answered before it."""
+        earlier = rpc_calls()
+        assert valid.get("/api/v1/logs").status_code == 200
+        return wait_for(lambda: all((c := rpc_calls()).get(k, 0) == earlier.get(k, 0) + 1
+                                    for k in served) and c,
+                        message="the valid call's metrics")
+
+    before = one_valid_call()  # the matrix has a true positive
+    refused_before = rejections()
     failures = {}
-    for case, token in tokens.items():
+    forged = forged_tokens(platform.var_dir)
+    for case, (token, reason) in forged.items():
         response = requests.get(platform.url() + "/api/v1/logs", timeout=10,
                                 headers={"Authorization": f"Bearer {token}"})
         if (response.status_code != 401
-                or response.headers.get("Content-Type") != "application/problem+json"):
-            failures[case] = response.status_code
+                or response.headers.get("Content-Type") != "application/problem+json"
+                or response.json().get("detail") != reason
+                or not response.headers.get("WWW-Authenticate", "").startswith("Bearer ")):
+            failures[case] = (response.status_code, response.text)
     assert failures == {}
-    assert rpc_calls() == before, "a forged token made a service do work"
+    after = one_valid_call()
+    assert after == {**before, **{k: before.get(k, 0) + 1 for k in served}}, (
+        "a forged token made a service do work")
+    # operations see each refusal, by its reason
+    counted = {reason: n - refused_before.get(reason, 0) for reason, n in rejections().items()
+               if n != refused_before.get(reason, 0)}
+    assert sum(counted.values()) == len(forged)
+    assert counted["header_not_allowed_jku"] == 1 and counted["unknown_issuer"] == 3
+
+
+def test_no_token_is_a_401_with_a_bearer_challenge(platform):
+    response = requests.get(platform.url() + "/api/v1/logs", timeout=10)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="stafett"'
+    assert response.headers["Content-Type"] == "application/problem+json"
 
 
 def test_personal_data_needs_the_configured_assurance_level(platform):
     platform.seed()
-    substantial = platform.client("guardian", acr="idporten-loa-substantial")
-    response = substantial.get("/api/v1/children")
-    assert response.status_code == 403 and "idporten-loa-high" in response.json()["detail"]
+    for persona, path in (("guardian", "/api/v1/children"), ("teacher", "/api/v1/logs")):
+        substantial = platform.client(persona, acr="idporten-loa-substantial")
+        response = substantial.get(path)
+        assert response.status_code == 403, (persona, response.text)
+        assert "idporten-loa-high" in response.json()["detail"]
+        assert platform.client(persona).get(path).status_code == 200
+
+
+def test_an_identity_provider_configured_with_its_own_keys_url_level_and_claims(
+        container_factory, amqp_uri, database_urls, tmp_path):
+    """An issuer from ISSUERS (not the dev issuer): keys fetched from its JWKS URL (a real
+    HTTP server on loopback), a list of accepted levels, its own name for the pid claim.
+    The consent service, which checks the level again, is configured alike."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = rsa_public_jwk(key.public_key())
+    issuer = "https://login.kommune.example/"
+    with jwks_endpoint() as keys:
+        keys.serve(jwk)
+        platform = Platform(container_factory, amqp_uri, database_urls, tmp_path, ISSUERS=[{
+            "issuer": issuer, "kind": "citizen", "audience": "stafett-api",
+            "jwks_url": keys.url, "claim_map": {"pid": "fnr"},
+            "required_acr": ["idporten-loa-substantial", "idporten-loa-high"]}],
+            CONSENT_CITIZEN_ACR="idporten-loa-substantial,idporten-loa-high")
+        platform.start()
+        try:
+            platform.seed()
+            now = int(time.time())
+            mother = PERSONAS["guardian"]
+
+            def get(acr, **extra):
+                claims = {"iss": issuer, "aud": "stafett-api", "sub": "k-1", "iat": now,
+                          "exp": now + 300, "fnr": mother["pid"], "acr": acr, **extra}
+                token = jwt.encode(claims, key, algorithm="RS256",
+                                   headers={"kid": jwk["kid"], "typ": "JWT"})
+                return requests.get(platform.url() + "/api/v1/children", timeout=10,
+                                    headers={"Authorization": f"Bearer {token}"})
+
+            ok = get("idporten-loa-substantial")
+            assert ok.status_code == 200, ok.text
+            assert [c["name"] for c in ok.json()["items"]]  # fnr was read as the pid
+            assert get("idporten-loa-low").status_code == 403
+            assert get("idporten-loa-high", aud="stafett").status_code == 401
+            assert keys.requests == 1  # cached
+        finally:
+            platform.close()
+
+
+def test_a_system_of_an_organisation_that_is_no_agency_here_is_refused(platform):
+    platform.seed()
+    stranger = platform.client("school-system",
+                               consumer={"authority": "iso6523-actorid-upis",
+                                         "ID": "0192:974760673"})  # valid, not registered
+    response = stranger.get("/api/v1/logs")
+    assert response.status_code == 403, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
 
 
 def test_agency_systems_only_reach_routes_their_scopes_open(platform):

@@ -27,6 +27,7 @@ from gateway.auth import (
 from stafett import devissuer
 from stafett.devissuer import DEV_AUDIENCE, DEV_ISSUER, ensure_dev_keys, mint, rsa_public_jwk
 from stafett.errors import Unauthorized
+from tests.support.jwks import jwks_endpoint
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -66,7 +67,7 @@ def verifier(keys):
         "algorithms": ["RS256"],
         "jwks_file": str(keys.jwks_path),
         "required_acr": "idporten-loa-high",
-        "claim_map": {"org": "agency_org"},
+        "claim_map": {"agency": "agency_org"},
     }])
 
 
@@ -102,7 +103,7 @@ def test_valid_token_passes(verifier, sign):
     assert result.claims["name"] == "Kari Lærer"
     assert result.issuer.kind == "staff"
     assert result.issuer.required_acr == "idporten-loa-high"
-    assert result.issuer.claim_map == {"org": "agency_org"}
+    assert result.issuer.claim_map == {"agency": "agency_org"}
 
 
 def test_minted_persona_token_passes(tmp_path, verifier):
@@ -206,7 +207,7 @@ def test_iat_in_future_rejected(verifier, sign):
 
 
 def test_iat_missing_rejected(verifier, sign):
-    rejected(verifier, sign(claims(iat=None)))
+    assert rejected(verifier, sign(claims(iat=None))).detail == "missing claim: iat"
 
 
 def test_wrong_aud_rejected(verifier, sign):
@@ -227,6 +228,8 @@ def test_empty_sub_rejected(verifier, sign):
     DEV_ISSUER + "/",                 # trailing slash
     "https://evil.example" + DEV_ISSUER.split("//")[1],  # real issuer's tail as suffix
     "evil" + DEV_ISSUER,              # real issuer as suffix
+    DEV_ISSUER[len("http://"):],      # a proper suffix of the real issuer
+    DEV_ISSUER[1:],                   # the shortest proper suffix but one
     DEV_ISSUER.upper(),               # case variant
 ])
 def test_issuer_variants_rejected(verifier, sign, iss):
@@ -546,3 +549,145 @@ def test_citizen_and_staff_issuers_require_high_assurance_unless_configured(keys
         with pytest.raises(ValueError):
             IssuerConfig(kind=kind, required_acr=" ", **base)
     assert IssuerConfig(kind="system", **base).required_acr is None
+
+
+def test_required_acr_may_be_a_yaml_list_or_a_comma_list(keys):
+    from gateway.access import accepted_acr
+
+    base = {"issuer": "https://idp.example", "kind": "staff", "audience": "stafett",
+            "jwks_file": "jwks.json"}
+    as_list = IssuerConfig.from_dict({**base, "required_acr": ["idporten-loa-substantial",
+                                                               "idporten-loa-high"]})
+    as_text = IssuerConfig.from_dict({**base, "required_acr": "idporten-loa-substantial, "
+                                                              "idporten-loa-high"})
+    for cfg in (as_list, as_text):
+        assert accepted_acr(cfg.required_acr) == ("idporten-loa-substantial",
+                                                  "idporten-loa-high")
+
+
+# --- claims to identity ----------------------------------------------------------------------
+
+ORG = "974760673"  # a valid organisation number (mod 11), the register's own
+
+
+def staff_issuer(**extra) -> IssuerConfig:
+    return IssuerConfig.from_dict({"issuer": "https://idp.example", "kind": "staff",
+                                   "audience": "stafett", "jwks_file": "jwks.json", **extra})
+
+
+def test_claim_map_renames_the_claims_we_read():
+    from gateway.identity import identity_from
+
+    cfg = staff_issuer(claim_map={"agency": "org_no", "name": "navn", "roles": "groups"})
+    identity = identity_from(VerifiedToken(cfg, {
+        "sub": "s-1", "org_no": ORG, "navn": "Kari", "groups": ["staff", "auditor"],
+        "agency": "000000000", "acr": "idporten-loa-high"}))
+    assert (identity["agency"], identity["name"], identity["roles"]) == (
+        ORG, "Kari", ["staff", "auditor"])
+    citizen = IssuerConfig.from_dict({"issuer": "https://id.example", "kind": "citizen",
+                                      "audience": "stafett", "jwks_file": "j",
+                                      "claim_map": {"pid": "fnr"}})
+    assert identity_from(VerifiedToken(citizen, {"sub": "c", "fnr": "x", "pid": "y"}))[
+        "pid"] == "x"
+
+
+@pytest.mark.parametrize("claim_map", [{"agnecy": "org_no"}, {"agency": ""},
+                                       {"agency": ["org_no"]}])
+def test_a_claim_map_that_renames_nothing_we_read_fails_at_start(claim_map):
+    with pytest.raises(ValueError):
+        staff_issuer(claim_map=claim_map)
+
+
+def system_issuer() -> IssuerConfig:
+    return IssuerConfig.from_dict({"issuer": "https://maskinporten.example/", "kind": "system",
+                                   "audience": "stafett", "jwks_file": "jwks.json"})
+
+
+def test_a_system_token_names_its_agency_by_iso6523_consumer():
+    from gateway.identity import identity_from
+
+    identity = identity_from(VerifiedToken(system_issuer(), {
+        "sub": "client", "consumer": {"authority": "iso6523-actorid-upis", "ID": f"0192:{ORG}"},
+        "scope": "stafett:logs.read stafett:webhooks"}))
+    assert identity["agency"] == ORG
+    assert identity["scopes"] == ["stafett:logs.read", "stafett:webhooks"]
+
+
+@pytest.mark.parametrize("consumer", [
+    None, "0192:" + ORG, {}, {"ID": ORG}, {"ID": "anything"}, {"ID": "0192:anything"},
+    {"ID": "0192:974760674"},          # wrong check digit
+    {"ID": "0088:" + ORG},             # another register
+    {"ID": f"0192:{ORG}x"}, {"ID": f"x0192:{ORG}"}, {"ID": 974760673},
+])
+def test_a_system_token_without_a_valid_organisation_is_refused(consumer):
+    from gateway.identity import identity_from
+
+    claims_ = {"sub": "client", "scope": "stafett:logs.read"}
+    if consumer is not None:
+        claims_["consumer"] = consumer
+    with pytest.raises(Unauthorized):
+        identity_from(VerifiedToken(system_issuer(), claims_))
+
+
+@pytest.mark.parametrize("agency", [None, "", "anything", "974760674", "97476067"])
+def test_a_staff_token_without_a_valid_organisation_is_refused(agency):
+    from gateway.identity import identity_from
+
+    with pytest.raises(Unauthorized):
+        identity_from(VerifiedToken(staff_issuer(), {"sub": "s", "agency": agency}))
+
+
+def test_rejection_reasons_are_short_metric_labels():
+    from gateway.access import rejection_reason
+
+    assert rejection_reason(Unauthorized("header not allowed: jku")) == "header_not_allowed_jku"
+    assert rejection_reason(Unauthorized("missing claim: iat")) == "missing_claim_iat"
+
+
+# --- JWKS: age, and a real HTTP server ------------------------------------------------------------
+
+def test_jwks_older_than_its_max_age_is_fetched_again(tmp_path):
+    """A key the issuer has withdrawn stops working within the max age."""
+    _, jwk_a = new_jwk()
+    _, jwk_b = new_jwk()
+    path = tmp_path / "jwks.json"
+    write_jwks(path, jwk_a)
+    clock = FakeClock()
+    cache = JwksCache(jwks_file=path, min_refetch_seconds=30, max_age_seconds=300,
+                      clock=clock)
+    assert cache.key_for(jwk_a["kid"]) is not None
+    write_jwks(path, jwk_b)                                # A withdrawn, B published
+    clock.now += 299
+    assert cache.key_for(jwk_a["kid"]) is not None         # still within the max age
+    clock.now += 1
+    assert cache.key_for(jwk_a["kid"]) is None             # refetched: A is gone
+    assert cache.key_for(jwk_b["kid"]) is not None
+    path.unlink()                                          # the issuer is down
+    clock.now += 300
+    assert cache.key_for(jwk_b["kid"]) is not None         # last good set kept
+
+
+@pytest.fixture
+def jwks_server():
+    with jwks_endpoint() as endpoint:
+        yield endpoint
+
+
+def test_jwks_by_url_from_a_real_server_keeps_the_last_good_set_on_errors(jwks_server):
+    _, jwk_a = new_jwk()
+    _, jwk_b = new_jwk()
+    jwks_server.serve(jwk_a)
+    clock = FakeClock()
+    cache = JwksCache(jwks_url=jwks_server.url, min_refetch_seconds=30, clock=clock)
+    assert cache.key_for(jwk_a["kid"]) is not None
+    assert jwks_server.requests == 1
+    # an error status with a body that parses as a key set is still a failed fetch
+    jwks_server.serve(jwk_b, status=500)
+    clock.now += 31
+    assert cache.key_for(jwk_b["kid"]) is None
+    assert jwks_server.requests == 2
+    assert cache.key_for(jwk_a["kid"]) is not None
+    jwks_server.serve(jwk_b)
+    clock.now += 31
+    assert cache.key_for(jwk_b["kid"]) is not None
+    assert cache.key_for(jwk_a["kid"]) is None               # the new set replaced it

@@ -9,7 +9,8 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine,
 
 from stafett.errors import BadRequest
 from stafett.paging import (MAX_LIMIT, decode_position, encode_position, every_item,
-                            newest_first, page, position_page, visible_page)
+                            newest_first, ordered_page, page, position_page,
+                            visible_page)
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -119,3 +120,32 @@ def test_every_item_follows_the_cursors():
 
     assert list(every_item(fetch_page, direction="incoming")) == items
     assert calls == [{"direction": "incoming"}] * 3
+
+
+@pytest.mark.parametrize("newest", [False, True])
+@pytest.mark.parametrize("limit", [1, 3, 30])
+def test_ordered_pages_of_a_list_built_in_memory(limit, newest):
+    items = [{"at": T0 + timedelta(minutes=n // 2), "id": f"i{n:02d}"} for n in range(20)]
+
+    def position(item):
+        return item["at"], item["id"]
+
+    pages = walk(lambda limit, cursor: ordered_page(items, limit, cursor, position, newest),
+                 limit)
+    expected = items[::-1] if newest else items
+    assert [i for p in pages for i in p] == expected
+
+
+def test_an_item_added_meanwhile_neither_repeats_nor_shifts_a_page():
+    items = [{"at": T0 + timedelta(minutes=n), "id": f"i{n:02d}"} for n in range(10)]
+
+    def position(item):
+        return item["at"], item["id"]
+
+    first = ordered_page(items, 4, None, position)
+    # something that happened before the page's end is recorded late, and one after
+    items = sorted(items + [{"at": T0 + timedelta(seconds=30), "id": "late"},
+                            {"at": T0 + timedelta(hours=1), "id": "new"}], key=position)
+    second = ordered_page(items, 4, first["next_cursor"], position)
+    assert [i["id"] for i in first["items"]] == ["i00", "i01", "i02", "i03"]
+    assert [i["id"] for i in second["items"]] == ["i04", "i05", "i06", "i07"]

@@ -48,10 +48,11 @@ class LogPages:
     def web_log(self, request, log_id):
         self._web_actor(request)
         log_view = self.logs.get_log(log_id)
-        timeline = self.logs.timeline(log_id, limit=200)["items"]
-        view = vm.log_page(log_view, list(reversed(timeline))[:10])
+        latest = self.logs.timeline(log_id, limit=10, newest_first=True)
+        view = vm.log_page(log_view, latest["items"])
         return self._web_render(request, "log.html", title=f"Stafettloggen til {view['child_name']}",
-                                log=view, more_timeline=len(timeline) > 10, active="logger")
+                                log=view, more_timeline=latest["next_cursor"] is not None,
+                                active="logger")
 
     @page("GET", "/logger/<log_id>/tidslinje")
     def web_timeline(self, request, log_id):

@@ -218,6 +218,18 @@ def test_policy_from_config_reads_consent_keys():
                                    guardians=domain.ALL_GUARDIANS, expiring_days=14)
 
 
+def test_the_accepted_citizen_levels_are_configurable():
+    citizen = Actor(kind=CITIZEN, person_id="p", acr="idporten-loa-substantial")
+    with pytest.raises(Forbidden, match="idporten-loa-high"):
+        domain.require_citizen_high(citizen, ConsentPolicy.from_config({}))
+    both = ConsentPolicy.from_config(
+        {"CONSENT_CITIZEN_ACR": "idporten-loa-substantial, idporten-loa-high"})
+    assert both.citizen_acr == ("idporten-loa-substantial", "idporten-loa-high")
+    domain.require_citizen_high(citizen, both)
+    with pytest.raises(Forbidden):
+        domain.require_citizen_high(Actor(kind=CITIZEN, person_id="p", acr="low"), both)
+
+
 @pytest.mark.parametrize("value", ["both", "ALL", "", "one"])
 def test_policy_from_config_rejects_unknown_guardians_policy(value):
     with pytest.raises(ValueError, match="CONSENT_GUARDIANS"):
