@@ -7,7 +7,7 @@ import re
 import requests
 from sqlalchemy import create_engine, text
 
-from stafett.demo import EMMA, EMMA_MOTHER
+from stafett.demo import AGENCIES, EMMA, EMMA_MOTHER
 from tests.browser.support import WebClient, text_of
 
 
@@ -149,3 +149,35 @@ def test_an_answer_from_a_page_the_log_has_moved_past_is_refused_in_bokmal(seede
         r'name="version" value="(\d+)"', web.get(page_url).text).group(1)},
         csrf=web.csrf_token(page_url))
     assert fresh.status_code == 303
+
+
+def test_the_web_client_hides_a_case_from_those_with_no_part_in_it(seeded):
+    """The pages ask the same services with the same actor as the API, so those without a
+    part in Emma's case get the very page a missing object gives: nothing to tell apart."""
+    stories = seeded.seed_stories()
+    log_id = stories["emma"]
+    teacher, guardian = seeded.client("teacher"), seeded.client("guardian")
+    emma = next(c["id"] for c in guardian.get("/api/v1/children").json()["items"]
+                if c["name"] == EMMA["name"])
+    consent_id = guardian.get(f"/api/v1/children/{emma}/consents").json()["items"][0]["id"]
+    proposal_id = guardian.post(f"/api/v1/logs/{log_id}/proposals", json={
+        "title": "Lekser på biblioteket", "arena": "school"}).json()["id"]
+    handover = teacher.post("/api/v1/handovers", json={
+        "log_id": log_id, "to_agency": AGENCIES["ppt"]["org_number"], "transition": "other"})
+    assert handover.status_code == 201, handover.text
+    pages = [f"/logger/{log_id}", f"/logger/{log_id}/tidslinje", f"/logger/{log_id}/innsyn",
+             f"/logger/{log_id}/forslag/{proposal_id}", f"/logger/{log_id}/tiltak/nytt",
+             f"/samtykker/{consent_id}/trekk-tilbake", f"/overganger/{handover.json()['id']}"]
+    missing = "00000000-0000-4000-8000-000000000000"
+    for persona in ("teacher2", "child-welfare", "other-guardian"):
+        web = WebClient(seeded.url())
+        web.login(persona)
+        for path in pages:
+            seen = web.get(path)
+            nowhere = web.get(re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", missing, path))
+            assert (seen.status_code, text_of(seen.text)) == (
+                404, text_of(nowhere.text)), (persona, path)
+    # and the stafettholder does see them (the probe would catch a page that always 404s)
+    web = WebClient(seeded.url())
+    web.login("teacher")
+    assert web.get(f"/logger/{log_id}").status_code == 200
