@@ -140,3 +140,19 @@ def test_the_openapi_document_describes_exactly_the_routes():
             assert {"limit", "cursor"} <= names if entry.contract.paged else True
             assert ("If-Match" in names) == entry.contract.if_match or (
                 path == "/consents/{consent_id}/withdraw")
+
+
+#: creating POSTs without Idempotency-Key, and why
+NOT_IDEMPOTENT = {("POST", "/webhooks"): "a replayed answer would show the signing secret again"}
+
+
+def test_every_creating_post_takes_an_idempotency_key():
+    routes = api_routes(GatewayService)
+    creating = {(m, p) for m, p, _, e in routes if e.contract.status == 201}
+    idempotent = {(m, p) for m, p, name, _ in routes
+                  if getattr(getattr(GatewayService, name), "takes_idempotency_key", False)}
+    assert creating - idempotent == set(NOT_IDEMPOTENT)
+    document = openapi_document()
+    for method, path in idempotent:
+        names = {p["name"] for p in document["paths"][path][method.lower()]["parameters"]}
+        assert "Idempotency-Key" in names, (method, path)
