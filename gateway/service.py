@@ -59,12 +59,16 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
             return self._actor
         identity = self._identity = self.auth.identity(request)
         self.rate_limit.take(identity)
+        actor = self._actor = self._resolved_actor(identity)
+        self.actor_context.set(actor)
+        return actor
+
+    def _resolved_actor(self, identity: dict) -> Actor:
+        """The actor the consent service resolves the verified identity to (API and web)."""
         actor = Actor.from_context(self.consent.resolve_actor(identity))
         if actor.kind in (STAFF, SYSTEM) and actor.agency_type is None:
             # a valid organisation number, but not one of the agencies on this platform
             raise Forbidden("your organisation is not an agency on this platform")
-        self._actor = actor
-        self.actor_context.set(actor)
         return actor
 
     def _body(self, request) -> dict:

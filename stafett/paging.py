@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, or_
 
@@ -70,19 +70,24 @@ def bounded(limit: int | None) -> int:
 
 # -- newest-first keyset cursors on (timestamp, id), for lists of rows --------------------
 
-def encode_position(at, row_id: str) -> str:
-    """The cursor after a row: its timestamp (UTC) and id, opaque to the client."""
-    raw = json.dumps([as_utc(at).isoformat(), str(row_id)]).encode()
+def encode_position(at, row_id: str, order: str = "") -> str:
+    """The cursor after a row: its timestamp (in UTC) and id, and for a list that can be
+    read either way the order it was read in; opaque to the client."""
+    raw = json.dumps([as_utc(at).astimezone(timezone.utc).isoformat(), str(row_id),
+                      order]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_position(cursor: str | None):
-    """``(timestamp, id)`` the previous page ended at, or None to start from the newest."""
+def decode_position(cursor: str | None, order: str = ""):
+    """``(timestamp, id)`` the previous page ended at, or None to start from the top; a
+    cursor from another list order is not one we gave out for this one."""
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, row_id = json.loads(raw)
+        at, row_id, given_for = json.loads(raw)
+        if given_for != order:
+            raise ValueError("another order")
         return as_utc(datetime.fromisoformat(at)), str(row_id)
     except (ValueError, TypeError):
         raise BadRequest("the cursor is not one we gave out")
@@ -96,12 +101,12 @@ def newest_first(query, at_column, id_column, position):
     return query.order_by(at_column.desc(), id_column.desc())
 
 
-def position_page(rows: list, limit: int, position) -> dict:
+def position_page(rows: list, limit: int, position, order: str = "") -> dict:
     """``rows`` fetched newest first with ``limit + 1``: one page, and the cursor after it;
     ``position(row)`` is the row's ``(timestamp, id)``."""
     more, rows = len(rows) > limit, rows[:limit]
-    return {"items": rows, "next_cursor": encode_position(*position(rows[-1])) if more
-            else None}
+    return {"items": rows, "next_cursor": encode_position(*position(rows[-1]), order)
+            if more else None}
 
 
 def ordered_page(items: list, limit: int | None, cursor: str | None, position,
@@ -109,12 +114,13 @@ def ordered_page(items: list, limit: int | None, cursor: str | None, position,
     """One page of a list built in memory and sorted oldest first by ``position(item)``
     (``(timestamp, id)``), in the asked order, after the cursor's position: a page stays
     right when items are added anywhere meanwhile."""
-    limit, after = bounded(limit), decode_position(cursor)
+    order = "newest" if newest_first else "oldest"
+    limit, after = bounded(limit), decode_position(cursor, order)
     ordered = list(reversed(items)) if newest_first else list(items)
     if after is not None:
         ordered = [item for item in ordered
                    if (position(item) < after if newest_first else position(item) > after)]
-    return position_page(ordered[:limit + 1], limit, position)
+    return position_page(ordered[:limit + 1], limit, position, order)
 
 
 def visible_page(fetch, show, limit: int | None, cursor: str | None, position,

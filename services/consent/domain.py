@@ -173,13 +173,20 @@ def check_no_overlap(start: date, end: date, open_consents, supersedes: str | No
                            "or name it in 'supersedes'")
 
 
-def check_paper_may_replace(open_consents, supersedes: str | None) -> None:
-    """Staff may record a paper form in place of an earlier paper form, never in place of
-    a consent the guardians or the youth gave themselves: that they change themselves."""
-    replaced = next((c for c in open_consents if c.id == supersedes), None)
-    if replaced is not None and replaced.method != "paper":
+def check_paper_may_replace(replaced, replaced_recorded_by_agency: str | None,
+                            agency: str | None) -> None:
+    """Staff may record a paper form in place of an earlier paper form their own agency
+    recorded; never in place of a consent the guardians or the youth gave themselves
+    (that they change themselves), nor of another agency's form (which would let one
+    agency write another out of the case)."""
+    if replaced is None:
+        return
+    if replaced.method != "paper":
         raise Forbidden("a consent given digitally is changed or withdrawn only by those "
                         "who gave it")
+    if replaced_recorded_by_agency != agency:
+        raise Forbidden("a paper form recorded by another agency is changed by that agency "
+                        "or by those who consent")
 
 
 def covers(scope_agencies: list[str], scope_types: list[str], agency: str | None,

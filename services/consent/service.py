@@ -283,8 +283,10 @@ class ConsentService(ServiceBase):
             start, end = domain.validity(data["valid_from"], data["valid_until"], today, policy)
             open_consents = self._open_consents(child.id)
             domain.check_no_overlap(start, end, open_consents, data["supersedes"])
-            if paper_recorded:
-                domain.check_paper_may_replace(open_consents, data["supersedes"])
+            if paper_recorded and data["supersedes"]:
+                replaced = next(c for c in open_consents if c.id == data["supersedes"])
+                domain.check_paper_may_replace(replaced, self._agency_of(replaced.recorded_by),
+                                               actor.agency)
             consent = Consent(
                 id=new_id(), child_id=child.id, consenting_party=party,
                 status=domain.status_after_approvals(party, approvals, child.id, guardian_ids,
@@ -508,6 +510,12 @@ class ConsentService(ServiceBase):
             yield
         except NotFound:
             raise NotFound("no such consent")
+
+    def _agency_of(self, person_id: str | None) -> str | None:
+        """The organisation number of a staff member's agency."""
+        person = self.db.get(Person, person_id) if person_id else None
+        agency = self.db.get(Agency, person.agency_id) if person and person.agency_id else None
+        return agency.org_number if agency else None
 
     def _agency(self, org_number: str) -> Agency:
         agency = self.db.scalar(select(Agency).where(Agency.org_number == org_number))

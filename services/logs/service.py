@@ -35,8 +35,8 @@ from stafett.audit import access_table, audited_work
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             ServiceUnavailable, ValidationFailed)
-from stafett.paging import (bounded, decode_key, keyset_page, newest_first, ordered_page,
-                            visible_page)
+from stafett.paging import (bounded, decode_key, decode_position, keyset_page, newest_first,
+                            ordered_page, visible_page)
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
 from stafett.rpc import TimeoutRpcProxy
@@ -142,17 +142,16 @@ class LogsService(ServiceBase):
         staff work from; for an agency system, the logs its agency takes part in."""
         actor, today = self.actor, date.today()
         candidates = self._candidate_log_ids(actor)
-        if candidates is None:
-            result = {"items": [], "next_cursor": None}
-        else:
-            def fetch(after, n):
-                return self.db.scalars(newest_first(select(Log).where(Log.id.in_(candidates)),
-                                                    Log.opened_at, Log.id, after).limit(n)).all()
 
+        def fetch(after, n):
+            if candidates is None:
+                return []
+            return self.db.scalars(newest_first(select(Log).where(Log.id.in_(candidates)),
+                                                Log.opened_at, Log.id, after).limit(n)).all()
+
+        with audited_work(self.db, actor, "list", "logs"):  # a bad cursor is recorded too
             result = visible_page(fetch, lambda log: self._log_summary(actor, log, today),
                                   limit, cursor, lambda log: (log.opened_at, log.id))
-        with audited_work(self.db, actor, "list", "logs"):
-            pass
         return {**result, "items": LogSummary(many=True).dump(result["items"])}
 
     @staticmethod
@@ -531,8 +530,9 @@ class LogsService(ServiceBase):
     def timeline(self, log_id: str, limit: int = 50, cursor: str | None = None,
                  newest_first: bool = False) -> dict:
         """The log's story, oldest first (or newest first), one page at a time."""
+        order = "newest" if newest_first else "oldest"
         with self._in_log(log_id, "read", "timeline") as ctx:
-            pass
+            decode_position(cursor, order)  # a cursor we did not give out: refused, recorded
         items = views.timeline(ctx.viewer, ctx.log, ctx.participants, **self._rows(log_id))
         result = ordered_page(items, limit, cursor, newest_first=bool(newest_first),
                               position=lambda i: (as_utc(i["at"]),
@@ -548,6 +548,7 @@ class LogsService(ServiceBase):
             if ctx.viewer.role not in (domain.GUARDIAN, domain.CHILD, domain.STAFETTHOLDER):
                 raise Forbidden("the access log is for the child, the guardians and the "
                                 "stafettholder")
+            decode_key(cursor)  # a cursor we did not give out: refused, and recorded
         # keyset on the chain's sequence: every read adds a record at the top
         result = keyset_page(self._access_rows(access_table.c.subject_id == log_id, limit,
                                                cursor), bounded(limit), lambda r: r["seq"])
@@ -572,12 +573,12 @@ class LogsService(ServiceBase):
     def agency_audit(self, limit: int = 50, cursor: str | None = None) -> dict:
         """An agency's auditor reads the access records of its own agency's staff."""
         actor = self.actor
-        if actor is None or actor.kind != STAFF or "auditor" not in actor.roles:
-            raise Forbidden("only an agency auditor may read the agency's access records")
-        result = keyset_page(self._access_rows(access_table.c.agency == actor.agency, limit,
-                                               cursor), bounded(limit), lambda r: r["seq"])
-        with audited_work(self.db, actor, "audit", "access_log"):
-            pass
+        with audited_work(self.db, actor, "audit", "access_log"):  # refusals recorded too
+            if actor is None or actor.kind != STAFF or "auditor" not in actor.roles:
+                raise Forbidden("only an agency auditor may read the agency's access records")
+            result = keyset_page(self._access_rows(access_table.c.agency == actor.agency,
+                                                   limit, cursor), bounded(limit),
+                                 lambda r: r["seq"])
         result["items"] = [{**{k: r[k] for k in ("actor_ref", "role", "action", "object_type",
                                                  "object_id", "subject_id", "outcome",
                                                  "reason")},
@@ -612,12 +613,18 @@ class LogsService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def takes_part(self, child_id: str) -> bool:
-        """Whether the actor may read one of the child's logs: the consent service shows
-        staff a child's consents only then (need to know, not merely the right agency)."""
+        """Whether the actor has a part in one of the child's logs, open or closed (a
+        former stafettholder during the read-only days after a handover too): the consent
+        service shows staff a child's consents only then (need to know, not merely the
+        right agency). The consent service has checked that a consent covers the actor's
+        agency, so this asks nothing back (no RPC cycle) and looks at participation only."""
         actor, today = self.actor, date.today()
+        if actor is None or actor.kind != STAFF:
+            return False
+        covered = domain.Coverage(frozenset({actor.agency}), frozenset())
         for log in self.db.scalars(select(Log).where(Log.child_id == child_id)).all():
             try:
-                domain.authorize(actor, self._participants(log.id), self._coverage(child_id),
+                domain.authorize(actor, self._participants(log.id), covered,
                                  today, log.child_birth_date, self._policy())
             except NotFound:
                 continue

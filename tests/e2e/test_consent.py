@@ -216,9 +216,13 @@ def test_staff_never_record_paper_in_place_of_a_consent_given_digitally(platform
     assert refused.headers["Content-Type"] == "application/problem+json"
     history = guardian.get(f"/api/v1/children/{emma['id']}/consents").json()["items"]
     assert [(c["id"], c["status"]) for c in history] == [(digital["id"], "active")]
-    # a paper form may replace an earlier paper form
+    # a paper form may replace an earlier paper form of the same agency, not another's
     assert guardian.post(f"/api/v1/consents/{digital['id']}/withdraw").status_code == 200
     first = grant(teacher, emma["id"], paper=form).json()
+    other_agency = platform.client("ppt").post(f"/api/v1/children/{emma['id']}/consents", json={
+        "scope": {"agency_types": ["ppt"]}, "purpose": "Bare PPT", "paper": form,
+        "supersedes": first["id"]})
+    assert other_agency.status_code == 403, other_agency.text
     second = teacher.post(f"/api/v1/children/{emma['id']}/consents", json={
         "scope": SCOPE, "purpose": "Nytt skjema", "paper": {**form, "reference": "B-3"},
         "supersedes": first["id"]})

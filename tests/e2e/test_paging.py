@@ -2,7 +2,13 @@
 at a time gives every item once, newest first, whoever asks."""
 from __future__ import annotations
 
+import random
+from datetime import date
+
+from services.consent.identity_numbers import generate_synthetic
 from stafett.demo import AGENCIES
+
+SCHOOL = AGENCIES["school"]["org_number"]
 
 
 def walk(client, path: str, limit: int, **params) -> list[dict]:
@@ -50,11 +56,32 @@ def test_logs_and_handovers_page_through_every_item_once(populated_platform):
     outgoing = walk(teacher, "/api/v1/handovers", 2, direction="outgoing")
     assert {h["viewer_role"] for h in outgoing} == {"requester"}
 
+    opened = [open_log_for_a_new_pupil(teacher, n) for n in range(4)]
     for persona in ("teacher", "nurse", "guardian", "school-system"):
         client = platform.client(persona)
         whole = client.get("/api/v1/logs", params={"limit": 200}).json()
         assert whole["next_cursor"] is None
-        assert ids(walk(client, "/api/v1/logs", 1)) == ids(whole["items"]), persona
+        for limit in (1, 2):
+            assert ids(walk(client, "/api/v1/logs", limit)) == ids(whole["items"]), persona
+    mine = teacher.get("/api/v1/logs", params={"limit": 200}).json()["items"]
+    assert ids(mine)[:4] == opened[::-1] and len(mine) == 5  # newest first, and Emma's
+
+
+def open_log_for_a_new_pupil(teacher, n: int) -> str:
+    """A new pupil (synthetic numbers), a signed paper form for the school, a log."""
+    rng = random.Random(4000 + n)
+    child = teacher.post("/api/v1/children", json={
+        "national_id": generate_synthetic(date(2014, 3, 1 + n), rng), "name": f"Elev {n}",
+        "guardians": [{"national_id": generate_synthetic(date(1984, 5, 1 + n), rng),
+                       "name": f"Forelder {n}"}]}).json()
+    consent = teacher.post(f"/api/v1/children/{child['id']}/consents", json={
+        "scope": {"agencies": [SCHOOL]}, "purpose": "Samarbeid",
+        "paper": {"kind": "signed_form", "reference": f"P-{n}",
+                  "signed_by": [child["guardians"][0]["id"]]}})
+    assert consent.status_code == 201, consent.text
+    log = teacher.post("/api/v1/logs", json={"child_id": child["id"]})
+    assert log.status_code == 201, log.text
+    return log.json()["id"]
 
 
 def test_an_agency_system_lists_the_logs_its_agency_takes_part_in(populated_platform):
@@ -72,15 +99,18 @@ def test_an_agency_system_lists_the_logs_its_agency_takes_part_in(populated_plat
 
 
 def test_a_cursor_we_did_not_give_out_is_refused_as_problem_json(populated_platform):
-    platform, _ = populated_platform
+    platform, world = populated_platform
     teacher = platform.client("teacher")
+    log = f"/api/v1/logs/{world.stories['emma'].log_id}"
     for path in ("/api/v1/logs", "/api/v1/handovers", "/api/v1/notifications",
-                 "/api/v1/logs/x/timeline", "/api/v1/agencies"):
+                 f"{log}/timeline", f"{log}/access-log", "/api/v1/agencies"):
         response = teacher.get(path, params={"cursor": "not-ours"})
-        assert response.status_code in (400, 404), (path, response.text)
+        assert response.status_code == 400, (path, response.text)
         assert response.headers["Content-Type"] == "application/problem+json"
-        if path != "/api/v1/logs/x/timeline":  # an unknown log is 404 before the cursor
-            assert response.status_code == 400, path
+    # a timeline cursor is for the order it was given in
+    newest = teacher.get(f"{log}/timeline", params={"limit": 1, "order": "newest"}).json()
+    assert teacher.get(f"{log}/timeline", params={
+        "cursor": newest["next_cursor"]}).status_code == 400
 
 
 def test_the_timeline_pages_oldest_or_newest_first(populated_platform):

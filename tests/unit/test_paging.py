@@ -51,8 +51,16 @@ def walk(fetch_page, limit) -> list[list[str]]:
 def test_position_cursor_round_trips_in_utc():
     local = datetime(2026, 11, 1, 9, 0, tzinfo=timezone(timedelta(hours=1)))
     at, row_id = decode_position(encode_position(local, "abc"))
-    assert at == T0 and at.tzinfo is not None and row_id == "abc"
+    assert at == T0 and at.utcoffset() == timedelta(0) and row_id == "abc"
     assert decode_position(None) is None and decode_position("") is None
+
+
+def test_a_cursor_is_for_the_order_it_was_given_in():
+    cursor = encode_position(T0, "abc", "newest")
+    assert decode_position(cursor, "newest") == (T0, "abc")
+    for other in ("oldest", ""):
+        with pytest.raises(BadRequest):
+            decode_position(cursor, other)
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "e30", encode_position(T0, "x")[:-3] + "!!!"])

@@ -36,7 +36,7 @@ class WebBase:
         limiter = getattr(self, "rate_limit", None)
         if limiter is not None:
             limiter.take(session.identity)
-        actor = Actor.from_context(self.consent.resolve_actor(session.identity))
+        actor = self._resolved_actor(session.identity)
         self.actor_context.set(actor)
         self._web_me = actor
         return actor

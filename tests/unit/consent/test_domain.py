@@ -218,6 +218,16 @@ def test_policy_from_config_reads_consent_keys():
                                    guardians=domain.ALL_GUARDIANS, expiring_days=14)
 
 
+def test_paper_replaces_only_paper_of_the_same_agency():
+    paper, digital = SimpleNamespace(method="paper"), SimpleNamespace(method="digital")
+    domain.check_paper_may_replace(None, None, "912345678")
+    domain.check_paper_may_replace(paper, "912345678", "912345678")
+    with pytest.raises(Forbidden):
+        domain.check_paper_may_replace(paper, "974760673", "912345678")
+    with pytest.raises(Forbidden):
+        domain.check_paper_may_replace(digital, None, "912345678")
+
+
 def test_the_accepted_citizen_levels_are_configurable():
     citizen = Actor(kind=CITIZEN, person_id="p", acr="idporten-loa-substantial")
     with pytest.raises(Forbidden, match="idporten-loa-high"):
