@@ -18,6 +18,7 @@ from nameko.extensions import DependencyProvider
 
 from gateway.auth import TokenVerifier
 from gateway.identity import identity_from
+from stafett.config import comma_list
 from stafett.devissuer import dev_issuer_configs
 from stafett.errors import Forbidden, TooManyRequests, Unauthorized
 from stafett.metrics import AUTH_REJECTIONS
@@ -67,7 +68,7 @@ class Authenticator(DependencyProvider):
 
 def accepted_acr(required: str | None) -> tuple[str, ...]:
     """``required_acr`` may list several accepted levels, comma separated."""
-    return tuple(level.strip() for level in (required or "").split(",") if level.strip())
+    return comma_list(required)
 
 
 def rejection_reason(refused: Unauthorized) -> str:

@@ -81,3 +81,9 @@ def component_config(component: str, path: str | Path | None = None,
     config["COMPONENT"] = component
     config.update(overrides)
     return config
+
+
+def comma_list(value) -> tuple[str, ...]:
+    """A setting that lists values, given as "a, b" or as a YAML list: the values, trimmed."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from services.consent.identity_numbers import age_on
 from stafett.actor import CITIZEN, SERVICE, STAFF, Actor
+from stafett.config import comma_list
 from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 AGENCY_TYPES = ("kindergarten", "school", "health_station", "ppt", "child_welfare", "nav",
@@ -45,8 +46,7 @@ class ConsentPolicy:
                      child_min_age=int(config.get("LOG_CHILD_MIN_AGE", 12)),
                      guardians=str(config.get("CONSENT_GUARDIANS", ANY_GUARDIAN)),
                      expiring_days=int(config.get("CONSENT_EXPIRING_DAYS", 30)),
-                     citizen_acr=tuple(level.strip() for level in str(config.get(
-                         "CONSENT_CITIZEN_ACR", HIGH_ASSURANCE)).split(",") if level.strip()))
+                     citizen_acr=comma_list(config.get("CONSENT_CITIZEN_ACR", HIGH_ASSURANCE)))
         if policy.guardians not in (ANY_GUARDIAN, ALL_GUARDIANS):
             raise ValueError("CONSENT_GUARDIANS must be 'any' or 'all'")
         return policy

@@ -252,11 +252,11 @@ class ConsentService(ServiceBase):
         """Guardians (or the youth) consent digitally; staff record a signed paper form."""
         actor = self.actor
         paper_recorded = actor is not None and actor.kind == STAFF
+        today, policy = date.today(), self._policy()
         if paper_recorded:
             domain.require_staff(actor)
         else:
-            domain.require_citizen_high(actor, self._policy())
-        today, policy = date.today(), self._policy()
+            domain.require_citizen_high(actor, policy)
         with audited_work(self.db, actor, "grant", "consent", subject_id=child_id) as work:
             child = self._child(child_id)
             guardian_ids = self._guardian_ids(child.id)
@@ -309,8 +309,8 @@ class ConsentService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def approve_consent(self, consent_id: str, expected_version=None) -> dict:
         """Under the all-guardians policy, each further guardian adds their consent."""
-        domain.require_citizen_high(self.actor, self._policy())
         policy, today = self._policy(), date.today()
+        domain.require_citizen_high(self.actor, policy)
         with audited_work(self.db, self.actor, "approve", "consent", consent_id) as work:
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
@@ -460,13 +460,13 @@ class ConsentService(ServiceBase):
         """Those who consent, the other guardians, the child from the age it sees its own
         case; staff only with a need to know: while a consent covers their agency, those
         who take part in the child's log and whoever recorded an open paper consent."""
-        actor, child = self.actor, self._child(child_id)
+        actor, child, policy = self.actor, self._child(child_id), self._policy()
         if actor and actor.kind == CITIZEN:
-            domain.require_citizen_high(actor, self._policy())
+            domain.require_citizen_high(actor, policy)
             if actor.person_id in set(self._guardian_ids(child.id)):
                 return
             if actor.person_id == child.id and domain.sees_own_case(
-                    child.birth_date, date.today(), self._policy()):
+                    child.birth_date, date.today(), policy):
                 return
         elif actor and actor.kind == STAFF and actor.person_id:
             today, open_consents = date.today(), self._open_consents(child.id)

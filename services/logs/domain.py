@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from stafett.actor import CITIZEN, STAFF, SYSTEM, Actor
+from stafett.config import comma_list
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed)
 
@@ -37,11 +38,9 @@ class AccessPolicy:
 
     @classmethod
     def from_config(cls, config) -> "AccessPolicy":
-        def levels(key, default):
-            return tuple(str(config.get(key, default)).replace(" ", "").split(","))
         return cls(child_min_age=int(config.get("LOG_CHILD_MIN_AGE", 12)),
-                   child_acr=levels("LOG_CHILD_ACR", HIGH_ASSURANCE),
-                   citizen_acr=levels("LOG_CITIZEN_ACR", HIGH_ASSURANCE))
+                   child_acr=comma_list(config.get("LOG_CHILD_ACR", HIGH_ASSURANCE)),
+                   citizen_acr=comma_list(config.get("LOG_CITIZEN_ACR", HIGH_ASSURANCE)))
 
 
 @dataclass(frozen=True)

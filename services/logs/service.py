@@ -621,11 +621,13 @@ class LogsService(ServiceBase):
         actor, today = self.actor, date.today()
         if actor is None or actor.kind != STAFF:
             return False
-        covered = domain.Coverage(frozenset({actor.agency}), frozenset())
-        for log in self.db.scalars(select(Log).where(Log.child_id == child_id)).all():
+        covered, policy = domain.Coverage(frozenset({actor.agency}), frozenset()), self._policy()
+        mine = select(Participant.log_id).where(Participant.person_id == actor.person_id)
+        for log in self.db.scalars(select(Log).where(Log.child_id == child_id,
+                                                     Log.id.in_(mine))).all():
             try:
                 domain.authorize(actor, self._participants(log.id), covered,
-                                 today, log.child_birth_date, self._policy())
+                                 today, log.child_birth_date, policy)
             except NotFound:
                 continue
             return True
