@@ -6,16 +6,21 @@
   and for meetings an iCalendar attachment. "Delivered" means the SMTP server accepted the
   message (250 after DATA); what happens after that is outside our view.
 - ``WebhookChannel`` POSTs ids and a link to an agency system, signed with HMAC-SHA256
-  over ``f"{timestamp}.{body}"`` (see docs/webhooks.md). 2xx is delivered; 408, 425, 429,
-  5xx, timeouts and connection errors are worth retrying; other answers (redirects
+  over ``f"{timestamp}.{body}"`` (see docs/webhooks.md), to a public address only
+  (``targets.py``), checked after resolving the name at every attempt and connected to as
+  checked. 2xx is delivered; 408, 425, 429, 5xx, timeouts, connection and TLS failures and
+  DNS failures are worth retrying; an inward address and other answers (redirects
   included: they are not followed) are permanent.
 
-Errors recorded on a delivery are codes and exception names, never an address or a body.
+Errors recorded on a delivery are codes, never an address or a body; a webhook's are
+neutral categories only (``timeout``, ``refused``, ``tls``, ``http_<status>``,
+``blocked_address``, ``dns``), which the agency sees.
 """
 from __future__ import annotations
 
 import hmac
 import smtplib
+import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,11 +29,13 @@ from email.utils import format_datetime, make_msgid
 from hashlib import sha256
 from typing import Protocol
 
+import certifi
 import eventlet
-import requests
+import urllib3
 
 from services.notifications import domain, rendering
 from services.notifications.models import Notification
+from services.notifications.targets import Blocked, Target, TargetPolicy, Unresolvable
 from stafett.events import utcnow
 
 SIGNATURE_HEADER = "Stafett-Signature"
@@ -161,13 +168,45 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+#: what ``last_error`` may say about a webhook delivery: a category, never exception text,
+#: an address or a port (see docs/webhooks.md, "What a failed delivery tells")
+TIMEOUT, REFUSED, TLS, BLOCKED, DNS = "timeout", "refused", "tls", "blocked_address", "dns"
+
+
+def http_category(status: int) -> str:
+    return f"http_{status}"
+
+
 class WebhookChannel:
+    """POSTs to the addresses ``TargetPolicy.vet`` checked, never to a name resolved again.
+
+    Each attempt resolves the URL's host once, refuses it if any address is inward
+    (``blocked_address``, permanent), and opens its connection to a checked address through
+    a urllib3 connection pool made for that address: the TLS handshake still sends the host
+    name (SNI, ``server_hostname``) and verifies the certificate against it, and the
+    ``Host`` header carries it, so the receiver sees an ordinary request to its name.
+    Redirects are not followed; the answer's body is not read.
+    """
+
     name = domain.WEBHOOK
 
-    def __init__(self, public_url: str, timeout: float = 10.0, clock=time.time):
+    def __init__(self, public_url: str, timeout: float = 10.0, clock=time.time,
+                 policy: TargetPolicy | None = None, ca_bundle: str | None = None):
         self.public_url = public_url
         self.timeout = timeout
         self.clock = clock
+        self.policy = policy or TargetPolicy()
+        self.ca_bundle = ca_bundle or certifi.where()
+        self._tls: ssl.SSLContext | None = None
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """Verifying, TLS 1.2 at least, trusting ``ca_bundle``. Made here, from the (green)
+        ``ssl`` module as it is now, rather than by urllib3 from the class it imported:
+        a library imported before eventlet's patching would otherwise recurse."""
+        if self._tls is None:
+            self._tls = ssl.create_default_context(cafile=self.ca_bundle)
+        return self._tls
 
     def body(self, outgoing: Outgoing) -> bytes:
         return rendering.render_webhook(
@@ -185,12 +224,56 @@ class WebhookChannel:
                    EVENT_TYPE_HEADER: outgoing.event_type}
         try:
             with eventlet.Timeout(self.timeout):
-                response = requests.post(outgoing.url, data=body, headers=headers,
-                                         timeout=self.timeout, allow_redirects=False)
+                target = Target.parse(outgoing.url or "")
+                addresses = self.policy.vet(target)
+                status = self._post(target, addresses, body, headers)
+        except Blocked:
+            return Outcome(domain.FAILED_PERMANENT, BLOCKED)
+        except ValueError:      # a stored URL that no longer parses: nothing to retry
+            return Outcome(domain.FAILED_PERMANENT, BLOCKED)
+        except Unresolvable:
+            return Outcome(domain.FAILED_TEMPORARY, DNS)
         except eventlet.Timeout:
-            return Outcome(domain.FAILED_TEMPORARY, f"timeout after {self.timeout:g} s")
-        except requests.RequestException as exc:
-            return Outcome(domain.FAILED_TEMPORARY, f"HTTP {type(exc).__name__}")
-        status = domain.http_outcome(response.status_code)
-        return Outcome(status, None if status == domain.DELIVERED
-                       else f"HTTP {response.status_code}")
+            return Outcome(domain.FAILED_TEMPORARY, TIMEOUT)
+        except urllib3.exceptions.SSLError:
+            return Outcome(domain.FAILED_TEMPORARY, TLS)
+        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ProtocolError):
+            return Outcome(domain.FAILED_TEMPORARY, REFUSED)
+        except (urllib3.exceptions.TimeoutError, TimeoutError):
+            return Outcome(domain.FAILED_TEMPORARY, TIMEOUT)
+        except (urllib3.exceptions.HTTPError, OSError):
+            return Outcome(domain.FAILED_TEMPORARY, REFUSED)
+        outcome = domain.http_outcome(status)
+        return Outcome(outcome, None if outcome == domain.DELIVERED else http_category(status))
+
+    def _post(self, target: Target, addresses: list, body: bytes, headers: dict) -> int:
+        """The status of the first address that takes the connection (tried in the
+        resolver's order, like the C library's ``connect`` loop)."""
+        last: Exception | None = None
+        for address in addresses:
+            pool = self._pool(target, address)
+            try:
+                response = pool.urlopen(
+                    "POST", target.path, body=body,
+                    headers={**headers, "Host": target.host_header}, retries=False,
+                    redirect=False, assert_same_host=False, preload_content=False)
+                status = response.status
+                response.release_conn()
+                return status
+            except (urllib3.exceptions.NewConnectionError,
+                    urllib3.exceptions.ConnectTimeoutError) as exc:
+                last = exc      # this address did not take the connection: the next one
+            finally:
+                pool.close()
+        raise last or urllib3.exceptions.NewConnectionError(None, "no address")
+
+    def _pool(self, target: Target, address) -> urllib3.HTTPConnectionPool:
+        timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
+        if target.scheme == "http":
+            return urllib3.HTTPConnectionPool(str(address), target.port, timeout=timeout,
+                                              retries=False, maxsize=1)
+        return urllib3.HTTPSConnectionPool(
+            str(address), target.port, timeout=timeout, retries=False, maxsize=1,
+            cert_reqs="CERT_REQUIRED", ssl_context=self.tls,
+            # SNI and certificate verification for the name, the socket to the address
+            server_hostname=None if target.address is not None else target.host)

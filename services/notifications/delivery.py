@@ -39,6 +39,7 @@ from services.notifications.channels import (EmailChannel, Outcome, Outgoing, Sm
                                              WebhookChannel)
 from services.notifications.models import Delivery, PreferenceRow, Webhook
 from services.notifications.protection import SecretBox
+from services.notifications.targets import TargetPolicy
 from stafett.db import Database
 from stafett.events import utcnow
 
@@ -72,6 +73,8 @@ class Settings:
     lease_seconds: float = 120.0
     webhook_timeout: float = 10.0
     webhook_concurrency: int = 4
+    webhook_targets: TargetPolicy = TargetPolicy()
+    webhook_ca_bundle: str | None = None
     email_concurrency: int = 4
 
     @classmethod
@@ -93,6 +96,8 @@ class Settings:
             lease_seconds=float(get("DELIVERY_LEASE_SECONDS", 120)),
             webhook_timeout=float(get("WEBHOOK_TIMEOUT_SECONDS", 10)),
             webhook_concurrency=int(get("WEBHOOK_CONCURRENCY_PER_AGENCY", 4)),
+            webhook_targets=TargetPolicy.from_config(config),
+            webhook_ca_bundle=get("WEBHOOK_CA_BUNDLE") or None,
             email_concurrency=int(get("EMAIL_CONCURRENCY", 4)))
 
 
@@ -130,7 +135,9 @@ class Courier(DependencyProvider):
         self.settings = Settings.from_config(config)
         self.secrets = SecretBox.from_config(config)
         self.email = EmailChannel(self.settings.smtp, self.settings.public_url)
-        self.webhook = WebhookChannel(self.settings.public_url, self.settings.webhook_timeout)
+        self.webhook = WebhookChannel(self.settings.public_url, self.settings.webhook_timeout,
+                                      policy=self.settings.webhook_targets,
+                                      ca_bundle=self.settings.webhook_ca_bundle)
         self.email_pool = eventlet.GreenPool(self.settings.email_concurrency)
         self.agency_pools: dict[str, eventlet.GreenPool] = {}
         self._wakeups = LightQueue()
@@ -320,7 +327,7 @@ class Courier(DependencyProvider):
             outcome = channel.send(outgoing)
         except Exception as exc:  # a bug in rendering or a channel: retried, never lost
             log.exception("delivery raised", extra={"delivery_id": outgoing.delivery_id})
-            outcome = Outcome(domain.FAILED_TEMPORARY, f"error {type(exc).__name__}")
+            outcome = Outcome(domain.FAILED_TEMPORARY, "internal_error")  # details: the log
         DURATION.labels(service=self.service, channel=channel.name).observe(
             time.perf_counter() - started)
         try:

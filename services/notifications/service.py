@@ -21,6 +21,7 @@ from services.notifications.events import CONSUMED
 from services.notifications.models import (Delivery, Notification, PreferenceRow,
                                            ReminderSent, Webhook)
 from services.notifications.protection import WebhookSecrets, new_secret
+from services.notifications.targets import TargetPolicy
 from services.notifications.schemas import (DeliveryOpsView, DeliveryView, NotificationView,
                                             PreferencesIn, WebhookIn, WebhookView,
                                             preferences_view)
@@ -212,6 +213,9 @@ class NotificationsService(ServiceBase):
         if data["url"].lower().startswith("http:") and not allow_http:
             raise ValidationFailed("the request has invalid fields",
                                    {"url": ["use https"]})
+        refusal = TargetPolicy.from_config(self.config).registration_refusal(data["url"])
+        if refusal is not None:     # checked again, after resolution, at every delivery
+            raise ValidationFailed("the request has invalid fields", {"url": [refusal]})
         limit = int(self.config.get("WEBHOOKS_PER_AGENCY", 10))
         active = self.db.scalar(select(func.count()).select_from(Webhook).where(
             Webhook.agency == agency, Webhook.active.is_(True)))

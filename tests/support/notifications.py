@@ -4,13 +4,20 @@
   server) in its own process on a free loopback port, writing each message to a file.
 - ``WebhookReceiver``: an eventlet WSGI server on a free loopback port; each path is one
   endpoint with its own behaviour (answer status codes in turn, a bounded delay) and
-  verifies every request with the recipe from docs/webhooks.md.
+  verifies every request with the recipe from docs/webhooks.md. With ``tls=`` (an
+  ``ssl.SSLContext``) it speaks HTTPS and records the SNI names it was asked for.
+- ``ConnectionCounter``: a loopback listener that only counts the connections reaching it
+  (the proof that a refused delivery never connected).
+- ``FAKE_DNS``: a resolver the notifications service can be configured with
+  (``WEBHOOK_RESOLVER=FAKE_DNS_PATH``): answers from a table the test sets, and records
+  every question, so a name can resolve outward at registration and inward at delivery.
 """
 from __future__ import annotations
 
 import email
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -96,21 +103,24 @@ class Endpoint:
     statuses: list = field(default_factory=lambda: [200])   # answered in turn, last repeats
     delay: float = 0.0                                       # seconds, bounded by the test
     secret: str | None = None
+    headers: list = field(default_factory=list)              # extra answer headers
     calls: int = 0
 
 
 class WebhookReceiver:
-    def __init__(self):
+    def __init__(self, tls: ssl.SSLContext | None = None):
         self.port = free_port()
         self.endpoints: dict[str, Endpoint] = {}
         self.received: list[Received] = []
         self.verify = verification_recipe()["verify_stafett_signature"]
+        self.tls = tls
+        self.server_names: list[str | None] = []     # SNI of each TLS handshake
         self._pool = eventlet.GreenPool(100)
         self._server = None
         self._socket = None
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{path}"
 
     def endpoint(self, path: str, **behaviour) -> Endpoint:
         self.endpoints[path] = Endpoint(**behaviour)
@@ -136,12 +146,16 @@ class WebhookReceiver:
         if endpoint.delay:
             eventlet.sleep(endpoint.delay)
         self.received.append(Received(path, headers, body, time.monotonic(), verified))
-        start_response(f"{status} X", [("Content-Type", "text/plain")])
+        start_response(f"{status} X", [("Content-Type", "text/plain"), *endpoint.headers])
         return [b"ok"]
 
     def start(self) -> "WebhookReceiver":
         self._socket = eventlet.listen(("127.0.0.1", self.port))
-        self._server = eventlet.spawn(eventlet.wsgi.server, self._socket, self._app,
+        listener = self._socket
+        if self.tls is not None:
+            self.tls.sni_callback = lambda _sock, name, _ctx: self.server_names.append(name)
+            listener = self.tls.wrap_socket(self._socket, server_side=True)
+        self._server = eventlet.spawn(eventlet.wsgi.server, listener, self._app,
                                       custom_pool=self._pool, log_output=False)
         wait_for(lambda: _port_open(self.port), timeout=5, message="the webhook receiver")
         return self
@@ -156,3 +170,45 @@ class WebhookReceiver:
 
     def at(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]
+
+
+class ConnectionCounter:
+    """A loopback listener that accepts, counts and closes every connection."""
+
+    def __init__(self):
+        self._socket = eventlet.listen(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        self.connections = 0
+        self._thread = eventlet.spawn(self._accept)
+
+    def _accept(self):
+        while True:
+            connection, _ = self._socket.accept()
+            self.connections += 1
+            connection.close()
+
+    def stop(self) -> None:
+        self._thread.kill()
+        self._socket.close()
+
+
+class FakeDns:
+    """``resolve(host, port)`` from a table: unknown names fail as the C library's do."""
+
+    def __init__(self):
+        self.answers: dict[str, list[str]] = {}
+        self.questions: list[str] = []
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        self.questions.append(host)
+        if host not in self.answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return list(self.answers[host])
+
+    def reset(self) -> None:
+        self.answers.clear()
+        self.questions.clear()
+
+
+FAKE_DNS = FakeDns()
+FAKE_DNS_PATH = "tests.support.notifications.FAKE_DNS.resolve"

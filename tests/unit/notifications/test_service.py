@@ -20,11 +20,22 @@ from stafett.db import make_engine
 from stafett.errors import (BadRequest, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed)
 from stafett.events import Envelope, kernel_metadata
+from tests.support.notifications import FAKE_DNS, FAKE_DNS_PATH
 
 PPT = "974760673"
 CONFIG = {"WEBHOOK_ALLOW_HTTP": "false", "WEBHOOKS_PER_AGENCY": 2, "TIME_ZONE": "Europe/Oslo",
-          "REMINDER_DAYS_AHEAD": 3}
+          "REMINDER_DAYS_AHEAD": 3, "WEBHOOK_RESOLVER": FAKE_DNS_PATH}
 ADMIN = Actor(kind="staff", person_id="p-admin", agency=PPT, roles=("staff", "agency_admin"))
+
+
+@pytest.fixture(autouse=True)
+def dns():
+    """The agencies' webhook hosts resolve to public addresses (no real DNS in unit tests)."""
+    FAKE_DNS.reset()
+    FAKE_DNS.answers.update({"ppt.example": ["93.184.215.14"],
+                             "nav.example": ["2606:4700::6810:85e5"]})
+    yield FAKE_DNS
+    FAKE_DNS.reset()
 
 
 @pytest.fixture
@@ -156,6 +167,32 @@ def test_webhooks_need_https_unless_allowed(engine):
     with pytest.raises(ValidationFailed) as caught:
         service(engine, ADMIN).create_webhook({"url": "http://ppt.example/hooks"})
     assert caught.value.errors == {"url": ["use https"]}
+
+
+@pytest.mark.parametrize("url, detail", [
+    ("https://127.0.0.1:8443/hooks", "127.0.0.1 is refused (loopback address)"),
+    ("https://10.0.0.5/", "10.0.0.5 is refused (private address)"),
+    ("https://[::1]/", "::1 is refused (loopback address)"),
+    ("https://169.254.169.254/latest/meta-data/",
+     "169.254.169.254 is refused (cloud metadata address)"),
+    ("https://metadata.google.internal/", "metadata.google.internal is refused "
+                                          "(cloud metadata)")])
+def test_webhooks_to_inward_addresses_are_refused_naming_the_url(engine, url, detail):
+    with pytest.raises(ValidationFailed) as caught:
+        service(engine, ADMIN).create_webhook({"url": url})
+    assert caught.value.errors == {
+        "url": [f"{detail}; webhooks go to public internet addresses only"]}
+    assert service(engine, ADMIN).list_webhooks() == []
+
+
+def test_a_name_resolving_inward_at_registration_is_refused(engine, dns):
+    dns.answers["intern.ppt.example"] = ["93.184.215.14", "192.168.10.20"]
+    with pytest.raises(ValidationFailed) as caught:
+        service(engine, ADMIN).create_webhook({"url": "https://intern.ppt.example/hooks"})
+    [detail] = caught.value.errors["url"]
+    assert detail.startswith("the host must resolve to public internet addresses only")
+    assert "192.168" not in detail
+    assert dns.questions == ["intern.ppt.example"]
 
 
 def test_the_secret_is_shown_once_and_stored_encrypted(engine):
