@@ -8,6 +8,7 @@ these tests do not depend on the producers' progress.
 from __future__ import annotations
 
 import json
+import ssl
 import uuid
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import eventlet
 import pytest
 import requests
+import trustme
 from icalendar import Calendar
 from kombu import Connection
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -28,7 +30,8 @@ from stafett.actor import SYSTEM_ACTOR, Actor
 from stafett.config import component_config
 from stafett.demo import AGENCIES
 from stafett.events import Envelope
-from tests.support.notifications import SmtpSink, WebhookReceiver
+from tests.support.notifications import (FAKE_DNS, FAKE_DNS_PATH, ConnectionCounter, SmtpSink,
+                                         WebhookReceiver)
 from tests.support.platform import free_port, wait_for
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -61,7 +64,8 @@ def settings(amqp_uri, database_urls, tmp_path, sink):
             "notifications", AMQP_URI=amqp_uri, DATABASE_URL=database_urls["notifications"],
             WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}", SECRETS_DIR=str(tmp_path / "secrets"),
             PUBLIC_URL=PUBLIC_URL, SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port,
-            WEBHOOK_ALLOW_HTTP="true", DELIVERY_POLL_SECONDS=0.2,
+            WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOW_LOOPBACK="true",  # the receiver
+            DELIVERY_POLL_SECONDS=0.2,
             DELIVERY_RETRY_BASE_SECONDS=0.2, DELIVERY_MAX_ATTEMPTS=3,
             EVENT_RETRY_BASE_SECONDS=0.1, EVENT_MAX_ATTEMPTS=3, WEBHOOK_TIMEOUT_SECONDS=10)
         config.update(overrides)
@@ -333,7 +337,7 @@ def test_permanent_failures_are_dead_letters_visible_to_operations_and_can_be_re
     deliveries = by_channel(client.settled(event.event_id, 3))
     [webhook], [mail] = deliveries["webhook"], deliveries["email"]
     assert (webhook["status"], webhook["attempts"], webhook["last_error"]) == (
-        "failed-permanent", 1, "HTTP 410")
+        "failed-permanent", 1, "http_410")
     assert (mail["status"], mail["attempts"]) == ("failed-permanent", 1)
     assert "550" in mail["last_error"] and "nowhere" not in mail["last_error"]
 
@@ -373,6 +377,99 @@ def test_an_unreachable_smtp_server_is_retried_then_dead(container_factory, sett
     [mail] = [d for d in client.settled(event.event_id, 2) if d["channel"] == "email"]
     assert (mail["status"], mail["attempts"]) == ("failed-permanent", 3)
     assert mail["last_error"].startswith("SMTP ")
+
+
+# -- webhook targets: public addresses only, checked again at delivery ------------------------------
+
+@pytest.fixture
+def dns():
+    FAKE_DNS.reset()
+    yield FAKE_DNS
+    FAKE_DNS.reset()
+
+
+def test_a_name_that_resolves_inward_at_delivery_is_refused_and_never_connected(
+        container_factory, settings, client, dns):
+    """DNS rebinding: public when registered, 127.0.0.1 when the event comes. Loopback is
+    not allowed here (production's setting); a listener there counts connections."""
+    container = container_factory(NotificationsService, settings(
+        WEBHOOK_ALLOW_LOOPBACK="false", WEBHOOK_RESOLVER=FAKE_DNS_PATH))
+    container.start()
+    listener = ConnectionCounter()
+    try:
+        name = f"rebind-{uuid.uuid4().hex[:8]}.fagsystem.example"
+        dns.answers[name] = ["93.184.215.14"]
+        hook = client.webhook(PPT, f"https://{name}:{listener.port}/hooks")
+        assert dns.questions == [name]                       # checked at registration
+
+        dns.answers[name] = ["127.0.0.1"]                    # ... and now it points inward
+        event = client.publish("logs", "log.measure_added", measure_data(pid()),
+                               log_id=pid())
+        [delivery] = [d for d in client.settled(event.event_id, 2)
+                      if d["channel"] == "webhook"]
+        assert (delivery["status"], delivery["attempts"], delivery["last_error"]) == (
+            "failed-permanent", 1, "blocked_address")
+        assert dns.questions == [name, name]                 # resolved again, once
+        assert listener.connections == 0
+        with client.rpc(Actor(kind="system", agency=PPT, scopes=("stafett:webhooks",))) as rpc:
+            [seen] = rpc.notifications.webhook_deliveries(hook["id"])["items"]
+        assert (seen["status"], seen["last_error"]) == ("failed-permanent", "blocked_address")
+    finally:
+        listener.stop()
+
+
+def test_a_webhook_name_is_connected_to_at_the_checked_address_with_tls_for_the_name(
+        container_factory, settings, client, dns, tmp_path):
+    """The name exists only in the service's resolver: the delivery can only have reached
+    the receiver through the address the check returned, with SNI and the certificate
+    verified for the name."""
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    name = f"pinned-{uuid.uuid4().hex[:8]}.fagsystem.example"
+    ca.issue_cert(name).configure_cert(context)
+    receiver = WebhookReceiver(tls=context).start()
+    try:
+        container = container_factory(NotificationsService, settings(
+            WEBHOOK_RESOLVER=FAKE_DNS_PATH, WEBHOOK_CA_BUNDLE=str(tmp_path / "ca.pem")))
+        container.start()
+        dns.answers[name] = ["127.0.0.1"]
+        hook = client.webhook(PPT, receiver.url("/hooks", host=name))
+        receiver.endpoint("/hooks", secret=hook["secret"])
+        event = client.publish("logs", "log.measure_added", measure_data(pid()),
+                               log_id=pid())
+        [delivery] = [d for d in client.settled(event.event_id, 2)
+                      if d["channel"] == "webhook"]
+        assert (delivery["status"], delivery["last_error"]) == ("delivered", None)
+        [received] = receiver.at("/hooks")
+        assert received.verified and received.headers["Host"] == f"{name}:{receiver.port}"
+        assert receiver.server_names == [name]
+        assert dns.questions == [name, name]                 # registration, delivery
+    finally:
+        receiver.stop()
+
+
+def test_last_error_tells_the_agency_a_category_and_nothing_it_could_map_with(
+        notifications, client, receiver):
+    """A closed port and a TLS failure (an open port that speaks no TLS) on the same host:
+    the agency sees ``refused`` and ``tls``, never an exception text, address or port."""
+    closed = free_port()
+    refused = client.webhook(PPT, f"https://127.0.0.1:{closed}/hooks")
+    tls = client.webhook(NAV, f"https://127.0.0.1:{receiver.port}/hooks")
+    events = [client.publish("logs", "log.measure_added", measure_data(pid(), agency=agency),
+                             log_id=pid()) for agency in (PPT, NAV)]
+    for event in events:
+        client.settled(event.event_id, 2)
+    for agency, hook, category in ((PPT, refused, "refused"), (NAV, tls, "tls")):
+        with client.rpc(Actor(kind="system", agency=agency,
+                              scopes=("stafett:webhooks",))) as rpc:
+            [seen] = rpc.notifications.webhook_deliveries(hook["id"])["items"]
+        assert (seen["status"], seen["attempts"], seen["last_error"]) == (
+            "failed-permanent", 3, category)
+    with client.rpc() as rpc:      # operations see the same words
+        errors = {d["webhook_id"]: d["last_error"] for d in rpc.notifications.list_deliveries(
+            channel="webhook")}
+    assert errors == {refused["id"]: "refused", tls["id"]: "tls"}
 
 
 # -- the bulkhead --------------------------------------------------------------------------------
