@@ -188,7 +188,11 @@ class Target:
         host = parts.hostname or ""
         if scheme not in ("http", "https") or not host:
             raise ValueError("not an http(s) URL with a host")
-        port = parts.port or (443 if scheme == "https" else 80)   # ValueError if invalid
+        port = parts.port                           # ValueError if out of range
+        if port is None:
+            port = 443 if scheme == "https" else 80
+        elif port == 0:
+            raise ValueError("port 0")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         address = literal_address(host)
         if address is not None:
@@ -270,7 +274,7 @@ class TargetPolicy:
         try:
             with eventlet.Timeout(self.resolve_timeout):
                 answers = list(self.resolver(host, port))
-        except (OSError, UnicodeError, eventlet.Timeout):
+        except (Exception, eventlet.Timeout):   # whatever the resolver's failure: none
             raise Unresolvable(host) from None
         addresses = []
         for answer in answers:

@@ -12,7 +12,8 @@ def populated_platform(container_factory, amqp_uri, database_urls, tmp_path):
     platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
                         RATE_LIMIT_BURST=100000, RATE_LIMIT_PER_MINUTE=6000000,
                         # a fresh school webhook per deleting probe, to a closed loopback port
-                        WEBHOOK_ALLOW_HTTP="true", WEBHOOKS_PER_AGENCY=1000)
+                        WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOW_LOOPBACK="true",
+                        WEBHOOKS_PER_AGENCY=1000)
     platform.start()
     try:
         yield platform, build_world(platform)

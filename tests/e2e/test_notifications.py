@@ -39,6 +39,7 @@ def receiver():
 def stafett(container_factory, amqp_uri, database_urls, tmp_path, sink):
     platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
                         SMTP_PORT=sink.port, WEBHOOK_ALLOW_HTTP="true",
+                        WEBHOOK_ALLOW_LOOPBACK="true",     # the receiver is on 127.0.0.1
                         PUBLIC_URL="https://stafett.test", DELIVERY_POLL_SECONDS=0.2)
     platform.start()
     yield platform
@@ -226,3 +227,43 @@ def test_webhooks_belong_to_one_agency(stafett, receiver):
                                    timeout=30)
     assert deleted.status_code == 204
     assert admin.get("/api/v1/webhooks").json()["items"] == []
+
+
+@pytest.fixture
+def production_like(container_factory, amqp_uri, database_urls, tmp_path):
+    """The platform with the webhook settings of production: https, no loopback."""
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path)
+    platform.start()
+    yield platform
+    platform.close()
+
+
+INWARD = [
+    ("https://127.0.0.1:{port}/hooks", "127.0.0.1 is refused (loopback address)"),
+    ("https://10.0.0.5/", "10.0.0.5 is refused (private address)"),
+    ("https://[::1]/", "::1 is refused (loopback address)"),
+    ("https://169.254.169.254/", "169.254.169.254 is refused (cloud metadata address)"),
+    ("https://[fd12:3456::1]/hooks", "fd12:3456::1 is refused (unique-local address)"),
+    ("https://metadata.google.internal/computeMetadata/v1/",
+     "metadata.google.internal is refused (cloud metadata)"),
+    ("https://localhost:{port}/hooks", None)]   # resolved by the system: 127.0.0.1 / ::1
+
+
+def test_webhooks_to_inward_addresses_are_refused_over_http(production_like, receiver):
+    """Issue 12's attack: an agency administrator registers internal targets. Each is a 422
+    problem+json naming ``url``, and nothing is registered or contacted."""
+    production_like.seed()
+    admin = production_like.client("school-admin")
+    for url, detail in INWARD:
+        answer = admin.post("/api/v1/webhooks", json={"url": url.format(port=receiver.port)})
+        assert answer.status_code == 422, (url, answer.text)
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        problem = answer.json()
+        assert set(problem["errors"]) == {"url"}, url
+        [said] = problem["errors"]["url"]
+        if detail is not None:
+            assert said == f"{detail}; webhooks go to public internet addresses only"
+        else:   # a name: the same words whether it resolves inward or not at all
+            assert said.startswith("the host must resolve to public internet addresses only")
+    assert admin.get("/api/v1/webhooks").json()["items"] == []
+    assert receiver.received == []

@@ -201,6 +201,20 @@ def test_registration_says_the_same_for_a_name_resolving_inward_or_not_at_all():
     assert policy.registration_refusal("https://ok.kommune.no/hooks") is None
 
 
+@pytest.mark.parametrize("url", ["https://ok.kommune.no:0/", "https://ok.kommune.no:99999/",
+                                 "ftp://ok.kommune.no/", "https:///x"])
+def test_registration_refuses_a_url_without_a_usable_host_and_port(url):
+    policy = TargetPolicy(resolver=Dns(ok_kommune_no=["8.8.8.8"]))
+    assert policy.registration_refusal(url) == "not a valid URL"
+
+
+def test_a_resolver_failing_in_any_way_is_unresolvable_never_an_error():
+    def broken(host, port):
+        raise RuntimeError("resolver bug")
+    with pytest.raises(Unresolvable):
+        TargetPolicy(resolver=broken).vet(Target.parse("https://ok.kommune.no/"))
+
+
 def test_registration_refuses_credentials_in_the_url():
     policy = TargetPolicy(resolver=Dns(ok_kommune_no=["8.8.8.8"]))
     assert "user name or password" in policy.registration_refusal(
