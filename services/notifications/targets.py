@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -33,7 +33,8 @@ import eventlet
 from nameko.utils import import_from_path
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-#: ``resolve(host, port) -> [address, …]``; raises ``OSError`` (``socket.gaierror``)
+#: ``resolve(host, port) -> [address, …]``; any exception (``socket.gaierror``) or an empty
+#: answer means the name does not resolve
 Resolver = Callable[[str, int], list]
 
 # -- categories (what a refusal names) --------------------------------------------------------
@@ -49,6 +50,9 @@ BENCHMARKING = "benchmarking"
 SHARED = "carrier-grade NAT"
 METADATA = "cloud metadata"
 INTERNAL_NAME = "internal name"
+
+#: at registration a name must resolve within this (the gateway waits RPC_TIMEOUT, 5 s)
+REGISTRATION_RESOLVE_SECONDS = 3.0
 
 _net = ipaddress.ip_network
 
@@ -163,7 +167,7 @@ def name_category(host: str) -> str | None:
     name = host.rstrip(".").lower()
     if name in METADATA_NAMES:
         return METADATA
-    if name.endswith(INTERNAL_SUFFIXES) or "." not in name and name != "localhost":
+    if name.endswith(INTERNAL_SUFFIXES) or ("." not in name and name != "localhost"):
         return INTERNAL_NAME
     return None
 
@@ -271,11 +275,17 @@ class TargetPolicy:
         return addresses
 
     def _resolve(self, host: str, port: int) -> list[IPAddress]:
+        timer = eventlet.Timeout(self.resolve_timeout)
         try:
-            with eventlet.Timeout(self.resolve_timeout):
-                answers = list(self.resolver(host, port))
-        except (Exception, eventlet.Timeout):   # whatever the resolver's failure: none
+            answers = list(self.resolver(host, port))
+        except eventlet.Timeout as expired:
+            if expired is not timer:
+                raise                           # the caller's deadline, not ours
             raise Unresolvable(host) from None
+        except Exception:                       # whatever the resolver's failure: none
+            raise Unresolvable(host) from None
+        finally:
+            timer.cancel()
         addresses = []
         for answer in answers:
             try:
@@ -299,8 +309,9 @@ class TargetPolicy:
         if urlsplit(url).username is not None:
             return "a webhook URL carries no user name or password (the signature " \
                    "authenticates Stafett)"
-        try:
-            self.vet(target)
+        try:    # within the gateway's RPC timeout, whatever the delivery's is
+            replace(self, resolve_timeout=min(self.resolve_timeout,
+                                              REGISTRATION_RESOLVE_SECONDS)).vet(target)
         except Blocked as refused:
             if target.address is not None:
                 return (f"{target.address} is refused ({refused.category} address); "

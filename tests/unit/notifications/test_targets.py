@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 
+import eventlet
 import pytest
 
 from services.notifications import targets
@@ -213,6 +215,29 @@ def test_a_resolver_failing_in_any_way_is_unresolvable_never_an_error():
         raise RuntimeError("resolver bug")
     with pytest.raises(Unresolvable):
         TargetPolicy(resolver=broken).vet(Target.parse("https://ok.kommune.no/"))
+
+
+def hanging(host, port):
+    eventlet.sleep(30)
+
+
+def test_a_resolver_that_hangs_is_unresolvable_within_its_deadline():
+    started = time.monotonic()
+    with pytest.raises(Unresolvable):
+        TargetPolicy(resolver=hanging, resolve_timeout=0.2).vet(
+            Target.parse("https://ok.kommune.no/"))
+    assert time.monotonic() - started < 2
+    started = time.monotonic()
+    assert TargetPolicy(resolver=hanging).registration_refusal(
+        "https://ok.kommune.no/") == targets.PUBLIC_NAME_ONLY
+    assert time.monotonic() - started < targets.REGISTRATION_RESOLVE_SECONDS + 1
+
+
+def test_the_callers_deadline_is_not_taken_for_the_resolvers():
+    with pytest.raises(eventlet.Timeout):
+        with eventlet.Timeout(0.1):
+            TargetPolicy(resolver=hanging, resolve_timeout=10).vet(
+                Target.parse("https://ok.kommune.no/"))
 
 
 def test_registration_refuses_credentials_in_the_url():
