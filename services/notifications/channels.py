@@ -19,6 +19,7 @@ neutral categories only (``timeout``, ``refused``, ``tls``, ``http_<status>``,
 from __future__ import annotations
 
 import hmac
+import re
 import smtplib
 import ssl
 import time
@@ -171,10 +172,33 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 #: what ``last_error`` may say about a webhook delivery: a category, never exception text,
 #: an address or a port (see docs/webhooks.md, "What a failed delivery tells")
 TIMEOUT, REFUSED, TLS, BLOCKED, DNS = "timeout", "refused", "tls", "blocked_address", "dns"
+INTERNAL_ERROR = "internal_error"       # a fault in Stafett; the details are in its log
 
 
 def http_category(status: int) -> str:
     return f"http_{status}"
+
+
+def neutral_error(text: str | None) -> str | None:
+    """A webhook delivery's ``last_error`` as its agency may see it.
+
+    Rows written before the categories said ``HTTP 503``, ``HTTP ConnectionError``,
+    ``HTTP SSLError``, ``timeout after 10 s`` or ``error KeyError``: they are shown as the
+    category they meant, so old rows tell no more than new ones. Other words the platform
+    sets itself (``webhook deleted``) pass unchanged."""
+    if not text:
+        return text
+    status = re.fullmatch(r"HTTP (\d{3})", text)
+    if status:
+        return http_category(int(status.group(1)))
+    if text.startswith("timeout after"):
+        return TIMEOUT
+    if text.startswith("HTTP "):
+        name = text[len("HTTP "):]
+        return TLS if "SSL" in name else TIMEOUT if "Timeout" in name else REFUSED
+    if text.startswith("error "):
+        return INTERNAL_ERROR
+    return text
 
 
 class WebhookChannel:

@@ -35,8 +35,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.notifications import domain, store
-from services.notifications.channels import (EmailChannel, Outcome, Outgoing, SmtpSettings,
-                                             WebhookChannel)
+from services.notifications.channels import (INTERNAL_ERROR, EmailChannel, Outcome, Outgoing,
+                                             SmtpSettings, WebhookChannel)
 from services.notifications.models import Delivery, PreferenceRow, Webhook
 from services.notifications.protection import SecretBox
 from services.notifications.targets import TargetPolicy
@@ -327,7 +327,7 @@ class Courier(DependencyProvider):
             outcome = channel.send(outgoing)
         except Exception as exc:  # a bug in rendering or a channel: retried, never lost
             log.exception("delivery raised", extra={"delivery_id": outgoing.delivery_id})
-            outcome = Outcome(domain.FAILED_TEMPORARY, "internal_error")  # details: the log
+            outcome = Outcome(domain.FAILED_TEMPORARY, INTERNAL_ERROR)  # details: the log
         DURATION.labels(service=self.service, channel=channel.name).observe(
             time.perf_counter() - started)
         try:

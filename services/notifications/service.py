@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.notifications import domain, store
+from services.notifications.channels import neutral_error
 from services.notifications.delivery import Courier
 from services.notifications.events import CONSUMED
 from services.notifications.models import (Delivery, Notification, PreferenceRow,
@@ -253,15 +254,17 @@ class NotificationsService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def webhook_deliveries(self, webhook_id: str, limit: int = 50,
                            cursor: str | None = None) -> dict:
-        """The agency's view of a webhook's deliveries (status, attempts, error), newest
-        first, one page at a time."""
+        """The agency's view of a webhook's deliveries (status, attempts, the error's
+        category only), newest first, one page at a time."""
         hook = self._own_webhook(webhook_id)
         limit = bounded(limit)
         query = newest_first(select(Delivery).where(Delivery.webhook_id == hook.id),
                              Delivery.created_at, Delivery.id, decode_position(cursor))
         result = position_page(self.db.scalars(query.limit(limit + 1)).all(), limit,
                                lambda row: (row.created_at, row.id))
-        return {**result, "items": DeliveryView(many=True).dump(result["items"])}
+        items = [{**item, "last_error": neutral_error(item["last_error"])}
+                 for item in DeliveryView(many=True).dump(result["items"])]
+        return {**result, "items": items}
 
     # -- operations ------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import stafett.audit  # noqa: F401  (registers access_log in kernel_metadata)
@@ -193,6 +193,25 @@ def test_a_name_resolving_inward_at_registration_is_refused(engine, dns):
     assert detail.startswith("the host must resolve to public internet addresses only")
     assert "192.168" not in detail
     assert dns.questions == ["intern.ppt.example"]
+
+
+@pytest.mark.parametrize("stored, shown", [
+    ("HTTP 503", "http_503"), ("HTTP ConnectionError", "refused"), ("HTTP SSLError", "tls"),
+    ("HTTP ReadTimeout", "timeout"), ("HTTP ConnectTimeout", "timeout"),
+    ("timeout after 10 s", "timeout"), ("error KeyError", "internal_error"),
+    ("refused", "refused"), ("http_410", "http_410"), ("webhook deleted", "webhook deleted"),
+    (None, None)])
+def test_an_agency_sees_categories_also_for_rows_written_before_them(engine, stored, shown):
+    """Rows written before the categories would still tell a TLS error from a connection
+    error (the port scanner of issue 12): the agency's view shows what they meant."""
+    hook = service(engine, ADMIN).create_webhook({"url": "https://ppt.example/hooks"})
+    service(engine)._deliver(measure_added(), "on_measure_added")
+    with Session(engine) as session:
+        session.execute(update(Delivery).where(Delivery.channel == "webhook")
+                        .values(last_error=stored, status="failed-permanent"))
+        session.commit()
+    [item] = service(engine, ADMIN).webhook_deliveries(hook["id"])["items"]
+    assert (item["status"], item["last_error"]) == ("failed-permanent", shown)
 
 
 def test_the_secret_is_shown_once_and_stored_encrypted(engine):
