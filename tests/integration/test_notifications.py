@@ -379,7 +379,7 @@ def test_an_unreachable_smtp_server_is_retried_then_dead(container_factory, sett
     assert mail["last_error"].startswith("SMTP ")
 
 
-# -- webhook targets: public addresses only, checked again at delivery ------------------------------
+# -- webhook targets: public addresses only, checked again at delivery ----------------------------
 
 @pytest.fixture
 def dns():

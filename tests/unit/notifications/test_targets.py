@@ -94,7 +94,7 @@ def test_host_names_refused_before_resolution(host, category):
     assert targets.name_category(host) == category
 
 
-# -- the policy: vetting a target, resolving once ---------------------------------------------------
+# -- the policy: vetting a target, resolving once -------------------------------------------------
 
 class Dns:
     def __init__(self, **answers):
@@ -176,7 +176,7 @@ def test_the_url_is_taken_apart_once_for_the_connection_and_the_host_header():
         "127.0.0.1", "127.0.0.1", "127.0.0.1:8080")
 
 
-# -- registration: the 422 detail ------------------------------------------------------------------------
+# -- registration: the 422 detail -----------------------------------------------------------------
 
 @pytest.mark.parametrize("url, detail", [
     ("https://127.0.0.1:8443/x", "127.0.0.1 is refused (loopback address)"),

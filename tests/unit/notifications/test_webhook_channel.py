@@ -153,7 +153,7 @@ def test_a_name_that_does_not_resolve_is_a_temporary_dns_failure():
     assert (outcome.status, outcome.error) == (domain.FAILED_TEMPORARY, "dns")
 
 
-# -- neutral categories ------------------------------------------------------------------------------
+# -- neutral categories ---------------------------------------------------------------------------
 
 def test_a_closed_port_is_refused_and_says_nothing_more():
     port = free_port()
