@@ -13,16 +13,17 @@ from services.consent import schemas as consent
 from services.handover import schemas as handover
 from services.logs import schemas as logs
 from services.notifications import schemas as notifications
+from stafett.fields import Text
 from stafett.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 
 class Me(Schema):
-    kind = fields.String(metadata={"enum": ["citizen", "staff", "system"]})
-    person_id = fields.String(allow_none=True)
-    agency = fields.String(allow_none=True)
-    agency_type = fields.String(allow_none=True)
-    roles = fields.List(fields.String())
-    scopes = fields.List(fields.String())
+    kind = Text(metadata={"enum": ["citizen", "staff", "system"]})
+    person_id = Text(allow_none=True)
+    agency = Text(allow_none=True)
+    agency_type = Text(allow_none=True)
+    roles = fields.List(Text())
+    scopes = fields.List(Text())
 
 
 #: component name → marshmallow schema; leaves before the schemas nesting them, so

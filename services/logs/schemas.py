@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
-from stafett.fields import UtcDateTime
+from stafett.fields import Text, UtcDateTime
 
 ARENAS = ("home", "school", "kindergarten", "health", "leisure", "other")
 MEASURE_STATUSES = ("planned", "active", "completed", "stopped")
@@ -21,7 +21,7 @@ VISIBILITIES = ("all", "staff")
 # -- input ----------------------------------------------------------------------------------
 
 class OpenLogIn(Schema):
-    child_id = fields.String(required=True)
+    child_id = Text(required=True)
     level = fields.Integer(load_default=1, validate=validate.Range(0, 3))
 
 
@@ -30,37 +30,37 @@ class LogUpdateIn(Schema):
 
 
 class CloseLogIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(3, 2000))
+    reason = Text(required=True, validate=validate.Length(3, 2000))
 
 
 class StafettholderIn(Schema):
-    participant_id = fields.String(required=True)
+    participant_id = Text(required=True)
 
 
 class ParticipantIn(Schema):
-    person_id = fields.String(required=True)
+    person_id = Text(required=True)
     active_until = fields.Date(load_default=None)
 
 
 class MeasureIn(Schema):
-    title = fields.String(required=True, validate=validate.Length(1, 200))
-    description = fields.String(load_default="", validate=validate.Length(0, 4000))
-    goal = fields.String(required=True, validate=validate.Length(1, 2000))
-    responsible_id = fields.String(required=True)
-    arena = fields.String(required=True, validate=validate.OneOf(ARENAS))
+    title = Text(required=True, validate=validate.Length(1, 200))
+    description = Text(load_default="", validate=validate.Length(0, 4000))
+    goal = Text(required=True, validate=validate.Length(1, 2000))
+    responsible_id = Text(required=True)
+    arena = Text(required=True, validate=validate.OneOf(ARENAS))
     start_date = fields.Date(required=True)
     evaluate_by = fields.Date(required=True)
-    status = fields.String(load_default="planned", validate=validate.OneOf(MEASURE_STATUSES))
+    status = Text(load_default="planned", validate=validate.OneOf(MEASURE_STATUSES))
 
 
 class MeasureUpdateIn(Schema):
-    title = fields.String(validate=validate.Length(1, 200))
-    description = fields.String(validate=validate.Length(0, 4000))
-    goal = fields.String(validate=validate.Length(1, 2000))
-    responsible_id = fields.String()
-    arena = fields.String(validate=validate.OneOf(ARENAS))
+    title = Text(validate=validate.Length(1, 200))
+    description = Text(validate=validate.Length(0, 4000))
+    goal = Text(validate=validate.Length(1, 2000))
+    responsible_id = Text()
+    arena = Text(validate=validate.OneOf(ARENAS))
     evaluate_by = fields.Date()
-    status = fields.String(validate=validate.OneOf(MEASURE_STATUSES))
+    status = Text(validate=validate.OneOf(MEASURE_STATUSES))
 
     @validates_schema
     def _not_empty(self, data, **kwargs):
@@ -69,19 +69,19 @@ class MeasureUpdateIn(Schema):
 
 
 class EvaluationIn(Schema):
-    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    text = fields.String(required=True, validate=validate.Length(1, 4000))
-    child_view = fields.String(load_default=None, validate=validate.Length(0, 4000))
+    outcome = Text(required=True, validate=validate.OneOf(OUTCOMES))
+    text = Text(required=True, validate=validate.Length(1, 4000))
+    child_view = Text(load_default=None, validate=validate.Length(0, 4000))
     evaluated_on = fields.Date(load_default=None)
 
 
 class MeetingIn(Schema):
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(load_default=None)
-    mode = fields.String(required=True, validate=validate.OneOf(MEETING_MODES))
-    place = fields.String(load_default=None, validate=validate.Length(0, 200))
-    agenda = fields.String(load_default="", validate=validate.Length(0, 4000))
-    invited = fields.List(fields.String(), required=True, validate=validate.Length(1, 50))
+    mode = Text(required=True, validate=validate.OneOf(MEETING_MODES))
+    place = Text(load_default=None, validate=validate.Length(0, 200))
+    agenda = Text(load_default="", validate=validate.Length(0, 4000))
+    invited = fields.List(Text(), required=True, validate=validate.Length(1, 50))
 
 
 class DecisionIn(MeasureIn):
@@ -89,47 +89,47 @@ class DecisionIn(MeasureIn):
 
 
 class MinutesIn(Schema):
-    minutes = fields.String(required=True, validate=validate.Length(1, 20000))
-    attended = fields.List(fields.String(), load_default=list)
+    minutes = Text(required=True, validate=validate.Length(1, 20000))
+    attended = fields.List(Text(), load_default=list)
     decisions = fields.List(fields.Nested(DecisionIn), load_default=list,
                             validate=validate.Length(0, 20))
 
 
 class EntryIn(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(ENTRY_KINDS))
-    text = fields.String(required=True, validate=validate.Length(1, 4000))
-    visibility = fields.String(load_default="all", validate=validate.OneOf(VISIBILITIES))
+    kind = Text(required=True, validate=validate.OneOf(ENTRY_KINDS))
+    text = Text(required=True, validate=validate.Length(1, 4000))
+    visibility = Text(load_default="all", validate=validate.OneOf(VISIBILITIES))
 
 
 class ProposalIn(Schema):
-    title = fields.String(required=True, validate=validate.Length(1, 200))
-    description = fields.String(load_default="", validate=validate.Length(0, 4000))
-    goal = fields.String(load_default="", validate=validate.Length(0, 2000))
-    arena = fields.String(required=True, validate=validate.OneOf(ARENAS))
+    title = Text(required=True, validate=validate.Length(1, 200))
+    description = Text(load_default="", validate=validate.Length(0, 4000))
+    goal = Text(load_default="", validate=validate.Length(0, 2000))
+    arena = Text(required=True, validate=validate.OneOf(ARENAS))
 
 
 class ProposalAcceptIn(Schema):
-    responsible_id = fields.String(required=True)
+    responsible_id = Text(required=True)
     start_date = fields.Date(required=True)
     evaluate_by = fields.Date(required=True)
-    goal = fields.String(validate=validate.Length(1, 2000))
+    goal = Text(validate=validate.Length(1, 2000))
 
 
 class ProposalDeclineIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(3, 2000))
+    reason = Text(required=True, validate=validate.Length(3, 2000))
 
 
 # -- views ----------------------------------------------------------------------------------
 
 class ParticipantStaffView(Schema):
-    id = fields.String()
-    person_id = fields.String()
-    kind = fields.String()
-    role = fields.String()
-    display_name = fields.String()
-    title = fields.String(allow_none=True)
-    agency = fields.String(allow_none=True)
-    agency_type = fields.String(allow_none=True)
+    id = Text()
+    person_id = Text()
+    kind = Text()
+    role = Text()
+    display_name = Text()
+    title = Text(allow_none=True)
+    agency = Text(allow_none=True)
+    agency_type = Text(allow_none=True)
     active_from = fields.Date()
     active_until = fields.Date(allow_none=True)
     read_only_until = fields.Date(allow_none=True)
@@ -137,110 +137,110 @@ class ParticipantStaffView(Schema):
 
 class ParticipantCitizenView(Schema):
     """Guardians and the child see who takes part and in which role, not internal ids."""
-    id = fields.String()
-    kind = fields.String()
-    role = fields.String()
-    display_name = fields.String()
-    title = fields.String(allow_none=True)
-    agency_type = fields.String(allow_none=True)
+    id = Text()
+    kind = Text()
+    role = Text()
+    display_name = Text()
+    title = Text(allow_none=True)
+    agency_type = Text(allow_none=True)
 
 
 class EvaluationView(Schema):
-    id = fields.String()
-    outcome = fields.String()
-    text = fields.String()
-    child_view = fields.String(allow_none=True)
-    evaluator_id = fields.String()
+    id = Text()
+    outcome = Text()
+    text = Text()
+    child_view = Text(allow_none=True)
+    evaluator_id = Text()
     evaluated_on = fields.Date()
 
 
 class ChildEvaluationView(Schema):
-    outcome = fields.String()
-    child_view = fields.String(allow_none=True)
+    outcome = Text()
+    child_view = Text(allow_none=True)
     evaluated_on = fields.Date()
 
 
 class MeasureView(Schema):
-    id = fields.String()
-    title = fields.String()
-    description = fields.String()
-    goal = fields.String()
-    responsible_id = fields.String()
-    proposer_id = fields.String()
-    proposer_role = fields.String()
-    arena = fields.String()
+    id = Text()
+    title = Text()
+    description = Text()
+    goal = Text()
+    responsible_id = Text()
+    proposer_id = Text()
+    proposer_role = Text()
+    arena = Text()
     start_date = fields.Date()
     evaluate_by = fields.Date()
-    status = fields.String()
-    latest_outcome = fields.String(allow_none=True)
+    status = Text()
+    latest_outcome = Text(allow_none=True)
     overdue = fields.Boolean()
-    meeting_id = fields.String(allow_none=True)
+    meeting_id = Text(allow_none=True)
     version = fields.Integer()
     evaluations = fields.List(fields.Nested(EvaluationView))
 
 
 class ChildMeasureView(Schema):
-    id = fields.String()
-    title = fields.String()
-    goal = fields.String()
-    responsible_id = fields.String()
-    proposer_role = fields.String()
-    arena = fields.String()
+    id = Text()
+    title = Text()
+    goal = Text()
+    responsible_id = Text()
+    proposer_role = Text()
+    arena = Text()
     evaluate_by = fields.Date()
-    status = fields.String()
-    latest_outcome = fields.String(allow_none=True)
+    status = Text()
+    latest_outcome = Text(allow_none=True)
     evaluations = fields.List(fields.Nested(ChildEvaluationView))
 
 
 class MeetingView(Schema):
-    id = fields.String()
+    id = Text()
     starts_at = UtcDateTime()
     ends_at = UtcDateTime(allow_none=True)
-    mode = fields.String()
-    place = fields.String(allow_none=True)
-    agenda = fields.String()
-    minutes = fields.String(allow_none=True)
-    invited = fields.List(fields.String())
-    attended = fields.List(fields.String())
+    mode = Text()
+    place = Text(allow_none=True)
+    agenda = Text()
+    minutes = Text(allow_none=True)
+    invited = fields.List(Text())
+    attended = fields.List(Text())
     version = fields.Integer()
 
 
 class ChildMeetingView(Schema):
-    id = fields.String()
+    id = Text()
     starts_at = UtcDateTime()
-    mode = fields.String()
-    place = fields.String(allow_none=True)
-    agenda = fields.String()
+    mode = Text()
+    place = Text(allow_none=True)
+    agenda = Text()
 
 
 class EntryView(Schema):
-    id = fields.String()
-    kind = fields.String()
-    visibility = fields.String()
-    text = fields.String()
-    author_id = fields.String()
+    id = Text()
+    kind = Text()
+    visibility = Text()
+    text = Text()
+    author_id = Text()
     created_at = UtcDateTime()
 
 
 class CitizenEntryView(Schema):
-    id = fields.String()
-    kind = fields.String()
-    text = fields.String()
-    author_id = fields.String()
+    id = Text()
+    kind = Text()
+    text = Text()
+    author_id = Text()
     created_at = UtcDateTime()
 
 
 class ProposalView(Schema):
-    id = fields.String()
-    proposer_id = fields.String()
-    proposer_role = fields.String()
-    title = fields.String()
-    description = fields.String()
-    goal = fields.String()
-    arena = fields.String()
-    status = fields.String()
-    decline_reason = fields.String(allow_none=True)
-    measure_id = fields.String(allow_none=True)
+    id = Text()
+    proposer_id = Text()
+    proposer_role = Text()
+    title = Text()
+    description = Text()
+    goal = Text()
+    arena = Text()
+    status = Text()
+    decline_reason = Text(allow_none=True)
+    measure_id = Text(allow_none=True)
     created_at = UtcDateTime()
     answered_at = UtcDateTime(allow_none=True)
 
@@ -251,17 +251,17 @@ class LevelView(Schema):
 
 
 class LogStaffView(Schema):
-    id = fields.String()
-    child_id = fields.String()
-    status = fields.String()
+    id = Text()
+    child_id = Text()
+    status = Text()
     level = fields.Integer()
     level_history = fields.List(fields.Nested(LevelView))
     opened_at = UtcDateTime()
     closed_at = UtcDateTime(allow_none=True)
-    close_reason = fields.String(allow_none=True)
+    close_reason = Text(allow_none=True)
     version = fields.Integer()
-    viewer_role = fields.String()
-    viewer_participant_id = fields.String()
+    viewer_role = Text()
+    viewer_participant_id = Text()
     participants = fields.List(fields.Nested(ParticipantStaffView))
     measures = fields.List(fields.Nested(MeasureView))
     meetings = fields.List(fields.Nested(MeetingView))
@@ -270,15 +270,15 @@ class LogStaffView(Schema):
 
 
 class LogGuardianView(Schema):
-    id = fields.String()
-    status = fields.String()
+    id = Text()
+    status = Text()
     level = fields.Integer()
     opened_at = UtcDateTime()
     closed_at = UtcDateTime(allow_none=True)
-    close_reason = fields.String(allow_none=True)
+    close_reason = Text(allow_none=True)
     version = fields.Integer()
-    viewer_role = fields.String()
-    viewer_participant_id = fields.String()
+    viewer_role = Text()
+    viewer_participant_id = Text()
     participants = fields.List(fields.Nested(ParticipantCitizenView))
     measures = fields.List(fields.Nested(MeasureView))
     meetings = fields.List(fields.Nested(MeetingView))
@@ -287,10 +287,10 @@ class LogGuardianView(Schema):
 
 
 class LogChildView(Schema):
-    id = fields.String()
-    status = fields.String()
-    viewer_role = fields.String()
-    viewer_participant_id = fields.String()
+    id = Text()
+    status = Text()
+    viewer_role = Text()
+    viewer_participant_id = Text()
     participants = fields.List(fields.Nested(ParticipantCitizenView))
     measures = fields.List(fields.Nested(ChildMeasureView))
     meetings = fields.List(fields.Nested(ChildMeetingView))
@@ -305,11 +305,11 @@ ENTRY_VIEWS = {"staff": EntryView, "guardian": CitizenEntryView, "child": Citize
 
 
 class LogSummary(Schema):
-    id = fields.String()
-    child_id = fields.String()
-    status = fields.String()
+    id = Text()
+    child_id = Text()
+    status = Text()
     level = fields.Integer()
-    viewer_role = fields.String()
+    viewer_role = Text()
     open_measures = fields.Integer()
     overdue_measures = fields.Integer()
     red_measures = fields.Integer()
@@ -317,16 +317,16 @@ class LogSummary(Schema):
 
 class TimelineItem(Schema):
     at = UtcDateTime()
-    kind = fields.String()
-    object_id = fields.String()
-    title = fields.String(allow_none=True)
-    detail = fields.String(allow_none=True)
+    kind = Text()
+    object_id = Text()
+    title = Text(allow_none=True)
+    detail = Text(allow_none=True)
 
 
 class AccessRecordView(Schema):
     at = UtcDateTime()
-    who = fields.String()
-    role = fields.String(allow_none=True)
-    agency_type = fields.String(allow_none=True)
-    action = fields.String()
-    outcome = fields.String()
+    who = Text()
+    role = Text(allow_none=True)
+    agency_type = Text(allow_none=True)
+    action = Text()
+    outcome = Text()

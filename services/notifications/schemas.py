@@ -4,19 +4,19 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.notifications import domain
-from stafett.fields import UtcDateTime
+from stafett.fields import Email, Text, Url, UtcDateTime
 
 
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="use HH:MM (24-hour clock)")
 
 
 class NotificationView(Schema):
-    id = fields.String()
-    kind = fields.String()
-    title = fields.String()
-    body = fields.String()
-    link = fields.String()
-    log_id = fields.String(allow_none=True)
+    id = Text()
+    kind = Text()
+    title = Text()
+    body = Text()
+    link = Text()
+    log_id = Text(allow_none=True)
     created_at = UtcDateTime()
     read = fields.Method("_read")
 
@@ -26,7 +26,7 @@ class NotificationView(Schema):
 
 class InboxPage(Schema):
     items = fields.List(fields.Nested(NotificationView))
-    next_cursor = fields.String(allow_none=True)
+    next_cursor = Text(allow_none=True)
     unread = fields.Integer(metadata={"description": "unread notifications in the inbox"})
 
 
@@ -45,21 +45,21 @@ class DigestChoice(Schema):
 
 
 class QuietHours(Schema):
-    start = fields.String(required=True, validate=HHMM)
-    end = fields.String(required=True, validate=HHMM)
+    start = Text(required=True, validate=HHMM)
+    end = Text(required=True, validate=HHMM)
 
 
 class PreferencesIn(Schema):
     """A full replacement (PUT): fields left out take their defaults."""
 
-    email = fields.Email(allow_none=True, load_default=None,
+    email = Email(allow_none=True, load_default=None,
                          validate=validate.Length(max=254))
     channels = fields.Nested(ChannelSwitches,
                              load_default=lambda: {"inbox": True, "email": True})
     digest = fields.Nested(DigestChoice, load_default=lambda: {"daily": False, "hour": 7})
     quiet_hours = fields.Nested(QuietHours, allow_none=True, load_default=None, metadata={
         "description": "local times between which no e-mail is sent (may cross midnight)"})
-    time_zone = fields.String(load_default=domain.DEFAULT_TIME_ZONE,
+    time_zone = Text(load_default=domain.DEFAULT_TIME_ZONE,
                               validate=lambda name: _known_zone(name))
 
 
@@ -70,11 +70,11 @@ def _known_zone(name: str) -> bool:
 
 
 class PreferencesView(Schema):
-    email = fields.String(allow_none=True)
+    email = Text(allow_none=True)
     channels = fields.Nested(ChannelSwitches)
     digest = fields.Nested(DigestChoice)
     quiet_hours = fields.Nested(QuietHours, allow_none=True)
-    time_zone = fields.String()
+    time_zone = Text()
     version = fields.Integer()
 
 
@@ -96,46 +96,46 @@ def preferences_view(row) -> dict:
 # -- webhooks ---------------------------------------------------------------------------------
 
 class WebhookIn(Schema):
-    url = fields.Url(required=True, schemes={"https", "http"}, require_tld=False,
+    url = Url(required=True, schemes={"https", "http"}, require_tld=False,
                      validate=validate.Length(max=2000))
-    description = fields.String(load_default=None, allow_none=True,
+    description = Text(load_default=None, allow_none=True,
                                 validate=validate.Length(max=200))
 
 
 class WebhookView(Schema):
-    id = fields.String()
-    agency = fields.String()
-    url = fields.String()
-    description = fields.String(allow_none=True)
+    id = Text()
+    agency = Text()
+    url = Text()
+    description = Text(allow_none=True)
     active = fields.Boolean()
     created_at = UtcDateTime()
 
 
 class WebhookCreated(WebhookView):
-    secret = fields.String(metadata={
+    secret = Text(metadata={
         "description": "the signing secret; shown once, at creation, never again"})
 
 
 # -- deliveries -------------------------------------------------------------------------------
 
 class DeliveryView(Schema):
-    id = fields.String()
-    event_id = fields.String()
-    event_type = fields.String()
-    kind = fields.String()
-    channel = fields.String()
-    status = fields.String(metadata={"enum": list(domain.STATUSES)})
+    id = Text()
+    event_id = Text()
+    event_type = Text()
+    kind = Text()
+    channel = Text()
+    status = Text(metadata={"enum": list(domain.STATUSES)})
     attempts = fields.Integer()
     next_attempt_at = UtcDateTime(allow_none=True)
-    last_error = fields.String(allow_none=True)
+    last_error = Text(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
     delivered_at = UtcDateTime(allow_none=True)
-    agency = fields.String(allow_none=True)
-    webhook_id = fields.String(allow_none=True)
+    agency = Text(allow_none=True)
+    webhook_id = Text(allow_none=True)
 
 
 class DeliveryOpsView(DeliveryView):
     """For operations: also whom (a pseudonymous person id) it was for."""
 
-    person_id = fields.String(allow_none=True)
+    person_id = Text(allow_none=True)
