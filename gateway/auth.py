@@ -43,7 +43,7 @@ FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit", "b64
 ALLOWED_TYP = frozenset({"jwt", "at+jwt"})
 
 #: the claims we read, each renamable per issuer (``claim_map``: ours → the issuer's)
-CLAIM_NAMES = ("pid", "acr", "name", "agency", "roles", "scope", "consumer")
+CLAIM_NAMES = ("pid", "acr", "name", "agency", "roles", "scope", "consumer", "client_id")
 
 #: Only public-key algorithms: keys come from a public JWKS, so an HMAC "secret" would be
 #: public too (the classic RS256→HS256 confusion attack).
@@ -333,7 +333,7 @@ class TokenVerifier:
                 audience=cfg.audience,
                 issuer=cfg.issuer,
                 leeway=cfg.leeway_seconds,
-                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+                options={"require": required_claims(cfg)},
             )
         except jwt.ExpiredSignatureError:
             raise _reject("token expired") from None
@@ -361,7 +361,16 @@ class TokenVerifier:
         if nbf is not None and (not isinstance(nbf, (int, float)) or nbf > now + cfg.leeway_seconds):
             raise _reject("token not yet valid")
         sub = claims.get("sub")
-        if not isinstance(sub, str) or not sub:
+        if (cfg.kind != "system" or "sub" in claims) and (not isinstance(sub, str) or not sub):
             raise _reject("missing claim: sub")
 
         return VerifiedToken(issuer=cfg, claims=claims)
+
+
+def required_claims(cfg: IssuerConfig) -> list[str]:
+    """Claims every token must carry. A person's token names the person in ``sub``; a
+    Maskinporten access token has no ``sub`` (its claims: iss, client_amr, token_type, aud,
+    scope, consumer, iat, exp, jti, client_id), so a system issuer's tokens need none: the
+    agency is ``consumer`` and the client ``client_id`` (gateway/identity.py)."""
+    claims = ["exp", "iat", "iss", "aud"]
+    return claims if cfg.kind == "system" else claims + ["sub"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 
 from werkzeug.exceptions import HTTPException
@@ -17,12 +19,25 @@ from werkzeug.wrappers import Request, Response
 from gateway.access import SCOPE_ENVIRON_KEY
 from stafett.errors import (EXPECTED, BadRequest, PayloadTooLarge, StafettError,
                             UnsupportedMediaType)
-from stafett.web import PROBLEM_JSON, HttpEntrypoint, problem_response  # noqa: F401
+from stafett.fields import FORBIDDEN
+from stafett.web import PROBLEM_JSON, HttpEntrypoint, json_text, problem_response  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 DEFAULT_MAX_BODY = 64 * 1024
+
+#: what a JSON body may hold: no API body nests deeper than 4, no number of ours has more
+#: than a handful of digits, and member names are field names
+MAX_JSON_DEPTH = 32
+MAX_INTEGER_DIGITS = 20
+MAX_NUMBER_LENGTH = 40
+MAX_MEMBER_NAME = 100
+_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+
+
+class _Refused(Exception):
+    """Raised from inside json.loads' hooks; becomes a 400 with this detail."""
 
 
 def raw_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> bytes:
@@ -40,23 +55,94 @@ def raw_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> bytes:
 
 
 def json_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> dict:
+    """The body as a JSON object, within the limits above (400 with the reason)."""
     raw = raw_body(request, max_bytes)
     if not raw:
         return {}
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
+    return parse_json(raw)
+
+
+def parse_json(raw: bytes) -> dict:
+    """Strict JSON (RFC 8259 as I-JSON, RFC 7493, would have it): UTF-8, nested at most
+    ``MAX_JSON_DEPTH`` deep (measured before parsing, without recursion, since the parser
+    recurses), integers of at most ``MAX_INTEGER_DIGITS`` digits, finite numbers, no NaN or
+    Infinity, member names that are short, unique and free of control characters."""
     try:
-        body = json.loads(raw)
-    except ValueError:
-        raise BadRequest("the body is not valid JSON")
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the body is not UTF-8") from None
+    if nesting_depth(text) > MAX_JSON_DEPTH:
+        raise BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        body = json.loads(text, parse_int=_integer, parse_float=_number,
+                          parse_constant=_constant, object_pairs_hook=_members)
+    except _Refused as refused:
+        raise BadRequest(str(refused)) from None
+    except (ValueError, RecursionError):
+        raise BadRequest("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
 
 
+def nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in ``text``, outside strings, in one pass."""
+    depth = deepest = 0
+    in_string, skip = False, -1
+    for match in _STRUCTURE.finditer(text):
+        at = match.start()
+        if at < skip:
+            continue  # the character after a backslash
+        char = match.group()
+        if in_string:
+            if char == "\\":
+                skip = at + 2
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _integer(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _Refused(f"a number in the body has more than {MAX_INTEGER_DIGITS} digits")
+    return int(literal)
+
+
+def _number(literal: str) -> float:
+    value = float(literal) if len(literal) <= MAX_NUMBER_LENGTH else math.inf
+    if not math.isfinite(value):
+        raise _Refused("a number in the body is too large (or too long)")
+    return value
+
+
+def _constant(literal: str):
+    raise _Refused(f"{literal} is not a JSON number")
+
+
+def _members(pairs: list) -> dict:
+    members = {}
+    for name, value in pairs:
+        if len(name) > MAX_MEMBER_NAME or FORBIDDEN.search(name):
+            raise _Refused("a member name in the body is too long or holds a control "
+                           "character")
+        if name in members:
+            raise _Refused(f"the member {name!r} appears twice in one object")
+        members[name] = value
+    return members
+
+
 def json_result(payload, status: int = 200, headers: dict | None = None,
                 content_type: str = "application/json") -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), status=status, headers=headers,
+    return Response(json_text(payload), status=status, headers=headers,
                     content_type=content_type)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,9 @@ from stafett.events import as_utc, utcnow
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 KEPT_HEADERS = ("Location", "ETag", "Content-Type")
+#: 1 to 200 visible ASCII characters (and spaces inside), as the OpenAPI document says
+MAX_KEY = 200
+KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,%d}[\x21-\x7e])?" % (MAX_KEY - 2), re.ASCII)
 
 
 def _sha256(*parts: str | bytes) -> str:
@@ -43,8 +47,9 @@ def idempotent(route):
         key = request.headers.get(HEADER)
         if key is None:
             return route(self, request, **kwargs)
-        if not 1 <= len(key) <= 255 or not key.isprintable():
-            raise BadRequest("Idempotency-Key must be 1 to 255 printable characters")
+        if not KEY.fullmatch(key):
+            raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY} visible ASCII "
+                             "characters")
         self._authenticate(request)
         identity = self._identity
         body = self._raw_body(request)

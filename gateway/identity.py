@@ -6,6 +6,13 @@ organisation number in ``org_no``. Machine tokens name their agency Maskinporten
 legal entities) and their rights in ``scope``. An organisation number that is not one
 (wrong form or check digit) makes the token unusable: 401, never an agency named
 "anything".
+
+A Maskinporten access token has no ``sub``: the client is ``client_id`` (else ``sub``, for
+issuers that name the client there), and that client stands where a person's subject
+stands: it scopes Idempotency-Keys and is named in access records (``Actor.client``).
+Digdir plans to drop ``client_id``; a token without either is the agency's own
+(``consumer:<org>``; a client is ``client:<id>``). The client is never used to decide access: the agency and the
+scopes are.
 """
 from __future__ import annotations
 
@@ -18,6 +25,8 @@ from stafett.errors import Unauthorized
 DEFAULT_CLAIMS = {name: name for name in CLAIM_NAMES}
 #: Maskinporten's consumer: {"authority": "iso6523-actorid-upis", "ID": "0192:<org>"}
 CONSUMER_ID = re.compile(r"0192:(\d{9})")
+#: a client id as issuers give them (uuids, names such as "oidc_difi_delegering_altinn")
+CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+-]{1,128}", re.ASCII)
 
 
 def identity_from(token: VerifiedToken) -> dict:
@@ -27,7 +36,7 @@ def identity_from(token: VerifiedToken) -> dict:
     def claim(key, default=None):
         return claims.get(names[key], default)
 
-    identity = {"kind": issuer.kind, "issuer": issuer.issuer, "sub": claims["sub"],
+    identity = {"kind": issuer.kind, "issuer": issuer.issuer, "sub": claims.get("sub"),
                 "acr": claim("acr"), "roles": [], "scopes": [], "agency": None}
     if issuer.kind == "citizen":
         identity["pid"] = str(claim("pid") or "")
@@ -42,6 +51,12 @@ def identity_from(token: VerifiedToken) -> dict:
                                       if isinstance(consumer, dict) else "")
         identity["agency"] = _organisation(match.group(1) if match else "")
         identity["scopes"] = str(claim("scope") or "").split()
+        client = claim("client_id", identity["sub"])
+        if client is not None and not (isinstance(client, str) and CLIENT_ID.fullmatch(client)):
+            raise Unauthorized("the token names no valid client")
+        identity["client"] = client
+        # prefixed, so no client id can pose as another agency's own key
+        identity["sub"] = f"client:{client}" if client else f"consumer:{identity['agency']}"
     return identity
 
 

@@ -6,6 +6,8 @@ gateway/models.py) and decides no data access: the service that owns the data do
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 
 from werkzeug.wrappers import Response
@@ -23,7 +25,7 @@ from gateway.web.session import WebSessions
 from stafett.actor import STAFF, SYSTEM, Actor, ActorContext
 from stafett.db import Database
 from stafett.errors import BadRequest, Forbidden, NotFound, PreconditionRequired
-from stafett.paging import MAX_LIMIT, page
+from stafett.paging import MAX_CURSOR, MAX_LIMIT, not_ours, page
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
 from stafett.web import http
@@ -34,6 +36,11 @@ DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "tex
                "init.js": "text/javascript"}
 DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; connect-src 'self'")
+
+#: an ETag we give out is a version number in quotes; nothing longer is read
+MAX_IF_MATCH = 32
+ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?', re.ASCII)
+LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
 
 
 class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRoutes,
@@ -66,6 +73,8 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
     def _resolved_actor(self, identity: dict) -> Actor:
         """The actor the consent service resolves the verified identity to (API and web)."""
         actor = Actor.from_context(self.consent.resolve_actor(identity))
+        if actor.kind == SYSTEM and identity.get("client"):
+            actor = replace(actor, client=identity["client"])  # named in access records
         if actor.kind in (STAFF, SYSTEM) and actor.agency_type is None:
             # a valid organisation number, but not one of the agencies on this platform
             raise Forbidden("your organisation is not an agency on this platform")
@@ -78,15 +87,27 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
         return raw_body(request, self.auth.max_body)
 
     @staticmethod
-    def _if_match(request) -> int | None:
-        """The version a client last read, from ``If-Match: "<version>"`` (None if absent)."""
+    def _if_match_header(request) -> str | None:
+        """The If-Match header, bounded: at most ``MAX_IF_MATCH`` visible ASCII characters
+        (400 otherwise); None if absent."""
         value = request.headers.get("If-Match")
         if not value:
             return None
-        tag = value.strip().removeprefix("W/").strip('"')
-        if not tag.isdigit():
+        value = value.strip()
+        if len(value) > MAX_IF_MATCH or not value.isascii() or not value.isprintable():
             raise BadRequest("If-Match must be an ETag we gave out")
-        return int(tag)
+        return value
+
+    def _if_match(self, request) -> int | None:
+        """The version a client last read, from ``If-Match: "<version>"`` (None if absent);
+        only digits of ours, never int() of whatever was sent."""
+        value = self._if_match_header(request)
+        if value is None:
+            return None
+        match = ETAG.fullmatch(value)
+        if match is None:
+            raise BadRequest("If-Match must be an ETag we gave out")
+        return int(match.group(1))
 
     def _required_if_match(self, request) -> int:
         """For updates whose service leaves the version optional to internal callers: API
@@ -98,13 +119,19 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
 
     @staticmethod
     def _paging(request) -> dict:
-        try:
-            limit = int(request.args.get("limit", 50))
-        except ValueError:
+        """``limit`` (digits, 1 to MAX_LIMIT) and ``cursor`` (at most MAX_CURSOR visible
+        ASCII characters; the owning service decodes it), 400 otherwise."""
+        raw = request.args.get("limit", "50").strip()
+        if not LIMIT.fullmatch(raw):
             raise BadRequest("limit must be a number")
+        limit = int(raw)
         if not 1 <= limit <= MAX_LIMIT:
             raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
-        return {"limit": limit, "cursor": request.args.get("cursor") or None}
+        cursor = request.args.get("cursor") or None
+        if cursor is not None and (len(cursor) > MAX_CURSOR or not cursor.isascii()
+                                   or not cursor.isprintable()):
+            raise not_ours()
+        return {"limit": limit, "cursor": cursor}
 
     def _listing(self, request, items: list) -> dict:
         """One page of a list a service gives whole because it is bounded by its nature (a

@@ -26,6 +26,7 @@ class Actor:
     roles: tuple[str, ...] = field(default_factory=tuple)
     scopes: tuple[str, ...] = field(default_factory=tuple)
     acr: str | None = None
+    client: str | None = None           # an agency system's client (its token's client_id)
 
     @property
     def ref(self) -> str:
@@ -33,7 +34,8 @@ class Actor:
         if self.person_id:
             return f"person:{self.person_id}"
         if self.kind == SYSTEM and self.agency:
-            return f"system:{self.agency}"
+            suffix = f"/{self.client}" if self.client else ""
+            return f"system:{self.agency}{suffix}"
         return self.kind
 
     def to_context(self) -> str:

@@ -1,8 +1,15 @@
-"""Cursor pagination: an opaque cursor and a bounded limit, the same for every list."""
+"""Cursor pagination: an opaque cursor and a bounded limit, the same for every list.
+
+A cursor is only ever one we gave out: at most ``MAX_CURSOR`` characters of unpadded
+base64url, whose content decodes to what we put in (a position or key within a 64-bit
+integer, a timestamp and an id of at most ``MAX_ID`` plain characters). Anything else is
+a 400 "the cursor is not one we gave out", before it reaches a query.
+"""
 from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, or_
@@ -11,6 +18,34 @@ from stafett.errors import BadRequest
 from stafett.events import as_utc
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+#: the longest cursor we give out is about 140 characters
+MAX_CURSOR = 512
+MAX_ID = 64
+MAX_KEY = 2 ** 63 - 1  # a BIGINT
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,%d}" % MAX_CURSOR)
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,%d}" % MAX_ID)
+#: what a cursor that is not ours may raise while decoded
+_NOT_OURS = (ValueError, KeyError, TypeError, OverflowError, RecursionError)
+
+
+def not_ours() -> BadRequest:
+    return BadRequest("the cursor is not one we gave out")
+
+
+def _cursor_json(cursor: str):
+    """The JSON inside a cursor of the form we give out (else 400)."""
+    if not isinstance(cursor, str) or not _CURSOR.fullmatch(cursor):
+        raise not_ours()
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except _NOT_OURS:
+        raise not_ours() from None
+
+
+def _integer(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_KEY:
+        raise not_ours()
+    return value
 
 
 def encode_cursor(position: int) -> str:
@@ -20,14 +55,8 @@ def encode_cursor(position: int) -> str:
 def decode_cursor(cursor: str | None) -> int:
     if not cursor:
         return 0
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        position = int(json.loads(base64.urlsafe_b64decode(padded))["p"])
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("the cursor is not one we gave out")
-    if position < 0:
-        raise BadRequest("the cursor is not one we gave out")
-    return position
+    data = _cursor_json(cursor)
+    return _integer(data.get("p") if isinstance(data, dict) else None)
 
 
 def page(items: list, limit: int | None = None, cursor: str | None = None) -> dict:
@@ -49,11 +78,8 @@ def decode_key(cursor: str | None) -> int | None:
     """The key the previous page ended at (None: start from the top)."""
     if not cursor:
         return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return int(json.loads(base64.urlsafe_b64decode(padded))["k"])
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest("the cursor is not one we gave out")
+    data = _cursor_json(cursor)
+    return _integer(data.get("k") if isinstance(data, dict) else None)
 
 
 def keyset_page(rows: list, limit: int, key) -> dict:
@@ -83,14 +109,14 @@ def decode_position(cursor: str | None, order: str = ""):
     cursor from another list order is not one we gave out for this one."""
     if not cursor:
         return None
+    data = _cursor_json(cursor)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, row_id, given_for = json.loads(raw)
-        if given_for != order:
-            raise ValueError("another order")
-        return as_utc(datetime.fromisoformat(at)), str(row_id)
-    except (ValueError, TypeError):
-        raise BadRequest("the cursor is not one we gave out")
+        at, row_id, given_for = data
+        if given_for != order or not isinstance(row_id, str) or not _ID.fullmatch(row_id):
+            raise ValueError("not ours")
+        return as_utc(datetime.fromisoformat(at)).astimezone(timezone.utc), row_id
+    except _NOT_OURS:
+        raise not_ours() from None
 
 
 def newest_first(query, at_column, id_column, position):

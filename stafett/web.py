@@ -2,12 +2,18 @@
 
 nameko's own server answers an unknown path or method with werkzeug's HTML page; ours
 answers RFC 9457 problem+json like every other error, and adds the security headers
-every response should carry. All HTTP entrypoints in a container must use this
-``http`` (one server per port).
+every response should carry (``Strict-Transport-Security`` too when the component's
+``PUBLIC_URL`` is https). All HTTP entrypoints in a container must use this ``http`` (one
+server per port).
+
+Path parameters are ids: a value longer than ``MAX_PATH_VALUE`` or with any character
+outside ``PATH_VALUE`` answers 404 as a missing object would, before any worker runs, so
+a 10 KB or NUL-laden "id" never reaches a service or a database.
 """
 from __future__ import annotations
 
 import json
+import re
 
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
@@ -25,9 +31,27 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+#: HSTS when served as https (RFC 6797): two years, subdomains included; browsers ignore
+#: it over plain http, and we never send it when PUBLIC_URL is http
+HSTS = "max-age=63072000; includeSubDomains"
+
+#: what an id in a path may be (uuids, organisation numbers, asset and provider names)
+MAX_PATH_VALUE = 128
+PATH_VALUE = re.compile(r"[A-Za-z0-9._~:@/+-]{1,%d}" % MAX_PATH_VALUE)
 
 
 BEARER_CHALLENGE = 'Bearer realm="stafett"'
+
+
+def json_text(payload) -> str:
+    """JSON as UTF-8 text; with ASCII escapes if something in it (a lone surrogate echoed
+    back in an error) has no UTF-8 form, so an answer can always be sent."""
+    text = json.dumps(payload, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload, ensure_ascii=True)
+    return text
 
 
 def problem_response(error: StafettError, headers: dict | None = None) -> Response:
@@ -39,18 +63,31 @@ def problem_response(error: StafettError, headers: dict | None = None) -> Respon
     retry_after = getattr(error, "retry_after_seconds", None)
     if retry_after:
         headers["Retry-After"] = str(retry_after)
-    return Response(json.dumps(error.to_problem(), ensure_ascii=False), status=error.status,
+    return Response(json_text(error.to_problem()), status=error.status,
                     headers=headers, content_type=PROBLEM_JSON)
 
 
+def hsts_for(public_url) -> str | None:
+    """The Strict-Transport-Security value for a component served at ``public_url``."""
+    return HSTS if str(public_url or "").strip().lower().startswith("https://") else None
+
+
 class ProblemWsgiApp(WsgiApp):
+    def __init__(self, server):
+        super().__init__(server)
+        self.transport_security = hsts_for(server.container.config.get("PUBLIC_URL"))
+
     def __call__(self, environ, start_response):
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
             request.path_values = values
-            response = provider.handle_request(request)
+            if all(PATH_VALUE.fullmatch(str(value)) for value in values.values()):
+                response = provider.handle_request(request)
+            else:  # no id looks like that: as missing as any other, in the route's own form
+                response = provider.response_from_exception(
+                    errors.NotFound("no such resource"))
         except MethodNotAllowed as exc:
             response = problem_response(
                 errors.MethodNotAllowed("this resource does not take that method"),
@@ -61,6 +98,8 @@ class ProblemWsgiApp(WsgiApp):
             response = problem_response(errors.BadRequest(exc.description or exc.name))
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
+        if self.transport_security:
+            response.headers.setdefault("Strict-Transport-Security", self.transport_security)
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response(environ, start_response)
@@ -81,6 +120,12 @@ class ProblemWebServer(WebServer):
 
 class HttpEntrypoint(HttpRequestHandler):
     server = ProblemWebServer()
+
+    def response_from_exception(self, exc):
+        """A typed error keeps its status as problem+json; anything else is a bare 500."""
+        if isinstance(exc, StafettError):
+            return problem_response(exc)
+        return problem_response(StafettError("an unexpected error occurred"))
 
 
 http = HttpEntrypoint.decorator

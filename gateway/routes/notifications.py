@@ -50,7 +50,7 @@ class NotificationsRoutes:
     def put_preferences(self, request):
         self._authenticate(request)
         preferences = self.notifications.update_preferences(
-            self._body(request), request.headers.get("If-Match"))
+            self._body(request), self._if_match_header(request))
         return json_result(preferences, 200, {"ETag": f'"{preferences["version"]}"'})
 
     # -- webhooks for agency systems -------------------------------------------------------------------

@@ -691,3 +691,149 @@ def test_jwks_by_url_from_a_real_server_keeps_the_last_good_set_on_errors(jwks_s
     clock.now += 31
     assert cache.key_for(jwk_b["kid"]) is not None
     assert cache.key_for(jwk_a["kid"]) is None               # the new set replaced it
+
+
+# --- Maskinporten-shaped tokens: no sub (issue 12, point 7) ----------------------------------
+
+#: the claims of a Maskinporten access token as Digdir publishes them: no ``sub``
+#: (https://docs.digdir.no/docs/Maskinporten/maskinporten_protocol_token)
+def maskinporten_claims(**overrides) -> dict:
+    now = int(time.time())
+    base = {"iss": DEV_ISSUER, "client_amr": "virksomhetssertifikat", "token_type": "Bearer",
+            "aud": DEV_AUDIENCE, "scope": "stafett:logs.read",
+            "consumer": {"authority": "iso6523-actorid-upis", "ID": f"0192:{ORG}"},
+            "iat": now, "exp": now + 600, "jti": "IYRtIEzOYb8fHiIMEaqVHq_tXYGWe6OEOjOdsK-P_30",
+            "client_id": "oidc_difi_delegering_altinn"}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def verifier_of(keys, kind: str) -> TokenVerifier:
+    return TokenVerifier.from_config([{"issuer": DEV_ISSUER, "kind": kind,
+                                       "audience": DEV_AUDIENCE,
+                                       "jwks_file": str(keys.jwks_path)}])
+
+
+def test_a_system_issuers_token_needs_no_sub_and_its_client_keys_the_identity(keys, sign):
+    from gateway.identity import identity_from
+
+    verified = verifier_of(keys, "system").verify(sign(maskinporten_claims()))
+    assert "sub" not in verified.claims
+    identity = identity_from(verified)
+    assert identity["agency"] == ORG and identity["scopes"] == ["stafett:logs.read"]
+    assert identity["client"] == "oidc_difi_delegering_altinn"
+    assert identity["sub"] == "client:oidc_difi_delegering_altinn"
+
+
+def test_a_system_token_without_client_id_is_the_agencys_own(keys, sign):
+    from gateway.identity import identity_from
+
+    identity = identity_from(verifier_of(keys, "system").verify(
+        sign(maskinporten_claims(client_id=None))))
+    assert identity["client"] is None and identity["sub"] == f"consumer:{ORG}"
+    # an issuer that names the client in sub: that is the client
+    named = identity_from(verifier_of(keys, "system").verify(
+        sign(maskinporten_claims(client_id=None, sub="fagsystem-1"))))
+    assert named["client"] == "fagsystem-1" and named["sub"] == "client:fagsystem-1"
+
+
+@pytest.mark.parametrize("client_id", ["", "x" * 129, "a b", "a\u0000b", 17, ["c"]])
+def test_a_system_token_with_an_unusable_client_id_is_refused(keys, sign, client_id):
+    from gateway.identity import identity_from
+
+    verified = verifier_of(keys, "system").verify(sign(maskinporten_claims(client_id=client_id)))
+    with pytest.raises(Unauthorized) as refused:
+        identity_from(verified)
+    assert refused.value.detail == "the token names no valid client"
+
+
+@pytest.mark.parametrize("kind", ["citizen", "staff"])
+def test_person_issuers_still_require_sub(keys, sign, kind):
+    assert rejected(verifier_of(keys, kind), sign(maskinporten_claims())).detail == (
+        "missing claim: sub")
+
+
+def test_a_system_token_with_an_empty_sub_is_refused(keys, sign):
+    assert rejected(verifier_of(keys, "system"), sign(maskinporten_claims(sub=""))).detail == (
+        "missing claim: sub")
+
+
+def test_a_system_actor_names_its_client_in_access_records():
+    from stafett.actor import SYSTEM, Actor
+
+    assert Actor(kind=SYSTEM, agency=ORG, client="c-1").ref == f"system:{ORG}/c-1"
+    assert Actor(kind=SYSTEM, agency=ORG).ref == f"system:{ORG}"
+    assert Actor.from_context(Actor(kind=SYSTEM, agency=ORG, client="c-1").to_context()
+                              ).client == "c-1"
+
+
+# --- failed authentication per client address (issue 12, point 7) ---------------------------
+
+def request_from(peer: str, *forwarded: str):
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    headers = [("X-Forwarded-For", value) for value in forwarded]
+    return Request(EnvironBuilder(headers=headers,
+                                  environ_base={"REMOTE_ADDR": peer}).get_environ())
+
+
+def test_the_client_is_the_socket_peer_unless_it_is_a_trusted_proxy():
+    from gateway.access import client_address, networks
+
+    proxies = networks("10.0.0.0/8, fd00::/8")
+    # no trusted proxies: X-Forwarded-For is the client's to write, so it is ignored
+    assert client_address(request_from("203.0.113.7", "198.51.100.1")) == "203.0.113.7"
+    assert client_address(request_from("203.0.113.7", "198.51.100.1"), proxies) == (
+        "203.0.113.7")  # the peer is no proxy of ours
+    # behind our proxy: the nearest address it did not write itself, read from the right
+    assert client_address(request_from("10.1.2.3", "198.51.100.1, 203.0.113.9, 10.9.9.9"),
+                          proxies) == "203.0.113.9"
+    assert client_address(request_from("10.1.2.3", "198.51.100.1", "203.0.113.9"),
+                          proxies) == "203.0.113.9"  # two headers are one list
+    assert client_address(request_from("10.1.2.3", "garbage, 203.0.113.9"), proxies) == (
+        "203.0.113.9")
+    assert client_address(request_from("10.1.2.3", "203.0.113.9, garbage"), proxies) == (
+        "10.1.2.3")  # our proxy wrote no such thing: stay with what is known
+    assert client_address(request_from("10.1.2.3"), proxies) == "10.1.2.3"
+    # IPv6 by its /64 (one host holds all of it), an IPv4-mapped address as IPv4
+    assert client_address(request_from("2001:db8:1:2:aaaa::1")) == "2001:db8:1:2::/64"
+    assert client_address(request_from("::ffff:203.0.113.7")) == "203.0.113.7"
+
+
+def test_trusted_proxies_must_be_networks():
+    from gateway.access import networks
+
+    assert networks("") == () and networks(["10.0.0.0/8"])[0].prefixlen == 8
+    with pytest.raises(ValueError):
+        networks("10.0.0.0/33")
+
+
+def test_failures_are_limited_per_address_and_refill_over_the_window():
+    from gateway.access import FailureLimiter
+
+    clock = FakeClock()
+    limiter = FailureLimiter(3, 60, clock=clock)
+    assert [limiter.fail("a") for _ in range(3)] == [0, 0, 0]
+    assert limiter.fail("a") == pytest.approx(20)   # one failure back every 60/3 s
+    assert limiter.fail("b") == 0                   # another address is unaffected
+    clock.now += 20
+    assert limiter.fail("a") == 0 and limiter.fail("a") > 0
+    clock.now += 60
+    assert [limiter.fail("a") for _ in range(3)] == [0, 0, 0]
+
+
+def test_the_failure_table_is_bounded():
+    from gateway.access import FailureLimiter
+
+    clock = FakeClock()
+    limiter = FailureLimiter(2, 60, clock=clock, max_addresses=10)
+    for n in range(10):
+        limiter.fail(f"old-{n}")
+    clock.now += 120                                 # all of them full again
+    limiter.fail("busy"), limiter.fail("busy")
+    for n in range(50):
+        limiter.fail(f"new-{n}")
+    assert len(limiter.buckets) <= 10
+    assert not any(name.startswith("old-") for name in limiter.buckets)
+    assert limiter.fail("busy") > 0  # the one still failing is the one kept

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, insert, select
 
 from stafett.errors import BadRequest
-from stafett.paging import (MAX_LIMIT, decode_position, encode_position, every_item,
+from stafett.paging import (MAX_LIMIT, decode_cursor, decode_key, decode_position,
+                            encode_cursor, encode_key, encode_position, every_item,
                             newest_first, ordered_page, page, position_page,
                             visible_page)
 
@@ -67,6 +68,39 @@ def test_a_cursor_is_for_the_order_it_was_given_in():
 def test_a_cursor_we_did_not_give_out_is_a_bad_request(cursor):
     with pytest.raises(BadRequest):
         decode_position(cursor)
+
+
+def b64(raw: str) -> str:
+    import base64
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+HOSTILE = {
+    "long": "A" * 513, "nul": "e30\x00", "non-ascii": "e30é", "padding": "e30=",
+    "deep JSON": b64("[" * 380), "huge number": b64('{"p": 1e400, "k": 1e400}'),
+    "many digits": b64('{"p": %s, "k": %s}' % ("9" * 300, "9" * 300)),
+    "over 64 bits": b64('{"p": %d, "k": %d}' % (2 ** 63, 2 ** 63)),
+    "negative": b64('{"p": -1, "k": -1}'), "a float": b64('{"p": 1.5, "k": 1.5}'),
+    "a bool": b64('{"p": true, "k": true}'), "a list": b64("[1, 2]"),
+    "id with NUL": b64('["2026-01-01T00:00:00+00:00", "a\\u0000b", ""]'),
+    "long id": b64('["2026-01-01T00:00:00+00:00", "%s", ""]' % ("a" * 65)),
+    "year overflow": b64('["9999-12-31T23:59:59-23:59", "a", ""]'),
+    "not a date": b64('[1, "a", ""]'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_cursor_is_a_bad_request_for_every_decoder(name):
+    for decode in (decode_cursor, decode_key, decode_position):
+        with pytest.raises(BadRequest) as refused:
+            decode(HOSTILE[name])
+        assert refused.value.detail == "the cursor is not one we gave out"
+
+
+def test_our_own_cursors_still_decode():
+    assert decode_cursor(encode_cursor(2 ** 63 - 1)) == 2 ** 63 - 1
+    assert decode_key(encode_key(7)) == 7
+    assert decode_position(encode_position(T0, "4f1c-9a:b.c_d")) == (T0, "4f1c-9a:b.c_d")
 
 
 @pytest.mark.parametrize("limit", [1, 4, 7, 30, 31])
