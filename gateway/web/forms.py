@@ -183,6 +183,17 @@ MESSAGES = [
     (r"^no child covered", "Fant ikke et barn med dette fødselsnummeret som samtykket dekker "
                            "din virksomhet for."),
     (r"an organisation number", "Velg en virksomhet fra listen."),
+    # stafett.fields.Text: what may not be stored, by code point (the person cannot see it)
+    (r"^Not allowed: the control character (U\+[0-9A-F]+)",
+     "Teksten inneholder et usynlig kontrolltegn (tegnkode \\1) som ikke kan lagres. "
+     "Fjern det, for eksempel ved å skrive den delen av teksten på nytt, og prøv igjen."),
+    (r"^Not valid text: a lone surrogate (U\+[0-9A-F]+)",
+     "Teksten inneholder et ugyldig tegn (tegnkode \\1). Skriv den delen av teksten på "
+     "nytt og prøv igjen."),
+    (r"^Not allowed: the invisible direction control (U\+[0-9A-F]+)",
+     "Teksten inneholder et usynlig tegn som snur skriveretningen (tegnkode \\1). Slike "
+     "tegn kan få teksten til å se ut som noe annet, og blir ikke lagret. Fjern det og "
+     "prøv igjen."),
 ]
 
 #: the services' problem details (409 and others) → what a person reads
@@ -212,8 +223,9 @@ DETAILS = [
 
 def translate(key: str, message: str) -> str:
     for pattern, text in MESSAGES:
-        if re.search(pattern, message):
-            return text
+        match = re.search(pattern, message)
+        if match:
+            return match.expand(text)
     return "Dette feltet ble ikke godtatt. Sjekk det og prøv igjen."
 
 

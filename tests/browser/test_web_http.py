@@ -181,3 +181,40 @@ def test_the_web_client_hides_a_case_from_those_with_no_part_in_it(seeded):
     web = WebClient(seeded.url())
     web.login("teacher")
     assert web.get(f"/logger/{log_id}").status_code == 200
+
+
+def test_hostile_text_and_ids_in_the_web_client_are_refused_in_bokmal(seeded):
+    """The pages call the services by RPC: what the services' text field refuses comes
+    back as a message next to the field, in bokmål, with what was typed kept; a made-up
+    id or cursor in the address is a page, never a 500 (issue 12, point 6)."""
+    stories = seeded.seed_stories()
+    log_id = stories["emma"]
+    web = WebClient(seeded.url())
+    web.login("teacher")
+    form_url = f"/logger/{log_id}/innlegg/nytt"
+    for text, shown in (("Ringte mor\x07", "usynlig kontrolltegn (tegnkode U+0007)"),
+                        ("Emma \u202eslettet", "snur skriveretningen (tegnkode U+202E)"),
+                        ("Null\x00tegn", "usynlig kontrolltegn (tegnkode U+0000)")):
+        refused = web.post(form_url, {"kind": "note", "visibility": "all", "text": text},
+                           csrf=web.csrf_token(form_url))
+        assert refused.status_code == 422, refused.text[:300]
+        page = text_of(refused.text)
+        assert shown in page and "Tekst" in page
+        assert 'aria-invalid="true"' in refused.text
+    # a textarea's CRLF is a line break, stored as LF
+    saved = web.post(form_url, {"kind": "note", "visibility": "all",
+                                "text": "Første linje\r\nAndre linje"},
+                     csrf=web.csrf_token(form_url))
+    assert saved.status_code == 303, saved.text[:300]
+    texts = [e["text"] for e in seeded.client("teacher").get(
+        f"/api/v1/logs/{log_id}/entries").json()["items"]]
+    assert "Første linje\nAndre linje" in texts
+    assert not any("\x07" in t or "\u202e" in t or "\x00" in t for t in texts)
+    # ids and cursors that are none of ours
+    for path in ("/logger/" + "a" * 5000, "/logger/%00", f"/logger/{log_id}%ED%A0%80"):
+        missing = web.get(path)
+        assert missing.status_code == 404 and "Fant ikke siden" in text_of(missing.text)
+    for cursor in ("A" * 5000, "%00", "W1tbW1tb"):
+        bad = web.get(f"/logger/{log_id}/tidslinje?side={cursor}")
+        assert bad.status_code == 400, bad.status_code
+        assert "Noe var feil i forespørselen" in text_of(bad.text)
