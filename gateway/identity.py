@@ -25,8 +25,9 @@ from stafett.errors import Unauthorized
 DEFAULT_CLAIMS = {name: name for name in CLAIM_NAMES}
 #: Maskinporten's consumer: {"authority": "iso6523-actorid-upis", "ID": "0192:<org>"}
 CONSUMER_ID = re.compile(r"0192:(\d{9})")
-#: a client id as issuers give them (uuids, names such as "oidc_difi_delegering_altinn")
-CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+-]{1,128}", re.ASCII)
+#: a client id as issuers give them (uuids, names such as "oidc_difi_delegering_altinn");
+#: at most 63, so an actor ref "system:<org>/<client>" fits the 80 of an actor_ref column
+CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+-]{1,63}", re.ASCII)
 
 
 def identity_from(token: VerifiedToken) -> dict:

@@ -240,3 +240,172 @@ def test_one_agency_hitting_the_rate_limit_does_not_starve_another(
     assert 1 <= int(limited.headers["Retry-After"]) <= 10
     assert nav.get("/api/v1/logs").status_code == 200  # another agency is unaffected
     platform.close()
+
+
+# -- tokens as issuers issue them, HSTS, failed authentication per address (issue 12, pt 7) --
+
+def test_a_maskinporten_access_token_without_sub_reads_what_its_agency_may(
+        container_factory, amqp_uri, database_urls, tmp_path):
+    """A token built from Digdir's published example of a Maskinporten access token
+    (https://docs.digdir.no/docs/Maskinporten/maskinporten_guide_apitilbyder, "Eksempel på
+    token"; the claims as listed in https://docs.digdir.no/docs/Maskinporten/maskinporten_protocol_token):
+    iss, client_amr, token_type, aud, scope, consumer, iat, exp, jti, client_id and no
+    ``sub``. Only what makes it ours is changed: our audience (an audience-restricted
+    token), our scope, the school as consumer, fresh times, and the signature, by the
+    test's own key, served as the issuer's JWKS on loopback. Persons' issuers still need
+    ``sub``."""
+    from sqlalchemy import create_engine, select
+
+    from stafett.audit import access_table
+    from stafett.demo import AGENCIES
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = rsa_public_jwk(key.public_key())
+    maskinporten, idporten = "https://test.maskinporten.no/", "https://test.idporten.no"
+    with jwks_endpoint() as keys:
+        keys.serve(jwk)
+        platform = Platform(container_factory, amqp_uri, database_urls, tmp_path, ISSUERS=[
+            {"issuer": maskinporten, "kind": "system", "audience": "https://stafett.test/api",
+             "jwks_url": keys.url},
+            {"issuer": idporten, "kind": "citizen", "audience": "https://stafett.test/api",
+             "jwks_url": keys.url}])
+        platform.start()
+        try:
+            platform.seed()
+            emma_log = platform.seed_stories()["emma"]
+            now = int(time.time())
+            published = {  # Digdir's example, as published
+                "aud": "unspecified", "scope": "difitest:test2",
+                "iss": "https://ver2.maskinporten.no/", "client_amr": "virksomhetssertifikat",
+                "token_type": "Bearer", "exp": 1584694565, "iat": 1584693565,
+                "jti": "IYRtIEzOYb8fHiIMEaqVHq_tXYGWe6OEOjOdsK-P_30",
+                "consumer": {"authority": "iso6523-actorid-upis", "ID": "0192:991825827"}}
+            claims = {**published, "iss": maskinporten, "aud": "https://stafett.test/api",
+                      "scope": "stafett:logs.read", "iat": now, "exp": now + 120,
+                      "consumer": {"authority": "iso6523-actorid-upis",
+                                   "ID": "0192:" + AGENCIES["school"]["org_number"]},
+                      "client_id": "2a1f7b3c-5d2e-4f60-9a8b-0c1d2e3f4a5b"}
+            assert "sub" not in claims
+
+            def get(path, claims_):
+                token = jwt.encode(claims_, key, algorithm="RS256",
+                                   headers={"kid": jwk["kid"], "typ": "JWT"})
+                return requests.get(platform.url() + path, timeout=10,
+                                    headers={"Authorization": f"Bearer {token}"})
+
+            listed = get("/api/v1/logs", claims)
+            assert listed.status_code == 200, listed.text
+            assert emma_log in [item["id"] for item in listed.json()["items"]]
+            assert get(f"/api/v1/logs/{emma_log}", claims).status_code == 200
+            # its scope opens the read routes, and only those
+            assert get("/api/v1/children", claims).status_code == 403
+            # the client is named in the access records where a person's id would be
+            engine = create_engine(database_urls["logs"])
+            with engine.connect() as connection:
+                refs = set(connection.execute(select(access_table.c.actor_ref).where(
+                    access_table.c.actor_kind == "system")).scalars())
+            engine.dispose()
+            assert refs == {f"system:{AGENCIES['school']['org_number']}/"
+                            "2a1f7b3c-5d2e-4f60-9a8b-0c1d2e3f4a5b"}
+            # what an ID-porten token must carry still holds: no sub, no entry
+            citizen = {"iss": idporten, "aud": "https://stafett.test/api", "iat": now,
+                       "exp": now + 120, "pid": PERSONAS["guardian"]["pid"],
+                       "acr": "idporten-loa-high"}
+            refused = get("/api/v1/children", citizen)
+            assert refused.status_code == 401 and refused.json()["detail"] == (
+                "missing claim: sub")
+            assert get("/api/v1/children", {**citizen, "sub": "k-1"}).status_code == 200
+        finally:
+            platform.close()
+
+
+def test_strict_transport_security_on_every_answer_when_public_url_is_https(
+        container_factory, amqp_uri, database_urls, tmp_path):
+    answers = {"API error": ("GET", "/api/v1/logs"), "unknown path": ("GET", "/nowhere"),
+               "wrong method": ("DELETE", "/openapi.json"), "document": ("GET", "/openapi.json"),
+               "web page": ("GET", "/logg-inn"), "web redirect": ("GET", "/logger"),
+               "web 404": ("GET", "/logger/%00"), "API 404": ("GET", "/api/v1/logs/%00")}
+    for public_url, expected in (("https://stafett.test", True), ("http://127.0.0.1:8000", False)):
+        platform = Platform(container_factory, amqp_uri, database_urls,
+                            tmp_path / public_url.split(":")[0], PUBLIC_URL=public_url)
+        platform.start(["gateway"])
+        try:
+            for name, (method, path) in answers.items():
+                response = requests.request(method, platform.url() + path, timeout=10,
+                                            allow_redirects=False)
+                assert response.status_code < 500, (name, response.status_code)
+                hsts = response.headers.get("Strict-Transport-Security")
+                if not expected:
+                    assert hsts is None, (public_url, name)
+                    continue
+                directives = [d.strip().lower() for d in (hsts or "").split(";")]
+                assert "includesubdomains" in directives, (name, hsts)
+                max_age = next(int(d.split("=")[1]) for d in directives
+                               if d.startswith("max-age="))
+                assert max_age >= 365 * 24 * 3600, (name, hsts)
+        finally:
+            platform.close()
+
+
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connect from another loopback address (127.0.0.2): another socket peer."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def test_failed_authentication_is_limited_per_client_address(
+        container_factory, amqp_uri, database_urls, tmp_path):
+    """Three refused tokens a minute per address: the fourth is a 429 with Retry-After, for
+    that address only. Behind the trusted proxy (127.0.0.1) the address is the one it
+    names in X-Forwarded-For; from anywhere else X-Forwarded-For is ignored and the address
+    is the socket peer. A valid token, and an expired one (signed by the issuer: a cue to
+    renew), from the limited address still get their own answers."""
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
+                        FAILED_AUTH_LIMIT=3, FAILED_AUTH_WINDOW_SECONDS=60,
+                        TRUSTED_PROXIES="127.0.0.1/32")
+    platform.start()
+    try:
+        platform.seed()
+        url = platform.url() + "/api/v1/logs"
+        forged = {"Authorization": "Bearer " + forged_tokens(platform.var_dir)[
+            "another key, same kid"][0]}
+
+        def via_proxy(client, headers):
+            return requests.get(url, timeout=10, headers={**headers,
+                                                           "X-Forwarded-For": client})
+
+        statuses = [via_proxy("203.0.113.7", forged).status_code for _ in range(5)]
+        assert statuses == [401, 401, 401, 429, 429]
+        limited = via_proxy("203.0.113.7", forged)
+        assert limited.headers["Content-Type"] == "application/problem+json"
+        assert 1 <= int(limited.headers["Retry-After"]) <= 20
+        assert "failed authentications" in limited.json()["detail"]
+        # another address behind the same proxy is unaffected
+        assert via_proxy("203.0.113.8", forged).status_code == 401
+        # a client's own X-Forwarded-For before the proxy's is not believed
+        assert via_proxy("203.0.113.8, 203.0.113.7", forged).status_code == 429
+        # a valid token from the limited address is served; an expired one learns why
+        valid = {"Authorization": f"Bearer {platform.token('teacher')}"}
+        assert via_proxy("203.0.113.7", valid).status_code == 200
+        expired = via_proxy("203.0.113.7", {
+            "Authorization": f"Bearer {platform.token('teacher', ttl_seconds=-120)}"})
+        assert (expired.status_code, expired.json()["detail"]) == (401, "token expired")
+        # no credentials at all is asking, not failing
+        assert requests.get(url, timeout=10, headers={
+            "X-Forwarded-For": "203.0.113.9"}).status_code == 401
+
+        # not a trusted proxy: the peer is the client, whatever X-Forwarded-For says
+        other_peer = requests.Session()
+        other_peer.mount("http://", FromAddress("127.0.0.2"))
+        peer_statuses = [other_peer.get(url, timeout=10, headers={
+            **forged, "X-Forwarded-For": f"198.51.100.{n}"}).status_code for n in range(4)]
+        assert peer_statuses == [401, 401, 401, 429]
+        assert via_proxy("198.51.100.1", forged).status_code == 401
+    finally:
+        platform.close()
