@@ -3,11 +3,18 @@
 Each record stores the SHA-256 of its canonical content plus the previous record's hash.
 Editing, deleting or reordering any record breaks ``verify_chain``. Records are written in
 the same transaction as the work they describe.
+
+A refused request is recorded too, often before its input was validated, so what a record
+takes from a request is bounded here: an object or subject id that is no id of ours (too
+long, or a character outside ``RECORDED_ID``) is recorded as none, and the reason is cut
+to its column with control characters replaced, so hostile input is neither stored nor
+able to fail the write.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from contextlib import contextmanager
 from datetime import timezone
@@ -18,8 +25,15 @@ from sqlalchemy.orm import Session
 from stafett.actor import Actor
 from stafett.errors import Forbidden, NotFound, StafettError, Unauthorized
 from stafett.events import kernel_metadata, utcnow
+from stafett.fields import FORBIDDEN
 
 GENESIS = "0" * 64
+#: an id as recorded (uuids, organisation numbers): what fits the 36 of the id columns
+RECORDED_ID = re.compile(r"[A-Za-z0-9._:-]{1,36}")
+
+
+def _recorded_id(value) -> str | None:
+    return value if isinstance(value, str) and RECORDED_ID.fullmatch(value) else None
 
 access_table = Table(
     "access_log", kernel_metadata,
@@ -66,8 +80,10 @@ def record_access(session: Session, actor: Actor | None, *, action: str, object_
         "actor_ref": actor.ref if actor else "anonymous",
         "actor_kind": actor.kind if actor else "anonymous",
         "agency": actor.agency if actor else None, "role": role, "action": action,
-        "object_type": object_type, "object_id": object_id, "subject_id": subject_id,
-        "outcome": outcome, "reason": reason, "prev_hash": last or GENESIS,
+        "object_type": object_type, "object_id": _recorded_id(object_id),
+        "subject_id": _recorded_id(subject_id), "outcome": outcome,
+        "reason": FORBIDDEN.sub("\ufffd", reason)[:120] if reason else reason,
+        "prev_hash": last or GENESIS,
     }
     record["hash"] = _digest(record)
     session.execute(access_table.insert().values(**record))

@@ -25,6 +25,9 @@ from stafett.errors import ServiceUnavailable, StafettError
 
 PROBLEM_JSON = "application/problem+json"
 MAX_HEADER_LINE = 16 * 1024
+#: eventlet answers a longer request line with a bare 414 before our code runs; below it,
+#: an over-long id, cursor or limit gets our own 404/400 problem+json
+MAX_REQUEST_LINE = 32 * 1024
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -116,6 +119,11 @@ class ProblemWebServer(WebServer):
 
         wsgi.MAX_HEADER_LINE = max(wsgi.MAX_HEADER_LINE, MAX_HEADER_LINE)
         super().start()
+
+    def get_wsgi_server(self, sock, wsgi_app, **kwargs):
+        server = super().get_wsgi_server(sock, wsgi_app, **kwargs)
+        server.url_length_limit = max(server.url_length_limit, MAX_REQUEST_LINE)
+        return server
 
 
 class HttpEntrypoint(HttpRequestHandler):
