@@ -5,10 +5,13 @@ so a person only ever picks among things that exist; the services still check ev
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from gateway.web.forms import Field, Form, local_datetime
 from gateway.web.labels import LABELS, OUTCOMES, TIME_ZONE
+
+VERSION = re.compile(r"[0-9]{1,18}", re.ASCII)
 
 ARENAS = list(LABELS["arena"].items())
 LEVELS = [(str(k), v) for k, v in LABELS["level"].items()]
@@ -188,8 +191,16 @@ def version_field() -> Field:
 
 
 def form_version(form: Form) -> int | None:
-    version = form.text("version")
-    return int(version) if version.isdigit() else None
+    return version_of(form.text("version"))
+
+
+def version_of(text: str | None) -> int | None:
+    """The version a page was shown at (a hidden field): None if there is none; a value
+    that is no version of ours (not up to 18 ASCII digits) is -1, which matches nothing,
+    so the service answers it as changed meanwhile, never with a 500 from int()."""
+    if not text:
+        return None
+    return int(text) if VERSION.fullmatch(text) else -1
 
 
 def accept_proposal_form(log: dict | None, proposal: dict) -> Form:

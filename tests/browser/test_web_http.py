@@ -218,3 +218,20 @@ def test_hostile_text_and_ids_in_the_web_client_are_refused_in_bokmal(seeded):
         bad = web.get(f"/logger/{log_id}/tidslinje?side={cursor}")
         assert bad.status_code == 400, bad.status_code
         assert "Noe var feil i forespørselen" in text_of(bad.text)
+
+
+def test_a_version_field_that_is_none_of_ours_is_a_change_meanwhile(seeded):
+    """The hidden version of a proposal page, tampered with (5,000 digits, a superscript
+    digit int() refuses, a negative number): answered as a page that is out of date."""
+    stories = seeded.seed_stories()
+    guardian = seeded.client("guardian")
+    proposal = guardian.post(f"/api/v1/logs/{stories['emma']}/proposals", json={
+        "title": "Lekser på biblioteket", "arena": "school"}).json()
+    web = WebClient(seeded.url())
+    web.login("teacher")
+    page_url = f"/logger/{stories['emma']}/forslag/{proposal['id']}"
+    for version in ("9" * 5000, "²", "-3", "1e3"):
+        stale = web.post(page_url + "/avsla", {"reason": "Ikke nå", "version": version},
+                         csrf=web.csrf_token(page_url))
+        assert stale.status_code == 422, (version[:10], stale.status_code)
+        assert "Noen har endret dette mens du skrev" in text_of(stale.text)

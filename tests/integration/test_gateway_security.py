@@ -324,7 +324,8 @@ def test_strict_transport_security_on_every_answer_when_public_url_is_https(
     answers = {"API error": ("GET", "/api/v1/logs"), "unknown path": ("GET", "/nowhere"),
                "wrong method": ("DELETE", "/openapi.json"), "document": ("GET", "/openapi.json"),
                "web page": ("GET", "/logg-inn"), "web redirect": ("GET", "/logger"),
-               "web 404": ("GET", "/logger/%00"), "API 404": ("GET", "/api/v1/logs/%00")}
+               "web 404": ("GET", "/logger/%00"), "API 404": ("GET", "/api/v1/logs/%00"),
+               "missing asset": ("GET", "/api-docs/assets/nope")}
     for public_url, expected in (("https://stafett.test", True), ("http://127.0.0.1:8000", False)):
         platform = Platform(container_factory, amqp_uri, database_urls,
                             tmp_path / public_url.split(":")[0], PUBLIC_URL=public_url)
@@ -334,6 +335,8 @@ def test_strict_transport_security_on_every_answer_when_public_url_is_https(
                 response = requests.request(method, platform.url() + path, timeout=10,
                                             allow_redirects=False)
                 assert response.status_code < 500, (name, response.status_code)
+                if name.endswith("404") or name.startswith("missing"):
+                    assert response.status_code == 404, (name, response.status_code)
                 hsts = response.headers.get("Strict-Transport-Security")
                 if not expected:
                     assert hsts is None, (public_url, name)

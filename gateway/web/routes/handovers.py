@@ -104,8 +104,7 @@ class HandoverPages:
         self._web_actor(request)
         version = self._web_form(request).get("version", "")
         try:
-            self.handover.cancel_handover(handover_id, {},
-                                          int(version) if version.isdigit() else None)
+            self.handover.cancel_handover(handover_id, {}, fd.version_of(version))
         except (Conflict, Forbidden, PreconditionFailed) as exc:
             form = Form()
             form.take_service_errors(exc)
