@@ -33,6 +33,8 @@ MAX_JSON_DEPTH = 32
 MAX_INTEGER_DIGITS = 20
 MAX_NUMBER_LENGTH = 40
 MAX_MEMBER_NAME = 100
+#: an ETag we give out is a version number in quotes; a longer If-Match is not read
+MAX_IF_MATCH = 32
 _STRUCTURE = re.compile(r'[\[\]{}"\\]')
 
 

@@ -9,12 +9,13 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from gateway.http import MAX_IF_MATCH
 from services.consent import schemas as consent
 from services.handover import schemas as handover
 from services.logs import schemas as logs
 from services.notifications import schemas as notifications
 from stafett.fields import Text
-from stafett.paging import DEFAULT_LIMIT, MAX_LIMIT
+from stafett.paging import DEFAULT_LIMIT, MAX_CURSOR, MAX_LIMIT
 
 
 class Me(Schema):
@@ -74,10 +75,12 @@ PROBLEM = {"type": "object", "required": ["type", "title", "status"], "propertie
 PAGING = [
     {"name": "limit", "in": "query", "required": False, "schema": {
         "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
-    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+    {"name": "cursor", "in": "query", "required": False,
+     "schema": {"type": "string", "maxLength": MAX_CURSOR},
      "description": "next_cursor of the previous page, as given"}]
 IF_MATCH = {"name": "If-Match", "in": "header", "required": True,
-            "schema": {"type": "string"}, "description": "the ETag you last read"}
+            "schema": {"type": "string", "maxLength": MAX_IF_MATCH},
+            "description": "the ETag you last read"}
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                    "description": "retry safely: a replay returns the first response"}

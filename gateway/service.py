@@ -13,7 +13,7 @@ from pathlib import Path
 from werkzeug.wrappers import Response
 
 from gateway.access import Authenticator, RateLimiter
-from gateway.http import api, json_body, raw_body
+from gateway.http import MAX_IF_MATCH, api, json_body, raw_body
 from gateway.openapi import openapi_document
 from gateway.routes.consent import ConsentRoutes
 from gateway.routes.handover import HandoverRoutes
@@ -37,8 +37,6 @@ DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "tex
 DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; connect-src 'self'")
 
-#: an ETag we give out is a version number in quotes; nothing longer is read
-MAX_IF_MATCH = 32
 ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?', re.ASCII)
 LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
 
