@@ -11,8 +11,8 @@ A Maskinporten access token has no ``sub``: the client is ``client_id`` (else ``
 issuers that name the client there), and that client stands where a person's subject
 stands: it scopes Idempotency-Keys and is named in access records (``Actor.client``).
 Digdir plans to drop ``client_id``; a token without either is the agency's own
-(``consumer:<org>``; a client is ``client:<id>``). The client is never used to decide access: the agency and the
-scopes are.
+(``consumer:<org>``; a client is ``client:<id>``). The client is never used to decide
+access: the agency and the scopes are.
 """
 from __future__ import annotations
 

@@ -248,8 +248,8 @@ def test_a_maskinporten_access_token_without_sub_reads_what_its_agency_may(
         container_factory, amqp_uri, database_urls, tmp_path):
     """A token built from Digdir's published example of a Maskinporten access token
     (https://docs.digdir.no/docs/Maskinporten/maskinporten_guide_apitilbyder, "Eksempel på
-    token"; the claims as listed in https://docs.digdir.no/docs/Maskinporten/maskinporten_protocol_token):
-    iss, client_amr, token_type, aud, scope, consumer, iat, exp, jti, client_id and no
+    token"; the claims as listed in
+    https://docs.digdir.no/docs/Maskinporten/maskinporten_protocol_token): iss, client_amr, token_type, aud, scope, consumer, iat, exp, jti, client_id and no
     ``sub``. Only what makes it ours is changed: our audience (an audience-restricted
     token), our scope, the school as consumer, fresh times, and the signature, by the
     test's own key, served as the issuer's JWKS on loopback. Persons' issuers still need
