@@ -80,7 +80,9 @@ def component_config(component: str, path: str | Path | None = None,
     config.update(document["components"][component] or {})
     config["COMPONENT"] = component
     config.update(overrides)
-    return config
+    from stafett.broker import finish_config  # the broker's credentials and TLS switch
+
+    return finish_config(config)
 
 
 def comma_list(value) -> tuple[str, ...]:

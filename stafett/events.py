@@ -13,6 +13,12 @@ re-queued through a per-queue delay queue with exponential backoff, and after
 ``EVENT_MAX_ATTEMPTS`` it lands in ``<queue>.dlq`` for operations to inspect and replay
 (``python -m stafett.dlq``). Handlers make their effect idempotent with ``first_delivery``
 in the same transaction.
+
+The delay and dead-letter queues hang off the consuming service's own direct exchange
+``<service>.retry`` (the work queue is bound there too, under its own name), never the
+default exchange: a component that may write to the default exchange can put a message
+into any queue by its name (``stafett.broker``). Exchanges are checked, not declared
+(``stafett.broker.ensure_exchanges``): no component may configure one.
 """
 from __future__ import annotations
 
@@ -24,16 +30,16 @@ from weakref import WeakKeyDictionary
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
-from kombu import Connection, Queue
+from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import AMQP_URI_CONFIG_KEY
-from nameko.events import EventHandler, get_event_exchange
+from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (JSON, Column, DateTime, Integer, MetaData, String, Table, Text,
                         select, update)
 from sqlalchemy.orm import Session
 
-from stafett import metrics
+from stafett import broker, metrics
 from stafett.actor import CONTEXT_KEY, Actor
 
 log = logging.getLogger(__name__)
@@ -157,7 +163,11 @@ class Outbox(DependencyProvider):
         config = self.container.config
         self._poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1))
         self._publisher = Publisher(config[AMQP_URI_CONFIG_KEY], use_confirms=True,
-                                    mandatory=True, serializer="json")
+                                    mandatory=True, serializer="json",
+                                    ssl=config.get("AMQP_SSL"))
+        self._exchange = Exchange(broker.events_exchange(self.container.service_name),
+                                  type="topic", durable=True, no_declare=True)
+        self._exchange_checked = False
 
     def start(self):
         self._relay = self.container.spawn_managed_thread(self._relay_forever)
@@ -200,6 +210,10 @@ class Outbox(DependencyProvider):
         """Publish up to ``batch`` unpublished events in order; returns how many it tried."""
         engine = self._database.engine
         service = self.container.service_name
+        if not self._exchange_checked:  # in the relay: retried while the broker is away
+            with broker.connection(self.container.config) as connection:
+                broker.ensure_exchanges(connection, [self._exchange])
+            self._exchange_checked = True
         with engine.begin() as connection:
             query = (select(outbox_table).where(outbox_table.c.published_at.is_(None))
                      .order_by(outbox_table.c.id).limit(batch))
@@ -210,8 +224,7 @@ class Outbox(DependencyProvider):
             for row in rows:
                 try:
                     self._publisher.publish(
-                        row.payload,
-                        exchange=get_event_exchange(row.source, self.container.config),
+                        row.payload, exchange=self._exchange,
                         routing_key=row.type, extra_headers=row.headers or {},
                         message_id=row.event_id, delivery_mode=2)
                 except UndeliverableMessage:
@@ -257,21 +270,32 @@ class ReliableEventHandler(EventHandler):
         name = self.queue.name
         quorum = str(config.get("QUORUM_QUEUES", "true")).lower() == "true"
         arguments = {"x-queue-type": "quorum"} if quorum else {}
-        self.queue = Queue(name, exchange=self.queue.exchange, routing_key=self.event_type,
+        source = Exchange(broker.events_exchange(self.source_service), type="topic",
+                          durable=True, no_declare=True)
+        self.retry_exchange = Exchange(broker.retry_exchange(self.container.service_name),
+                                       type="direct", durable=True, no_declare=True)
+        self.queue = Queue(name, exchange=source, routing_key=self.event_type,
                            durable=True, auto_delete=False, queue_arguments=arguments)
         self.retry_queue = Queue(
-            retry_queue_name(name), durable=True, queue_arguments={
+            retry_queue_name(name), exchange=self.retry_exchange,
+            routing_key=retry_queue_name(name), durable=True, queue_arguments={
                 **arguments,
-                # expired messages go back to the work queue via the default exchange
-                "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})
-        self.dead_letter_queue = Queue(dead_letter_queue_name(name), durable=True,
-                                       queue_arguments=arguments)
-        with Connection(config[AMQP_URI_CONFIG_KEY]) as connection:
+                # expired messages go back to the work queue via <service>.retry
+                "x-dead-letter-exchange": self.retry_exchange.name,
+                "x-dead-letter-routing-key": name})
+        self.dead_letter_queue = Queue(
+            dead_letter_queue_name(name), exchange=self.retry_exchange,
+            routing_key=dead_letter_queue_name(name), durable=True, queue_arguments=arguments)
+        with broker.connection(config) as connection:
+            broker.ensure_exchanges(connection, [source, self.retry_exchange])
             channel = connection.default_channel
-            for queue in (self.retry_queue, self.dead_letter_queue):
+            for queue in (self.queue, self.retry_queue, self.dead_letter_queue):
                 queue(channel).declare()
+            # the work queue also takes its messages back from the retry exchange
+            channel.queue_bind(name, self.retry_exchange.name, routing_key=name)
         self._publisher = Publisher(config[AMQP_URI_CONFIG_KEY], use_confirms=True,
-                                    serializer="json")
+                                    mandatory=True, serializer="json",
+                                    ssl=config.get("AMQP_SSL"))
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
@@ -285,12 +309,12 @@ class ReliableEventHandler(EventHandler):
             if attempt < self.max_attempts:
                 headers[ATTEMPT_HEADER] = attempt + 1
                 delay = self.retry_base * (2 ** (attempt - 1))
-                self._publisher.publish(message.payload, exchange="",
+                self._publisher.publish(message.payload, exchange=self.retry_exchange,
                                         routing_key=self.retry_queue.name,
                                         headers=headers, expiration=delay, delivery_mode=2)
                 metrics.EVENT_RETRIES.labels(service=service, handler=self.method_name).inc()
             else:
-                self._publisher.publish(message.payload, exchange="",
+                self._publisher.publish(message.payload, exchange=self.retry_exchange,
                                         routing_key=self.dead_letter_queue.name,
                                         headers=headers, delivery_mode=2)
                 metrics.DEAD_LETTERS.labels(service=service, handler=self.method_name).inc()

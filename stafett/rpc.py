@@ -4,14 +4,32 @@ nameko's in-service ``RpcProxy`` waits forever. ``TimeoutRpcProxy`` gives up aft
 ``RPC_TIMEOUT`` seconds with ``ServiceUnavailable`` (the gateway answers 503 +
 Retry-After), and sets the request message's TTL to the same value, so a request queued
 while the target is down is not executed later, after its caller has given up.
+
+Its reply queue is bound with ``reply.<caller>.<uuid>`` instead of nameko's bare uuid, so the
+broker's topic permissions let each component bind its own reply keys only
+(``stafett.broker``): a service sees its callers' reply keys in their requests, and must not
+be able to bind a queue of its own with them and read their replies.
 """
 from __future__ import annotations
 
 import eventlet
+from kombu import Queue
 from nameko.exceptions import UnknownService
-from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
+from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
 
+from stafett.broker import reply_routing_key
 from stafett.errors import ServiceUnavailable
+
+
+class ScopedReplyListener(ReplyListener):
+    """nameko's reply listener, bound with ``reply.<this service>.<uuid>``."""
+
+    def setup(self):
+        super().setup()
+        self.routing_key = reply_routing_key(self.container.service_name, self.routing_key)
+        queue = self.queue
+        self.queue = Queue(queue.name, exchange=queue.exchange, routing_key=self.routing_key,
+                           queue_arguments=queue.queue_arguments)
 
 
 class TimeoutMethodProxy(MethodProxy):
@@ -48,6 +66,8 @@ class TimeoutServiceProxy(ServiceProxy):
 
 class TimeoutRpcProxy(RpcProxy):
     """``consent = TimeoutRpcProxy("consent")``; timeout from ``RPC_TIMEOUT`` unless given."""
+
+    rpc_reply_listener = ScopedReplyListener()
 
     def __init__(self, target_service, timeout: float | None = None, **options):
         super().__init__(target_service, **options)

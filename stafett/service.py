@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 
-from kombu import Connection
-from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from stafett import metrics
+from stafett import broker, metrics
 from stafett.actor import CurrentActor
 from stafett.db import Database
 from stafett.events import Outbox
@@ -31,12 +29,14 @@ class Probes(DependencyProvider):
     def check(self) -> dict:
         checks = {}
         try:
-            with Connection(self.container.config[AMQP_URI_CONFIG_KEY],
-                            connect_timeout=2) as connection:
+            with broker.connection(self.container.config, connect_timeout=2) as connection:
                 connection.ensure_connection(max_retries=1, timeout=2)
             checks["broker"] = "ok"
         except Exception as exc:  # the probe reports, it does not raise
             checks["broker"] = f"unreachable: {type(exc).__name__}"
+            reason = getattr(exc, "verify_message", None)  # a refused TLS certificate
+            if reason:
+                checks["broker"] += f" ({reason})"
         for dependency in self.container.dependencies:
             if isinstance(dependency, Database):
                 try:
@@ -68,6 +68,7 @@ class ServiceBase:
     call_id_logging = CallIdLogging()
     actor = CurrentActor()
     probes = Probes()
+    rpc_exchange_check = broker.RpcExchange()
 
     @http("GET", "/healthz")
     def healthz(self, request):

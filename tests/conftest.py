@@ -31,6 +31,7 @@ def pytest_addoption(parser):
 def broker() -> Broker:
     broker = start_broker()
     broker.sweep_orphans()
+    broker.create_component_users()
     yield broker
     broker.close()
 

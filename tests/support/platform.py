@@ -63,9 +63,17 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: 
 
 
 class Platform:
-    def __init__(self, container_factory, amqp_uri, database_urls, tmp_path, **overrides):
+    """``amqp_uri`` is the test vhost's guest URI: ``rpc()`` (the operator's and seed's
+    proxy) uses it, and so does every component when ``component_users=False``; by default
+    each component connects as its own user (``amqp_uri.component_uris``, made by
+    tests/support/servers.py from config/broker-access.yaml), as in production."""
+
+    def __init__(self, container_factory, amqp_uri, database_urls, tmp_path,
+                 component_users: bool = True, **overrides):
         self.container_factory = container_factory
         self.amqp_uri = amqp_uri
+        self.component_uris = (dict(getattr(amqp_uri, "component_uris", {}))
+                               if component_users else {})
         self.database_urls = database_urls
         self.var_dir = tmp_path / "var"
         self.overrides = overrides
@@ -74,7 +82,7 @@ class Platform:
 
     def config(self, component: str) -> dict:
         overrides = {
-            "AMQP_URI": self.amqp_uri,
+            "AMQP_URI": self.component_uris.get(component, str(self.amqp_uri)),
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.ports[component]}",
             "SECRETS_DIR": str(self.var_dir / "secrets"),
             "DEV_ISSUER": "true", "DEV_ISSUER_DIR": str(self.var_dir),

@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
+
+from stafett.broker import AccessTable, ManagementApi, new_password, with_credentials
 
 LOCAL_AMQP = "pyamqp://guest:guest@127.0.0.1:5672/"
 LOCAL_MANAGEMENT = "http://127.0.0.1:15672"
@@ -28,15 +30,51 @@ def docker_available() -> bool:
         return False
 
 
+class VhostUri(str):
+    """A test vhost's administrator (guest) URI, which also knows each component's own URI:
+    ``component_uris[component]`` connects as that component's user (config/broker-access.yaml),
+    empty when the broker gave no users (no management API)."""
+
+    component_uris: dict[str, str]
+
+    def __new__(cls, uri: str, component_uris: dict[str, str] | None = None):
+        instance = super().__new__(cls, uri)
+        instance.component_uris = dict(component_uris or {})
+        return instance
+
+
 @dataclass
 class Broker:
     amqp_uri: str               # root vhost URI, e.g. pyamqp://guest:guest@host:5672/
     management_url: str | None
     container: object = None
+    # one RabbitMQ user per component for the whole session, named after it; its grant is
+    # set on every test vhost (``vhost``)
+    session: str = field(
+        default_factory=lambda: f"stafett-test-{os.getpid()}-{uuid.uuid4().hex[:10]}")
+    users: dict = field(default_factory=dict)  # component -> (user, password)
 
     def close(self) -> None:
+        if self.users and self._management_ok():
+            api = self._api()
+            for user, _ in self.users.values():
+                api.delete_user(user)
         if self.container is not None:
             self.container.stop()
+
+    def _api(self) -> ManagementApi:
+        return ManagementApi(self.management_url, self._auth())
+
+    def create_component_users(self) -> None:
+        """The session's component users, with random passwords (needs the management API;
+        without it the components connect as guest)."""
+        if not self._management_ok():
+            return
+        api = self._api()
+        for component in AccessTable.load().components:
+            user, password = f"{self.session}-{component}", new_password()
+            api.put_user(user, password)
+            self.users[component] = (user, password)
 
     def _auth(self):
         parts = urlsplit(self.amqp_uri)
@@ -59,21 +97,33 @@ class Broker:
                     and parts[2].isdigit() and not _pid_alive(int(parts[2])):
                 requests.delete(f"{self.management_url}/api/vhosts/{vhost['name']}",
                                 auth=self._auth(), timeout=60)
+        api = self._api()
+        for user in api.user_names():  # stafett-test-<pid>-<hex>-<component>
+            parts = user.split("-")
+            if user.startswith("stafett-test-") and len(parts) == 5 and parts[2].isdigit() \
+                    and not _pid_alive(int(parts[2])):
+                api.delete_user(user)
 
     @contextlib.contextmanager
     def vhost(self):
-        """A fresh vhost for one test, deleted afterwards."""
+        """A fresh vhost for one test, deleted afterwards: guest may do anything in it, each
+        component user what config/broker-access.yaml grants, and the exchanges exist (one
+        definitions import)."""
         name = f"stafett-test-{os.getpid()}-{uuid.uuid4().hex[:10]}"
         user, _ = self._auth()
         if self._management_ok():
-            api = f"{self.management_url}/api"
-            requests.put(f"{api}/vhosts/{name}", auth=self._auth(), timeout=60).raise_for_status()
-            requests.put(f"{api}/permissions/{name}/{user}", auth=self._auth(), timeout=60,
-                         json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+            api = self._api()
+            definitions = AccessTable.load().definitions(
+                name, {component: login for component, (login, _) in self.users.items()})
+            definitions["permissions"].append({"user": user, "vhost": name, "configure": ".*",
+                                               "write": ".*", "read": ".*"})
+            api.import_definitions(definitions)
+            uri = self._with_vhost(name)
             try:
-                yield self._with_vhost(name)
+                yield VhostUri(uri, {component: with_credentials(uri, login, password)
+                                     for component, (login, password) in self.users.items()})
             finally:
-                requests.delete(f"{api}/vhosts/{name}", auth=self._auth(), timeout=120)
+                api.delete_vhost(name)
         else:
             rabbitmqctl = shutil.which("rabbitmqctl")
             if rabbitmqctl is None:
@@ -82,7 +132,7 @@ class Broker:
             subprocess.run([rabbitmqctl, "set_permissions", "-p", name, user, ".*", ".*", ".*"],
                            check=True, capture_output=True)
             try:
-                yield self._with_vhost(name)
+                yield VhostUri(self._with_vhost(name))
             finally:
                 subprocess.run([rabbitmqctl, "delete_vhost", name], capture_output=True)
 
