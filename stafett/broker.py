@@ -521,6 +521,13 @@ class ManagementApi:
     def user_names(self) -> list[str]:
         return [user["name"] for user in self._call("GET", "/users").json()]
 
+    def queues(self, vhost: str) -> list[dict]:
+        return self._call("GET", f"/queues/{quote(vhost, safe='')}",
+                          params={"columns": "name,arguments"}).json()
+
+    def delete_queue(self, vhost: str, name: str) -> None:
+        self._call("DELETE", f"/queues/{quote(vhost, safe='')}/{quote(name, safe='')}")
+
     def delete_vhost(self, name: str) -> None:
         self._call("DELETE", f"/vhosts/{quote(name, safe='')}")
 
@@ -538,16 +545,22 @@ def management_url_for(amqp_uri: str) -> str:
 
 
 def provision(api: ManagementApi, vhost: str, passwords: dict[str, str],
-              table: AccessTable | None = None, user_prefix: str = USER_PREFIX) -> dict[str, str]:
-    """Create (or update) one user per component with the given passwords, declare the
-    exchanges and set each user's grant in ``vhost``; returns component -> user name.
-    Topic permissions the table no longer gives are removed."""
+              table: AccessTable | None = None, user_prefix: str = USER_PREFIX,
+              administrator: str | None = None) -> dict[str, str]:
+    """Create (or update) one user per component with the given passwords, create the vhost
+    and declare the exchanges, and set each user's grant in ``vhost`` (``administrator``, if
+    given, may do anything there); returns component -> user name. Topic permissions the
+    table no longer gives are removed."""
     table = table or AccessTable.load()
     users = {component: user_prefix + component for component in passwords}
     for component, user in users.items():
         api.put_user(user, passwords[component])
         api.clear_topic_permissions(vhost, user)
-    api.import_definitions(table.definitions(vhost, users))
+    definitions = table.definitions(vhost, users)
+    if administrator:
+        definitions["permissions"].append({"user": administrator, "vhost": vhost,
+                                           "configure": ".*", "write": ".*", "read": ".*"})
+    api.import_definitions(definitions)
     return users
 
 

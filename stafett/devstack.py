@@ -1,8 +1,10 @@
 """``make run``: the whole platform on this machine, with a synthetic demo.
 
-Starts RabbitMQ if needed, runs the four services and the gateway as separate processes
-on SQLite files under ``var/``, seeds the demo, prints where to go, and on Ctrl-C stops
-every process cleanly.
+Starts RabbitMQ if needed, gives each component its own RabbitMQ user (passwords generated
+once into ``var/broker/``, grants from ``config/broker-access.yaml``, through the
+management API), runs the four services and the gateway as separate processes on SQLite
+files under ``var/``, seeds the demo (as the administrator in ``AMQP_URI``), prints where to
+go, and on Ctrl-C stops every process cleanly.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import requests
 
+from stafett import broker
 from stafett.config import ROOT, component_config
 from stafett.devissuer import dev_issuer_url, ensure_dev_keys
 
@@ -47,12 +50,68 @@ def ensure_broker(amqp_uri: str) -> None:
     elif shutil.which("docker"):
         print("Starter RabbitMQ i en container ...")
         subprocess.run(["docker", "run", "-d", "--rm", "--name", "stafett-rabbitmq",
-                        "-p", f"127.0.0.1:{port}:5672", "rabbitmq:3.13"], check=False)
+                        "-p", f"127.0.0.1:{port}:5672", "-p", "127.0.0.1:15672:15672",
+                        "rabbitmq:3.13-management"], check=False)
     deadline = time.monotonic() + 90
     while not _port_open(host, port):
         if time.monotonic() > deadline:
             sys.exit(f"RabbitMQ svarer ikke på {host}:{port}. Sett AMQP_URI eller start den.")
         time.sleep(0.5)
+
+
+def management_api(amqp_uri: str) -> broker.ManagementApi:
+    """The management API (the component users are made through it), enabled if missing."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(amqp_uri)
+    url = os.environ.get("RABBITMQ_MANAGEMENT_URL") or broker.management_url_for(amqp_uri)
+    api = broker.ManagementApi(url, (unquote(parts.username or "guest"),
+                                     unquote(parts.password or "guest")))
+    if not api.available() and (parts.hostname or "127.0.0.1") in ("127.0.0.1", "localhost") \
+            and shutil.which("rabbitmq-plugins"):
+        print("Slår på RabbitMQs management-tillegg ...")
+        subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_management"], check=False,
+                       capture_output=True)
+    deadline = time.monotonic() + 60
+    while not api.available():
+        if time.monotonic() > deadline:
+            sys.exit(f"RabbitMQs management-API svarer ikke på {url} (trengs for å lage "
+                     "brukerne). Sett RABBITMQ_MANAGEMENT_URL eller slå det på.")
+        time.sleep(0.5)
+    return api
+
+
+def provision_broker(amqp_uri: str) -> dict[str, str]:
+    """One RabbitMQ user per component (``stafett-<component>``) with the grant in
+    config/broker-access.yaml; returns each component's AMQP URI. Passwords are generated
+    on the first run and kept in var/broker/ (mode 0600)."""
+    from urllib.parse import unquote, urlsplit
+
+    api = management_api(amqp_uri)
+    vhost = unquote(urlsplit(amqp_uri).path[1:]) or "/"
+    folder = VAR / "broker"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    passwords = {}
+    for component in COMPONENTS:
+        path = folder / f"{component}.password"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(broker.new_password(), encoding="utf-8")
+        passwords[component] = path.read_text(encoding="utf-8").strip()
+    users = broker.provision(api, vhost, passwords, administrator=api.auth[0])
+    retire_old_retry_queues(api, vhost)
+    return {component: broker.with_credentials(amqp_uri, users[component], passwords[component])
+            for component in COMPONENTS}
+
+
+def retire_old_retry_queues(api: broker.ManagementApi, vhost: str) -> None:
+    """Retry queues made before the components had their own users dead-lettered through
+    the default exchange; they are declared anew (development only: what waited in them
+    for a retry is dropped)."""
+    for queue in api.queues(vhost):
+        if queue["name"].endswith(".retry") and \
+                queue.get("arguments", {}).get("x-dead-letter-exchange") == "":
+            api.delete_queue(vhost, queue["name"])
 
 
 def wait_ready(url: str, process: subprocess.Popen, name: str, timeout: float = 90) -> None:
@@ -88,7 +147,7 @@ def start_mail_sink(env: dict) -> subprocess.Popen | None:
                             start_new_session=True)
 
 
-def seed(amqp_uri: str) -> None:
+def seed(amqp_uri: str, ssl_options: dict | None = None) -> None:
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from stafett.actor import SYSTEM_ACTOR
@@ -101,7 +160,8 @@ def seed(amqp_uri: str) -> None:
     @contextmanager
     def rpc_as(actor):
         context = {"actor": (actor or SYSTEM_ACTOR).to_context()}
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30, context_data=context) as proxy:
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri, "AMQP_SSL": ssl_options}, timeout=30,
+                             context_data=context) as proxy:
             yield proxy
 
     with rpc_as(None) as proxy:
@@ -135,8 +195,10 @@ def main() -> int:
     (VAR / "log").mkdir(parents=True, exist_ok=True)
     ensure_dev_keys(VAR)
     env = dict(os.environ, DEV_ISSUER="true", DEV_ISSUER_DIR=str(VAR), PYTHONUNBUFFERED="1")
-    amqp_uri = component_config("gateway", environ=env)["AMQP_URI"]
+    admin = component_config("gateway", environ=env)
+    amqp_uri = admin["AMQP_URI"]
     ensure_broker(amqp_uri)
+    component_uris = provision_broker(amqp_uri)
 
     processes: dict[str, subprocess.Popen] = {}
 
@@ -162,12 +224,13 @@ def main() -> int:
         for name in COMPONENTS:
             log_file = open(VAR / "log" / f"{name}.log", "ab")
             processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "stafett.run", name], env=env, stdout=log_file,
+                [sys.executable, "-m", "stafett.run", name],
+                env=dict(env, AMQP_URI=component_uris[name]), stdout=log_file,
                 stderr=subprocess.STDOUT, start_new_session=True)
         for name in COMPONENTS:
             address = component_config(name, environ=env)["WEB_SERVER_ADDRESS"]
             wait_ready(f"http://{address}", processes[name], name)
-        seed(amqp_uri)
+        seed(amqp_uri, admin.get("AMQP_SSL"))
         banner(component_config("gateway", environ=env)["PUBLIC_URL"])
         if sink is not None:
             print(f"E-post fra Stafett havner i {VAR / 'mail'}/*.eml (lokal SMTP-server).")
