@@ -410,6 +410,45 @@ def connection(config: dict, **kwargs) -> Connection:
     return Connection(config["AMQP_URI"], ssl=config.get("AMQP_SSL"), **kwargs)
 
 
+class BrokerTlsRefused(RuntimeError):
+    """The broker's certificate failed verification: not a fault that waiting repairs."""
+
+
+def tls_refusal(exc: BaseException | None) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind ``exc`` (kombu wraps it), if any."""
+    while exc is not None:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def refuse_on_tls_failure(config: dict):
+    """An ``errback`` for ``ensure_connection``: connection errors are retried, a refused
+    certificate ends the retries with ``BrokerTlsRefused`` saying what to check."""
+    def errback(exc, interval=None):
+        refused = tls_refusal(exc)
+        if refused is not None:
+            server = (config.get("AMQP_SSL") or {}).get("server_hostname")
+            raise BrokerTlsRefused(
+                f"the broker's TLS certificate was refused: {refused.verify_message} "
+                f"(checked against AMQP_TLS_CA_FILE and the name {server!r}, "
+                "AMQP_TLS_SERVER_NAME)") from exc
+    return errback
+
+
+def connected(config: dict, max_retries: int | None = None, timeout: float = 5) -> Connection:
+    """``connection(config)``, connected: retried like kombu retries (``max_retries``; None
+    is until the broker answers), except after a refused certificate."""
+    conn = connection(config, connect_timeout=timeout)
+    try:
+        conn.ensure_connection(max_retries=max_retries, errback=refuse_on_tls_failure(config))
+    except BaseException:
+        conn.release()
+        raise
+    return conn
+
+
 # -- exchanges: checked, not declared -------------------------------------------------------
 
 class BrokerNotProvisioned(RuntimeError):
@@ -476,10 +515,9 @@ class RpcExchange(DependencyProvider):
         if config.get("DECLARE_RPC_EXCHANGE") is not False:
             return
         try:
-            with connection(config, connect_timeout=5) as conn:
-                conn.ensure_connection(max_retries=1, timeout=5)
+            with connected(config, max_retries=1) as conn:
                 ensure_exchanges(conn, [rpc_exchange(config)])
-        except BrokerNotProvisioned:
+        except (BrokerNotProvisioned, BrokerTlsRefused):
             raise
         except Exception as exc:
             log.warning("could not check the RPC exchange (%s: %s); continuing",

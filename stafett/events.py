@@ -286,7 +286,7 @@ class ReliableEventHandler(EventHandler):
         self.dead_letter_queue = Queue(
             dead_letter_queue_name(name), exchange=self.retry_exchange,
             routing_key=dead_letter_queue_name(name), durable=True, queue_arguments=arguments)
-        with broker.connection(config) as connection:
+        with broker.connected(config) as connection:
             broker.ensure_exchanges(connection, [source, self.retry_exchange])
             channel = connection.default_channel
             for queue in (self.queue, self.retry_queue, self.dead_letter_queue):

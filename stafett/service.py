@@ -33,10 +33,9 @@ class Probes(DependencyProvider):
                 connection.ensure_connection(max_retries=1, timeout=2)
             checks["broker"] = "ok"
         except Exception as exc:  # the probe reports, it does not raise
-            checks["broker"] = f"unreachable: {type(exc).__name__}"
-            reason = getattr(exc, "verify_message", None)  # a refused TLS certificate
-            if reason:
-                checks["broker"] += f" ({reason})"
+            refused = broker.tls_refusal(exc)
+            checks["broker"] = (f"unreachable: {type(exc).__name__}" if refused is None else
+                                f"unreachable: TLS certificate refused ({refused.verify_message})")
         for dependency in self.container.dependencies:
             if isinstance(dependency, Database):
                 try:
