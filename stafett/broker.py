@@ -506,6 +506,28 @@ def _get_rpc_exchange(config):
 nameko.rpc.get_rpc_exchange = _get_rpc_exchange
 
 
+class Responder(nameko.rpc.Responder):
+    """Sends a service's RPC replies. The caller picks the reply's routing key
+    (``reply_to``). When there is none, or the broker refuses it (a key this service may not
+    publish to), nameko lets the error kill the container, and the unacknowledged request
+    then kills the next one: any caller could take a service down. Such a reply is dropped
+    instead (the request is acknowledged) and logged."""
+
+    def send_response(self, result, exc_info):
+        reply_to = (self.message.properties or {}).get("reply_to")
+        if not reply_to:
+            log.warning("an RPC request without reply_to: no reply sent")
+            return result, exc_info
+        try:
+            return super().send_response(result, exc_info)
+        except AccessRefused as exc:
+            log.warning("the broker refused a reply (reply_to %r); dropped: %s", reply_to, exc)
+            return result, exc_info
+
+
+nameko.rpc.Responder = Responder  # RpcConsumer.handle_result looks it up at each reply
+
+
 class RpcExchange(DependencyProvider):
     """Checks at start that ``nameko-rpc`` exists (``ensure_exchanges``) when the component
     does not declare it. An unreachable broker is left to nameko, which retries."""

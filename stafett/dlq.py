@@ -12,12 +12,13 @@ import sys
 import requests
 from kombu import Connection, Queue
 
+from stafett.broker import tls_options
 from stafett.events import ATTEMPT_HEADER, ERROR_HEADER
 
 
-def dead_letter_depths(amqp_uri: str, queue_names: list[str]) -> dict[str, int]:
+def dead_letter_depths(amqp_uri: str, queue_names: list[str], ssl=None) -> dict[str, int]:
     depths = {}
-    with Connection(amqp_uri) as connection:
+    with Connection(amqp_uri, ssl=ssl) as connection:
         channel = connection.default_channel
         for name in queue_names:
             _, count, _ = channel.queue_declare(name, passive=True)
@@ -25,10 +26,10 @@ def dead_letter_depths(amqp_uri: str, queue_names: list[str]) -> dict[str, int]:
     return depths
 
 
-def peek(amqp_uri: str, dlq_name: str, limit: int = 20) -> list[dict]:
+def peek(amqp_uri: str, dlq_name: str, limit: int = 20, ssl=None) -> list[dict]:
     """The error and attempts of up to ``limit`` parked messages (left in place)."""
     seen = []
-    with Connection(amqp_uri) as connection:
+    with Connection(amqp_uri, ssl=ssl) as connection:
         queue = Queue(dlq_name, no_declare=True)(connection.default_channel)
         messages = []
         for _ in range(limit):
@@ -45,13 +46,13 @@ def peek(amqp_uri: str, dlq_name: str, limit: int = 20) -> list[dict]:
     return seen
 
 
-def replay(amqp_uri: str, dlq_name: str, limit: int | None = None) -> int:
+def replay(amqp_uri: str, dlq_name: str, limit: int | None = None, ssl=None) -> int:
     """Move messages from ``dlq_name`` back to its work queue; returns how many."""
     if not dlq_name.endswith(".dlq"):
         raise ValueError("name a dead-letter queue (…​.dlq)")
     work_queue = dlq_name[: -len(".dlq")]
     moved = 0
-    with Connection(amqp_uri) as connection:
+    with Connection(amqp_uri, ssl=ssl) as connection:
         channel = connection.default_channel
         queue = Queue(dlq_name, no_declare=True)(channel)
         producer = connection.Producer(channel)
@@ -90,14 +91,16 @@ def main(argv=None) -> int:
     again.add_argument("queue")
     again.add_argument("--limit", type=int)
     args = parser.parse_args(argv)
+    # AMQPS as the components have it: AMQP_TLS, AMQP_TLS_CA_FILE, ... (docs/security.md)
+    ssl = tls_options({**os.environ, "AMQP_URI": args.amqp_uri})
     if args.command == "list":
         for queue in list_dead_letter_queues(args.management_url):
             print(f"{queue['messages']:6}  {queue['vhost']}  {queue['name']}")
     elif args.command == "show":
-        for entry in peek(args.amqp_uri, args.queue):
+        for entry in peek(args.amqp_uri, args.queue, ssl=ssl):
             print(entry)
     else:
-        print(f"replayed {replay(args.amqp_uri, args.queue, args.limit)} message(s)")
+        print(f"replayed {replay(args.amqp_uri, args.queue, args.limit, ssl=ssl)} message(s)")
     return 0
 
 

@@ -43,7 +43,8 @@ def main(argv=None) -> int:
     from stafett.config import component_config
 
     config = component_config("notifications")
-    with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"]}, timeout=30,
+    with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"], "AMQP_SSL": config.get("AMQP_SSL")},
+                         timeout=30,
                          context_data={"actor": SYSTEM_ACTOR.to_context()}) as rpc:
         if args.command == "dead":
             result = rpc.notifications.list_deliveries(status="failed-permanent",

@@ -29,7 +29,7 @@ def uris(amqp_uri):
 
 def connect(uri: str) -> Connection:
     # publisher confirms: a refused publish raises here, not on the next operation
-    return Connection(uri, transport_options={"confirm_publish": True})
+    return Connection(uri, connect_timeout=30, transport_options={"confirm_publish": True})
 
 
 def refusal(uri: str, action) -> str:
@@ -41,12 +41,14 @@ def refusal(uri: str, action) -> str:
     return str(caught.value)
 
 
-def rpc_request(connection, channel, routing_key: str):
+def rpc_request(connection, channel, routing_key: str, reply_to: str | None = None,
+                **kwargs):
     """A request shaped as nameko sends it, with a platform actor in the context."""
     connection.Producer(channel).publish(
-        {"args": [], "kwargs": {"national_id": "irrelevant"}}, exchange=RPC,
+        {"args": [], "kwargs": kwargs}, exchange=RPC,
         routing_key=routing_key, serializer="json", mandatory=True,
-        reply_to=f"reply.notifications.{uuid.uuid4()}", correlation_id=str(uuid.uuid4()),
+        reply_to=f"reply.gateway.{uuid.uuid4()}" if reply_to is None else reply_to or None,
+        correlation_id=str(uuid.uuid4()),
         headers={"nameko.actor": SYSTEM_ACTOR.to_context()})
 
 
@@ -82,11 +84,24 @@ def test_each_component_connects_as_its_own_user(platform, broker, amqp_uri):
     assert connected_users() == expected  # nothing connected as guest
 
 
+def calls_counted(platform, service: str, method: str) -> float:
+    """The service's request counter for ``method`` (one registry per test process: read
+    it before and after, never as an absolute)."""
+    metrics = requests.get(platform.url(service) + "/metrics", timeout=30).text
+    line = f'stafett_requests_total{{entrypoint="{method}",kind="rpc",service="{service}"}} '
+    return next((float(row[len(line):]) for row in metrics.splitlines()
+                 if row.startswith(line)), 0.0)
+
+
 def test_notifications_cannot_call_consent_or_logs_and_the_call_never_arrives(
         platform, uris, tap):
     notifications = uris["notifications"]
+    counted = {"consent": calls_counted(platform, "consent", "register_child"),
+               "logs": calls_counted(platform, "logs", "apply_handover"),
+               "allowed": calls_counted(platform, "consent", "list_agencies")}
     for key in ("consent.register_child", "logs.apply_handover"):
-        reason = refusal(notifications, lambda c, ch: rpc_request(c, ch, key))
+        reason = refusal(notifications, lambda c, ch: rpc_request(
+            c, ch, key, child={"national_id": "irrelevant"}))
         assert "ACCESS_REFUSED" in reason
         assert f"access to topic '{key}' in exchange 'nameko-rpc'" in reason
     # the gateway calls consent, but never applies a handover: that is handover's
@@ -97,10 +112,10 @@ def test_notifications_cannot_call_consent_or_logs_and_the_call_never_arrives(
     with connect(uris["gateway"]) as connection:
         rpc_request(connection, connection.channel(), "consent.list_agencies")
     assert tap() == ["consent.list_agencies"]
-    metrics = requests.get(platform.url("consent") + "/metrics", timeout=5).text
-    assert 'entrypoint="register_child"' not in metrics
-    assert 'entrypoint="apply_handover"' not in requests.get(
-        platform.url("logs") + "/metrics", timeout=5).text
+    wait_for(lambda: calls_counted(platform, "consent", "list_agencies") > counted["allowed"],
+             timeout=30, message="consent to count the call that was let through")
+    assert calls_counted(platform, "consent", "register_child") == counted["consent"]
+    assert calls_counted(platform, "logs", "apply_handover") == counted["logs"]
 
 
 def test_notifications_cannot_consume_or_bind_what_is_not_its_own(platform, uris):
@@ -158,3 +173,20 @@ def test_no_component_may_delete_an_exchange(platform, uris):
         reason = refusal(uris[component],
                          lambda c, ch: ch.exchange_delete(exchange))
         assert f"access to exchange '{exchange}'" in reason, component
+
+
+@pytest.mark.parametrize("reply_to", [
+    "reply.notifications.00000000-0000-4000-8000-000000000000",  # notifications calls nobody
+    "consent.register_child",  # consent calling itself on the caller's behalf
+    "",  # no reply_to at all
+])
+def test_a_reply_the_service_cannot_send_is_dropped_and_the_service_keeps_answering(
+        platform, uris, reply_to):
+    """The caller chooses the reply's routing key: a missing one, or one the service may not
+    publish to, must not take the service down (nameko lets either kill the container)."""
+    with connect(uris["logs"]) as connection:  # logs may call consent.coverage
+        rpc_request(connection, connection.channel(), "consent.coverage", reply_to=reply_to)
+    for _ in range(2):
+        with platform.rpc() as rpc:
+            assert isinstance(rpc.consent.list_agencies(), list)
+    assert requests.get(platform.url("consent") + "/readyz", timeout=30).status_code == 200
