@@ -198,6 +198,24 @@ def is_in_force(consent, today: date) -> bool:
     return consent.status == ACTIVE and consent.valid_from <= today <= consent.valid_until
 
 
+def no_longer_covered(ended, others, agencies, today: date) -> list[str]:
+    """The organisation numbers an ending consent covered that no other consent in force
+    today covers: the agencies every service must stop showing this child's data to.
+
+    ``ended`` was active until now (a pending consent never covered anyone: pass nothing);
+    ``others`` are the child's other open consents; ``agencies`` the registry's
+    ``(org_number, type)`` pairs. One rule, ``covers``, decides both sides.
+    """
+    in_force = [c for c in others if c.id != ended.id and is_in_force(c, today)]
+    known = dict(agencies)
+    candidates = [*known.items(), *((org, None) for org in ended.scope_agencies
+                                    if org not in known)]
+    return sorted({org for org, agency_type in candidates
+                   if covers(ended.scope_agencies, ended.scope_agency_types, org, agency_type)
+                   and not any(covers(c.scope_agencies, c.scope_agency_types, org, agency_type)
+                               for c in in_force)})
+
+
 # -- expiry ----------------------------------------------------------------------------------
 
 EXPIRE, WARN = "expire", "warn"

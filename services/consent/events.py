@@ -8,7 +8,8 @@ EXPIRED = "consent.expired"
 EXPIRING = "consent.expiring"
 
 
-def consent_data(consent, notify_person_ids: list[str] | None = None) -> dict:
+def consent_data(consent, notify_person_ids: list[str] | None = None,
+                 no_longer_covers: list[str] | None = None) -> dict:
     data = {
         "consent_id": consent.id,
         "status": consent.status,
@@ -21,4 +22,7 @@ def consent_data(consent, notify_person_ids: list[str] | None = None) -> dict:
     if notify_person_ids is not None:
         # who consents (guardians or the youth): notifications tells them, by id
         data["notify_person_ids"] = list(notify_person_ids)
+    if no_longer_covers is not None:
+        # when it ends: the agencies (organisation numbers) no consent in force covers now
+        data["no_longer_covers"] = list(no_longer_covers)
     return data

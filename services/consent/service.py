@@ -399,6 +399,7 @@ class ConsentService(ServiceBase):
         for consent in candidates:
             action = domain.expiry_action(consent, today, policy)
             if action == domain.EXPIRE:
+                was_active = consent.status == domain.ACTIVE
                 claimed = self.db.execute(update(Consent).where(
                     Consent.id == consent.id, Consent.status == consent.status).values(
                     status=domain.EXPIRED, ended_at=utcnow(), ended_by="consent:expiry",
@@ -406,7 +407,9 @@ class ConsentService(ServiceBase):
                 if claimed:
                     self.db.refresh(consent)
                     self.events.emit(self.db, events.EXPIRED, child_id=consent.child_id,
-                                     data=events.consent_data(consent, self._notify(consent)))
+                                     data=events.consent_data(
+                                         consent, self._notify(consent),
+                                         self._no_longer_covers(consent, was_active)))
             elif action == domain.WARN:
                 claimed = self.db.execute(update(Consent).where(
                     Consent.id == consent.id, Consent.expiring_notified_at.is_(None)).values(
@@ -438,10 +441,21 @@ class ConsentService(ServiceBase):
                                                   if consent.method == "paper" else None))
 
     def _end(self, consent: Consent, status: str, event_type: str, by: str) -> None:
+        was_active = consent.status == domain.ACTIVE
         consent.status, consent.ended_at, consent.ended_by = status, utcnow(), by
         consent.version += 1
         self.events.emit(self.db, event_type, child_id=consent.child_id,
-                         data=events.consent_data(consent, self._notify(consent)))
+                         data=events.consent_data(consent, self._notify(consent),
+                                                  self._no_longer_covers(consent, was_active)))
+
+    def _no_longer_covers(self, ended: Consent, was_active: bool) -> list[str]:
+        """For the ending event: the agencies this consent covered and no consent in force
+        covers now (the notifications service drops what it queued for them)."""
+        if not was_active:
+            return []
+        agencies = self.db.execute(select(Agency.org_number, Agency.type)).all()
+        return domain.no_longer_covered(ended, self._open_consents(ended.child_id),
+                                        [tuple(a) for a in agencies], date.today())
 
     def _notify(self, consent: Consent) -> list[str]:
         return sorted(domain.parties_who_consent(consent.consenting_party, consent.child_id,

@@ -5,13 +5,20 @@ the dicts the consent service returns); no nameko, no sessions. The sender keeps
 until the receiver has taken it: only ``completed`` moves it, and only after the logs
 service confirmed the change.
 
-    consent_pending ──► awaiting_acceptance ──► accepted ──► completed
+    consent_pending ◄─► awaiting_acceptance ──► accepted ──► completed
           │                  │   │   │              │
           ▼                  ▼   ▼   ▼              ▼
-   cancelled/expired   declined cancelled expired  cancelled (log closed before application)
+   cancelled/expired   declined cancelled expired  cancelled (log closed, or consent ended,
+                                                              before application)
+
+Consent binds every step: a handover is offered when consent covers the receiver, goes back
+to ``consent_pending`` when consent stops covering it before acceptance, and an accepted
+one that consent no longer covers is cancelled (the logs service refuses to apply it).
+Staff see a handover only while consent covers their side of it (``viewer_role``).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -38,10 +45,11 @@ TERMINAL_STATES = frozenset({COMPLETED, DECLINED, CANCELLED, EXPIRED})
 
 TRANSITIONS = {
     CONSENT_PENDING: {AWAITING_ACCEPTANCE, CANCELLED, EXPIRED},
-    AWAITING_ACCEPTANCE: {ACCEPTED, DECLINED, CANCELLED, EXPIRED},
+    # back to consent_pending when consent stops covering the receiver before acceptance
+    AWAITING_ACCEPTANCE: {ACCEPTED, DECLINED, CANCELLED, EXPIRED, CONSENT_PENDING},
     # accepted is no longer the requester's to cancel, and does not expire: the receiver
     # has taken the baton. Only the logs service refusing the application (the log was
-    # closed meanwhile) cancels it.
+    # closed meanwhile, or consent no longer covers the receiver) cancels it.
     ACCEPTED: {COMPLETED, CANCELLED},
     COMPLETED: set(), DECLINED: set(), CANCELLED: set(), EXPIRED: set(),
 }
@@ -52,9 +60,11 @@ LOG_CLOSED = "log_closed"
 EXPIRED_REASON = "expired"
 APPLICATION_REFUSED = "application_refused"
 DECLINED_REASON = "declined"
+CONSENT_WITHDRAWN = "consent_withdrawn"
 
 REASON_TEXTS = {
     LOG_CLOSED: "Loggen ble lukket",
+    CONSENT_WITHDRAWN: "Samtykket dekker ikke lenger mottakeren",
     EXPIRED_REASON: "Forespørselen utløp før den ble akseptert",
     REQUESTER_CANCELLED: "Trukket av avsender",
 }
@@ -144,6 +154,36 @@ def covers(consents: list[dict], agency: str, agency_type: str | None, today: da
     return False
 
 
+# what a handover does when the owner's answer about consent for its receiver changes
+OFFER = "offer"                      # consent_pending → awaiting_acceptance
+BACK_TO_CONSENT = "back_to_consent"  # awaiting_acceptance → consent_pending
+CHECK_APPLICATION = "check_application"  # accepted: the logs service applies or refuses
+
+
+def consent_action(status: str, covered: bool) -> str | None:
+    """What consent for the receiver (``covered``: does it cover them today?) asks of a
+    handover in ``status``.
+
+    - ``consent_pending`` and covered: offer it to the receiver.
+    - ``awaiting_acceptance`` and no longer covered: back to ``consent_pending``. The
+      receiver only had the offer; the request (the stafettholder's judgement that the
+      child moves on) stays, waits for consent again and expires on its day as before.
+    - ``accepted`` and no longer covered: ask the logs service to apply it, which it
+      refuses without consent for the receiver (then it is cancelled, ``consent_withdrawn``;
+      the sender keeps the baton). An acceptance made under a consent that is gone is not
+      kept waiting: the receiver named people the guardians no longer share with. The logs
+      service decides because it alone knows whether the change was already applied.
+    - anything else: nothing (an ended handover stays as it ended).
+    """
+    if status == CONSENT_PENDING and covered:
+        return OFFER
+    if status == AWAITING_ACCEPTANCE and not covered:
+        return BACK_TO_CONSENT
+    if status == ACCEPTED and not covered:
+        return CHECK_APPLICATION
+    return None
+
+
 def age_on(birth_date: date, today: date) -> int:
     return today.year - birth_date.year - ((today.month, today.day)
                                            < (birth_date.month, birth_date.day))
@@ -195,11 +235,11 @@ def is_receiving_staff(actor: Actor | None, handover) -> bool:
     return handover.to_person_id is None or handover.to_person_id == actor.person_id
 
 
-def viewer_role(actor: Actor | None, handover) -> str | None:
-    """The actor's part in this handover, or None: then it does not exist for them.
+def part(actor: Actor | None, handover) -> str | None:
+    """The actor's part in this handover as the request names it, consent aside.
 
-    The receiving side sees a handover only once consent covers it (it was offered):
-    before that, not even its existence is shared with an agency outside the consent.
+    The receiving side has a part only once consent covered it (it was offered): before
+    that, not even its existence is shared with an agency outside the consent.
     """
     if is_requester(actor, handover):
         return REQUESTER
@@ -212,8 +252,36 @@ def viewer_role(actor: Actor | None, handover) -> str | None:
     return None
 
 
-def require_viewer(actor: Actor | None, handover) -> str:
-    role = viewer_role(actor, handover)
+def agency_of(role: str | None, handover) -> tuple[str, str | None] | None:
+    """The agency (organisation number, type) consent must cover for a staff role to see
+    the handover: the sender's for the requester, the receiver's for the receiver. None
+    for those who consent: they see their child's handovers whatever the consent says."""
+    if role == REQUESTER:
+        return handover.from_agency, handover.from_agency_type
+    if role == RECEIVER:
+        return handover.to_agency, handover.to_agency_type
+    return None
+
+
+def viewer_role(actor: Actor | None, handover, coverage: Callable[[], list[dict]],
+                today: date) -> str | None:
+    """The actor's part in this handover, or None: then it does not exist for them.
+
+    Staff (requester and receiver alike) see it only while a consent in force covers
+    their side's agency: ``coverage()`` is the consent service's answer for the child
+    (asked only for staff, at the time of the request), never a copy kept here. When
+    consent ends for an agency, the very next read answers as for a missing handover.
+    """
+    role = part(actor, handover)
+    side = agency_of(role, handover)
+    if side is not None and not covers(coverage(), side[0], side[1], today):
+        return None
+    return role
+
+
+def require_viewer(actor: Actor | None, handover, coverage: Callable[[], list[dict]],
+                   today: date) -> str:
+    role = viewer_role(actor, handover, coverage, today)
     if role is None:
         raise NotFound("no such handover")
     return role
@@ -226,16 +294,18 @@ def check_version(expected: int | None, handover) -> None:
         raise PreconditionFailed("the handover changed since you read it; read it again")
 
 
-def require_receiver(actor: Actor | None, handover) -> str:
+def require_receiver(actor: Actor | None, handover, coverage: Callable[[], list[dict]],
+                     today: date) -> str:
     """Accept and decline: the receiving side. Others who may see it learn why not."""
-    role = require_viewer(actor, handover)
+    role = require_viewer(actor, handover, coverage, today)
     if role != RECEIVER:
         raise Forbidden("only the receiving agency may accept or decline a handover")
     return role
 
 
-def require_requester(actor: Actor | None, handover) -> str:
-    role = require_viewer(actor, handover)
+def require_requester(actor: Actor | None, handover, coverage: Callable[[], list[dict]],
+                      today: date) -> str:
+    role = require_viewer(actor, handover, coverage, today)
     if role != REQUESTER:
         raise Forbidden("only the one who requested the handover may cancel it")
     return role

@@ -8,10 +8,11 @@ requested_by_person_id``; then, per type:
 |---|---|
 | handover.requested | status (consent_pending / awaiting_acceptance), consent_person_ids (those asked to consent — the guardians with parental responsibility, or the youth from CONSENT_YOUTH_AGE — when consent_pending, else []) |
 | handover.consent_granted | (none: consent now covers the receiver; the handover awaits acceptance) |
+| handover.consent_ended | previous_status (awaiting_acceptance), consent_person_ids (those asked to consent again), requester_covered (whether consent still covers the requesting agency: if not, its staff are not told) — consent no longer covers the receiver; the handover is consent_pending again |
 | handover.accepted | new_stafettholder_person_id, accepted_by_person_id |
 | handover.declined | (none; the receiver's reason stays in the handover service) |
 | handover.completed | new_stafettholder_person_id, accepted_by_person_id |
-| handover.cancelled | reason (code: requester_cancelled / log_closed / expired / application_refused), previous_status |
+| handover.cancelled | reason (code: requester_cancelled / log_closed / expired / application_refused / consent_withdrawn), previous_status; with consent_withdrawn also consent_person_ids and requester_covered |
 
 An expired request is published as ``handover.cancelled`` with reason ``expired`` (its
 status is ``expired``). Ids, codes and organisation numbers only: never names, the note,
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 REQUESTED = "handover.requested"
 CONSENT_GRANTED = "handover.consent_granted"
+CONSENT_ENDED = "handover.consent_ended"
 ACCEPTED = "handover.accepted"
 DECLINED = "handover.declined"
 COMPLETED = "handover.completed"
@@ -45,6 +47,12 @@ def consent_granted(handover) -> dict:
     return common(handover)
 
 
+def consent_ended(handover, previous_status: str, requester_covered: bool) -> dict:
+    return {**common(handover), "previous_status": previous_status,
+            "consent_person_ids": list(handover.consent_person_ids or []),
+            "requester_covered": requester_covered}
+
+
 def accepted(handover) -> dict:
     return {**common(handover),
             "new_stafettholder_person_id": handover.new_stafettholder_person_id,
@@ -58,5 +66,10 @@ def declined(handover) -> dict:
     return common(handover)
 
 
-def cancelled(handover, reason: str, previous_status: str) -> dict:
-    return {**common(handover), "reason": reason, "previous_status": previous_status}
+def cancelled(handover, reason: str, previous_status: str,
+              requester_covered: bool | None = None) -> dict:
+    data = {**common(handover), "reason": reason, "previous_status": previous_status}
+    if requester_covered is not None:  # consent_withdrawn: who is told
+        data["consent_person_ids"] = list(handover.consent_person_ids or [])
+        data["requester_covered"] = requester_covered
+    return data

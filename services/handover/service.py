@@ -83,8 +83,9 @@ class HandoverService(ServiceBase):
         (offered to the actor's agency, or to the actor by name) handovers; for a guardian
         or youth, those of their child."""
         params = load(ListIn(), {"direction": direction, "limit": limit})
-        actor = self.actor
+        actor, today = self.actor, date.today()
         candidates = self._candidates(params["direction"])
+        asked = {}  # the consent service's answer, once per child on this page
 
         def fetch(after, n):
             if candidates is None:
@@ -93,7 +94,8 @@ class HandoverService(ServiceBase):
                                                 after).limit(n)).all()
 
         def show(handover):
-            role = domain.viewer_role(actor, handover)
+            coverage = asked.setdefault(handover.child_id, self._consents(handover.child_id))
+            role = domain.viewer_role(actor, handover, coverage, today)
             return None if role is None else self._view(handover, role, with_summary=False)
 
         with audited_work(self.db, actor, "list", "handovers"):
@@ -104,10 +106,11 @@ class HandoverService(ServiceBase):
     def get_handover(self, handover_id: str) -> dict:
         """One handover as the actor may see it: the receiver gets the summary, never the
         log; those who consent for the child see where it goes, without the summary."""
-        actor, handover = self.actor, self._refreshed(handover_id)
+        actor, (handover, coverage) = self.actor, self._refreshed(handover_id)
         with audited_work(self.db, actor, "read", "handover", handover_id,
                           subject_id=handover.log_id if handover else None) as work:
-            role = work.role = domain.require_viewer(actor, self._required(handover))
+            role = work.role = domain.require_viewer(actor, self._required(handover),
+                                                     coverage, date.today())
         return self._view(handover, role, with_child=True)
 
     # -- the workflow -----------------------------------------------------------------------
@@ -164,15 +167,16 @@ class HandoverService(ServiceBase):
                         expected_version: int | None = None) -> dict:
         """The receiver takes the baton, naming the new stafettholder. The logs service
         applies the change afterwards; until it confirms, the sender keeps the role."""
-        actor, handover = self.actor, self._refreshed(handover_id)
+        actor, (handover, coverage) = self.actor, self._refreshed(handover_id)
         with audited_work(self.db, actor, "accept", "handover", handover_id,
                           subject_id=handover.log_id if handover else None) as work:
-            work.role = domain.require_receiver(actor, self._required(handover))
+            work.role = domain.require_receiver(actor, self._required(handover), coverage,
+                                                date.today())
             domain.check_version(expected_version, handover)
             data = load(AcceptIn(), payload)  # after authorization: strangers learn nothing
             domain.transition(handover.status, domain.ACCEPTED)
-            if not domain.covers(self.consent.coverage(handover.child_id), handover.to_agency,
-                                 handover.to_agency_type, date.today()):
+            if not domain.covers(coverage(), handover.to_agency, handover.to_agency_type,
+                                 date.today()):
                 raise Conflict("consent no longer covers the receiving agency; the guardians "
                                "(or the youth) must consent before it can be accepted")
             holder = data["new_stafettholder_person_id"]
@@ -192,10 +196,11 @@ class HandoverService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def decline_handover(self, handover_id: str, payload: dict,
                          expected_version: int | None = None) -> dict:
-        actor, handover = self.actor, self._refreshed(handover_id)
+        actor, (handover, coverage) = self.actor, self._refreshed(handover_id)
         with audited_work(self.db, actor, "decline", "handover", handover_id,
                           subject_id=handover.log_id if handover else None) as work:
-            work.role = domain.require_receiver(actor, self._required(handover))
+            work.role = domain.require_receiver(actor, self._required(handover), coverage,
+                                                date.today())
             domain.check_version(expected_version, handover)
             data = load(DeclineIn(), payload)
             domain.transition(handover.status, domain.DECLINED)
@@ -207,10 +212,11 @@ class HandoverService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def cancel_handover(self, handover_id: str, payload: dict | None = None,
                         expected_version: int | None = None) -> dict:
-        actor, handover = self.actor, self._refreshed(handover_id)
+        actor, (handover, coverage) = self.actor, self._refreshed(handover_id)
         with audited_work(self.db, actor, "cancel", "handover", handover_id,
                           subject_id=handover.log_id if handover else None) as work:
-            work.role = domain.require_requester(actor, self._required(handover))
+            work.role = domain.require_requester(actor, self._required(handover), coverage,
+                                                 date.today())
             domain.check_version(expected_version, handover)
             data = load(CancelIn(), payload)
             if handover.status not in domain.CANCELLABLE_STATES:
@@ -256,6 +262,15 @@ class HandoverService(ServiceBase):
                              apply_attempts=Handover.apply_attempts + 1)
                 self.db.commit()
                 return handover.status
+            if isinstance(exc, Conflict) and "consent" in (exc.detail or ""):
+                # consent stopped covering the receiver after acceptance: nothing moved,
+                # the sender keeps the baton
+                self._cancel(handover, domain.CONSENT_WITHDRAWN,
+                             domain.REASON_TEXTS[domain.CONSENT_WITHDRAWN],
+                             requester_covered=self._requester_covered(handover),
+                             apply_attempts=Handover.apply_attempts + 1)
+                self.db.commit()
+                return handover.status
             # refused for good (e.g. no such log): the sender keeps the baton, the log is
             # free for a new request
             self._cancel(handover, domain.APPLICATION_REFUSED,
@@ -286,17 +301,21 @@ class HandoverService(ServiceBase):
 
     @configured_timer("HANDOVER_TIMER_SECONDS", 60)
     def housekeeping(self) -> dict:
-        """Expire requests past their day, offer those consent now covers (a safety net
-        for the consent event), and apply accepted handovers the event did not finish."""
+        """Expire requests past their day, follow consent (offer those it now covers, take
+        back offers it no longer covers: a safety net for the consent events), and apply
+        accepted handovers the event did not finish (the logs service refuses those consent
+        no longer covers, which cancels them)."""
         self.actor_context.set(SYSTEM_ACTOR)
-        counts = {"expired": 0, "offered": 0, "applied": 0}
+        counts = {"expired": 0, "offered": 0, "taken_back": 0, "applied": 0}
         now = utcnow()
         for handover in self.db.scalars(select(Handover).where(
                 Handover.status.in_(domain.EXPIRABLE_STATES))).all():
             if domain.is_due(handover.expires_at, now) and self._expire(handover):
                 counts["expired"] += 1
-        counts["offered"] = self._offer_covered(self.db.scalars(select(Handover).where(
-            Handover.status == domain.CONSENT_PENDING)).all())
+        followed = self._follow_consent(self.db.scalars(select(Handover).where(
+            Handover.status.in_(domain.EXPIRABLE_STATES))).all())
+        counts["offered"] = followed[domain.OFFER]
+        counts["taken_back"] = followed[domain.BACK_TO_CONSENT]
         accepted = self.db.scalars(select(Handover.id).where(
             Handover.status == domain.ACCEPTED)).all()
         self._release()
@@ -322,6 +341,46 @@ class HandoverService(ServiceBase):
             if domain.covers([event.data], handover.to_agency, handover.to_agency_type, today):
                 self._offer(handover)
         self.db.commit()
+
+    @reliable_event_handler("consent", "consent.withdrawn")
+    def on_consent_withdrawn(self, payload: dict) -> None:
+        self._consent_ended(Envelope.from_dict(payload), "on_consent_withdrawn")
+
+    @reliable_event_handler("consent", "consent.expired")
+    def on_consent_expired(self, payload: dict) -> None:
+        self._consent_ended(Envelope.from_dict(payload), "on_consent_expired")
+
+    @reliable_event_handler("consent", "consent.superseded")
+    def on_consent_superseded(self, payload: dict) -> None:
+        """A superseding consent may cover less (narrowed): the same as an ending."""
+        self._consent_ended(Envelope.from_dict(payload), "on_consent_superseded")
+
+    def _consent_ended(self, event: Envelope, consumer: str) -> None:
+        """A consent of the child ended: whether it still covers each receiver is the
+        consent service's answer now (the event says only that something ended; another
+        consent may still cover, or a newer one may already). Offers it no longer covers go
+        back to ``consent_pending``; accepted ones go to the logs service, which refuses to
+        apply them without consent (they are then cancelled)."""
+        self.actor_context.set(SYSTEM_ACTOR)
+        affected = self.db.scalars(select(Handover.id).where(
+            Handover.child_id == event.child_id,
+            Handover.status.in_((domain.AWAITING_ACCEPTANCE, domain.ACCEPTED)))).all()
+        self._release()
+        # ask before recording the event as handled: if consent cannot answer, the event
+        # is retried (then parked), not lost
+        consents = self.consent.coverage(event.child_id) if affected else []
+        if not first_delivery(self.db, f"handover.{consumer}", event.event_id):
+            self.db.rollback()
+            return
+        handovers = self.db.scalars(select(Handover).where(Handover.id.in_(affected))).all()
+        followed = self._follow_consent(handovers, {event.child_id: consents})
+        self.db.commit()
+        for handover_id in followed[domain.CHECK_APPLICATION]:
+            try:
+                self._apply(handover_id)
+            except Exception:  # the housekeeping timer tries again; the logs service decides
+                log.warning("an accepted handover awaits its application after consent ended",
+                            extra={"handover_id": handover_id})
 
     @reliable_event_handler("logs", "log.closed")
     def on_log_closed(self, payload: dict) -> None:
@@ -359,11 +418,13 @@ class HandoverService(ServiceBase):
         if not self._move(handover, target, **values):
             raise Conflict(f"the handover changed meanwhile; it is now {handover.status}")
 
-    def _cancel(self, handover: Handover, code: str, text: str, **values) -> bool:
+    def _cancel(self, handover: Handover, code: str, text: str,
+                requester_covered: bool | None = None, **values) -> bool:
         previous = handover.status
         if self._move(handover, domain.CANCELLED, reason=text, reason_code=code,
                       ended_at=utcnow(), **values):
-            self._emit(handover, events.CANCELLED, events.cancelled(handover, code, previous))
+            self._emit(handover, events.CANCELLED,
+                       events.cancelled(handover, code, previous, requester_covered))
             return True
         return False
 
@@ -384,39 +445,96 @@ class HandoverService(ServiceBase):
             return True
         return False
 
-    def _offer_covered(self, pending: list[Handover]) -> int:
-        """Ask the consent service (the owner) whether consent now covers each receiver."""
-        offered, today = 0, date.today()
-        self._release()
-        for child_id in {h.child_id for h in pending if h.child_id}:
-            try:
-                consents = self.consent.coverage(child_id)
-            except ServiceUnavailable:
-                log.warning("consent unreachable; pending handovers are checked later")
-                return offered
-            for handover in (h for h in pending if h.child_id == child_id):
-                if domain.covers(consents, handover.to_agency, handover.to_agency_type, today):
-                    offered += self._offer(handover)
-            self.db.commit()
-        return offered
+    def _take_back(self, handover: Handover, consents: list[dict]) -> bool:
+        """Consent no longer covers the receiver before acceptance: back to waiting for
+        consent. The receiver no longer sees it (``offered_at`` cleared); the requester and
+        those who consent are told (``handover.consent_ended``)."""
+        previous = handover.status
+        if self._move(handover, domain.CONSENT_PENDING, offered_at=None):
+            self._emit(handover, events.CONSENT_ENDED, events.consent_ended(
+                handover, previous, self._covers_sender(handover, consents)))
+            return True
+        return False
 
-    def _refreshed(self, handover_id: str) -> Handover | None:
+    @staticmethod
+    def _covers_sender(handover: Handover, consents: list[dict]) -> bool:
+        return domain.covers(consents, handover.from_agency, handover.from_agency_type,
+                             date.today())
+
+    def _requester_covered(self, handover: Handover) -> bool:
+        """Whether consent still covers the requesting agency (to tell its staff); when the
+        consent service cannot say, they are not told."""
+        try:
+            return self._covers_sender(handover, self.consent.coverage(handover.child_id))
+        except ServiceUnavailable:
+            return False
+
+    def _follow_consent(self, handovers: list[Handover],
+                        answers: dict[str, list[dict]] | None = None) -> dict:
+        """Bring open handovers in line with the consent service's answer (asked once per
+        child unless ``answers`` has it): offer, take back, or mark for the application
+        step (``domain.consent_action``). Returns the counts, and the ids to apply."""
+        done = {domain.OFFER: 0, domain.BACK_TO_CONSENT: 0, domain.CHECK_APPLICATION: []}
+        answers, today = dict(answers or {}), date.today()
+        self._release()
+        for child_id in {h.child_id for h in handovers if h.child_id}:
+            if child_id not in answers:
+                try:
+                    answers[child_id] = self.consent.coverage(child_id)
+                except ServiceUnavailable:
+                    log.warning("consent unreachable; open handovers are checked later")
+                    return done
+            consents = answers[child_id]
+            for handover in (h for h in handovers if h.child_id == child_id):
+                action = domain.consent_action(handover.status, domain.covers(
+                    consents, handover.to_agency, handover.to_agency_type, today))
+                if action == domain.OFFER:
+                    done[action] += self._offer(handover)
+                elif action == domain.BACK_TO_CONSENT:
+                    done[action] += self._take_back(handover, consents)
+                elif action == domain.CHECK_APPLICATION:
+                    done[action].append(handover.id)
+            self.db.commit()
+        return done
+
+    def _refreshed(self, handover_id: str):
         """Load a handover for an action, first bringing it up to date: expired if its day
-        has passed, offered if consent now covers the receiver (re-checked on read/accept,
-        whatever the consent event's progress). Committed on its own."""
+        has passed; for the staff on either side, offered if consent now covers the
+        receiver, or back to ``consent_pending`` if it no longer does (re-checked with the
+        consent service on every read and action, whatever the consent events' progress).
+        Committed on its own. Returns the handover (or None) and the consent service's
+        answer for its child, asked at most once per call."""
         handover = self.db.get(Handover, handover_id)
         if handover is None:
-            return None
-        actor = self.actor
+            return None, lambda: []
+        actor, coverage = self.actor, self._consents(handover.child_id)
         if handover.status in domain.EXPIRABLE_STATES and domain.is_due(handover.expires_at,
                                                                        utcnow()):
             self._expire(handover)
-        elif handover.status == domain.CONSENT_PENDING and (
+        elif handover.status in domain.EXPIRABLE_STATES and (
                 domain.is_requester(actor, handover)
                 or domain.is_receiving_staff(actor, handover)):
-            self._offer_covered([handover])
+            try:
+                self._follow_consent([handover], {handover.child_id: coverage()})
+            except ServiceUnavailable:
+                log.warning("consent unreachable; the handover is checked later")
         self._release()
-        return handover
+        return handover, coverage
+
+    def _consents(self, child_id: str | None):
+        """The consent service's answer about the child's consents (``coverage``), asked
+        when first needed and then kept for this call: the owner decides, every time."""
+        answer = []
+
+        def coverage() -> list[dict]:
+            if not answer:
+                if not child_id:
+                    answer.append([])
+                else:
+                    self._release()
+                    answer.append(self.consent.coverage(child_id))
+            return answer[0]
+        return coverage
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -181,6 +181,13 @@ def check_new_participant(staff: dict, coverage: Coverage, existing, today: date
         raise Conflict("that person already takes part in the log")
 
 
+def check_receiving_covered(staff: dict, coverage: Coverage) -> None:
+    """A handover is applied only while consent covers the receiving staff's agency (the
+    handover service cancels it on this refusal: ``consent``, in the detail, is the code)."""
+    if not coverage.covers(staff["agency"], staff["agency_type"]):
+        raise Conflict("consent no longer covers the receiving agency")
+
+
 def check_removal(participant, viewer: Viewer) -> None:
     if participant.role == STAFETTHOLDER:
         raise Conflict("hand the stafettholder role to someone else before removing them")

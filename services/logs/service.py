@@ -668,6 +668,10 @@ class LogsService(ServiceBase):
                 raise NotFound("no such log")
             domain.require_open(log)
             today = date.today()
+            # the owner's answer now, not the projection's: consent may have ended between
+            # acceptance and this application
+            self._sync_projection(log.child_id)
+            coverage = self._coverage(log.child_id)
             participants = self._participants(log_id)
             holder = next(p for p in participants if p.role == domain.STAFETTHOLDER
                           and p.removed_at is None)
@@ -675,8 +679,11 @@ class LogsService(ServiceBase):
             for person_id in dict.fromkeys([new_stafettholder_person_id, *receiving_person_ids]):
                 existing = next((p for p in participants if p.person_id == person_id
                                  and domain.is_active(p, today)), None)
+                staff = ({"agency": existing.agency, "agency_type": existing.agency_type}
+                         if existing else self.consent.staff_member(person_id))
+                domain.check_receiving_covered(staff, coverage)
                 receiving[person_id] = existing or self._staff_participant(
-                    log_id, self.consent.staff_member(person_id), domain.MEMBER, today)
+                    log_id, staff, domain.MEMBER, today)
             ctx = InLog(log, participants, domain.Viewer(holder, domain.STAFETTHOLDER), None)
             self._move_baton(ctx, holder, receiving[new_stafettholder_person_id], domain.FORMER)
             # the sender's role ends today; reading goes on through the grace period only

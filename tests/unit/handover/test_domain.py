@@ -154,6 +154,7 @@ def test_expiry():
 
 def handover(**values):
     base = dict(id="h-1", log_id="log-1", from_agency=SCHOOL, to_agency=UPPER,
+                from_agency_type=None, to_agency_type=None,
                 to_person_id=None, requested_by_person_id="s-1", status=domain.AWAITING_ACCEPTANCE,
                 offered_at=NOW, consent_person_ids=["g-1"], completed_at=None,
                 new_stafettholder_person_id=None, receiving_person_ids=None)
@@ -166,6 +167,12 @@ RECEIVER = Actor(kind=STAFF, person_id="s-2", agency=UPPER)
 OUTSIDER = Actor(kind=STAFF, person_id="s-3", agency=NAV)
 COLLEAGUE = Actor(kind=STAFF, person_id="s-4", agency=SCHOOL)
 GUARDIAN = Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-high")
+#: consent covers both sides of the handover
+BOTH = [consent(agencies=[SCHOOL, UPPER])]
+
+
+def role_of(actor, handover, consents=BOTH):
+    return domain.viewer_role(actor, handover, lambda: consents, TODAY)
 
 
 @pytest.mark.parametrize("actor, role", [
@@ -176,39 +183,102 @@ GUARDIAN = Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-high")
     (Actor(kind=STAFF, person_id="s-1", agency=NAV), None),  # the requester, elsewhere
 ])
 def test_viewer_roles(actor, role):
-    assert domain.viewer_role(actor, handover()) == role
+    assert role_of(actor, handover()) == role
 
 
 def test_the_receiver_does_not_see_a_request_consent_does_not_cover_yet():
     pending = handover(status=domain.CONSENT_PENDING, offered_at=None)
-    assert domain.viewer_role(RECEIVER, pending) is None
-    assert domain.viewer_role(REQUESTER, pending) == domain.REQUESTER
-    assert domain.viewer_role(GUARDIAN, pending) == domain.CONSENTING_PARTY
+    assert role_of(RECEIVER, pending) is None
+    assert role_of(REQUESTER, pending) == domain.REQUESTER
+    assert role_of(GUARDIAN, pending) == domain.CONSENTING_PARTY
 
 
 def test_a_named_receiver_is_the_only_receiver():
     named = handover(to_person_id="s-5")
-    assert domain.viewer_role(RECEIVER, named) is None
-    assert domain.viewer_role(Actor(kind=STAFF, person_id="s-5", agency=UPPER),
-                              named) == domain.RECEIVER
+    assert role_of(RECEIVER, named) is None
+    assert role_of(Actor(kind=STAFF, person_id="s-5", agency=UPPER), named) == domain.RECEIVER
 
 
 def test_accept_and_decline_are_for_the_receiver():
-    assert domain.require_receiver(RECEIVER, handover()) == domain.RECEIVER
+    both = lambda: BOTH  # noqa: E731
+    assert domain.require_receiver(RECEIVER, handover(), both, TODAY) == domain.RECEIVER
     with pytest.raises(Forbidden):
-        domain.require_receiver(REQUESTER, handover())
+        domain.require_receiver(REQUESTER, handover(), both, TODAY)
     with pytest.raises(Forbidden):
-        domain.require_receiver(GUARDIAN, handover())
+        domain.require_receiver(GUARDIAN, handover(), both, TODAY)
     with pytest.raises(NotFound):
-        domain.require_receiver(OUTSIDER, handover())
+        domain.require_receiver(OUTSIDER, handover(), both, TODAY)
 
 
 def test_cancel_is_for_the_requester():
-    assert domain.require_requester(REQUESTER, handover()) == domain.REQUESTER
+    both = lambda: BOTH  # noqa: E731
+    assert domain.require_requester(REQUESTER, handover(), both, TODAY) == domain.REQUESTER
     with pytest.raises(Forbidden):
-        domain.require_requester(RECEIVER, handover())
+        domain.require_requester(RECEIVER, handover(), both, TODAY)
     with pytest.raises(NotFound):
-        domain.require_requester(COLLEAGUE, handover())
+        domain.require_requester(COLLEAGUE, handover(), both, TODAY)
+
+
+# -- consent binds: when it ends, staff on that side see nothing ---------------------------------
+
+@pytest.mark.parametrize("status", sorted(domain.STATES))
+@pytest.mark.parametrize("consents", [
+    [],                                                          # withdrawn: none left
+    [consent(status="withdrawn", agencies=[SCHOOL, UPPER])],     # as the owner reports it
+    [consent(agencies=[SCHOOL, UPPER], start=-100, end=-1)],     # expired (past its day)
+    [consent(agencies=[SCHOOL], types=["ppt"])],                 # narrowed: not the receiver
+], ids=["none", "withdrawn", "expired", "narrowed"])
+def test_the_receiver_sees_no_handover_consent_no_longer_covers_in_any_state(status, consents):
+    theirs = handover(status=status, completed_at=NOW)
+    assert role_of(RECEIVER, theirs, consents) is None
+    with pytest.raises(NotFound) as caught:
+        domain.require_receiver(RECEIVER, theirs, lambda: consents, TODAY)
+    assert caught.value.detail == "no such handover"  # the missing handover's words
+
+
+def test_the_requester_sees_it_only_while_consent_covers_the_sender():
+    receiver_only = [consent(agencies=[UPPER])]
+    assert role_of(REQUESTER, handover(), receiver_only) is None
+    assert role_of(RECEIVER, handover(), receiver_only) == domain.RECEIVER
+    by_type = [consent(types=["school"])]
+    sender = handover(from_agency_type="school", to_agency_type="school")
+    assert role_of(REQUESTER, sender, by_type) == domain.REQUESTER
+
+
+def test_those_who_consent_see_their_childs_handover_whatever_the_consent():
+    asked = []
+
+    def coverage():
+        asked.append(True)
+        return []
+    assert domain.viewer_role(GUARDIAN, handover(), coverage, TODAY) == domain.CONSENTING_PARTY
+    assert asked == []  # and the consent service is not asked for them
+
+
+def test_strangers_cost_no_question_to_the_consent_service():
+    def coverage():
+        raise AssertionError("asked the consent service for someone with no part")
+    assert domain.viewer_role(OUTSIDER, handover(), coverage, TODAY) is None
+
+
+@pytest.mark.parametrize("status, covered, action", [
+    (domain.CONSENT_PENDING, True, domain.OFFER),
+    (domain.CONSENT_PENDING, False, None),
+    (domain.AWAITING_ACCEPTANCE, False, domain.BACK_TO_CONSENT),
+    (domain.AWAITING_ACCEPTANCE, True, None),
+    (domain.ACCEPTED, False, domain.CHECK_APPLICATION),
+    (domain.ACCEPTED, True, None),
+    *[(ended, covered, None) for ended in sorted(domain.TERMINAL_STATES)
+      for covered in (True, False)],
+])
+def test_what_consent_asks_of_a_handover_in_each_state(status, covered, action):
+    assert domain.consent_action(status, covered) == action
+
+
+def test_every_consent_action_is_an_allowed_transition():
+    assert domain.transition(domain.CONSENT_PENDING, domain.AWAITING_ACCEPTANCE)
+    assert domain.transition(domain.AWAITING_ACCEPTANCE, domain.CONSENT_PENDING)
+    assert domain.transition(domain.ACCEPTED, domain.CANCELLED)  # the logs service refused
 
 
 @pytest.mark.parametrize("status, shown", [

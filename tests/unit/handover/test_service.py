@@ -353,11 +353,13 @@ def test_the_new_stafettholder_is_staff_of_the_receiver(service, engine, payload
 
 def test_acceptance_needs_consent_that_still_covers_the_receiver(service, engine, world):
     handover_id = requested(service)
-    world.coverage = [consent_covering(SCHOOL)]
-    with pytest.raises(Conflict) as caught:
+    world.coverage = [consent_covering(SCHOOL)]  # narrowed: the receiver is out
+    with pytest.raises(NotFound) as caught:
         service(RECEIVER).accept_handover(handover_id, {"new_stafettholder_person_id": "s-upper"})
-    assert "consent" in caught.value.detail
-    assert one(engine).status == "awaiting_acceptance"
+    assert caught.value.detail == "no such handover"  # as for a handover that never was
+    row = one(engine)
+    assert (row.status, row.offered_at, row.accepted_by_person_id) == (
+        "consent_pending", None, None)
 
 
 def test_a_consent_pending_handover_does_not_exist_for_the_receiver(service, engine, world):
@@ -467,7 +469,7 @@ def test_logs_unavailable_keeps_it_accepted_and_retries(service, engine, world):
     assert "ServiceUnavailable" in row.last_apply_error
     world.apply_error = None
     worker = service(None)
-    assert worker.housekeeping() == {"expired": 0, "offered": 0, "applied": 1}
+    assert worker.housekeeping() == {"expired": 0, "offered": 0, "taken_back": 0, "applied": 1}
     row = one(engine)
     assert (row.status, row.apply_attempts, row.last_apply_error) == ("completed", 2, None)
 
@@ -582,7 +584,7 @@ def test_an_accepted_handover_does_not_expire(service, engine, world):
     handover_id = accepted(service)
     make_due(engine, handover_id)
     world.apply_error = ServiceUnavailable("the logs service is not running")
-    assert service(None).housekeeping() == {"expired": 0, "offered": 0, "applied": 0}
+    assert service(None).housekeeping() == {"expired": 0, "offered": 0, "taken_back": 0, "applied": 0}
     row = one(engine)
     assert (row.id, row.status, row.apply_attempts) == (handover_id, "accepted", 1)
 
@@ -656,3 +658,133 @@ def test_authorization_comes_before_validation(service, engine):
     with pytest.raises(ValidationFailed):
         service(RECEIVER).accept_handover(handover_id, {"unexpected": "field"})
     assert one(engine).status == "awaiting_acceptance"
+
+
+# -- consent binds: it ends, and the receiver sees nothing -----------------------------------------
+
+def ended_event(child_id="c-1", event_type="consent.withdrawn") -> dict:
+    return Envelope(type=event_type, source="consent", child_id=child_id,
+                    data={"consent_id": "k-1", "status": event_type.split(".")[1],
+                          "scope_agencies": [SCHOOL, UPPER], "scope_agency_types": [],
+                          "valid_from": "2026-01-01", "valid_until": "2026-12-31"}).to_dict()
+
+
+@pytest.mark.parametrize("coverage", [[], [consent_covering(SCHOOL)]],
+                         ids=["withdrawn", "narrowed"])
+def test_the_first_read_after_consent_ended_answers_like_a_missing_handover(
+        service, engine, world, coverage):
+    handover_id = requested(service)
+    assert service(RECEIVER).get_handover(handover_id)["summary"]["level"] == 2
+    world.coverage = coverage  # no event has arrived: the read asks the owner
+    for who in (RECEIVER, RECEIVER2):
+        with pytest.raises(NotFound) as caught:
+            service(who).get_handover(handover_id)
+        with pytest.raises(NotFound) as missing:
+            service(who).get_handover("00000000-0000-0000-0000-000000000000")
+        assert caught.value.args == missing.value.args
+        assert service(who).list_handovers()["items"] == []
+    with pytest.raises(NotFound):
+        service(RECEIVER).decline_handover(handover_id, {"reason": "x"})
+    assert ("read", "denied", None) in access(engine)
+
+
+def test_consent_ended_before_acceptance_the_handover_waits_for_consent_again(
+        service, engine, world):
+    handover_id = requested(service)
+    world.coverage = [consent_covering(SCHOOL)]  # the sender still covered, the receiver not
+    worker = service(None)
+    worker.on_consent_withdrawn(ended_event())
+    row = one(engine)
+    assert (row.status, row.offered_at, row.open_for_log) == ("consent_pending", None, "log-1")
+    [(event_type, data)] = emitted(worker)
+    assert event_type == "handover.consent_ended"
+    assert data == {"handover_id": handover_id, "transition": domain.LOWER_TO_UPPER_SECONDARY,
+                    "from_agency": SCHOOL, "to_agency": UPPER, "to_person_id": None,
+                    "requested_by_person_id": "s-teacher",
+                    "previous_status": "awaiting_acceptance",
+                    "consent_person_ids": ["g-1", "g-2"], "requester_covered": True}
+    # the requester and the guardians still see it, waiting; the receiver does not
+    assert service(TEACHER).get_handover(handover_id)["status"] == "consent_pending"
+    assert service(GUARDIAN).get_handover(handover_id)["status"] == "consent_pending"
+    with pytest.raises(NotFound):
+        service(RECEIVER).get_handover(handover_id)
+    # a redelivery (or the same event again) changes nothing and says nothing
+    again = service(None)
+    again.on_consent_withdrawn(ended_event())
+    assert emitted(again) == []
+    # consent again: offered again, by the same rule as before
+    world.coverage = [consent_covering(SCHOOL, UPPER)]
+    assert service(RECEIVER).get_handover(handover_id)["status"] == "awaiting_acceptance"
+
+
+def test_the_requester_is_not_told_when_consent_left_the_sender_too(service, engine, world):
+    requested(service)
+    world.coverage = []
+    worker = service(None)
+    worker.on_consent_expired(ended_event(event_type="consent.expired"))
+    [(_, data)] = emitted(worker)
+    assert data["requester_covered"] is False
+    assert one(engine).status == "consent_pending"
+
+
+def test_a_consent_still_covering_the_receiver_changes_nothing(service, engine, world):
+    requested(service)
+    world.coverage = [consent_covering(UPPER)]  # e.g. superseded by one that still covers
+    worker = service(None)
+    worker.on_consent_superseded(ended_event(event_type="consent.superseded"))
+    assert one(engine).status == "awaiting_acceptance" and emitted(worker) == []
+
+
+def test_consent_ended_after_acceptance_the_logs_service_refuses_and_it_is_cancelled(
+        service, engine, world):
+    handover_id = accepted(service)
+    world.coverage = []
+    world.apply_error = Conflict("consent no longer covers the receiving agency")
+    worker = service(None)
+    worker.on_consent_withdrawn(ended_event())
+    worker.logs.apply_handover.assert_called_once()  # the logs service decides
+    row = one(engine)
+    assert (row.status, row.reason_code, row.open_for_log) == (
+        "cancelled", "consent_withdrawn", None)
+    [(event_type, data)] = emitted(worker)
+    assert event_type == "handover.cancelled"
+    assert (data["reason"], data["previous_status"], data["consent_person_ids"],
+            data["requester_covered"]) == ("consent_withdrawn", "accepted", ["g-1", "g-2"],
+                                           False)
+    with pytest.raises(NotFound):
+        service(RECEIVER2).get_handover(handover_id)
+
+
+def test_an_accepted_handover_the_logs_service_had_applied_completes(service, engine, world):
+    """Applied before consent ended (the logs service answers for the handover id):
+    completed, and the logs service decides what the receiver sees from then on."""
+    handover_id = accepted(service)
+    world.coverage = []
+    worker = service(None)
+    worker.on_consent_withdrawn(ended_event())
+    assert one(engine).status == "completed"
+    with pytest.raises(NotFound):
+        service(RECEIVER2).get_handover(handover_id)  # the record, too, needs consent
+
+
+def test_consent_unreachable_the_event_is_retried_not_lost(service, engine, world):
+    requested(service)
+    event = ended_event()
+    worker = service(None)
+    worker.consent.coverage.side_effect = ServiceUnavailable("consent did not answer")
+    with pytest.raises(ServiceUnavailable):
+        worker.on_consent_withdrawn(event)
+    assert one(engine).status == "awaiting_acceptance"
+    world.coverage = []
+    retried = service(None)
+    retried.on_consent_withdrawn(event)  # the same event, redelivered
+    assert one(engine).status == "consent_pending"
+
+
+def test_the_timer_takes_back_offers_consent_no_longer_covers(service, engine, world):
+    requested(service)
+    world.coverage = [consent_covering(SCHOOL)]
+    assert service(None).housekeeping() == {"expired": 0, "offered": 0, "taken_back": 1,
+                                            "applied": 0}
+    assert service(None).housekeeping()["taken_back"] == 0
+    assert one(engine).status == "consent_pending"
