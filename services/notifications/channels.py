@@ -93,7 +93,8 @@ class InboxChannel:
             id=str(uuid.uuid4()), event_id=outgoing.event_id, person_id=outgoing.person_id,
             channel=domain.INBOX, kind=outgoing.kind, title=text.title, body=text.body,
             link=domain.link_path(outgoing.kind, outgoing.context),
-            log_id=outgoing.context.get("log_id"), created_at=utcnow()))
+            log_id=outgoing.context.get("log_id"), child_id=outgoing.context.get("child_id"),
+            agency=outgoing.agency, created_at=utcnow()))
         return Outcome(domain.DELIVERED)
 
 

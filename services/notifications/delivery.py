@@ -53,6 +53,9 @@ DEAD = Counter("stafett_notifications_dead_total",
 DURATION = Histogram("stafett_notifications_delivery_seconds", "Time to send one delivery",
                      ["service", "channel"],
                      buckets=(.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+DROPPED = Counter("stafett_notifications_dropped_total",
+                  "Deliveries dropped before they were sent, and inbox items withdrawn "
+                  "(consent for the recipient's agency ended)", ["service", "channel", "reason"])
 SATURATED = Counter("stafett_notifications_bulkhead_saturated_total",
                     "Dispatch rounds that found an agency's webhook pool full",
                     ["service", "agency"])
@@ -202,6 +205,15 @@ class Courier(DependencyProvider):
                    delivery.channel, dict(delivery.context or {}), delivery.occurred_at or "",
                    delivery.person_id, delivery.webhook_id, delivery.agency)
 
+    def _dropped(self, session: Session, row: Delivery, now: datetime) -> bool:
+        """A delivery consent ended for while it was being sent (its lease ran out since):
+        dropped, never tried again."""
+        if not row.drop_reason:
+            return False
+        self._set(session, row.id, now, status=domain.DROPPED, claim=None, claimed_until=None)
+        DROPPED.labels(service=self.service, channel=row.channel, reason=row.drop_reason).inc()
+        return True
+
     def _set(self, session: Session, delivery_id: str, now: datetime, **values) -> None:
         session.execute(update(Delivery).where(Delivery.id == delivery_id,
                                                _due_clause(now))
@@ -226,6 +238,8 @@ class Courier(DependencyProvider):
                 .order_by(Delivery.next_attempt_at).limit(free)).all()
             prefs = self._preferences(session, [r.person_id for r in rows])
             for row in rows:
+                if self._dropped(session, row, now):
+                    continue
                 person = prefs.get(row.person_id)
                 if person is None or not person.wants_email:
                     self._set(session, row.id, now, status=domain.CANCELLED,
@@ -265,6 +279,7 @@ class Courier(DependencyProvider):
                         self._set(session, row.id, now, status=domain.CANCELLED,
                                   last_error="e-mail turned off or no address")
                     continue
+                rows = [row for row in rows if not self._dropped(session, row, now)]
                 claim = str(uuid.uuid4())
                 claimed = [d for d in (self._claim(session, row, claim, now) for row in rows) if d]
                 if claimed:
@@ -303,6 +318,8 @@ class Courier(DependencyProvider):
                 hooks = {h.id: h for h in session.scalars(select(Webhook).where(
                     Webhook.id.in_({r.webhook_id for r in rows})))}
                 for row in rows:
+                    if self._dropped(session, row, now):
+                        continue
                     hook = hooks.get(row.webhook_id)
                     if hook is None or not hook.active:
                         self._set(session, row.id, now, status=domain.CANCELLED,
@@ -346,6 +363,12 @@ class Courier(DependencyProvider):
                     continue    # the lease ran out and someone else took it over
                 if outcome.delivered:
                     row.status, row.delivered_at, row.last_error = domain.DELIVERED, now, None
+                elif row.drop_reason:
+                    # consent for its agency ended while it was being sent: not tried again
+                    row.status, row.next_attempt_at = domain.DROPPED, None
+                    row.last_error = (outcome.error or outcome.status)[:500]
+                    DROPPED.labels(service=self.service, channel=row.channel,
+                                   reason=row.drop_reason).inc()
                 else:
                     row.status, row.next_attempt_at = domain.after_failure(
                         row.attempts, settings.max_attempts,

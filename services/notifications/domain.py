@@ -32,13 +32,16 @@ HANDOVER_CONSENT_NEEDED = "handover_consent_needed"
 HANDOVER_REQUESTED = "handover_requested"
 HANDOVER_ACCEPTED = "handover_accepted"
 HANDOVER_DECLINED = "handover_declined"
+HANDOVER_CONSENT_ENDED = "handover_consent_ended"
+HANDOVER_CANCELLED = "handover_cancelled"
 LOG_CLOSED = "log_closed"
 PROPOSAL_ANSWERED = "proposal_answered"
 
 KINDS = (MEASURE_ASSIGNED, MEETING_INVITED, MEETING_TOMORROW, EVALUATION_DUE,
          EVALUATION_OVERDUE, CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_EXPIRING_STAFETTHOLDER,
          CONSENT_EXPIRED_STAFETTHOLDER, HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED,
-         HANDOVER_ACCEPTED, HANDOVER_DECLINED, LOG_CLOSED, PROPOSAL_ANSWERED, CONSENT_RECORDED)
+         HANDOVER_ACCEPTED, HANDOVER_DECLINED, LOG_CLOSED, PROPOSAL_ANSWERED, CONSENT_RECORDED,
+         HANDOVER_CONSENT_ENDED, HANDOVER_CANCELLED)
 #: kinds whose e-mail carries the meeting as an iCalendar attachment
 CALENDAR_KINDS = (MEETING_INVITED, MEETING_TOMORROW)
 
@@ -60,6 +63,9 @@ class Notice:
     person_ids: tuple[str, ...] = ()
     agencies: tuple[str, ...] = ()
     context: dict = field(default_factory=dict)
+    #: person id → agency org number, for the staff among ``person_ids`` whose agency the
+    #: rule knows (the others are looked up in the projection's participants)
+    person_agencies: dict = field(default_factory=dict)
 
 
 _NATIONAL_ID_SHAPE = re.compile(r"(?<![0-9A-Za-z])\d{6}[- ]?\d{5}(?![0-9A-Za-z])")  # never in a uuid
@@ -74,13 +80,15 @@ def safe_value(value) -> bool:
             or isinstance(value, bool))
 
 
-def notice(kind: str, persons, agencies, context: dict, exclude: str | None = None) -> Notice:
+def notice(kind: str, persons, agencies, context: dict, exclude: str | None = None,
+           person_agencies: dict | None = None) -> Notice:
     """A notice with duplicates, empties and the acting person removed, context filtered
     to known keys with id-shaped values."""
     people = tuple(dict.fromkeys(p for p in persons if p and p != exclude))
     orgs = tuple(dict.fromkeys(a for a in agencies if a))
     ctx = {k: v for k, v in context.items() if k in CONTEXT_KEYS and safe_value(v)}
-    return Notice(kind, people, orgs, ctx)
+    known = {p: a for p, a in (person_agencies or {}).items() if p in people and a}
+    return Notice(kind, people, orgs, ctx, known)
 
 
 @dataclass(frozen=True)
@@ -124,7 +132,8 @@ def _measure_added(event, data, facts, actor):
     person = data.get("responsible_person_id")
     agency = data.get("responsible_agency") or facts.participants.get(person)
     return [notice(MEASURE_ASSIGNED, [person], [agency],
-                   _ids(event, data, "measure_id", "evaluate_by"), exclude=actor)]
+                   _ids(event, data, "measure_id", "evaluate_by"), exclude=actor,
+                   person_agencies={person: agency})]
 
 
 def _measure_updated(event, data, facts, actor):
@@ -139,7 +148,8 @@ def _meeting_scheduled(event, data, facts, actor):
     invited = data.get("invited_person_ids") or []
     agencies = [facts.participants.get(p) for p in invited]
     return [notice(MEETING_INVITED, invited, agencies,
-                   _ids(event, data, "meeting_id", "starts_at", "ends_at"), exclude=actor)]
+                   _ids(event, data, "meeting_id", "starts_at", "ends_at"), exclude=actor,
+                   person_agencies=facts.participants)]
 
 
 def _consent_ending(kind: str, stafettholder_kind: str):
@@ -149,7 +159,7 @@ def _consent_ending(kind: str, stafettholder_kind: str):
                           data.get("scope_agencies") or [], ctx)]
         for person, agency, log_id in facts.child_stafettholders:
             notices.append(notice(stafettholder_kind, [person], [agency],
-                                  {**ctx, "log_id": log_id}))
+                                  {**ctx, "log_id": log_id}, person_agencies={person: agency}))
         return notices
     return rule
 
@@ -170,25 +180,57 @@ def _handover_requested(event, data, facts, actor):
         return [notice(HANDOVER_CONSENT_NEEDED, data.get("consent_person_ids") or [], [], ctx,
                        exclude=actor)]
     return [notice(HANDOVER_REQUESTED, [data.get("to_person_id")], [data.get("to_agency")],
-                   ctx, exclude=actor)]
+                   ctx, exclude=actor,
+                   person_agencies={data.get("to_person_id"): data.get("to_agency")})]
 
 
 def _handover_consent_granted(event, data, facts, actor):
     return [notice(HANDOVER_REQUESTED, [data.get("to_person_id")], [data.get("to_agency")],
-                   _ids(event, data, "handover_id"), exclude=actor)]
+                   _ids(event, data, "handover_id"), exclude=actor,
+                   person_agencies={data.get("to_person_id"): data.get("to_agency")})]
 
 
 def _handover_answered(kind: str):
     def rule(event, data, facts, actor):
-        return [notice(kind, [data.get("requested_by_person_id")], [data.get("from_agency")],
-                       _ids(event, data, "handover_id"), exclude=actor)]
+        requester = data.get("requested_by_person_id")
+        return [notice(kind, [requester], [data.get("from_agency")],
+                       _ids(event, data, "handover_id"), exclude=actor,
+                       person_agencies={requester: data.get("from_agency")})]
     return rule
+
+
+def _handover_lost_consent(kind: str, citizens_kind: str):
+    """Consent stopped covering the receiver: the requester (only while consent still
+    covers the requesting agency: nothing about the child goes to an agency it no longer
+    covers) and those who consent hear of it. The receiver is not told: the handover is
+    simply gone for them, as if it never was."""
+    def rule(event, data, facts, actor):
+        ctx = _ids(event, data, "handover_id")
+        notices = [notice(citizens_kind, data.get("consent_person_ids") or [], [], ctx,
+                          exclude=actor)]
+        if data.get("requester_covered"):
+            requester = data.get("requested_by_person_id")
+            notices.append(notice(kind, [requester], [data.get("from_agency")], ctx,
+                                  exclude=actor,
+                                  person_agencies={requester: data.get("from_agency")}))
+        return notices
+    return rule
+
+
+def _handover_cancelled(event, data, facts, actor):
+    """Only a cancellation because consent ended is told here (the others are the
+    requester's own doing, or the log's closing, which has its own notice)."""
+    if data.get("reason") != "consent_withdrawn":
+        return []
+    return _handover_lost_consent(HANDOVER_CANCELLED, HANDOVER_CANCELLED)(
+        event, data, facts, actor)
 
 
 def _log_closed(event, data, facts, actor):
     people = data.get("participant_person_ids") or list(facts.participants)
     agencies = [facts.participants.get(p) for p in people] + list(facts.participants.values())
-    return [notice(LOG_CLOSED, people, agencies, _ids(event, data), exclude=actor)]
+    return [notice(LOG_CLOSED, people, agencies, _ids(event, data), exclude=actor,
+                   person_agencies=facts.participants)]
 
 
 def _proposal_answered(event, data, facts, actor):
@@ -209,7 +251,36 @@ RULES = {
     "handover.consent_granted": _handover_consent_granted,
     "handover.accepted": _handover_answered(HANDOVER_ACCEPTED),
     "handover.declined": _handover_answered(HANDOVER_DECLINED),
+    "handover.consent_ended": _handover_lost_consent(HANDOVER_CONSENT_ENDED,
+                                                     HANDOVER_CONSENT_NEEDED),
+    "handover.cancelled": _handover_cancelled,
 }
+
+
+# -- consent ended: what was queued for an agency it no longer covers is dropped ---------------
+
+CONSENT_ENDED = "consent_ended"   # the drop reason
+CONSENT_ENDINGS = ("consent.withdrawn", "consent.expired", "consent.superseded")
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Deliveries (not yet sent) and inbox items about ``child_id`` for ``agencies``."""
+    child_id: str
+    agencies: tuple[str, ...]
+    reason: str = CONSENT_ENDED
+
+
+def drop_for(event) -> Drop | None:
+    """A consent that ended names the agencies no consent in force covers any longer
+    (``no_longer_covers``: the consent service's answer, by its own rule). What is queued
+    for them about the child is dropped; a narrowing that still covers everyone drops
+    nothing."""
+    if event.type not in CONSENT_ENDINGS or not event.child_id:
+        return None
+    agencies = tuple(sorted({a for a in (event.data or {}).get("no_longer_covers") or []
+                             if safe_value(a)}))
+    return Drop(event.child_id, agencies) if agencies else None
 
 
 # -- links ---------------------------------------------------------------------------------
@@ -223,7 +294,8 @@ def link_path(kind: str, context: dict) -> str:
     if kind in (CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_RECORDED):
         return "/samtykker"
     if kind in (HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED, HANDOVER_ACCEPTED,
-                HANDOVER_DECLINED) and context.get("handover_id"):
+                HANDOVER_DECLINED, HANDOVER_CONSENT_ENDED,
+                HANDOVER_CANCELLED) and context.get("handover_id"):
         return f"/overganger/{context['handover_id']}"
     if context.get("log_id"):
         return log_link(context["log_id"])
@@ -316,7 +388,9 @@ def next_digest_time(now: datetime, prefs: Preferences) -> datetime:
 
 QUEUED, SENT, DELIVERED = "queued", "sent", "delivered"
 FAILED_TEMPORARY, FAILED_PERMANENT, CANCELLED = "failed-temporary", "failed-permanent", "cancelled"
-STATUSES = (QUEUED, SENT, DELIVERED, FAILED_TEMPORARY, FAILED_PERMANENT, CANCELLED)
+#: consent for the recipient's agency ended before it was sent (``drop_reason``): final
+DROPPED = "dropped"
+STATUSES = (QUEUED, SENT, DELIVERED, FAILED_TEMPORARY, FAILED_PERMANENT, CANCELLED, DROPPED)
 DUE_STATUSES = (QUEUED, FAILED_TEMPORARY)
 
 

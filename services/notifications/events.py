@@ -14,8 +14,9 @@ CONSUMES = {
     "logs": ["log.opened", "log.closed", "log.stafettholder_changed", "log.participant_added",
              "log.participant_removed", "log.measure_added", "log.measure_updated",
              "log.measure_evaluated", "log.meeting_scheduled", "log.proposal_answered"],
-    "consent": ["consent.granted", "consent.expiring", "consent.expired"],
+    "consent": ["consent.granted", "consent.expiring", "consent.expired", "consent.withdrawn",
+                "consent.superseded"],
     "handover": ["handover.requested", "handover.consent_granted", "handover.accepted",
-                 "handover.declined"],
+                 "handover.declined", "handover.consent_ended", "handover.cancelled"],
 }
 CONSUMED = frozenset(t for types in CONSUMES.values() for t in types)

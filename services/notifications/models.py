@@ -2,6 +2,9 @@
 
 - ``notifications``: the in-app inbox (the only place with a title and a body).
 - ``deliveries``: one row per (event, recipient, channel), its status and retries.
+- Both know, by id, the child a notification is about and the recipient's agency (a staff
+  member's, a webhook's), so that when consent for that agency ends what is queued for it
+  about the child is dropped and its staff's inbox items about the child are withdrawn.
 - ``preferences``: a person's contact point and choices; ``webhooks``: agency endpoints.
 - ``reminders_sent``: a reminder's (kind, object, due date), inserted before it is sent.
 - ``log_facts``, ``participant_facts``, ``measure_facts``, ``meeting_facts``: the small
@@ -34,11 +37,18 @@ class Notification(Base):
     log_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: the child it is about, and the recipient's agency when they are staff (ids only)
+    child_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    #: withdrawn from the inbox (consent for the recipient's agency ended): not shown
+    dropped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    drop_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class Delivery(Base):
     """queued → sent → delivered | failed-temporary (→ sent again) | failed-permanent;
-    cancelled when it no longer applies (e-mail turned off, webhook deleted)."""
+    cancelled when it no longer applies (e-mail turned off, webhook deleted); dropped when
+    consent for the recipient's agency ended before it was sent (``drop_reason``)."""
 
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("event_id", "recipient", "channel",
@@ -52,7 +62,10 @@ class Delivery(Base):
     recipient: Mapped[str] = mapped_column(String(36))    # a person id or a webhook id
     person_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     webhook_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    #: the webhook's agency, or the staff recipient's (None for a citizen)
     agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
+    #: the child it is about (ids only; None for what is about no child)
+    child_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     context: Mapped[dict] = mapped_column(JSON, default=dict)   # ids only
     occurred_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -64,6 +77,8 @@ class Delivery(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                           nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: why it is (or, if a send was under way, will be) dropped: ``consent_ended``
+    drop_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),

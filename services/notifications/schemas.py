@@ -133,6 +133,9 @@ class DeliveryView(Schema):
     delivered_at = UtcDateTime(allow_none=True)
     agency = Text(allow_none=True)
     webhook_id = Text(allow_none=True)
+    drop_reason = Text(allow_none=True, metadata={
+        "description": "why a delivery was dropped before it was sent: consent_ended "
+                       "(consent no longer covers the agency for the child it was about)"})
 
 
 class DeliveryOpsView(DeliveryView):

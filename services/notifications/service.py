@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.notifications import domain, store
 from services.notifications.channels import neutral_error
-from services.notifications.delivery import Courier
+from services.notifications.delivery import DROPPED, Courier
 from services.notifications.events import CONSUMED
 from services.notifications.models import (Delivery, Notification, PreferenceRow,
                                            ReminderSent, Webhook)
@@ -80,10 +80,14 @@ class NotificationsService(ServiceBase):
             return
         facts = store.facts_for(self.db, event)
         store.apply(self.db, event)
+        dropping = domain.drop_for(event)
+        dropped = store.drop(self.db, dropping, utcnow()) if dropping else {}
         notices = domain.notices_for(event, facts)
         counts = store.plan(self.db, event_id=event.event_id, event_type=event.type,
                             occurred_at=event.occurred_at, notices=notices, now=utcnow())
         self.db.commit()
+        for channel, count in dropped.items():
+            DROPPED.labels(service=self.name, channel=channel, reason=dropping.reason).inc(count)
         if counts[domain.EMAIL] or counts[domain.WEBHOOK]:
             self.courier.wake()
 
@@ -102,7 +106,7 @@ class NotificationsService(ServiceBase):
             return {"items": [], "next_cursor": None, "unread": 0}
         limit = bounded(limit)
         mine = and_(Notification.person_id == self.actor.person_id,
-                    Notification.channel == domain.INBOX)
+                    Notification.channel == domain.INBOX, Notification.dropped_at.is_(None))
         query = select(Notification).where(mine)
         if unread_only:
             query = query.where(Notification.read_at.is_(None))
@@ -125,7 +129,8 @@ class NotificationsService(ServiceBase):
 
     def _mark(self, notification_id: str, read: bool) -> dict:
         row = self.db.get(Notification, notification_id)
-        if row is None or self.actor is None or row.person_id != self.actor.person_id:
+        if (row is None or self.actor is None or row.person_id != self.actor.person_id
+                or row.dropped_at is not None):  # withdrawn: as if it never was
             raise NotFound("no such notification")
         row.read_at = (row.read_at or utcnow()) if read else None
         self.db.commit()

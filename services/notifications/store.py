@@ -7,13 +7,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.notifications import domain
 from services.notifications.channels import InboxChannel, Outgoing
 from services.notifications.models import (Delivery, LogFact, MeasureFact, MeetingFact,
-                                           ParticipantFact, PreferenceRow, ReminderSent,
-                                           Webhook)
+                                           Notification, ParticipantFact, PreferenceRow,
+                                           ReminderSent, Webhook)
 from stafett.events import Envelope, as_utc
 
 
@@ -171,7 +171,8 @@ def plan(session, *, event_id: str, event_type: str, occurred_at: str | None,
         delivery = Delivery(
             id=str(uuid.uuid4()), event_id=event_id, event_type=event_type, kind=notice.kind,
             channel=channel, recipient=recipient, person_id=person_id, webhook_id=webhook_id,
-            agency=agency, context=dict(notice.context), occurred_at=occurred_at,
+            agency=agency, child_id=notice.context.get("child_id"),
+            context=dict(notice.context), occurred_at=occurred_at,
             digest=digest, status=status, attempts=0, next_attempt_at=next_attempt_at,
             created_at=now, updated_at=now)
         session.add(delivery)
@@ -181,24 +182,67 @@ def plan(session, *, event_id: str, event_type: str, occurred_at: str | None,
     for notice in notices:
         for person in notice.person_ids:
             prefs = preferences(session, person)
+            agency = agency_of(session, person, notice)
             if prefs.inbox_enabled:
-                delivery = add(notice, domain.INBOX, person, domain.QUEUED, person_id=person)
+                delivery = add(notice, domain.INBOX, person, domain.QUEUED, person_id=person,
+                               agency=agency)
                 if delivery is not None:
                     outcome = inbox.send(Outgoing(
                         delivery_id=delivery.id, event_id=event_id, event_type=event_type,
-                        kind=notice.kind, context=delivery.context, person_id=person))
+                        kind=notice.kind, context=delivery.context, person_id=person,
+                        agency=agency))
                     delivery.status, delivery.attempts = outcome.status, 1
                     delivery.delivered_at = now
             if prefs.wants_email:
                 when = (domain.next_digest_time(now, prefs) if prefs.digest_daily
                         else domain.email_send_time(now, prefs))
                 add(notice, domain.EMAIL, person, domain.QUEUED, person_id=person,
-                    digest=prefs.digest_daily, next_attempt_at=when)
+                    agency=agency, digest=prefs.digest_daily, next_attempt_at=when)
         if notice.agencies:
             for hook in session.scalars(select(Webhook).where(
                     Webhook.agency.in_(notice.agencies), Webhook.active.is_(True))):
                 add(notice, domain.WEBHOOK, hook.id, domain.QUEUED, webhook_id=hook.id,
                     agency=hook.agency, next_attempt_at=now)
+    return counts
+
+
+def agency_of(session, person_id: str, notice: domain.Notice) -> str | None:
+    """The agency a recipient is told as: the one the rule names for them, else the one
+    they take part in the log with (None for citizens and for whom nothing is known)."""
+    if person_id in notice.person_agencies:
+        return notice.person_agencies[person_id]
+    log_id = notice.context.get("log_id")
+    if not log_id:
+        return None
+    fact = session.get(ParticipantFact, (log_id, person_id))
+    return fact.agency if fact is not None else None
+
+
+# -- consent ended: drop what is queued, withdraw what is in the inbox ------------------------------
+
+def drop(session, drop: domain.Drop, now: datetime) -> dict:
+    """Deliveries about ``drop.child_id`` for one of ``drop.agencies`` that were not sent
+    yet become ``dropped``; one being sent right now keeps its attempt but is marked, so it
+    is dropped instead of tried again (``drop_reason``). Inbox items about the child for
+    the agencies' staff are withdrawn from the inbox. Returns the counts per channel."""
+    mine = (Delivery.child_id == drop.child_id) & Delivery.agency.in_(drop.agencies)
+    counts = {}
+    for row in session.execute(select(Delivery.id, Delivery.channel).where(
+            mine, Delivery.status.in_(domain.DUE_STATUSES))).all():
+        counts[row.channel] = counts.get(row.channel, 0) + 1
+    session.execute(update(Delivery).where(mine, Delivery.status.in_(domain.DUE_STATUSES))
+                    .values(status=domain.DROPPED, drop_reason=drop.reason, claim=None,
+                            claimed_until=None, next_attempt_at=None, updated_at=now)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(Delivery).where(mine, Delivery.status == domain.SENT)
+                    .values(drop_reason=drop.reason)
+                    .execution_options(synchronize_session=False))
+    withdrawn = session.execute(update(Notification).where(
+        Notification.child_id == drop.child_id, Notification.agency.in_(drop.agencies),
+        Notification.dropped_at.is_(None)).values(dropped_at=now, drop_reason=drop.reason)
+        .execution_options(synchronize_session=False)).rowcount
+    if withdrawn:
+        counts[domain.INBOX] = withdrawn
     return counts
 
 
