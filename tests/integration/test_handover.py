@@ -264,3 +264,111 @@ def test_an_expired_request_frees_the_log(platform):
     assert request_handover(thread)["status"] == "awaiting_acceptance"
     assert count(platform.database_urls["handover"],
                  "SELECT count(*) FROM outbox WHERE type = 'handover.cancelled'") == 1
+
+
+# -- consent binds the handover ------------------------------------------------------------------
+
+def set_digest(client, email):
+    """The person's e-mail waits for a daily digest: it stays queued while the test runs."""
+    current = client.get("/api/v1/me/preferences")
+    updated = client.session.put(client.base_url + "/api/v1/me/preferences", json={
+        "email": email, "digest": {"daily": True, "hour": 7}},
+        headers={"If-Match": current.headers["ETag"]}, timeout=30)
+    assert updated.status_code == 200, updated.text
+
+
+def consent_event(event_type):
+    def matches(worker_ctx, result, exc_info):
+        return worker_ctx.args[0]["type"] == event_type
+    return matches
+
+
+def test_a_withdrawal_takes_the_offer_back_and_drops_what_was_queued_for_the_receiver(platform):
+    thread = a_log_to_hand_over(platform, cover_upper=True)
+    leader = thread.staff["upper-leader"]
+    set_digest(thread.leader, "ragnhild@havvik-vgs.example")
+    handover = request_handover(thread, to_person_id=leader)
+    url = f"/api/v1/handovers/{handover['id']}"
+    assert handover["status"] == "awaiting_acceptance"
+    offered = thread.leader.get(url)
+    assert offered.status_code == 200 and offered.json()["summary"] is not None
+    wait_for(lambda: thread.leader.get("/api/v1/notifications").json()["items"], timeout=15,
+             message="the receiver's inbox item about the handover")
+
+    # the withdrawal event reaches the handover and the notifications services
+    with entrypoint_waiter(platform.containers["handover"], "on_consent_withdrawn",
+                           timeout=20), \
+            entrypoint_waiter(platform.containers["notifications"], "on_consent_event",
+                              callback=consent_event("consent.withdrawn"), timeout=20):
+        withdrawn = thread.guardian.post(f"/api/v1/consents/{thread.consent['id']}/withdraw")
+        assert withdrawn.status_code == 200, withdrawn.text
+
+    # by the event: back to waiting for consent, in the handover service's own table
+    back = row(platform, handover["id"])
+    assert (back.status, back.offered_at, back.open_for_log) == (
+        "consent_pending", None, thread.log["id"])
+    assert count(platform.database_urls["handover"],
+                 "SELECT count(*) FROM outbox WHERE type = 'handover.consent_ended'") == 1
+    # the receiver: exactly as for a handover that never was; those who consent still see it
+    gone = thread.leader.get(url)
+    nowhere = thread.leader.get("/api/v1/handovers/00000000-0000-4000-8000-000000000000")
+    assert (gone.status_code, gone.content) == (404, nowhere.content.replace(
+        b"00000000-0000-4000-8000-000000000000", handover["id"].encode()))
+    assert thread.leader.get("/api/v1/handovers").json()["items"] == []
+    assert thread.guardian.get(url).json()["status"] == "consent_pending"
+    # the e-mail waiting for the receiver's digest is dropped, the inbox item withdrawn
+    with platform.rpc() as rpc:
+        dropped = rpc.notifications.list_deliveries(status="dropped")
+    assert [(d["channel"], d["person_id"], d["drop_reason"]) for d in dropped] == [
+        ("email", leader, "consent_ended")]
+    assert thread.leader.get("/api/v1/notifications").json()["items"] == []
+    # and the guardians are told it waits for their consent again
+    wait_for(lambda: any(i["kind"] == "handover_consent_needed" and handover["id"] in i["link"]
+                         for i in thread.guardian.get("/api/v1/notifications").json()["items"]),
+             timeout=15, message="the guardian told the handover waits for consent again")
+
+
+def test_consent_narrowed_after_acceptance_cancels_the_handover_and_nothing_moves(
+        container_factory, amqp_uri, database_urls, tmp_path):
+    # the timer must not apply it while the accepted event is held back
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
+                        HANDOVER_TIMER_SECONDS=3600)
+    platform.start()
+    thread = a_log_to_hand_over(platform, cover_upper=True)
+    handover = request_handover(thread)
+    held = relay(platform)
+    held.stop()  # handover.accepted stays in the outbox: accepted, not applied
+    url = f"/api/v1/handovers/{handover['id']}"
+    accepted = thread.leader.post(f"{url}/accept", json={
+        "new_stafettholder_person_id": thread.staff["upper-teacher"]},
+        headers=thread.leader.if_match(url))
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+
+    # a superseding consent that no longer covers the upper secondary school
+    with entrypoint_waiter(platform.containers["handover"], "on_consent_superseded",
+                           timeout=20):
+        narrowed = thread.guardian.post(f"/api/v1/children/{thread.emma}/consents", json={
+            "scope": scope(False), "purpose": "Bare skolen og PPT",
+            "supersedes": thread.consent["id"]})
+        assert narrowed.status_code == 201, narrowed.text
+    ended = row(platform, handover["id"])
+    assert (ended.status, ended.reason_code, ended.open_for_log) == (
+        "cancelled", "consent_withdrawn", None)
+    # the logs service refused it: nothing moved, the sender keeps the baton
+    assert count(platform.database_urls["logs"],
+                 "SELECT count(*) FROM applied_handovers WHERE handover_id = :id",
+                 id=handover["id"]) == 0
+    assert thread.upper_teacher.get(f"/api/v1/logs/{thread.log['id']}").status_code == 404
+    assert thread.teacher.get(f"/api/v1/logs/{thread.log['id']}").json()["viewer_role"] == \
+        "stafettholder"
+    # the requester (still covered) sees why; the receiver sees nothing
+    seen = thread.teacher.get(url).json()
+    assert (seen["status"], seen["reason_code"]) == ("cancelled", "consent_withdrawn")
+    assert thread.leader.get(url).status_code == 404
+    # the held acceptance arrives late and changes nothing
+    with entrypoint_waiter(platform.containers["handover"], "on_accepted", timeout=15):
+        held.start()
+    assert row(platform, handover["id"]).status == "cancelled"
+    assert count(platform.database_urls["handover"],
+                 "SELECT count(*) FROM outbox WHERE type = 'handover.cancelled'") == 1
+    platform.close()

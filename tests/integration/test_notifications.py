@@ -637,3 +637,79 @@ def test_reminders_are_sent_once_across_restarts_and_two_replicas(
     with Session(client.engine) as session:
         assert session.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.event_type.like("reminder.%"), Delivery.channel == "inbox")) == 4
+
+
+# -- consent ended: what was queued for the agency about the child is dropped ---------------------
+
+def test_a_consent_ended_event_drops_what_was_queued_for_the_agency_about_the_child(
+        container_factory, settings, client, receiver, sink):
+    # a failed webhook waits ten minutes for its retry: it is still queued when consent ends
+    container = container_factory(NotificationsService,
+                                  settings(DELIVERY_RETRY_BASE_SECONDS=600))
+    container.start()
+    child, other_child = pid(), pid()
+    teacher, adviser = pid(), pid()
+    for person, address in ((teacher, "laerer@example.org"), (adviser, "ppt@example.org")):
+        _set_preferences(client, person, email=address, digest={"daily": True, "hour": 7})
+    school_hook = client.webhook(SCHOOL, receiver.url("/skole"))
+    receiver.endpoint("/skole", statuses=[503], secret=school_hook["secret"])
+    ppt_hook = client.webhook(PPT, receiver.url("/ppt"))
+    receiver.endpoint("/ppt", statuses=[503], secret=ppt_hook["secret"])
+
+    for_school = client.publish("logs", "log.measure_added",
+                                measure_data(teacher, agency=SCHOOL), log_id=pid(),
+                                child_id=child)
+    for_ppt = client.publish("logs", "log.measure_added", measure_data(adviser, agency=PPT),
+                             log_id=pid(), child_id=child)
+    other = client.publish("logs", "log.measure_added", measure_data(teacher, agency=SCHOOL),
+                           log_id=pid(), child_id=other_child)
+
+    def waiting(event):
+        found = by_channel(client.deliveries(event.event_id))
+        webhooks = found.get("webhook", [])
+        return found if webhooks and webhooks[0]["status"] == "failed-temporary" else None
+    for event in (for_school, for_ppt, other):
+        wait_for(lambda: waiting(event), timeout=15, message="a webhook waiting for its retry")
+    assert len(client.inbox(teacher)) == 2
+
+    def handled(worker_ctx, result, exc_info):
+        return worker_ctx.args[0]["type"] == "consent.withdrawn"
+    with entrypoint_waiter(container, "on_consent_event", callback=handled, timeout=15):
+        client.publish("consent", "consent.withdrawn", {
+            "consent_id": pid(), "status": "withdrawn", "method": "digital",
+            "scope_agencies": [SCHOOL], "scope_agency_types": ["ppt"],
+            "valid_from": "2026-01-01", "valid_until": "2026-12-31",
+            "notify_person_ids": [pid()],
+            "no_longer_covers": [SCHOOL]}, child_id=child)   # PPT: still covered by another
+
+    dropped = by_channel(client.deliveries(for_school.event_id))
+    assert [(d["status"], d["drop_reason"]) for d in dropped["webhook"] + dropped["email"]] == [
+        ("dropped", "consent_ended"), ("dropped", "consent_ended")]
+    for event in (for_ppt, other):  # another agency, another child: as they were
+        kept = by_channel(client.deliveries(event.event_id))
+        assert kept["webhook"][0]["status"] == "failed-temporary"
+        assert kept["email"][0]["status"] == "queued"
+    # the school's own view of its webhook says so
+    with client.rpc(Actor(kind="system", agency=SCHOOL, scopes=("stafett:webhooks",))) as rpc:
+        listed = rpc.notifications.webhook_deliveries(school_hook["id"])["items"]
+    assert sorted((d["status"], d["drop_reason"]) for d in listed) == [
+        ("dropped", "consent_ended"), ("failed-temporary", None)]
+    # the teacher's inbox keeps only the other child's item
+    assert [i["log_id"] for i in client.inbox(teacher)] == [other.log_id]
+    # nothing is sent later: the retry time comes for all; the other child's goes again,
+    # the dropped one does not
+    [dropped_hook] = dropped["webhook"]
+    [kept_hook] = by_channel(client.deliveries(other.event_id))["webhook"]
+    with Session(client.engine) as session:
+        session.execute(update(Delivery).where(Delivery.channel == "webhook").values(
+            next_attempt_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        session.commit()
+
+    def sent_to_school(delivery_id):
+        return [c for c in receiver.at("/skole")
+                if c.headers["Stafett-Delivery-Id"] == delivery_id]
+    wait_for(lambda: len(sent_to_school(kept_hook["id"])) == 2, timeout=15,
+             message="the other child's webhook tried again")
+    assert len(sent_to_school(dropped_hook["id"])) == 1  # its one attempt before the drop
+    assert by_channel(client.deliveries(for_school.event_id))["webhook"][0]["status"] == \
+        "dropped"
