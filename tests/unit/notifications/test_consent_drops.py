@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from nameko.testing.services import worker_factory
+from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -192,8 +193,11 @@ def test_consent_ended_drops_the_agencys_queued_deliveries_and_inbox_items_about
     teacher = Actor(kind="staff", person_id=TEACHER, agency=SCHOOL)
     before = call(engine, "inbox_page", 50, None, False, actor=teacher)
     assert before["unread"] == 2
+    counted = {channel: dropped_count(channel) for channel in ("email", "webhook", "inbox")}
 
     deliver(engine, ended(no_longer_covers=[SCHOOL]))
+    assert {channel: dropped_count(channel) - n for channel, n in counted.items()} == {
+        "email": 1, "webhook": 1, "inbox": 1}
 
     state = {(d.channel, d.recipient, d.child_id): (d.status, d.drop_reason)
              for d in rows(engine, Delivery)}
@@ -223,6 +227,11 @@ def test_consent_ended_drops_the_agencys_queued_deliveries_and_inbox_items_about
     listed = call(engine, "webhook_deliveries", school_hook, actor=admin)["items"]
     assert sorted((d["status"], d["drop_reason"]) for d in listed) == [
         ("dropped", "consent_ended"), ("queued", None)]
+
+
+def dropped_count(channel: str) -> float:
+    return REGISTRY.get_sample_value("stafett_notifications_dropped_total", {
+        "service": "notifications", "channel": channel, "reason": "consent_ended"}) or 0.0
 
 
 def test_what_was_sent_already_is_not_touched(engine):
