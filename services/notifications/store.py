@@ -218,7 +218,7 @@ def agency_of(session, person_id: str, notice: domain.Notice) -> str | None:
     return fact.agency if fact is not None else None
 
 
-# -- consent ended: drop what is queued, withdraw what is in the inbox ------------------------------
+# -- consent ended: drop what is queued, withdraw what is in the inbox ---------------------------
 
 def drop(session, drop: domain.Drop, now: datetime) -> dict:
     """Deliveries about ``drop.child_id`` for one of ``drop.agencies`` that were not sent

@@ -159,7 +159,8 @@ def relay_of(platform, component: str) -> Outbox:
 def test_after_a_withdrawal_nothing_about_the_child_answers_to_the_agency(populated_platform):
     platform, world = populated_platform
     jonas = world.stories["jonas"]
-    mother, kindergarten = platform.client("other-guardian"), platform.client("kindergarten-teacher")
+    mother = platform.client("other-guardian")
+    kindergarten = platform.client("kindergarten-teacher")
     teacher, teacher2, admin = (platform.client(p) for p in ("teacher", "teacher2",
                                                               "school-admin"))
     hook = school_webhook(platform, world)

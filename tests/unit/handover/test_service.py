@@ -584,7 +584,8 @@ def test_an_accepted_handover_does_not_expire(service, engine, world):
     handover_id = accepted(service)
     make_due(engine, handover_id)
     world.apply_error = ServiceUnavailable("the logs service is not running")
-    assert service(None).housekeeping() == {"expired": 0, "offered": 0, "taken_back": 0, "applied": 0}
+    assert service(None).housekeeping() == {"expired": 0, "offered": 0, "taken_back": 0,
+                                            "applied": 0}
     row = one(engine)
     assert (row.id, row.status, row.apply_attempts) == (handover_id, "accepted", 1)
 
