@@ -26,6 +26,7 @@ from stafett.actor import Actor
 from stafett.db import make_engine
 from stafett.errors import NotFound
 from stafett.events import Envelope, kernel_metadata
+from tests.support.notifications import FAKE_DNS, FAKE_DNS_PATH
 
 SCHOOL, PPT, NURSE = "974760673", "974760681", "974760703"
 CHILD, OTHER_CHILD = "c-1", "c-2"
@@ -110,6 +111,16 @@ def test_a_notice_knows_the_agency_of_the_staff_it_names():
 
 # -- the service: what a delivery knows, and what is dropped -----------------------------------
 
+@pytest.fixture(autouse=True)
+def dns():
+    """The agencies' webhook hosts resolve to public addresses (no real DNS in unit tests)."""
+    FAKE_DNS.reset()
+    FAKE_DNS.answers.update({f"{agency}.example": ["93.184.215.14"]
+                             for agency in (SCHOOL, PPT, NURSE)})
+    yield FAKE_DNS
+    FAKE_DNS.reset()
+
+
 @pytest.fixture
 def engine(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/notifications.db")
@@ -122,7 +133,8 @@ def engine(tmp_path):
 def call(engine, name, *args, actor=None):
     session = Session(engine, expire_on_commit=False)
     worker = worker_factory(NotificationsService, db=session, actor=actor,
-                            config={"WEBHOOK_ALLOW_HTTP": "false", "TIME_ZONE": "Europe/Oslo"},
+                            config={"WEBHOOK_ALLOW_HTTP": "false", "TIME_ZONE": "Europe/Oslo",
+                                    "WEBHOOK_RESOLVER": FAKE_DNS_PATH},
                             secrets=SecretBox(b"k" * 32))
     try:
         return getattr(worker, name)(*args)
