@@ -28,7 +28,7 @@ from gateway.identity import identity_from
 from stafett.config import comma_list
 from stafett.devissuer import dev_issuer_configs
 from stafett.errors import Forbidden, TooManyRequests, Unauthorized
-from stafett.metrics import AUTH_REJECTIONS
+from stafett.metrics import AUTH_REJECTIONS, label_request
 from stafett.web import BEARER_CHALLENGE
 
 SCOPE_ENVIRON_KEY = "stafett.required_scope"
@@ -227,3 +227,37 @@ class RateLimiter(DependencyProvider):
             error = TooManyRequests("too many requests from your agency; slow down")
             error.retry_after_seconds = max(1, math.ceil(wait))
             raise error
+
+
+class CallerLabels(DependencyProvider):
+    """The caller's kind on the request's HTTP metrics (``agency_type``, stafett.metrics):
+    the agency's type for staff and agency systems, ``citizen`` for citizens; never who.
+
+    A rate-limited or refused request is labelled before any RPC resolves its actor, with
+    the type this gateway learnt when the same agency's actor was last resolved
+    (``unknown`` until then)."""
+
+    #: agencies remembered (organisation number -> type); a platform has hundreds
+    MAX_AGENCIES = 10_000
+
+    def __init__(self):
+        self.types: dict[str, str] = {}
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def identified(self, request, identity: dict) -> None:
+        if identity.get("agency"):
+            label_request(request.environ, self.types.get(identity["agency"], "unknown"))
+        else:
+            label_request(request.environ, identity.get("kind") or "unknown")
+
+    def resolved(self, request, identity: dict, actor) -> None:
+        agency_type = getattr(actor, "agency_type", None)
+        if identity.get("agency") and agency_type:
+            if len(self.types) < self.MAX_AGENCIES or identity["agency"] in self.types:
+                self.types[identity["agency"]] = agency_type
+            label_request(request.environ, agency_type)
+        else:
+            label_request(request.environ, actor.kind if not identity.get("agency")
+                          else "unknown")

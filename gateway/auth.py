@@ -23,6 +23,7 @@ import jwt
 import requests
 
 from stafett.errors import Unauthorized
+from stafett.metrics import JWKS_LAST_SUCCESS, JWKS_REFRESHES
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ class JwksCache:
         timeout: float = JWKS_TIMEOUT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         max_age_seconds: float = 3600,
+        label: str | None = None,
     ) -> None:
         if (jwks_file is None) == (jwks_url is None):
             raise ValueError("set exactly one of jwks_file, jwks_url")
@@ -157,6 +159,8 @@ class JwksCache:
         self._last_attempt: float | None = None
         self._fetched_at: float | None = None
         self._lock = threading.Lock()
+        #: the issuer, on the refresh metrics (stafett_jwks_refreshes_total)
+        self.label = label or self._source()
 
     def key_for(self, kid: str) -> jwt.PyJWK | None:
         with self._lock:
@@ -179,7 +183,10 @@ class JwksCache:
         try:
             self._keys, self._declared_alg = self._parse(self._fetch())
             self._fetched_at = now
+            JWKS_REFRESHES.labels(issuer=self.label, outcome="ok").inc()
+            JWKS_LAST_SUCCESS.labels(issuer=self.label).set(time.time())
         except Exception as exc:  # noqa: BLE001 - any failure keeps the last good set
+            JWKS_REFRESHES.labels(issuer=self.label, outcome="failed").inc()
             log.warning("JWKS fetch from %s failed, keeping %d cached keys: %s",
                         self._source(), len(self._keys), exc)
 
@@ -263,7 +270,7 @@ class TokenVerifier:
                 jwks_file=cfg.jwks_file, jwks_url=cfg.jwks_url,
                 min_refetch_seconds=(cfg.jwks_min_refetch_seconds if min_refetch_seconds is None
                                      else min_refetch_seconds),
-                max_age_seconds=cfg.jwks_max_age_seconds,
+                max_age_seconds=cfg.jwks_max_age_seconds, label=cfg.issuer,
             )
 
     @classmethod

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug.wrappers import Response
 
-from gateway.access import Authenticator, RateLimiter
+from gateway.access import Authenticator, CallerLabels, RateLimiter
 from gateway.http import MAX_IF_MATCH, api, json_body, raw_body
 from gateway.openapi import openapi_document
 from gateway.routes.consent import ConsentRoutes
@@ -52,6 +52,7 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
 
     auth = Authenticator()
     rate_limit = RateLimiter()
+    caller_labels = CallerLabels()
     actor_context = ActorContext()
     consent = TimeoutRpcProxy("consent")
     logs = TimeoutRpcProxy("logs")
@@ -63,8 +64,10 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
         if getattr(self, "_actor", None) is not None:
             return self._actor
         identity = self._identity = self.auth.identity(request)
+        self.caller_labels.identified(request, identity)
         self.rate_limit.take(identity)
         actor = self._actor = self._resolved_actor(identity)
+        self.caller_labels.resolved(request, identity, actor)
         self.actor_context.set(actor)
         return actor
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -17,6 +18,8 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from stafett import metrics
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,49 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def instrument(engine: Engine, service: str) -> None:
+    """Time every statement into ``stafett_db_query_duration_seconds{service}``."""
+    histogram = metrics.DB_QUERY_DURATION.labels(service=service)
+    errors = metrics.DB_QUERY_ERRORS.labels(service=service)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _started(conn, cursor, statement, parameters, context, executemany):
+        conn.info.setdefault("stafett.query_started", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _finished(conn, cursor, statement, parameters, context, executemany):
+        started = conn.info.get("stafett.query_started")
+        if started:
+            histogram.observe(time.perf_counter() - started.pop())
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context):
+        errors.inc()
+        started = context.connection.info.get("stafett.query_started") \
+            if context.connection is not None else None
+        if started:
+            started.pop()
+
+
+class PoolGauges:
+    """The engine's connection pool at scrape time: checked out, idle, overflow, size."""
+
+    def __init__(self, engine: Engine, service: str):
+        self.engine, self.service = engine, service
+
+    def refresh(self) -> None:
+        pool = self.engine.pool
+        for state, reading in (("checked_out", "checkedout"), ("idle", "checkedin"),
+                               ("overflow", "overflow")):
+            read = getattr(pool, reading, None)
+            if read is not None:
+                metrics.DB_POOL_CONNECTIONS.labels(service=self.service, state=state).set(
+                    max(0, read()))
+        size = getattr(pool, "size", None)
+        if size is not None:
+            metrics.DB_POOL_SIZE.labels(service=self.service).set(size())
+
+
 def migrate(engine: Engine, migrations_dir: str | Path) -> None:
     """Upgrade to head. On PostgreSQL an advisory lock keeps two replicas from racing."""
     alembic_config = AlembicConfig()
@@ -71,14 +117,22 @@ class Database(DependencyProvider):
         self.migrations_dir = Path(migrations_dir)
         self.engine: Engine | None = None
         self.sessions: WeakKeyDictionary = WeakKeyDictionary()
+        self.pool_gauges: PoolGauges | None = None
 
     def setup(self):
         config = self.container.config
         self.engine = make_engine(config["DATABASE_URL"])
         if _truthy(config.get("MIGRATE_ON_START", True)):
             migrate(self.engine, self.migrations_dir)
+        instrument(self.engine, self.container.service_name)
+        self.pool_gauges = PoolGauges(self.engine, self.container.service_name)
+
+    def start(self):
+        metrics.register_refresher(self.pool_gauges)
 
     def stop(self):
+        if self.pool_gauges is not None:
+            metrics.unregister_refresher(self.pool_gauges)
         if self.engine is not None:
             self.engine.dispose()
 

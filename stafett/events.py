@@ -11,7 +11,7 @@ written before a crash is published after the restart.
 Consumers use ``@reliable_event_handler(source, type)``: a failing handler's message is
 re-queued through a per-queue delay queue with exponential backoff, and after
 ``EVENT_MAX_ATTEMPTS`` it lands in ``<queue>.dlq`` for operations to inspect and replay
-(``python -m stafett.dlq``). Handlers make their effect idempotent with ``first_delivery``
+(``stafett dlq``). Handlers make their effect idempotent with ``first_delivery``
 in the same transaction.
 
 The delay and dead-letter queues hang off the consuming service's own direct exchange
@@ -170,6 +170,7 @@ class Outbox(DependencyProvider):
         self._exchange_checked = False
 
     def start(self):
+        metrics.heartbeat(self.container.service_name, "outbox_relay", self._poll_seconds)
         self._relay = self.container.spawn_managed_thread(self._relay_forever)
 
     def stop(self):
@@ -202,6 +203,7 @@ class Outbox(DependencyProvider):
             try:
                 while self.publish_pending() == 100:
                     pass
+                metrics.heartbeat(self.container.service_name, "outbox_relay")
             except Exception:  # broker or database down: the rows wait for the next round
                 log.warning("outbox relay round failed; will retry", exc_info=True)
                 eventlet.sleep(self._poll_seconds)
@@ -296,6 +298,11 @@ class ReliableEventHandler(EventHandler):
         self._publisher = Publisher(config[AMQP_URI_CONFIG_KEY], use_confirms=True,
                                     mandatory=True, serializer="json",
                                     ssl=config.get("AMQP_SSL"))
+
+    def handle_message(self, body, message):
+        # how old the fact is as this consumer gets it (retries included: they are late too)
+        metrics.observe_event_lag(self.container.service_name, self.method_name, body)
+        super().handle_message(body, message)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from stafett import errors
+from stafett import errors, metrics
 from stafett.errors import ServiceUnavailable, StafettError
 
 PROBLEM_JSON = "application/problem+json"
@@ -78,13 +79,20 @@ def hsts_for(public_url) -> str | None:
 class ProblemWsgiApp(WsgiApp):
     def __init__(self, server):
         super().__init__(server)
-        self.transport_security = hsts_for(server.container.config.get("PUBLIC_URL"))
+        config = server.container.config
+        self.transport_security = hsts_for(config.get("PUBLIC_URL"))
+        self.service = server.container.service_name
+        # a gateway that serves one agency names it on its own metrics (and only there)
+        self.agency = str(config.get("AGENCY_ORG_NUMBER") or "").strip()
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
+        route = None
         try:
             provider, values = adapter.match()
+            route = getattr(provider, "url", None)
             request.path_values = values
             if all(PATH_VALUE.fullmatch(str(value)) for value in values.values()):
                 response = provider.handle_request(request)
@@ -105,6 +113,8 @@ class ProblemWsgiApp(WsgiApp):
             response.headers.setdefault("Strict-Transport-Security", self.transport_security)
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
+        metrics.observe_http(self.service, route, request.method, response.status_code,
+                             environ, time.perf_counter() - started, self.agency)
         return response(environ, start_response)
 
 

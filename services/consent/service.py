@@ -28,6 +28,8 @@ from stafett.errors import (EXPECTED, Conflict, NotFound, PreconditionFailed,
                             PreconditionRequired, ServiceUnavailable, ValidationFailed)
 from stafett.events import Outbox, utcnow
 from stafett.rpc import TimeoutRpcProxy
+from services.consent.gauges import refresh_gauges
+from stafett.metrics import ScrapeGauges
 from stafett.service import ServiceBase
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ class ConsentService(ServiceBase):
     name = "consent"
 
     db = Database(MIGRATIONS)
+    gauges = ScrapeGauges(refresh_gauges)
     events = Outbox()
     numbers = NumberProtection()
     # told right after a consent stops covering someone, so its projection is never stale

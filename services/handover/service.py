@@ -33,6 +33,8 @@ from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_e
                             utcnow)
 from stafett.paging import newest_first, visible_page
 from stafett.rpc import TimeoutRpcProxy
+from services.handover.gauges import refresh_gauges
+from stafett.metrics import ScrapeGauges
 from stafett.service import ServiceBase
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class HandoverService(ServiceBase):
     name = "handover"
 
     db = Database(MIGRATIONS)
+    gauges = ScrapeGauges(refresh_gauges)
     events = Outbox()
     logs = TimeoutRpcProxy("logs")
     consent = TimeoutRpcProxy("consent")

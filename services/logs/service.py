@@ -40,6 +40,8 @@ from stafett.paging import (bounded, decode_key, decode_position, keyset_page, n
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
 from stafett.rpc import TimeoutRpcProxy
+from services.logs.gauges import refresh_gauges
+from stafett.metrics import ScrapeGauges
 from stafett.service import ServiceBase
 
 logger = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ class LogsService(ServiceBase):
     name = "logs"
 
     db = Database(MIGRATIONS)
+    gauges = ScrapeGauges(refresh_gauges)
     events = Outbox()
     consent = TimeoutRpcProxy("consent")
     started_at = StartedAt()

@@ -14,7 +14,7 @@ queued something and polling every ``DELIVERY_POLL_SECONDS`` as a safety net. Ea
   (``DELIVERY_RETRY_BASE_SECONDS`` × 2^(attempt−1), at most ``DELIVERY_RETRY_MAX_SECONDS``),
   or after ``DELIVERY_MAX_ATTEMPTS`` (or a permanent answer) ``failed-permanent``: a dead
   delivery, counted in ``stafett_notifications_dead_total`` and listed by the
-  ``list_deliveries`` RPC (``python -m services.notifications.ops dead``).
+  ``list_deliveries`` RPC (``stafett deliveries list --status failed-permanent``).
 
 E-mail respects quiet hours (postponed to their end, no attempt counted) and the daily
 digest (one e-mail per person at the chosen hour for everything that waited).
@@ -42,12 +42,14 @@ from services.notifications.protection import SecretBox
 from services.notifications.targets import TargetPolicy
 from stafett.db import Database
 from stafett.events import utcnow
+from stafett.metrics import agency_type_label, heartbeat
 
 log = logging.getLogger(__name__)
 
 DELIVERIES = Counter("stafett_notifications_deliveries_total",
-                     "Delivery attempts by channel and outcome",
-                     ["service", "channel", "outcome"])
+                     "Delivery attempts by channel, outcome and the receiving agency's type "
+                     "(webhooks; none for e-mail)",
+                     ["service", "channel", "outcome", "agency_type"])
 DEAD = Counter("stafett_notifications_dead_total",
                "Deliveries that failed permanently (dead letters)", ["service", "channel"])
 DURATION = Histogram("stafett_notifications_delivery_seconds", "Time to send one delivery",
@@ -57,8 +59,8 @@ DROPPED = Counter("stafett_notifications_dropped_total",
                   "Deliveries dropped before they were sent, and inbox items withdrawn "
                   "(consent for the recipient's agency ended)", ["service", "channel", "reason"])
 SATURATED = Counter("stafett_notifications_bulkhead_saturated_total",
-                    "Dispatch rounds that found an agency's webhook pool full",
-                    ["service", "agency"])
+                    "Dispatch rounds that found an agency's webhook pool full, by its type",
+                    ["service", "agency_type"])
 
 
 def _truthy(value) -> bool:
@@ -119,6 +121,7 @@ class Due:
     person_id: str | None
     webhook_id: str | None
     agency: str | None
+    agency_type: str = "none"   # a metrics label: the webhook agency's type
 
 
 def _due_clause(now: datetime):
@@ -173,6 +176,7 @@ class Courier(DependencyProvider):
     # -- the loop ------------------------------------------------------------------------------
 
     def _run(self):
+        heartbeat(self.service, "delivery_worker", self.settings.poll_seconds)
         while True:
             try:
                 self._wakeups.get(timeout=self.settings.poll_seconds)
@@ -180,6 +184,7 @@ class Courier(DependencyProvider):
                 pass
             try:
                 self.dispatch_once()
+                heartbeat(self.service, "delivery_worker")
             except Exception:  # database down: the rows wait for the next round
                 log.warning("delivery round failed; will retry", exc_info=True)
                 eventlet.sleep(self.settings.poll_seconds)
@@ -192,7 +197,8 @@ class Courier(DependencyProvider):
 
     # -- claiming -------------------------------------------------------------------------------
 
-    def _claim(self, session: Session, delivery: Delivery, claim: str, now: datetime) -> Due | None:
+    def _claim(self, session: Session, delivery: Delivery, claim: str, now: datetime,
+               agency_type: str = "none") -> Due | None:
         claimed = session.execute(update(Delivery).where(
             Delivery.id == delivery.id, _due_clause(now)).values(
             status=domain.SENT, claim=claim, attempts=Delivery.attempts + 1,
@@ -203,7 +209,8 @@ class Courier(DependencyProvider):
             return None
         return Due(delivery.id, claim, delivery.event_id, delivery.event_type, delivery.kind,
                    delivery.channel, dict(delivery.context or {}), delivery.occurred_at or "",
-                   delivery.person_id, delivery.webhook_id, delivery.agency)
+                   delivery.person_id, delivery.webhook_id, delivery.agency,
+                   agency_type_label(agency_type))
 
     def _dropped(self, session: Session, row: Delivery, now: datetime) -> bool:
         """A delivery consent ended for while it was being sent (its lease ran out since):
@@ -310,7 +317,11 @@ class Courier(DependencyProvider):
                 pool = self.pool_for(agency or "")
                 free = pool.free()
                 if free <= 0:   # this agency is slow: its deliveries wait, nobody else's do
-                    SATURATED.labels(service=self.service, agency=agency or "").inc()
+                    agency_type = session.scalar(select(Webhook.agency_type).where(
+                        Webhook.agency == agency).limit(1))
+                    SATURATED.labels(service=self.service,
+                                     agency_type=agency_type_label(agency_type or
+                                                                   "unknown")).inc()
                     continue
                 rows = session.scalars(select(Delivery).where(
                     Delivery.channel == domain.WEBHOOK, Delivery.agency == agency,
@@ -325,7 +336,8 @@ class Courier(DependencyProvider):
                         self._set(session, row.id, now, status=domain.CANCELLED,
                                   last_error="webhook deleted")
                         continue
-                    due = self._claim(session, row, str(uuid.uuid4()), now)
+                    due = self._claim(session, row, str(uuid.uuid4()), now,
+                                      hook.agency_type or "unknown")
                     if due is None:
                         continue
                     pool.spawn_n(self._send, self.webhook, [due], Outgoing(
@@ -358,6 +370,7 @@ class Courier(DependencyProvider):
         settings = self.settings
         with Session(self.database.engine) as session:
             for due in claimed:
+                agency_type = getattr(due, "agency_type", "none")
                 row = session.get(Delivery, due.id)
                 if row is None or row.claim != due.claim:
                     continue    # the lease ran out and someone else took it over
@@ -382,5 +395,5 @@ class Courier(DependencyProvider):
                             "attempts": row.attempts, "error": row.last_error})
                 row.claim, row.claimed_until, row.updated_at = None, None, now
                 DELIVERIES.labels(service=self.service, channel=row.channel,
-                                  outcome=row.status).inc()
+                                  outcome=row.status, agency_type=agency_type).inc()
             session.commit()

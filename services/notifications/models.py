@@ -105,6 +105,8 @@ class Webhook(Base):
     __tablename__ = "webhooks"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     agency: Mapped[str] = mapped_column(String(9), index=True)
+    #: the agency's type when the webhook was registered (metrics only: a bounded label)
+    agency_type: Mapped[str | None] = mapped_column(String(30), nullable=True)
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str | None] = mapped_column(String(200), nullable=True)
     secret_ciphertext: Mapped[str] = mapped_column(Text)   # AES-GCM, bound to the id

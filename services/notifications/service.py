@@ -19,6 +19,7 @@ from services.notifications import domain, store
 from services.notifications.channels import neutral_error
 from services.notifications.delivery import DROPPED, Courier
 from services.notifications.events import CONSUMED
+from services.notifications.gauges import refresh_gauges
 from services.notifications.models import (Delivery, Notification, PreferenceRow,
                                            ReminderSent, Webhook)
 from services.notifications.protection import WebhookSecrets, new_secret
@@ -32,6 +33,7 @@ from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             PreconditionFailed, PreconditionRequired, ValidationFailed)
 from stafett.events import Envelope, first_delivery, reliable_event_handler, utcnow
+from stafett.metrics import ScrapeGauges
 from stafett.paging import bounded, decode_position, newest_first, position_page
 from stafett.service import ServiceBase
 
@@ -53,6 +55,7 @@ class NotificationsService(ServiceBase):
     db = Database(MIGRATIONS)
     courier = Courier()
     secrets = WebhookSecrets()
+    gauges = ScrapeGauges(refresh_gauges)
 
     # -- events: one queue per producer, bound with a wildcard (see events.py) -------------------
 
@@ -229,7 +232,8 @@ class NotificationsService(ServiceBase):
             raise Conflict(f"an agency may have at most {limit} webhooks")
         hook_id, secret = str(uuid.uuid4()), new_secret()
         with audited_work(self.db, self.actor, "create", "webhook", object_id=hook_id):
-            hook = Webhook(id=hook_id, agency=agency, url=data["url"],
+            hook = Webhook(id=hook_id, agency=agency, agency_type=self.actor.agency_type,
+                           url=data["url"],
                            description=data["description"],
                            secret_ciphertext=self.secrets.seal(secret, hook_id), active=True,
                            created_by=self.actor.ref, created_at=utcnow())

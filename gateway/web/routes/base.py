@@ -33,10 +33,15 @@ class WebBase:
         if session is None or not session.authenticated:
             raise LoginRequired(safe_next(request.full_path.rstrip("?"))
                                 if request.method == "GET" else None)
+        labels = getattr(self, "caller_labels", None)
+        if labels is not None:
+            labels.identified(request, session.identity)
         limiter = getattr(self, "rate_limit", None)
         if limiter is not None:
             limiter.take(session.identity)
         actor = self._resolved_actor(session.identity)
+        if labels is not None:
+            labels.resolved(request, session.identity, actor)
         self.actor_context.set(actor)
         self._web_me = actor
         return actor
