@@ -1,0 +1,324 @@
+"""Stafett's Grafana dashboards, as code: each is defined here once and rendered to
+``dashboards/<uid>.json`` by generate.py (Grafana's JSON model, schema 39). Provisioned in
+Kubernetes as ConfigMaps labelled ``grafana_dashboard: "1"`` (kustomization.yaml), which the
+Grafana sidecar loads. Every query names only metrics that the code, RabbitMQ's or
+CloudNativePG's exporters or Prometheus export (tests/unit/test_observability.py).
+
+``$__rate_interval`` is Grafana's; ``$datasource`` picks the Prometheus.
+"""
+from __future__ import annotations
+
+RI = "$__rate_interval"
+DS = {"type": "prometheus", "uid": "${datasource}"}
+
+
+class Board:
+    def __init__(self, uid: str, title: str, description: str, variables=()):
+        self.uid, self.title, self.description = uid, title, description
+        self.variables = list(variables)
+        self.panels: list[dict] = []
+        self._y = 0
+        self._x = 0
+        self._row_height = 0
+
+    def row(self, title: str) -> "Board":
+        self._newline()
+        self.panels.append({"type": "row", "title": title, "collapsed": False, "panels": [],
+                            "gridPos": {"h": 1, "w": 24, "x": 0, "y": self._y}})
+        self._y += 1
+        return self
+
+    def _newline(self):
+        if self._x:
+            self._y += self._row_height
+            self._x, self._row_height = 0, 0
+
+    def panel(self, kind: str, title: str, targets, unit: str = "short", width: int = 12,
+              height: int = 8, description: str = "", **options) -> "Board":
+        if self._x + width > 24:
+            self._newline()
+        targets = [t if isinstance(t, tuple) else (t, "") for t in targets]
+        panel = {
+            "type": kind, "title": title, "description": description, "datasource": DS,
+            "gridPos": {"h": height, "w": width, "x": self._x, "y": self._y},
+            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+            "options": options or {},
+            "targets": [{"refId": chr(ord("A") + i), "datasource": DS, "expr": expr,
+                         "legendFormat": legend} for i, (expr, legend) in enumerate(targets)],
+        }
+        self.panels.append(panel)
+        self._x += width
+        self._row_height = max(self._row_height, height)
+        return self
+
+    def graph(self, title, *targets, **kwargs):
+        return self.panel("timeseries", title, targets, **kwargs)
+
+    def stat(self, title, *targets, **kwargs):
+        kwargs.setdefault("width", 6)
+        kwargs.setdefault("height", 5)
+        return self.panel("stat", title, targets, **kwargs)
+
+    def json(self) -> dict:
+        for i, panel in enumerate(self.panels, start=1):
+            panel["id"] = i
+        return {
+            "uid": self.uid, "title": self.title, "description": self.description,
+            "tags": ["stafett"], "editable": False, "schemaVersion": 39, "version": 1,
+            "timezone": "browser", "refresh": "30s", "graphTooltip": 1,
+            "time": {"from": "now-6h", "to": "now"},
+            "annotations": {"list": []},
+            "links": [{"type": "dashboards", "tags": ["stafett"], "asDropdown": True,
+                       "title": "Stafett"}],
+            "templating": {"list": [{
+                "type": "datasource", "name": "datasource", "label": "Prometheus",
+                "query": "prometheus", "current": {}, "hide": 0}] + self.variables},
+            "panels": self.panels,
+        }
+
+
+def query_variable(name: str, label: str, query: str, include_all: bool = False) -> dict:
+    return {"type": "query", "name": name, "label": label, "datasource": DS,
+            "query": {"query": query, "refId": f"{name}-variable"}, "definition": query,
+            "refresh": 2, "includeAll": include_all, "multi": False, "current": {},
+            "hide": 0, "sort": 1}
+
+
+def overview() -> Board:
+    gw = 'service="gateway"'
+    board = Board("stafett-overview", "Stafett / Platform overview",
+                  "SLOs, and rate, errors and duration of every component")
+    board.row("SLOs: 99.5 % of the gateway's answers no 5xx, 99 % within 1 s (30 days)")
+    board.stat("Availability, 30 days",
+               (f'1 - (sum(increase(stafett_http_requests_total{{{gw},code=~"5.."}}[30d])) '
+                f'/ sum(increase(stafett_http_requests_total{{{gw}}}[30d])))', ""),
+               unit="percentunit", description="Share of the gateway's answers that were no "
+               "server error. Objective 99.5 %.")
+    board.stat("Within 1 s, 30 days",
+               (f'sum(increase(stafett_http_request_duration_seconds_bucket{{{gw},le="1.0"}}[30d])) '
+                f'/ sum(increase(stafett_http_request_duration_seconds_count{{{gw}}}[30d]))', ""),
+               unit="percentunit", description="Objective 99 %.")
+    board.stat("Error budget burn (1h)", ("stafett:gateway_http_errors:ratio_rate1h / 0.005", ""),
+               unit="x", description="1 spends the month's budget in exactly 30 days; the page "
+               "fires at 14.4 (1h) and 6 (6h).")
+    board.stat("Latency budget burn (1h)", ("stafett:gateway_http_slow:ratio_rate1h / 0.01", ""),
+               unit="x")
+    board.graph("Error budget burn by window",
+                ("stafett:gateway_http_errors:ratio_rate5m / 0.005", "5m"),
+                ("stafett:gateway_http_errors:ratio_rate1h / 0.005", "1h"),
+                ("stafett:gateway_http_errors:ratio_rate6h / 0.005", "6h"),
+                ("stafett:gateway_http_errors:ratio_rate1d / 0.005", "1d"), unit="x")
+    board.graph("Latency budget burn by window",
+                ("stafett:gateway_http_slow:ratio_rate5m / 0.01", "5m"),
+                ("stafett:gateway_http_slow:ratio_rate1h / 0.01", "1h"),
+                ("stafett:gateway_http_slow:ratio_rate6h / 0.01", "6h"),
+                ("stafett:gateway_http_slow:ratio_rate1d / 0.01", "1d"), unit="x")
+    board.row("Gateway HTTP")
+    board.graph("Answers by status", (f"sum by (code) (rate(stafett_http_requests_total{{{gw}}}[{RI}]))",
+                                      "{{code}}"), unit="reqps")
+    board.graph("Answers by caller's agency type",
+                (f"sum by (agency_type) (rate(stafett_http_requests_total{{{gw}}}[{RI}]))",
+                 "{{agency_type}}"), unit="reqps")
+    board.graph("Duration percentiles",
+                *[(f"histogram_quantile({q}, sum by (le) "
+                   f"(rate(stafett_http_request_duration_seconds_bucket{{{gw}}}[{RI}])))", f"p{int(q * 100)}")
+                  for q in (0.5, 0.95, 0.99)], unit="s")
+    board.graph("Refused tokens by reason",
+                (f"sum by (reason) (rate(stafett_auth_rejections_total[{RI}]))", "{{reason}}"),
+                unit="reqps")
+    board.row("Every component: rate, errors, duration (RED)")
+    board.graph("Calls by component and kind",
+                (f"sum by (service, kind) (rate(stafett_requests_total[{RI}]))",
+                 "{{service}} {{kind}}"), unit="ops")
+    board.graph("Errors by component and kind (refused, invalid, failed)",
+                (f"sum by (service, kind) (rate(stafett_request_errors_total[{RI}]))",
+                 "{{service}} {{kind}}"), unit="ops")
+    board.graph("Failed calls by entrypoint",
+                (f'sum by (service, entrypoint, error) (rate(stafett_request_errors_total{{kind="failed"}}[{RI}]))',
+                 "{{service}}.{{entrypoint}} {{error}}"), unit="ops")
+    board.graph("p95 duration by component",
+                (f"histogram_quantile(0.95, sum by (service, le) "
+                 f"(rate(stafett_request_duration_seconds_bucket[{RI}])))", "{{service}}"), unit="s")
+    board.graph("Slowest entrypoints (p95)",
+                (f"topk(10, histogram_quantile(0.95, sum by (service, entrypoint, le) "
+                 f"(rate(stafett_request_duration_seconds_bucket[{RI}]))))",
+                 "{{service}}.{{entrypoint}}"), unit="s")
+    board.graph("Targets up by component", ('sum by (component) (up{job="stafett"})', "{{component}}"))
+    return board
+
+
+def agency() -> Board:
+    sel = 'agency="$agency"'
+    board = Board("stafett-agency", "Stafett / One agency",
+                  "One agency's own gateway (AGENCY_ORG_NUMBER), and its agency type on the "
+                  "shared gateway and in webhook deliveries",
+                  [query_variable("agency", "Agency gateway (org number)",
+                                  "label_values(stafett_http_requests_total, agency)"),
+                   query_variable("agency_type", "Agency type",
+                                  "label_values(stafett_http_requests_total, agency_type)")])
+    board.row("The agency's own gateway")
+    board.graph("Requests by route", (f"sum by (route) (rate(stafett_http_requests_total{{{sel}}}[{RI}]))",
+                                      "{{route}}"), unit="reqps")
+    board.graph("Answers by status", (f"sum by (code) (rate(stafett_http_requests_total{{{sel}}}[{RI}]))",
+                                      "{{code}}"), unit="reqps")
+    board.graph("Error ratio (5xx)",
+                (f'sum(rate(stafett_http_requests_total{{{sel},code=~"5.."}}[{RI}])) '
+                 f"/ sum(rate(stafett_http_requests_total{{{sel}}}[{RI}]))", "5xx"),
+                unit="percentunit")
+    board.graph("Rate-limit refusals (429)",
+                (f'sum(rate(stafett_http_requests_total{{{sel},code="429"}}[{RI}]))', "429"),
+                unit="reqps")
+    board.graph("Duration p95",
+                (f"histogram_quantile(0.95, sum by (le) "
+                 f"(rate(stafett_http_request_duration_seconds_bucket{{{sel}}}[{RI}])))", "p95"),
+                unit="s")
+    board.graph("Refusals (401, 403, 404)",
+                (f'sum by (code) (rate(stafett_http_requests_total{{{sel},code=~"401|403|404"}}[{RI}]))',
+                 "{{code}}"), unit="reqps")
+    board.row("The agency type on the shared gateway, and its webhooks")
+    typed = 'agency_type="$agency_type"'
+    board.graph("Requests by status",
+                (f"sum by (code) (rate(stafett_http_requests_total{{service=\"gateway\",{typed}}}[{RI}]))",
+                 "{{code}}"), unit="reqps")
+    board.graph("Rate-limit refusals (429)",
+                (f'sum(rate(stafett_http_requests_total{{service="gateway",{typed},code="429"}}[{RI}]))',
+                 "429"), unit="reqps")
+    board.graph("Webhook delivery attempts by outcome",
+                (f'sum by (outcome) (rate(stafett_notifications_deliveries_total{{channel="webhook",{typed}}}[{RI}]))',
+                 "{{outcome}}"), unit="ops")
+    board.graph("Webhook pool full (bulkhead)",
+                (f"sum(rate(stafett_notifications_bulkhead_saturated_total{{{typed}}}[{RI}]))",
+                 "saturated rounds"), unit="ops")
+    return board
+
+
+def messaging() -> Board:
+    board = Board("stafett-messaging", "Stafett / Messaging",
+                  "The broker's queues, dead letters, the outboxes, event lag and consumers")
+    work = 'queue!~".*\\\\.(dlq|retry)"'
+    board.row("Queues (RabbitMQ, per queue)")
+    board.graph("Ready messages by work queue",
+                (f"sum by (queue) (rabbitmq_detailed_queue_messages_ready{{{work}}})", "{{queue}}"))
+    board.graph("Unacknowledged messages by work queue",
+                (f"sum by (queue) (rabbitmq_detailed_queue_messages_unacked{{{work}}})", "{{queue}}"))
+    board.graph("Dead letters waiting",
+                ('sum by (queue) (rabbitmq_detailed_queue_messages{queue=~".*\\\\.dlq"})', "{{queue}}"),
+                description="stafett dlq list | show | replay (docs/operations.md)")
+    board.graph("Consumers per work queue",
+                (f"sum by (queue) (rabbitmq_detailed_queue_consumers{{{work}}})", "{{queue}}"))
+    board.row("Events")
+    board.graph("Outbox pending", ("max by (service) (stafett_outbox_pending)", "{{service}}"))
+    board.graph("Events published and unrouted",
+                (f"sum by (service) (rate(stafett_events_published_total[{RI}]))", "{{service}} published"),
+                (f"sum by (service) (rate(stafett_events_unrouted_total[{RI}]))", "{{service}} unrouted"),
+                unit="ops")
+    board.graph("Event lag p95 by consumer",
+                (f"histogram_quantile(0.95, sum by (service, handler, le) "
+                 f"(rate(stafett_event_lag_seconds_bucket[{RI}])))", "{{service}}.{{handler}}"),
+                unit="s")
+    board.graph("Retries and dead-lettered events",
+                (f"sum by (service, handler) (rate(stafett_event_retries_total[{RI}]))",
+                 "{{service}}.{{handler}} retried"),
+                (f"sum by (service, handler) (increase(stafett_dead_letters_total[1h]))",
+                 "{{service}}.{{handler}} dead-lettered (1h)"))
+    board.row("Timers and worker loops")
+    board.graph("Seconds since last successful run",
+                ("time() - max by (service, timer) (stafett_timer_last_success_timestamp_seconds)",
+                 "{{service}}.{{timer}}"), unit="s")
+    board.graph("Interval (the alert fires after three, at least 10 minutes)",
+                ("max by (service, timer) (stafett_timer_interval_seconds)", "{{service}}.{{timer}}"),
+                unit="s")
+    board.row("Broker")
+    board.graph("Connections and channels", ("sum(rabbitmq_connections)", "connections"),
+                ("sum(rabbitmq_channels)", "channels"))
+    board.graph("Messages received, delivered, returned unroutable",
+                (f"sum(rate(rabbitmq_global_messages_received_total[{RI}]))", "received"),
+                (f"sum(rate(rabbitmq_global_messages_delivered_total[{RI}]))", "delivered"),
+                (f"sum(rate(rabbitmq_global_messages_unroutable_returned_total[{RI}]))", "unroutable"),
+                unit="ops")
+    return board
+
+
+def data() -> Board:
+    board = Board("stafett-data", "Stafett / Data",
+                  "Each component's database pool and query latency; PostgreSQL (CloudNativePG) "
+                  "and its PgBouncer pooler")
+    board.row("As the components see it")
+    board.graph("Pool connections by state",
+                ("sum by (service, state) (stafett_db_pool_connections)", "{{service}} {{state}}"))
+    board.graph("Pool in use / size",
+                ('sum by (service) (stafett_db_pool_connections{state="checked_out"}) '
+                 "/ sum by (service) (stafett_db_pool_size)", "{{service}}"), unit="percentunit")
+    board.graph("Query p95",
+                (f"histogram_quantile(0.95, sum by (service, le) "
+                 f"(rate(stafett_db_query_duration_seconds_bucket[{RI}])))", "{{service}}"), unit="s")
+    board.graph("Query p99",
+                (f"histogram_quantile(0.99, sum by (service, le) "
+                 f"(rate(stafett_db_query_duration_seconds_bucket[{RI}])))", "{{service}}"), unit="s")
+    board.graph("Statements per second",
+                (f"sum by (service) (rate(stafett_db_query_duration_seconds_count[{RI}]))", "{{service}}"),
+                unit="ops")
+    board.graph("Statements that raised",
+                (f"sum by (service) (rate(stafett_db_query_errors_total[{RI}]))", "{{service}}"),
+                unit="ops")
+    board.row("PostgreSQL (CloudNativePG)")
+    board.stat("Instances up", ("sum(cnpg_collector_up)", ""))
+    board.stat("Replication lag", ("max(cnpg_pg_replication_lag)", ""), unit="s")
+    board.stat("Backends waiting on locks", ("sum(cnpg_backends_waiting_total)", ""))
+    board.stat("Deadlocks (1h)", ("sum(increase(cnpg_pg_stat_database_deadlocks[1h]))", ""))
+    board.graph("Backends by database and state",
+                ('sum by (datname, state) (cnpg_backends_total{datname=~"consent|logs|handover|notifications|gateway"})',
+                 "{{datname}} {{state}}"))
+    board.graph("Commits and rollbacks",
+                (f'sum by (datname) (rate(cnpg_pg_stat_database_xact_commit{{datname=~"consent|logs|handover|notifications|gateway"}}[{RI}]))',
+                 "{{datname}} commit"),
+                (f'sum by (datname) (rate(cnpg_pg_stat_database_xact_rollback{{datname=~"consent|logs|handover|notifications|gateway"}}[{RI}]))',
+                 "{{datname}} rollback"), unit="ops")
+    board.graph("Database size", ('max by (datname) (cnpg_pg_database_size_bytes{datname=~"consent|logs|handover|notifications|gateway"})',
+                                  "{{datname}}"), unit="bytes")
+    board.graph("Longest open transaction",
+                ('max by (datname) (cnpg_backends_max_tx_duration_seconds{datname=~"consent|logs|handover|notifications|gateway"})',
+                 "{{datname}}"), unit="s")
+    board.row("PgBouncer (the Pooler)")
+    board.graph("Clients active and waiting",
+                ("sum by (database) (cnpg_pgbouncer_pools_cl_active)", "{{database}} active"),
+                ("sum by (database) (cnpg_pgbouncer_pools_cl_waiting)", "{{database}} waiting"))
+    board.graph("Longest client wait", ("max by (database) (cnpg_pgbouncer_pools_maxwait)", "{{database}}"),
+                unit="s")
+    board.graph("Server connections active and idle",
+                ("sum by (database) (cnpg_pgbouncer_pools_sv_active)", "{{database}} active"),
+                ("sum by (database) (cnpg_pgbouncer_pools_sv_idle)", "{{database}} idle"))
+    return board
+
+
+def domain() -> Board:
+    board = Board("stafett-domain", "Stafett / Domain",
+                  "What the platform is for, counted and de-identified (no id, no name, no "
+                  "agency): computed by each owning service at scrape time")
+    board.row("Logs (stafettlogg)")
+    board.stat("Open logs", ("sum(max by (level) (stafett_logs_open))", ""))
+    board.stat("Measures past evaluate-by", ("max(stafett_measures_past_evaluate_by)", ""))
+    board.stat("Consents expiring within 30 days", ("max(stafett_consents_expiring_soon)", ""))
+    board.stat("Handovers waiting", ("sum(max by (state) (stafett_handovers_waiting))", ""))
+    board.graph("Open logs by BTI level", ("max by (level) (stafett_logs_open)", "level {{level}}"))
+    board.graph("Evaluations in the last 30 days by colour",
+                ("max by (colour) (stafett_evaluations_recent)", "{{colour}}"))
+    board.graph("Measures past evaluate-by", ("max(stafett_measures_past_evaluate_by)", "measures"))
+    board.graph("Handovers waiting by state", ("max by (state) (stafett_handovers_waiting)", "{{state}}"))
+    board.row("Notifications")
+    board.graph("Deliveries by state",
+                ('max by (channel, state) (stafett_notifications_deliveries_in_state{state!="delivered"})',
+                 "{{channel}} {{state}}"))
+    board.graph("Delivered per hour by channel",
+                ('sum by (channel) (increase(stafett_notifications_deliveries_total{outcome="delivered"}[1h]))',
+                 "{{channel}}"))
+    return board
+
+
+BOARDS = (overview, agency, messaging, data, domain)
+
+
+def rendered() -> dict[str, dict]:
+    """``{file name: dashboard JSON}`` for every board."""
+    boards = [make() for make in BOARDS]
+    return {f"{board.uid}.json": board.json() for board in boards}
