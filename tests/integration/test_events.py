@@ -135,7 +135,8 @@ def test_a_message_that_keeps_failing_is_dead_lettered_and_can_be_replayed(
     wait_for(lambda: dlq.dead_letter_depths(amqp_uri, [dead_letters])[dead_letters] == 1,
              timeout=10, message="the dead letter")
     assert Consumer.effects == []
-    parked = dlq.peek(amqp_uri, dead_letters)
+    parked = dlq.DeadLetters(amqp_uri).show(dead_letters)  # shown, left in place
+    assert dlq.dead_letter_depths(amqp_uri, [dead_letters])[dead_letters] == 1
     assert parked[0]["event_id"] == event_id and parked[0]["attempts"] == 3
     assert "transient failure" in parked[0]["error"]
 
