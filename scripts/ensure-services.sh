@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start (and if missing, install) the servers the tests talk to: RabbitMQ with its
 # management API (per-test vhosts) and PostgreSQL; and Debian's Chromium for the browser
-# tests. Idempotent; quiet when all is up.
+# tests; Debian's prometheus for the alert rule tests. Idempotent; quiet when all is up.
 set -euo pipefail
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -32,6 +32,13 @@ if ! port_open 5432; then
   echo "starting PostgreSQL"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
   wait_port 5432
+fi
+
+# Debian's prometheus: promtool checks and unit-tests the alert rules, and a real
+# Prometheus runs against the platform in tests/integration/test_prometheus_live.py.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  echo "installing Debian's prometheus (promtool) for the alert rule tests"
+  apt_install --no-install-recommends prometheus || echo "could not install prometheus: the rule tests will fail" >&2
 fi
 
 # The web client's browser tests (tests/browser) drive Debian's Chromium; never a browser

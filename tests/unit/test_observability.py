@@ -6,6 +6,7 @@ every component), the rules' own recordings, Prometheus itself, and RabbitMQ's a
 CloudNativePG's exporters (lists vendored from their documentation with their sources)."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -77,6 +78,7 @@ def recorded() -> set[str]:
     return {rule["record"] for rule in rules() if "record" in rule}
 
 
+@functools.cache
 def known_names() -> set[str]:
     return (exported_by_code() | recorded() | vendored("prometheus.txt")
             | vendored("rabbitmq.txt") | vendored("cloudnative-pg.txt"))
@@ -224,3 +226,30 @@ def test_every_alert_links_a_runbook_that_says_what_to_do():
         for section in RUNBOOK_SECTIONS:
             assert section in text, (rule["alert"], section)
     assert {p.stem for p in RUNBOOKS.glob("Stafett*.md")} == alert_names()
+
+
+def test_every_component_the_broker_and_the_database_are_monitored():
+    documents = list(yaml.safe_load_all((OBSERVABILITY / "monitors.yaml").read_text()))
+    monitors = {d["metadata"]["name"]: d for d in documents}
+    for component in COMPONENTS:
+        spec = monitors[f"stafett-{component}"]["spec"]
+        assert monitors[f"stafett-{component}"]["kind"] == "ServiceMonitor"
+        assert spec["selector"]["matchLabels"] == {
+            "app.kubernetes.io/name": "stafett", "app.kubernetes.io/component": component,
+            "stafett.no/metrics": "true"}
+        (endpoint,) = spec["endpoints"]
+        assert endpoint["port"] == "metrics" and endpoint["path"] == "/metrics"
+        labels = {r["targetLabel"]: r.get("replacement") for r in endpoint["relabelings"]}
+        assert labels["job"] == "stafett" and labels["component"] == component
+    rabbitmq = monitors["stafett-rabbitmq"]["spec"]["endpoints"]
+    assert {e["path"] for e in rabbitmq} == {"/metrics", "/metrics/detailed"}
+    detailed = next(e for e in rabbitmq if e["path"] == "/metrics/detailed")
+    assert detailed["params"]["family"] == ["queue_coarse_metrics", "queue_consumer_count"]
+    assert monitors["stafett-postgres"]["kind"] == "PodMonitor"
+    assert monitors["stafett-postgres"]["spec"]["selector"]["matchLabels"][
+        "cnpg.io/cluster"] == "stafett-postgres"
+    assert monitors["stafett-pooler"]["kind"] == "PodMonitor"
+    for overlay in ("dev", "production"):
+        kustomization = yaml.safe_load(
+            (ROOT / "deploy" / "k8s" / "overlays" / overlay / "kustomization.yaml").read_text())
+        assert "../../../observability" in kustomization["components"]
