@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from stafett.demo import AGENCIES, CHILDREN, EMMA, PERSONAS
-from tests.support.platform import COMPONENTS, wait_for
+from tests.support.platform import COMPONENTS, Platform, wait_for
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
@@ -48,7 +49,24 @@ def forbidden_values() -> dict[str, str]:
     return forbidden
 
 
+def series(families) -> dict:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in families for s in family.samples}
+
+
+@pytest.fixture
+def platform(container_factory, amqp_uri, database_urls, tmp_path):
+    # business gauges computed at every scrape here (30 s apart at most by default)
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
+                        METRICS_REFRESH_SECONDS=0)
+    platform.start()
+    yield platform
+    platform.close()
+
+
 def test_metrics_after_the_thread_answer_questions_and_name_nobody(platform):
+    # one registry per test process: what other tests left there is not this platform's
+    before = series(scrape(platform, "gateway"))
     platform.seed()
     guardian, teacher = platform.client("guardian"), platform.client("teacher")
     ppt = platform.client("ppt")
@@ -82,15 +100,21 @@ def test_metrics_after_the_thread_answer_questions_and_name_nobody(platform):
 
     scraped = {component: scrape(platform, component) for component in COMPONENTS}
     forbidden = forbidden_values()
+    changed = 0
     for component, families in scraped.items():
         for family in families:
             for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if before.get(key) == sample.value:
+                    continue  # not written during this test
+                changed += 1
                 for label, value in sample.labels.items():
                     assert not UUID.search(value), (component, sample.name, label, value)
                     for word, why in forbidden.items():
                         assert word not in value, (component, sample.name, label, why)
                     if label == "agency":
                         assert value == "", (sample.name, "org number on a shared gateway")
+    assert changed > 100  # the thread wrote a good many series
 
     gateway = scraped["gateway"]
     answered = {(s.labels["route"], s.labels["method"], s.labels["code"],
