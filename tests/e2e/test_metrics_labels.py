@@ -12,6 +12,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from stafett.demo import AGENCIES, CHILDREN, EMMA, PERSONAS
+from tests.support.notifications import WebhookReceiver
 from tests.support.platform import COMPONENTS, Platform, wait_for
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -55,19 +56,34 @@ def series(families) -> dict:
 
 
 @pytest.fixture
+def receiver():
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
 def platform(container_factory, amqp_uri, database_urls, tmp_path):
-    # business gauges computed at every scrape here (30 s apart at most by default)
+    # business gauges computed at every scrape here (30 s apart at most by default); the
+    # school's webhook receiver is on loopback
     platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
-                        METRICS_REFRESH_SECONDS=0)
+                        METRICS_REFRESH_SECONDS=0, WEBHOOK_ALLOW_HTTP="true",
+                        WEBHOOK_ALLOW_LOOPBACK="true", DELIVERY_POLL_SECONDS=0.2)
     platform.start()
     yield platform
     platform.close()
 
 
-def test_metrics_after_the_thread_answer_questions_and_name_nobody(platform):
+def test_metrics_after_the_thread_answer_questions_and_name_nobody(platform, receiver):
     # one registry per test process: what other tests left there is not this platform's
     before = series(scrape(platform, "gateway"))
     platform.seed()
+    # the PPT office's own system registers a webhook (it hears of the measure it is given)
+    ppt_system = platform.client("school-system", scope="stafett:webhooks", consumer={
+        "authority": "iso6523-actorid-upis", "ID": f"0192:{AGENCIES['ppt']['org_number']}"})
+    hook = ppt_system.post("/api/v1/webhooks", json={"url": receiver.url("/ppt")})
+    assert hook.status_code == 201, hook.text
+    receiver.endpoint("/ppt", secret=hook.json()["secret"])
     guardian, teacher = platform.client("guardian"), platform.client("teacher")
     ppt = platform.client("ppt")
     emma = next(c for c in guardian.get("/api/v1/children").json()["items"]
@@ -90,6 +106,7 @@ def test_metrics_after_the_thread_answer_questions_and_name_nobody(platform):
     assert measure.status_code == 201, measure.text
     wait_for(lambda: ppt.get("/api/v1/notifications").json()["items"], timeout=15,
              message="the PPT advisor's notification")
+    wait_for(lambda: receiver.at("/ppt"), timeout=15, message="the PPT office's webhook")
     assert ppt.get(f"/api/v1/logs/{log['id']}").status_code == 200
     # a missing log, a refused token, and the log under a foreign path: 404s and a 401
     assert teacher.get(f"/api/v1/logs/{UUID.sub('0', log['id'])}").status_code in (400, 404)
@@ -141,6 +158,12 @@ def test_metrics_after_the_thread_answer_questions_and_name_nobody(platform):
                                                 "stafett_handovers_waiting")} >= {
         "consent_pending", "awaiting_acceptance", "accepted"}
     assert samples(scraped["notifications"], "stafett_notifications_deliveries_in_state")
+    # webhook deliveries by the receiving agency's type, never its number
+    wait_for(lambda: ("webhook", "delivered", "ppt") in {
+        (s.labels["channel"], s.labels["outcome"], s.labels["agency_type"])
+        for s in samples(scrape(platform, "notifications"),
+                         "stafett_notifications_deliveries_total")},
+        timeout=10, message="the delivery counted with its agency type")
 
     # heartbeats of the timers and loops, event lag per consumer, database latency
     beats = {(s.labels["service"], s.labels["timer"])
