@@ -1,14 +1,14 @@
 """webhooks know their agency's type (the agency_type label of delivery metrics)
 
-Revision ID: 0003_webhook_agency_type
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003_webhook_agency_type'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
