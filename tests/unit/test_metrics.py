@@ -65,3 +65,43 @@ def test_event_lag_is_the_age_of_the_event_on_arrival():
     assert REGISTRY.get_sample_value("stafett_event_lag_seconds_count", labels) == count + 1
     lag = REGISTRY.get_sample_value("stafett_event_lag_seconds_sum", labels) - total
     assert 90 <= lag < 120
+
+
+class _Container:
+    service_name = "unit-scrape"
+    config = {"METRICS_REFRESH_SECONDS": 30}
+    dependencies = ()
+
+
+def test_scrape_gauges_are_computed_at_most_every_refresh_interval():
+    from sqlalchemy import create_engine
+
+    calls = []
+
+    def count(session, service):
+        calls.append(service)
+        if len(calls) == 3:
+            raise RuntimeError("database away")
+
+    gauges = metrics.ScrapeGauges(count)
+    gauges.container = _Container()
+    gauges.min_interval = 30
+    gauges._database = type("Db", (), {"engine": create_engine("sqlite://")})()
+    gauges.refresh(now=100)
+    gauges.refresh(now=120)          # within 30 s: the last values stand
+    assert calls == ["unit-scrape"]
+    gauges.refresh(now=131)
+    assert len(calls) == 2
+    errors_before = REGISTRY.get_sample_value("stafett_metrics_refresh_errors_total", {
+        "service": "unit-scrape", "gauges": "count"}) or 0
+    with pytest.raises(RuntimeError):
+        gauges.refresh(now=200)
+    assert REGISTRY.get_sample_value("stafett_metrics_refresh_errors_total", {
+        "service": "unit-scrape", "gauges": "count"}) == errors_before + 1
+    gauges.refresh(now=210)          # a failed refresh waits its interval too
+    assert len(calls) == 3
+    metrics._REFRESHERS.add(gauges)
+    try:
+        metrics.refresh_all()        # a scrape never fails for a gauge
+    finally:
+        metrics._REFRESHERS.discard(gauges)
