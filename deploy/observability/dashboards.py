@@ -9,6 +9,8 @@ CloudNativePG's exporters or Prometheus export (tests/unit/test_observability.py
 from __future__ import annotations
 
 RI = "$__rate_interval"
+#: the components' databases (deploy/k8s/base/postgres.yaml)
+DBS = 'datname=~"consent|logs|handover|notifications|gateway"'
 DS = {"type": "prometheus", "uid": "${datasource}"}
 
 
@@ -95,7 +97,8 @@ def overview() -> Board:
                unit="percentunit", description="Share of the gateway's answers that were no "
                "server error. Objective 99.5 %.")
     board.stat("Within 1 s, 30 days",
-               (f'sum(increase(stafett_http_request_duration_seconds_bucket{{{gw},le="1.0"}}[30d])) '
+               (f'sum(increase(stafett_http_request_duration_seconds_bucket'
+                f'{{{gw},le="1.0"}}[30d])) '
                 f'/ sum(increase(stafett_http_request_duration_seconds_count{{{gw}}}[30d]))', ""),
                unit="percentunit", description="Objective 99 %.")
     board.stat("Error budget burn (1h)", ("stafett:gateway_http_errors:ratio_rate1h / 0.005", ""),
@@ -114,14 +117,16 @@ def overview() -> Board:
                 ("stafett:gateway_http_slow:ratio_rate6h / 0.01", "6h"),
                 ("stafett:gateway_http_slow:ratio_rate1d / 0.01", "1d"), unit="x")
     board.row("Gateway HTTP")
-    board.graph("Answers by status", (f"sum by (code) (rate(stafett_http_requests_total{{{gw}}}[{RI}]))",
+    board.graph("Answers by "
+                "status", (f"sum by (code) (rate(stafett_http_requests_total{{{gw}}}[{RI}]))",
                                       "{{code}}"), unit="reqps")
     board.graph("Answers by caller's agency type",
                 (f"sum by (agency_type) (rate(stafett_http_requests_total{{{gw}}}[{RI}]))",
                  "{{agency_type}}"), unit="reqps")
     board.graph("Duration percentiles",
                 *[(f"histogram_quantile({q}, sum by (le) "
-                   f"(rate(stafett_http_request_duration_seconds_bucket{{{gw}}}[{RI}])))", f"p{int(q * 100)}")
+                   f"(rate(stafett_http_request_duration_seconds_bucket{{{gw}}}[{RI}])))",
+                   f"p{int(q * 100)}")
                   for q in (0.5, 0.95, 0.99)], unit="s")
     board.graph("Refused tokens by reason",
                 (f"sum by (reason) (rate(stafett_auth_rejections_total[{RI}]))", "{{reason}}"),
@@ -134,16 +139,19 @@ def overview() -> Board:
                 (f"sum by (service, kind) (rate(stafett_request_errors_total[{RI}]))",
                  "{{service}} {{kind}}"), unit="ops")
     board.graph("Failed calls by entrypoint",
-                (f'sum by (service, entrypoint, error) (rate(stafett_request_errors_total{{kind="failed"}}[{RI}]))',
+                (f'sum by (service, entrypoint, error) '
+                 f'(rate(stafett_request_errors_total{{kind="failed"}}[{RI}]))',
                  "{{service}}.{{entrypoint}} {{error}}"), unit="ops")
     board.graph("p95 duration by component",
                 (f"histogram_quantile(0.95, sum by (service, le) "
-                 f"(rate(stafett_request_duration_seconds_bucket[{RI}])))", "{{service}}"), unit="s")
+                 f"(rate(stafett_request_duration_seconds_bucket[{RI}])))", "{{service}}"),
+                unit="s")
     board.graph("Slowest entrypoints (p95)",
                 (f"topk(10, histogram_quantile(0.95, sum by (service, entrypoint, le) "
                  f"(rate(stafett_request_duration_seconds_bucket[{RI}]))))",
                  "{{service}}.{{entrypoint}}"), unit="s")
-    board.graph("Targets up by component", ('sum by (component) (up{job="stafett"})', "{{component}}"))
+    board.graph("Targets up by "
+                "component", ('sum by (component) (up{job="stafett"})', "{{component}}"))
     return board
 
 
@@ -157,9 +165,11 @@ def agency() -> Board:
                    query_variable("agency_type", "Agency type",
                                   "label_values(stafett_http_requests_total, agency_type)")])
     board.row("The agency's own gateway")
-    board.graph("Requests by route", (f"sum by (route) (rate(stafett_http_requests_total{{{sel}}}[{RI}]))",
+    board.graph("Requests by "
+                "route", (f"sum by (route) (rate(stafett_http_requests_total{{{sel}}}[{RI}]))",
                                       "{{route}}"), unit="reqps")
-    board.graph("Answers by status", (f"sum by (code) (rate(stafett_http_requests_total{{{sel}}}[{RI}]))",
+    board.graph("Answers by "
+                "status", (f"sum by (code) (rate(stafett_http_requests_total{{{sel}}}[{RI}]))",
                                       "{{code}}"), unit="reqps")
     board.graph("Error ratio (5xx)",
                 (f'sum(rate(stafett_http_requests_total{{{sel},code=~"5.."}}[{RI}])) '
@@ -173,18 +183,23 @@ def agency() -> Board:
                  f"(rate(stafett_http_request_duration_seconds_bucket{{{sel}}}[{RI}])))", "p95"),
                 unit="s")
     board.graph("Refusals (401, 403, 404)",
-                (f'sum by (code) (rate(stafett_http_requests_total{{{sel},code=~"401|403|404"}}[{RI}]))',
+                (f'sum by (code) '
+                 f'(rate(stafett_http_requests_total{{{sel},code=~"401|403|404"}}[{RI}]))',
                  "{{code}}"), unit="reqps")
     board.row("The agency type on the shared gateway, and its webhooks")
     typed = 'agency_type="$agency_type"'
     board.graph("Requests by status",
-                (f"sum by (code) (rate(stafett_http_requests_total{{service=\"gateway\",{typed}}}[{RI}]))",
+                (f"sum by (code) "
+                 f"(rate(stafett_http_requests_total{{service=\"gateway\",{typed}}}[{RI}]))",
                  "{{code}}"), unit="reqps")
     board.graph("Rate-limit refusals (429)",
-                (f'sum(rate(stafett_http_requests_total{{service="gateway",{typed},code="429"}}[{RI}]))',
+                (f'sum(rate(stafett_http_requests_total'
+                 f'{{service="gateway",{typed},code="429"}}[{RI}]))',
                  "429"), unit="reqps")
     board.graph("Webhook delivery attempts by outcome",
-                (f'sum by (outcome) (rate(stafett_notifications_deliveries_total{{channel="webhook",{typed}}}[{RI}]))',
+                (f'sum by (outcome) '
+                 f'(rate(stafett_notifications_deliveries_total'
+                 f'{{channel="webhook",{typed}}}[{RI}]))',
                  "{{outcome}}"), unit="ops")
     board.graph("Webhook pool full (bulkhead)",
                 (f"sum(rate(stafett_notifications_bulkhead_saturated_total{{{typed}}}[{RI}]))",
@@ -200,17 +215,21 @@ def messaging() -> Board:
     board.graph("Ready messages by work queue",
                 (f"sum by (queue) (rabbitmq_detailed_queue_messages_ready{{{work}}})", "{{queue}}"))
     board.graph("Unacknowledged messages by work queue",
-                (f"sum by (queue) (rabbitmq_detailed_queue_messages_unacked{{{work}}})", "{{queue}}"))
+                (f"sum by (queue) "
+                 f"(rabbitmq_detailed_queue_messages_unacked{{{work}}})", "{{queue}}"))
     board.graph("Dead letters waiting",
-                ('sum by (queue) (rabbitmq_detailed_queue_messages{queue=~".*\\\\.dlq"})', "{{queue}}"),
+                ('sum by (queue) '
+                 '(rabbitmq_detailed_queue_messages{queue=~".*\\\\.dlq"})', "{{queue}}"),
                 description="stafett dlq list | show | replay (docs/operations.md)")
     board.graph("Consumers per work queue",
                 (f"sum by (queue) (rabbitmq_detailed_queue_consumers{{{work}}})", "{{queue}}"))
     board.row("Events")
     board.graph("Outbox pending", ("max by (service) (stafett_outbox_pending)", "{{service}}"))
     board.graph("Events published and unrouted",
-                (f"sum by (service) (rate(stafett_events_published_total[{RI}]))", "{{service}} published"),
-                (f"sum by (service) (rate(stafett_events_unrouted_total[{RI}]))", "{{service}} unrouted"),
+                (f"sum by (service) "
+                 f"(rate(stafett_events_published_total[{RI}]))", "{{service}} published"),
+                (f"sum by (service) "
+                 f"(rate(stafett_events_unrouted_total[{RI}]))", "{{service}} unrouted"),
                 unit="ops")
     board.graph("Event lag p95 by consumer",
                 (f"histogram_quantile(0.95, sum by (service, handler, le) "
@@ -226,7 +245,8 @@ def messaging() -> Board:
                 ("time() - max by (service, timer) (stafett_timer_last_success_timestamp_seconds)",
                  "{{service}}.{{timer}}"), unit="s")
     board.graph("Interval (the alert fires after three, at least 10 minutes)",
-                ("max by (service, timer) (stafett_timer_interval_seconds)", "{{service}}.{{timer}}"),
+                ("max by (service, timer) "
+                 "(stafett_timer_interval_seconds)", "{{service}}.{{timer}}"),
                 unit="s")
     board.row("Broker")
     board.graph("Connections and channels", ("sum(rabbitmq_connections)", "connections"),
@@ -234,7 +254,8 @@ def messaging() -> Board:
     board.graph("Messages received, delivered, returned unroutable",
                 (f"sum(rate(rabbitmq_global_messages_received_total[{RI}]))", "received"),
                 (f"sum(rate(rabbitmq_global_messages_delivered_total[{RI}]))", "delivered"),
-                (f"sum(rate(rabbitmq_global_messages_unroutable_returned_total[{RI}]))", "unroutable"),
+                (f"sum(rate(rabbitmq_global_messages_unroutable_returned_total[{RI}]))",
+                 "unroutable"),
                 unit="ops")
     return board
 
@@ -251,12 +272,15 @@ def data() -> Board:
                  "/ sum by (service) (stafett_db_pool_size)", "{{service}}"), unit="percentunit")
     board.graph("Query p95",
                 (f"histogram_quantile(0.95, sum by (service, le) "
-                 f"(rate(stafett_db_query_duration_seconds_bucket[{RI}])))", "{{service}}"), unit="s")
+                 f"(rate(stafett_db_query_duration_seconds_bucket[{RI}])))", "{{service}}"),
+                unit="s")
     board.graph("Query p99",
                 (f"histogram_quantile(0.99, sum by (service, le) "
-                 f"(rate(stafett_db_query_duration_seconds_bucket[{RI}])))", "{{service}}"), unit="s")
+                 f"(rate(stafett_db_query_duration_seconds_bucket[{RI}])))", "{{service}}"),
+                unit="s")
     board.graph("Statements per second",
-                (f"sum by (service) (rate(stafett_db_query_duration_seconds_count[{RI}]))", "{{service}}"),
+                (f"sum by (service) "
+                 f"(rate(stafett_db_query_duration_seconds_count[{RI}]))", "{{service}}"),
                 unit="ops")
     board.graph("Statements that raised",
                 (f"sum by (service) (rate(stafett_db_query_errors_total[{RI}]))", "{{service}}"),
@@ -267,23 +291,27 @@ def data() -> Board:
     board.stat("Backends waiting on locks", ("sum(cnpg_backends_waiting_total)", ""))
     board.stat("Deadlocks (1h)", ("sum(increase(cnpg_pg_stat_database_deadlocks[1h]))", ""))
     board.graph("Backends by database and state",
-                ('sum by (datname, state) (cnpg_backends_total{datname=~"consent|logs|handover|notifications|gateway"})',
+                (f'sum by (datname, state) (cnpg_backends_total{{{DBS}}})',
                  "{{datname}} {{state}}"))
     board.graph("Commits and rollbacks",
-                (f'sum by (datname) (rate(cnpg_pg_stat_database_xact_commit{{datname=~"consent|logs|handover|notifications|gateway"}}[{RI}]))',
+                (f'sum by (datname) '
+                 f'(rate(cnpg_pg_stat_database_xact_commit{{{DBS}}}[{RI}]))',
                  "{{datname}} commit"),
-                (f'sum by (datname) (rate(cnpg_pg_stat_database_xact_rollback{{datname=~"consent|logs|handover|notifications|gateway"}}[{RI}]))',
+                (f'sum by (datname) '
+                 f'(rate(cnpg_pg_stat_database_xact_rollback{{{DBS}}}[{RI}]))',
                  "{{datname}} rollback"), unit="ops")
-    board.graph("Database size", ('max by (datname) (cnpg_pg_database_size_bytes{datname=~"consent|logs|handover|notifications|gateway"})',
+    board.graph("Database size", (f'max by (datname) (cnpg_pg_database_size_bytes{{{DBS}}})',
                                   "{{datname}}"), unit="bytes")
     board.graph("Longest open transaction",
-                ('max by (datname) (cnpg_backends_max_tx_duration_seconds{datname=~"consent|logs|handover|notifications|gateway"})',
+                ('max by (datname) '
+                 f'(cnpg_backends_max_tx_duration_seconds{{{DBS}}})',
                  "{{datname}}"), unit="s")
     board.row("PgBouncer (the Pooler)")
     board.graph("Clients active and waiting",
                 ("sum by (database) (cnpg_pgbouncer_pools_cl_active)", "{{database}} active"),
                 ("sum by (database) (cnpg_pgbouncer_pools_cl_waiting)", "{{database}} waiting"))
-    board.graph("Longest client wait", ("max by (database) (cnpg_pgbouncer_pools_maxwait)", "{{database}}"),
+    board.graph("Longest client "
+                "wait", ("max by (database) (cnpg_pgbouncer_pools_maxwait)", "{{database}}"),
                 unit="s")
     board.graph("Server connections active and idle",
                 ("sum by (database) (cnpg_pgbouncer_pools_sv_active)", "{{database}} active"),
@@ -304,13 +332,16 @@ def domain() -> Board:
     board.graph("Evaluations in the last 30 days by colour",
                 ("max by (colour) (stafett_evaluations_recent)", "{{colour}}"))
     board.graph("Measures past evaluate-by", ("max(stafett_measures_past_evaluate_by)", "measures"))
-    board.graph("Handovers waiting by state", ("max by (state) (stafett_handovers_waiting)", "{{state}}"))
+    board.graph("Handovers waiting by "
+                "state", ("max by (state) (stafett_handovers_waiting)", "{{state}}"))
     board.row("Notifications")
     board.graph("Deliveries by state",
-                ('max by (channel, state) (stafett_notifications_deliveries_in_state{state!="delivered"})',
+                ('max by (channel, state) '
+                 '(stafett_notifications_deliveries_in_state{state!="delivered"})',
                  "{{channel}} {{state}}"))
     board.graph("Delivered per hour by channel",
-                ('sum by (channel) (increase(stafett_notifications_deliveries_total{outcome="delivered"}[1h]))',
+                ('sum by (channel) '
+                 '(increase(stafett_notifications_deliveries_total{outcome="delivered"}[1h]))',
                  "{{channel}}"))
     return board
 

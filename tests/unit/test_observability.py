@@ -27,7 +27,8 @@ RULES = OBSERVABILITY / "rules" / "stafett.rules.yml"
 RULE_TESTS = OBSERVABILITY / "rules" / "tests" / "stafett.test.yml"
 RUNBOOKS = ROOT / "docs" / "runbooks"
 RUNBOOK_SECTIONS = ("## What it means", "## How to check", "## What to do")
-GRAFANA_INTERVALS = re.compile(r"\$(__rate_interval|__interval|__range)\b|\$\{(__rate_interval|__interval|__range)\}")
+#: Grafana's interval variables, which are no PromQL: a duration stands in for them
+GRAFANA_INTERVALS = re.compile(r"\$\{?(__rate_interval|__interval|__range)\b\}?")
 LABEL_VALUES = re.compile(r"^\s*label_values\((?P<selector>.+),\s*[a-zA-Z_][a-zA-Z0-9_]*\s*\)\s*$")
 
 
