@@ -8,11 +8,13 @@ a 400 "the cursor is not one we gave out", before it reaches a query.
 from __future__ import annotations
 
 import base64
+import hashlib
+import heapq
 import json
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, false, or_, true
 
 from stafett.errors import BadRequest
 from stafett.events import as_utc
@@ -172,6 +174,137 @@ def visible_page(fetch, show, limit: int | None, cursor: str | None, position,
         if len(rows) < batch:
             return {"items": items, "next_cursor": None}
         after = position(rows[-1])
+
+
+# -- keyset cursors on any key, bound to the list they page ---------------------------------
+
+def _is_sql(column) -> bool:
+    return hasattr(column, "__clause_element__") or hasattr(column, "compile")
+
+
+class Keyset:
+    """One order of a list on key columns (the last one unique), largest first
+    (``descending``, what a reader of a growing list wants) or smallest first.
+
+    A page is read with ``limit + 1`` rows strictly after the key the previous page ended
+    at, so it stays right while rows are added anywhere meanwhile, and only the page's
+    rows are loaded. The cursor carries that key and a digest of ``scope`` (the list and
+    its owner, e.g. ``"entries:<log id>"``), so a cursor is refused by every other list.
+    A key is a position, compared and never looked up: a cursor says nothing about the
+    rows it names, and one naming another log's row is simply refused by this log.
+
+    A key part may be a plain value instead of a column (``"entry_note"`` for every row of
+    one stream of a merged list, ``merged_page``): it is compared, not ordered by.
+    """
+
+    def __init__(self, *columns, descending: bool = True):
+        self.columns, self.descending = columns, descending
+        self.types = tuple(c.type.python_type if _is_sql(c) else type(c) for c in columns)
+
+    # the cursor
+
+    @staticmethod
+    def _digest(scope: str) -> str:
+        return hashlib.sha256(scope.encode()).hexdigest()[:16]
+
+    def encode(self, key: tuple, scope: str) -> str:
+        parts = []
+        for value in key:
+            if isinstance(value, datetime):
+                value = as_utc(value).astimezone(timezone.utc).isoformat()
+            elif isinstance(value, date):
+                value = value.isoformat()
+            parts.append(value)
+        raw = json.dumps({"s": self._digest(scope), "k": parts}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def decode(self, cursor: str | None, scope: str) -> tuple | None:
+        """The key a page ended at (None: from the top); any cursor this list did not
+        give out (another list's, another order's, edited, garbage) is a BadRequest."""
+        if not cursor:
+            return None
+        raw = _cursor_json(cursor)
+        try:
+            if raw["s"] != self._digest(scope) or len(raw["k"]) != len(self.types):
+                raise ValueError("another list")
+            return tuple(self._value(kind, value) for kind, value in zip(self.types, raw["k"]))
+        except _NOT_OURS + (AttributeError,):
+            raise not_ours() from None
+
+    @staticmethod
+    def _value(kind, value):
+        """A key part as its column's type: nothing else reaches the database."""
+        if kind is datetime:
+            return as_utc(datetime.fromisoformat(value)).astimezone(timezone.utc)
+        if kind is date:
+            return date.fromisoformat(value)
+        if kind is int:
+            return _integer(value)
+        if kind is str and isinstance(value, str) and _ID.fullmatch(value):
+            return value
+        raise ValueError("not a key")
+
+    # the query
+
+    def after(self, key: tuple):
+        """The condition "strictly after ``key``" in this order."""
+        clauses = []
+        for i, (column, value) in enumerate(zip(self.columns, key)):
+            same = [_compare(c, "==", v) for c, v in zip(self.columns[:i], key[:i])]
+            clauses.append(and_(*same, _compare(column, "<" if self.descending else ">",
+                                                value)))
+        return or_(*clauses)
+
+    def ordered(self, query, key: tuple | None = None):
+        """``query`` in this order, strictly after ``key`` if given."""
+        if key is not None:
+            query = query.where(self.after(key))
+        return query.order_by(*[c.desc() if self.descending else c.asc()
+                                for c in self.columns if _is_sql(c)])
+
+    def page(self, rows: list, limit: int, scope: str, key) -> dict:
+        """``rows`` read with ``limit + 1``: the page, and the cursor after it
+        (``key(row)`` is the row's key)."""
+        more, rows = len(rows) > limit, rows[:limit]
+        return {"items": rows, "next_cursor": self.encode(key(rows[-1]), scope) if more
+                else None}
+
+    def read(self, session, query, limit: int | None, cursor: str | None, scope: str,
+             key) -> dict:
+        """One page of ``query``'s rows: at most ``limit + 1`` are loaded."""
+        limit = bounded(limit)
+        rows = session.scalars(self.ordered(query, self.decode(cursor, scope))
+                               .limit(limit + 1)).all()
+        return self.page(rows, limit, scope, key)
+
+
+def utc_key(key: tuple) -> tuple:
+    """A key with its timestamps in UTC (SQLite hands them back naive), for comparing."""
+    return tuple(as_utc(v) if isinstance(v, datetime) else v for v in key)
+
+
+def _compare(column, op: str, value):
+    if not _is_sql(column):  # a constant key part: decided here, not in the database
+        result = {"==": column == value, "<": column < value, ">": column > value}[op]
+        return true() if result else false()
+    return {"==": column == value, "<": column < value, ">": column > value}[op]
+
+
+def merged_page(streams, keyset: Keyset, limit: int | None, cursor: str | None,
+                scope: str) -> dict:
+    """One page of a list made of several lists each read in ``keyset``'s order.
+
+    ``streams`` are functions ``fetch(after, n)`` giving up to ``n`` ``(key, item)`` pairs
+    strictly after ``after`` (a key or None), in the keyset's order; keys are unique across
+    streams. Each stream reads at most ``limit + 1`` rows, and a k-way merge takes the
+    page: what a page costs is bounded by the number of streams, not the list's length.
+    """
+    limit, after = bounded(limit), keyset.decode(cursor, scope)
+    merged = heapq.merge(*[stream(after, limit + 1) for stream in streams],
+                         key=lambda pair: utc_key(pair[0]), reverse=keyset.descending)
+    pairs = [pair for _, pair in zip(range(limit + 1), merged)]
+    result = keyset.page(pairs, limit, scope, key=lambda pair: pair[0])
+    return {**result, "items": [item for _, item in result["items"]]}
 
 
 def every_item(fetch_page, **kwargs):

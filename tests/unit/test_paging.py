@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, insert, select
 
 from stafett.errors import BadRequest
-from stafett.paging import (MAX_LIMIT, decode_cursor, decode_key, decode_position,
+from stafett.paging import (MAX_LIMIT, Keyset, decode_cursor, decode_key, decode_position,
                             encode_cursor, encode_key, encode_position, every_item,
-                            newest_first, ordered_page, page, position_page,
+                            merged_page, newest_first, ordered_page, page, position_page,
                             visible_page)
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
@@ -191,3 +191,67 @@ def test_an_item_added_meanwhile_neither_repeats_nor_shifts_a_page():
     second = ordered_page(items, 4, first["next_cursor"], position)
     assert [i["id"] for i in first["items"]] == ["i00", "i01", "i02", "i03"]
     assert [i["id"] for i in second["items"]] == ["i04", "i05", "i06", "i07"]
+
+
+# -- Keyset: any key, bound to its list -----------------------------------------------------
+
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("limit", [1, 4, 10, 29, 30, 31])
+def test_a_keyset_walks_every_row_once_in_its_order(db, limit, descending):
+    keyset = Keyset(rows_table.c.owner, rows_table.c.at, rows_table.c.id,
+                    descending=descending)
+
+    def fetch_page(limit, cursor):
+        query = keyset.ordered(select(rows_table), keyset.decode(cursor, "rows"))
+        result = keyset.page(db.execute(query.limit(limit + 1)).all(), limit, "rows",
+                             key=lambda r: (r.owner, r.at, r.id))
+        return {**result, "items": [r.id for r in result["items"]]}
+
+    expected = [r.id for r in db.execute(select(rows_table).order_by(
+        *[c.desc() if descending else c.asc() for c in (rows_table.c.owner, rows_table.c.at,
+                                                         rows_table.c.id)]))]
+    pages = walk(fetch_page, limit)
+    assert [row for p in pages for row in p] == expected
+    assert all(len(p) == limit for p in pages[:-1])
+
+
+def test_a_keyset_cursor_is_for_its_scope_and_types_only():
+    keyset = Keyset(rows_table.c.at, rows_table.c.id)
+    cursor = keyset.encode((T0, "r01"), "rows:a")
+    assert keyset.decode(cursor, "rows:a") == (T0, "r01")
+    assert keyset.decode(None, "rows:a") is None
+    for bad, scope in ((cursor, "rows:b"), ("garbage", "rows:a"),
+                       (Keyset(rows_table.c.id, rows_table.c.at).encode(("r01", T0), "rows:a"),
+                        "rows:a"),
+                       (Keyset(rows_table.c.at).encode((T0,), "rows:a"), "rows:a"),
+                       (encode_position(T0, "r01"), "rows:a")):
+        with pytest.raises(BadRequest):
+            keyset.decode(bad, scope)
+
+
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("limit", [1, 3, 7, 40])
+def test_a_merged_page_reads_a_page_per_stream_and_walks_every_item_once(db, limit,
+                                                                          descending):
+    """Mine and others' rows as two streams with a constant kind each: the merge is the
+    list ordered by (at, kind, id), and no stream is read past a page."""
+    reads = []
+
+    def stream(owner):
+        keyset = Keyset(rows_table.c.at, owner, rows_table.c.id, descending=descending)
+
+        def fetch(after, n):
+            reads.append(n)
+            query = keyset.ordered(select(rows_table).where(rows_table.c.owner == owner),
+                                   after)
+            return [((r.at, owner, r.id), r.id) for r in db.execute(query.limit(n))]
+        return fetch
+
+    keyset = Keyset(rows_table.c.at, "", rows_table.c.id, descending=descending)
+    pages = walk(lambda limit, cursor: merged_page([stream("me"), stream("other")], keyset,
+                                                   limit, cursor, "merged"), limit)
+    everything = sorted(db.execute(select(rows_table)).all(),
+                        key=lambda r: (r.at.replace(tzinfo=timezone.utc), r.owner, r.id),
+                        reverse=descending)
+    assert [i for p in pages for i in p] == [r.id for r in everything]
+    assert set(reads) == {limit + 1}
