@@ -52,6 +52,7 @@ SCHEMAS = {
     "ProposalDecline": logs.ProposalDeclineIn, "Proposal": logs.ProposalView,
     "OpenLog": logs.OpenLogIn, "LogUpdate": logs.LogUpdateIn, "CloseLog": logs.CloseLogIn,
     "StafettholderRequest": logs.StafettholderIn,
+    "ListInfo": logs.ListInfo, "LogLists": logs.LogLists,
     "LogStaffView": logs.LogStaffView, "LogGuardianView": logs.LogGuardianView,
     "LogChildView": logs.LogChildView, "LogSummary": logs.LogSummary,
     "TimelineItem": logs.TimelineItem, "AccessRecord": logs.AccessRecordView,

@@ -135,10 +135,10 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
         return {"limit": limit, "cursor": cursor}
 
     def _listing(self, request, items: list) -> dict:
-        """One page of a list a service gives whole because it is bounded by its nature (a
-        log's measures, a child's consents, an agency's staff), with the same opaque cursor
-        as the lists that grow without bound, which their services page in the database
-        (logs, handovers, timeline, access log, audit, inbox, webhook deliveries)."""
+        """One page of a list a service gives whole, with the same opaque cursor as the
+        lists their services page in the database (every list of the logs service,
+        handovers, the inbox, webhook deliveries). What bounds each list given whole is
+        docs/architecture.md, "The public API contract"."""
         return page(items, **self._paging(request))
 
     # -- documents --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import random
 from datetime import date
 
 from services.consent.identity_numbers import generate_org_number, generate_synthetic
-from stafett.paging import every_item
+from stafett.paging import MAX_LIMIT, every_item
 
 _rng = random.Random(20261122)
 
@@ -211,7 +211,7 @@ def seed_stories(rpc_as, issuer_for_kind, today: date | None = None) -> dict:
         for proposal, responsible in ((late, teacher_p), (desk, teacher_p), (bedtime, ingrid)):
             rpc.logs.accept_proposal(log["id"], proposal["id"], {
                 "responsible_id": responsible, "start_date": day(-42), "evaluate_by": day(-14)})
-        for measure in rpc.logs.list_measures(log["id"]):
+        for measure in rpc.logs.list_measures(log["id"], limit=MAX_LIMIT)["items"]:
             measures[measure["title"]] = measure
         for title in ("Starte dagen noen minutter etter de andre", "Pulten nærmest døra"):
             rpc.logs.add_evaluation(log["id"], measures[title]["id"], {

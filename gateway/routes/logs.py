@@ -1,4 +1,6 @@
-"""The stafettlogg (owner: the logs service). Updates take If-Match; lists are paged."""
+"""The stafettlogg (owner: the logs service). Updates take If-Match; every list is paged by
+the logs service in its database (services/logs/lists.py): the gateway passes limit and
+cursor through."""
 from gateway.http import api, json_result
 from gateway.idempotency import idempotent
 from stafett.errors import BadRequest
@@ -37,7 +39,9 @@ class LogsRoutes:
         return json_result(log, 201, {"Location": f"/api/v1/logs/{log['id']}",
                                       **etag(log["version"])})
 
-    @api("GET", "/logs/<log_id>", "Read a log, as the actor may see it", scope=READ,
+    @api("GET", "/logs/<log_id>", "Read a log, as the actor may see it: of its entries, "
+         "measures (each with its latest 3 evaluations), meetings and proposals the newest "
+         "20, and in `lists` each list's total and the link to its next page", scope=READ,
          response=LOG_VIEWS, etag=True)
     def get_log(self, request, log_id):
         self._authenticate(request)
@@ -84,11 +88,11 @@ class LogsRoutes:
 
     # -- measures and evaluations -----------------------------------------------------------
 
-    @api("GET", "/logs/<log_id>/measures", "The log's measures", scope=READ,
-         response=MEASURE_VIEWS, listing=True)
+    @api("GET", "/logs/<log_id>/measures", "The log's measures, newest first, each with "
+         "its latest 3 evaluations", scope=READ, response=MEASURE_VIEWS, listing=True)
     def list_measures(self, request, log_id):
         self._authenticate(request)
-        return self._listing(request, self.logs.list_measures(log_id))
+        return self.logs.list_measures(log_id, **self._paging(request))
 
     @api("POST", "/logs/<log_id>/measures", "Add a measure (staff participant)",
          request="MeasureRequest", response="Measure", status=201, etag=True)
@@ -117,11 +121,11 @@ class LogsRoutes:
         return json_result(measure, 200, etag(measure["version"]))
 
     @api("GET", "/logs/<log_id>/measures/<measure_id>/evaluations", "A measure's "
-         "evaluations (green, yellow, red)", scope=READ, response=EVALUATION_VIEWS,
-         listing=True)
+         "evaluations (green, yellow, red), the latest first", scope=READ,
+         response=EVALUATION_VIEWS, listing=True)
     def list_evaluations(self, request, log_id, measure_id):
         self._authenticate(request)
-        return self._listing(request, self.logs.list_evaluations(log_id, measure_id))
+        return self.logs.list_evaluations(log_id, measure_id, **self._paging(request))
 
     @api("POST", "/logs/<log_id>/measures/<measure_id>/evaluations", "Evaluate a measure "
          "(staff participant)", request="EvaluationRequest", response="Evaluation",
@@ -134,11 +138,11 @@ class LogsRoutes:
 
     # -- meetings ---------------------------------------------------------------------------
 
-    @api("GET", "/logs/<log_id>/meetings", "The log's meetings", scope=READ,
-         response=MEETING_VIEWS, listing=True)
+    @api("GET", "/logs/<log_id>/meetings", "The log's meetings, the latest planned first",
+         scope=READ, response=MEETING_VIEWS, listing=True)
     def list_meetings(self, request, log_id):
         self._authenticate(request)
-        return self._listing(request, self.logs.list_meetings(log_id))
+        return self.logs.list_meetings(log_id, **self._paging(request))
 
     @api("POST", "/logs/<log_id>/meetings", "Schedule a meeting (staff participant)",
          request="MeetingRequest", response="Meeting", status=201, etag=True)
@@ -158,18 +162,20 @@ class LogsRoutes:
         return json_result(meeting, 200, etag(meeting["version"]))
 
     @api("GET", "/logs/<log_id>/meetings/<meeting_id>/preparation", "What to go through at "
-         "a meeting: overdue evaluations, open proposals, the child's voice (staff)")
+         "a meeting: open measures, evaluations due, and the newest 50 changes since the "
+         "previous meeting (more_changes_cursor continues the timeline, order=newest) "
+         "(staff)")
     def meeting_preparation(self, request, log_id, meeting_id):
         self._authenticate(request)
         return self.logs.meeting_preparation(log_id, meeting_id)
 
     # -- entries and proposals --------------------------------------------------------------
 
-    @api("GET", "/logs/<log_id>/entries", "Notes, bright spots and the child's voice",
-         scope=READ, response=ENTRY_VIEWS, listing=True)
+    @api("GET", "/logs/<log_id>/entries", "Notes, bright spots and the child's voice, "
+         "newest first", scope=READ, response=ENTRY_VIEWS, listing=True)
     def list_entries(self, request, log_id):
         self._authenticate(request)
-        return self._listing(request, self.logs.list_entries(log_id))
+        return self.logs.list_entries(log_id, **self._paging(request))
 
     @api("POST", "/logs/<log_id>/entries", "Add an entry", request="EntryRequest",
          response=ENTRY_VIEWS, status=201)
@@ -178,11 +184,11 @@ class LogsRoutes:
         self._authenticate(request)
         return json_result(self.logs.add_entry(log_id, self._body(request)), 201)
 
-    @api("GET", "/logs/<log_id>/proposals", "Measures proposed by the child and guardians",
-         response="Proposal", listing=True)
+    @api("GET", "/logs/<log_id>/proposals", "Measures proposed by the child and guardians, "
+         "newest first", response="Proposal", listing=True)
     def list_proposals(self, request, log_id):
         self._authenticate(request)
-        return self._listing(request, self.logs.list_proposals(log_id))
+        return self.logs.list_proposals(log_id, **self._paging(request))
 
     @api("POST", "/logs/<log_id>/proposals", "Propose a measure (child or guardian)",
          request="ProposalRequest", response="Proposal", status=201)

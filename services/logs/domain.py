@@ -44,6 +44,33 @@ class AccessPolicy:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Caps on what a log holds of the few things loaded whole: its participants (every
+    call decides the actor's place among them) and its measures (the FHIR export, the
+    handover summary and a meeting's preparation cover all of them). Everything else a
+    log gathers is paged (services/logs/lists.py)."""
+    participants: int = 100   # participations ever, removed and ended ones included
+    measures: int = 500
+
+    @classmethod
+    def from_config(cls, config) -> "Limits":
+        return cls(participants=int(config.get("LOG_MAX_PARTICIPANTS", 100)),
+                   measures=int(config.get("LOG_MAX_MEASURES", 500)))
+
+
+#: what applying a handover adds at most: the new stafettholder and ten more of the
+#: receiving agency (handover schemas.AcceptIn); a handover is refused when the log has no
+#: room for them, so a log never holds more than the cap and this many participants
+HANDOVER_PARTICIPANTS = 11
+
+
+def check_room(count: int, cap: int, what: str, needed: int = 1) -> None:
+    """A log is full at its cap: nothing more of that kind is added (409)."""
+    if count + needed > cap:
+        raise Conflict(f"the log has reached its limit of {cap} {what}")
+
+
+@dataclass(frozen=True)
 class Coverage:
     """The agencies and agency types an active consent covers today."""
     agencies: frozenset[str]

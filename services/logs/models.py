@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -57,6 +57,7 @@ class Participant(Base):
 
 class Measure(Base):
     __tablename__ = "measures"
+    __table_args__ = (Index("ix_measures_log_order", "log_id", "created_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -79,6 +80,8 @@ class Measure(Base):
 
 class Evaluation(Base):
     __tablename__ = "evaluations"
+    __table_args__ = (Index("ix_evaluations_measure_order", "measure_id", "evaluated_on",
+                            "created_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(6))  # green | yellow | red
@@ -91,6 +94,7 @@ class Evaluation(Base):
 
 class Meeting(Base):
     __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meetings_log_order", "log_id", "starts_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -114,6 +118,7 @@ class MeetingInvite(Base):
 
 class Entry(Base):
     __tablename__ = "entries"
+    __table_args__ = (Index("ix_entries_log_order", "log_id", "created_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12))        # note | child_voice | bright_spot
@@ -126,6 +131,7 @@ class Entry(Base):
 class Proposal(Base):
     """A measure proposed by the child or a guardian, until the stafettholder answers."""
     __tablename__ = "proposals"
+    __table_args__ = (Index("ix_proposals_log_order", "log_id", "created_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     proposer_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))

@@ -176,7 +176,11 @@ class MeasureView(Schema):
     overdue = fields.Boolean()
     meeting_id = Text(allow_none=True)
     version = fields.Integer()
-    evaluations = fields.List(fields.Nested(EvaluationView))
+    evaluations = fields.List(fields.Nested(EvaluationView), metadata={
+        "description": "the latest 3 evaluations, newest first (by the day evaluated)"})
+    evaluation_total = fields.Integer(metadata={"description": "how many it has"})
+    evaluations_next_cursor = fields.String(allow_none=True, metadata={
+        "description": "cursor for GET …/measures/{id}/evaluations to the older ones"})
 
 
 class ChildMeasureView(Schema):
@@ -190,6 +194,8 @@ class ChildMeasureView(Schema):
     status = Text()
     latest_outcome = Text(allow_none=True)
     evaluations = fields.List(fields.Nested(ChildEvaluationView))
+    evaluation_total = fields.Integer()
+    evaluations_next_cursor = fields.String(allow_none=True)
 
 
 class MeetingView(Schema):
@@ -245,6 +251,27 @@ class ProposalView(Schema):
     answered_at = UtcDateTime(allow_none=True)
 
 
+class ListInfo(Schema):
+    """One of a log's lists, of which the log's view embeds the newest 20."""
+    total = fields.Integer(metadata={"description": "how many the viewer may see"})
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "cursor to the next page of the list, null when all are embedded"})
+    next = fields.String(allow_none=True, metadata={
+        "description": "the next page's path (limit 20), null when all are embedded"})
+
+
+class LogLists(Schema):
+    entries = fields.Nested(ListInfo)
+    measures = fields.Nested(ListInfo)
+    meetings = fields.Nested(ListInfo)
+    proposals = fields.Nested(ListInfo)
+
+
+#: what a log's view says of its lists
+LISTS_DESCRIPTION = ("each list in the view holds its newest 20 (meetings: the latest "
+                     "planned); here are their totals and the links to the rest")
+
+
 class LevelView(Schema):
     level = fields.Integer()
     changed_at = UtcDateTime()
@@ -255,7 +282,8 @@ class LogStaffView(Schema):
     child_id = Text()
     status = Text()
     level = fields.Integer()
-    level_history = fields.List(fields.Nested(LevelView))
+    level_history = fields.List(fields.Nested(LevelView), metadata={
+        "description": "the latest 20 level changes, oldest first (the timeline has all)"})
     opened_at = UtcDateTime()
     closed_at = UtcDateTime(allow_none=True)
     close_reason = Text(allow_none=True)
@@ -267,6 +295,7 @@ class LogStaffView(Schema):
     meetings = fields.List(fields.Nested(MeetingView))
     entries = fields.List(fields.Nested(EntryView))
     proposals = fields.List(fields.Nested(ProposalView))
+    lists = fields.Nested(LogLists, metadata={"description": LISTS_DESCRIPTION})
 
 
 class LogGuardianView(Schema):
@@ -284,6 +313,7 @@ class LogGuardianView(Schema):
     meetings = fields.List(fields.Nested(MeetingView))
     entries = fields.List(fields.Nested(CitizenEntryView))
     proposals = fields.List(fields.Nested(ProposalView))
+    lists = fields.Nested(LogLists, metadata={"description": LISTS_DESCRIPTION})
 
 
 class LogChildView(Schema):
@@ -296,12 +326,15 @@ class LogChildView(Schema):
     meetings = fields.List(fields.Nested(ChildMeetingView))
     entries = fields.List(fields.Nested(CitizenEntryView))
     proposals = fields.List(fields.Nested(ProposalView))
+    lists = fields.Nested(LogLists, metadata={"description": LISTS_DESCRIPTION})
 
 
 VIEWS = {"staff": LogStaffView, "guardian": LogGuardianView, "child": LogChildView}
 MEASURE_VIEWS = {"staff": MeasureView, "guardian": MeasureView, "child": ChildMeasureView}
 MEETING_VIEWS = {"staff": MeetingView, "guardian": MeetingView, "child": ChildMeetingView}
 ENTRY_VIEWS = {"staff": EntryView, "guardian": CitizenEntryView, "child": CitizenEntryView}
+EVALUATION_VIEWS = {"staff": EvaluationView, "guardian": EvaluationView,
+                    "child": ChildEvaluationView}
 
 
 class LogSummary(Schema):

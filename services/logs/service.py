@@ -16,27 +16,26 @@ from pathlib import Path
 from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from services.logs import domain, events, views
+from services.logs import domain, events, lists, views
 from services.logs.fhir import log_bundle
 from services.logs.models import (AppliedHandover, ConsentProjection, ConsentProjectionState,
                                   Entry, Evaluation, LevelChange, Log, Measure, Meeting,
                                   MeetingInvite, Participant, Proposal)
 from services.logs.schemas import (AccessRecordView, CloseLogIn, EntryIn, EvaluationIn,
-                                   EvaluationView, LogSummary, LogUpdateIn, MeasureIn,
+                                   LogSummary, LogUpdateIn, MeasureIn,
                                    MeasureUpdateIn, MeetingIn, MinutesIn, OpenLogIn,
                                    ParticipantIn, ParticipantStaffView, ProposalAcceptIn,
                                    ProposalDeclineIn, ProposalIn, StafettholderIn, TimelineItem)
-from services.logs.stats import measure_statistics
+from services.logs.stats import statistics_from_counts
 from services.logs.summary import handover_summary
 from stafett.actor import SERVICE, STAFF, SYSTEM
 from stafett.audit import access_table, audited_work
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             ServiceUnavailable, ValidationFailed)
-from stafett.paging import (bounded, decode_key, decode_position, keyset_page, newest_first,
-                            ordered_page, visible_page)
+from stafett.paging import bounded, decode_key, keyset_page, newest_first, visible_page
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
 from stafett.rpc import TimeoutRpcProxy
@@ -180,17 +179,9 @@ class LogsService(ServiceBase):
                                       log.child_birth_date, self._policy())
         except NotFound:
             return None
-        measures = self._measures(log.id)
-        evaluations = self._evaluations([m.id for m in measures])
-        by_measure = {m.id: [e for e in evaluations if e.measure_id == m.id] for m in measures}
-        return {
-            "id": log.id, "child_id": log.child_id, "status": log.status,
-            "level": log.level, "viewer_role": viewer.role,
-            "open_measures": sum(m.status in domain.OPEN_MEASURE_STATES for m in measures),
-            "overdue_measures": sum(domain.is_overdue(m, by_measure[m.id], today)
-                                    for m in measures),
-            "red_measures": sum(domain.latest_outcome(by_measure[m.id]) == "red"
-                                for m in measures)}
+        return {"id": log.id, "child_id": log.child_id, "status": log.status,
+                "level": log.level, "viewer_role": viewer.role,
+                **lists.measure_badges(self.db, log.id, today)}
 
     @rpc(expected_exceptions=EXPECTED)
     def update_log(self, log_id: str, payload: dict, expected_version=None) -> dict:
@@ -251,6 +242,8 @@ class LogsService(ServiceBase):
             today = date.today()
             domain.check_new_participant(staff, self._coverage(ctx.log.child_id),
                                          ctx.participants, today)
+            domain.check_room(len(ctx.participants), self._limits().participants,
+                              "participants")
             participant = self._staff_participant(log_id, staff, domain.MEMBER, today,
                                                   data["active_until"])
             ctx.work.object_id = participant.id
@@ -277,21 +270,19 @@ class LogsService(ServiceBase):
     # -- measures and evaluations -----------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_measures(self, log_id: str) -> list[dict]:
+    def list_measures(self, log_id: str, limit: int | None = None,
+                      cursor: str | None = None) -> dict:
+        """One page of the log's measures, newest first, each with its latest evaluations."""
         with self._in_log(log_id, "read", "measures") as ctx:
-            pass
-        measures = self._measures(log_id)
-        evaluations = self._evaluations([m.id for m in measures])
-        return [views.dump_measure(ctx.viewer, m, [e for e in evaluations
-                                                   if e.measure_id == m.id],
-                                   ctx.participants, date.today()) for m in measures]
+            result = lists.measures_page(self.db, log_id, limit, cursor)
+        return {"items": [self._dump_measure(ctx, m, result) for m in result["items"]],
+                "next_cursor": result["next_cursor"]}
 
     @rpc(expected_exceptions=EXPECTED)
     def get_measure(self, log_id: str, measure_id: str) -> dict:
         with self._in_log(log_id, "read", "measure", measure_id) as ctx:
             measure = self._measure(log_id, measure_id)
-        return views.dump_measure(ctx.viewer, measure, self._evaluations([measure.id]),
-                                  ctx.participants, date.today())
+        return self._dump_measure(ctx, measure)
 
     @rpc(expected_exceptions=EXPECTED)
     def add_measure(self, log_id: str, payload: dict) -> dict:
@@ -299,7 +290,7 @@ class LogsService(ServiceBase):
             domain.require_staff_writer(ctx.viewer)
             data = load(MeasureIn(), payload)
             measure = self._new_measure(ctx, data, proposer=ctx.viewer.participant)
-        return views.dump_measure(ctx.viewer, measure, [], ctx.participants, date.today())
+        return self._dump_measure(ctx, measure)
 
     @rpc(expected_exceptions=EXPECTED)
     def update_measure(self, log_id: str, measure_id: str, payload: dict,
@@ -321,8 +312,7 @@ class LogsService(ServiceBase):
             ctx.log.version += 1
             self.events.emit(self.db, events.MEASURE_UPDATED, child_id=ctx.log.child_id,
                              log_id=log_id, data=self._measure_event(ctx, measure))
-        return views.dump_measure(ctx.viewer, measure, self._evaluations([measure.id]),
-                                  ctx.participants, date.today())
+        return self._dump_measure(ctx, measure)
 
     @rpc(expected_exceptions=EXPECTED)
     def add_evaluation(self, log_id: str, measure_id: str, payload: dict) -> dict:
@@ -344,24 +334,36 @@ class LogsService(ServiceBase):
                              log_id=log_id, data={**self._measure_event(ctx, measure),
                                                   "evaluation_id": evaluation.id,
                                                   "outcome": evaluation.outcome})
-        return EvaluationView().dump(evaluation)
+        return views.dump_evaluation(ctx.viewer, evaluation)
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_evaluations(self, log_id: str, measure_id: str) -> list[dict]:
+    def list_evaluations(self, log_id: str, measure_id: str, limit: int | None = None,
+                         cursor: str | None = None) -> dict:
+        """One page of a measure's evaluations, the latest first (by the day evaluated)."""
         with self._in_log(log_id, "read", "measure", measure_id) as ctx:
-            measure = self._measure(log_id, measure_id)
-        view = views.dump_measure(ctx.viewer, measure, self._evaluations([measure.id]),
-                                  ctx.participants, date.today())
-        return view["evaluations"]
+            measure = self._measure(log_id, measure_id)  # a foreign one: like a missing one
+            result = lists.evaluations_page(self.db, measure.id, limit, cursor)
+        return {"items": [views.dump_evaluation(ctx.viewer, e) for e in result["items"]],
+                "next_cursor": result["next_cursor"]}
 
     # -- meetings ---------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_meetings(self, log_id: str) -> list[dict]:
+    def list_meetings(self, log_id: str, limit: int | None = None,
+                      cursor: str | None = None) -> dict:
+        """One page of the log's meetings, the latest planned first."""
         with self._in_log(log_id, "read", "meetings") as ctx:
-            pass
-        return [views.dump_meeting(ctx.viewer, m, self._invites(m.id))
-                for m in self._meetings(log_id)]
+            result = lists.meetings_page(self.db, log_id, limit, cursor)
+        return {"items": [views.dump_meeting(ctx.viewer, m, result["invites"].get(m.id, []))
+                          for m in result["items"]],
+                "next_cursor": result["next_cursor"]}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_meeting(self, log_id: str, meeting_id: str) -> dict:
+        """One meeting (the web client's minutes form; the API lists them)."""
+        with self._in_log(log_id, "read", "meeting", meeting_id) as ctx:
+            meeting = self._meeting(log_id, meeting_id)
+        return views.dump_meeting(ctx.viewer, meeting, self._invites(meeting.id))
 
     @rpc(expected_exceptions=EXPECTED)
     def schedule_meeting(self, log_id: str, payload: dict) -> dict:
@@ -427,27 +429,32 @@ class LogsService(ServiceBase):
         with self._in_log(log_id, "prepare_meeting", "meeting", meeting_id) as ctx:
             domain.require_staff_writer(ctx.viewer)
             meeting = self._meeting(log_id, meeting_id)
-        rows = self._rows(log_id)
-        items = views.timeline(ctx.viewer, ctx.log, ctx.participants, **rows)
-        prepared = views.preparation(rows["measures"], rows["evaluations"], rows["meetings"],
-                                     meeting, items, ctx.participants, date.today())
+        today = date.today()
+        measures = [m for m in lists.all_measures(self.db, log_id)  # the cap bounds them
+                    if m.status in domain.OPEN_MEASURE_STATES]
+        extras = lists.measure_extras(self.db, [m.id for m in measures])
+        since = lists.previous_meeting_start(self.db, log_id, meeting)
+        changes = lists.changes_since(self.db, ctx.log, ctx.viewer, since)
+        prepared = views.preparation(measures, extras, meeting, since, ctx.participants, today)
         dump = lambda ms: [views.MEASURE_VIEWS["staff"]().dump(m) for m in ms]  # noqa: E731
         return {"meeting_id": meeting.id,
-                "previous_meeting_at": prepared["previous_meeting_at"].isoformat()
-                if prepared["previous_meeting_at"] else None,
+                "previous_meeting_at": since.isoformat() if since else None,
                 "open_measures": dump(prepared["open_measures"]),
                 "evaluations_due": dump(prepared["evaluations_due"]),
-                "changes_since_last_meeting": TimelineItem(many=True).dump(
-                    prepared["changes_since_last_meeting"])}
+                "changes_since_last_meeting": TimelineItem(many=True).dump(changes["items"]),
+                "more_changes_cursor": changes["next_cursor"]}
 
     # -- entries and proposals --------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_entries(self, log_id: str) -> list[dict]:
+    def list_entries(self, log_id: str, limit: int | None = None,
+                     cursor: str | None = None) -> dict:
+        """One page of the entries the actor may see, newest first: staff-only entries are
+        left out in the query for the family, so a page is never short before the end."""
         with self._in_log(log_id, "read", "entries") as ctx:
-            pass
-        return [views.dump_entry(ctx.viewer, e) for e in self._entries(log_id)
-                if domain.entry_visible(e, ctx.viewer)]
+            result = lists.entries_page(self.db, log_id, ctx.viewer, limit, cursor)
+        return {"items": [views.dump_entry(ctx.viewer, e) for e in result["items"]],
+                "next_cursor": result["next_cursor"]}
 
     @rpc(expected_exceptions=EXPECTED)
     def add_entry(self, log_id: str, payload: dict) -> dict:
@@ -466,11 +473,22 @@ class LogsService(ServiceBase):
         return views.dump_entry(ctx.viewer, entry)
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_proposals(self, log_id: str) -> list[dict]:
+    def list_proposals(self, log_id: str, limit: int | None = None,
+                       cursor: str | None = None) -> dict:
+        """One page of the proposals the actor may see (the child: its own), newest first."""
         with self._in_log(log_id, "read", "proposals") as ctx:
-            pass
-        return [views.dump_proposal(p, ctx.participants) for p in self._proposals(log_id)
-                if domain.proposal_visible(p, ctx.viewer)]
+            result = lists.proposals_page(self.db, log_id, ctx.viewer, limit, cursor)
+        return {"items": [views.dump_proposal(p, ctx.participants) for p in result["items"]],
+                "next_cursor": result["next_cursor"]}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_proposal(self, log_id: str, proposal_id: str) -> dict:
+        """One proposal the actor may see (the web client's answer page)."""
+        with self._in_log(log_id, "read", "proposal", proposal_id) as ctx:
+            proposal = self._proposal(log_id, proposal_id)
+            if not domain.proposal_visible(proposal, ctx.viewer):
+                raise NotFound("no such proposal in this log")
+        return views.dump_proposal(proposal, ctx.participants)
 
     @rpc(expected_exceptions=EXPECTED)
     def propose_measure(self, log_id: str, payload: dict) -> dict:
@@ -533,15 +551,12 @@ class LogsService(ServiceBase):
     def timeline(self, log_id: str, limit: int = 50, cursor: str | None = None,
                  newest_first: bool = False) -> dict:
         """The log's story, oldest first (or newest first), one page at a time."""
-        order = "newest" if newest_first else "oldest"
         with self._in_log(log_id, "read", "timeline") as ctx:
-            decode_position(cursor, order)  # a cursor we did not give out: refused, recorded
-        items = views.timeline(ctx.viewer, ctx.log, ctx.participants, **self._rows(log_id))
-        result = ordered_page(items, limit, cursor, newest_first=bool(newest_first),
-                              position=lambda i: (as_utc(i["at"]),
-                                                  f'{i["kind"]}:{i["object_id"]}'))
-        result["items"] = TimelineItem(many=True).dump(result["items"])
-        return result
+            # a cursor we did not give out: refused, and recorded
+            lists.check_timeline_cursor(log_id, cursor, bool(newest_first))
+            result = lists.timeline_page(self.db, ctx.log, ctx.viewer, limit, cursor,
+                                         bool(newest_first))
+        return {**result, "items": TimelineItem(many=True).dump(result["items"])}
 
     @rpc(expected_exceptions=EXPECTED)
     def access_log(self, log_id: str, limit: int = 50, cursor: str | None = None) -> dict:
@@ -594,23 +609,19 @@ class LogsService(ServiceBase):
         actor = self.actor
         if actor is None or actor.kind != STAFF:
             raise Forbidden("statistics are for staff")
-        measures = self.db.scalars(select(Measure)).all()
-        evaluations = self._evaluations([m.id for m in measures])
-        responsible = {p.id: p for p in self.db.scalars(select(Participant).where(
-            Participant.id.in_({m.responsible_id for m in measures})))} if measures else {}
         with audited_work(self.db, actor, "read", "statistics"):
-            pass
-        return measure_statistics(measures, evaluations, responsible,
-                                  int(self.config.get("STATS_MIN_COUNT", 5)))
+            counts = lists.statistics_counts(self.db)  # counted in the database
+        return statistics_from_counts(counts, int(self.config.get("STATS_MIN_COUNT", 5)))
 
     @rpc(expected_exceptions=EXPECTED)
     def log_fhir(self, log_id: str) -> dict:
         with self._in_log(log_id, "export_fhir") as ctx:
             if not ctx.viewer.is_staff:
                 raise Forbidden("the FHIR export is for agency systems and staff")
-        rows = self._rows(log_id)
-        return log_bundle(ctx.log, ctx.participants, rows["measures"], rows["evaluations"],
-                          date.today())
+        # a whole-log document: every measure (at most LOG_MAX_MEASURES) with its latest
+        # evaluation, the participants (at most LOG_MAX_PARTICIPANTS + a handover's)
+        return log_bundle(ctx.log, ctx.participants, lists.all_measures(self.db, log_id),
+                          lists.latest_evaluation_of_each(self.db, log_id), date.today())
 
     # -- for the consent service --------------------------------------------------------------
 
@@ -643,6 +654,9 @@ class LogsService(ServiceBase):
         with self._in_log(log_id, "prepare_handover") as ctx:
             domain.require_stafettholder(ctx.viewer)
             domain.require_open(ctx.log)
+            # room for those the handover adds, so applying it is never refused
+            domain.check_room(len(ctx.participants), self._limits().participants,
+                              "participants", needed=domain.HANDOVER_PARTICIPANTS)
         holder = ctx.viewer.participant
         return {"log_id": log_id, "child_id": ctx.log.child_id, "from_agency": holder.agency,
                 "from_agency_type": holder.agency_type, "stafettholder_person_id": holder.person_id}
@@ -651,10 +665,12 @@ class LogsService(ServiceBase):
     def handover_summary(self, log_id: str) -> dict:
         with self._in_log(log_id, "compile_handover_summary") as ctx:
             domain.require_stafettholder(ctx.viewer)
-        rows = self._rows(log_id)
-        return handover_summary(ctx.log, ctx.participants, rows["measures"],
-                                rows["evaluations"], rows["entries"], rows["proposals"],
-                                date.today())
+        # a whole-log document bounded like the FHIR export, with the newest 20 of the
+        # child's own words and of the proposals waiting for an answer
+        return handover_summary(ctx.log, ctx.participants, lists.all_measures(self.db, log_id),
+                                lists.latest_evaluation_of_each(self.db, log_id),
+                                lists.newest_child_voices(self.db, log_id),
+                                lists.newest_open_proposals(self.db, log_id), date.today())
 
     @rpc(expected_exceptions=EXPECTED)
     def apply_handover(self, log_id: str, handover_id: str, new_stafettholder_person_id: str,
@@ -785,6 +801,9 @@ class LogsService(ServiceBase):
     def _policy(self) -> domain.AccessPolicy:
         return domain.AccessPolicy.from_config(self.config)
 
+    def _limits(self) -> domain.Limits:
+        return domain.Limits.from_config(self.config)
+
     @contextmanager
     def _in_log(self, log_id: str, action: str, object_type: str = "log",
                 object_id: str | None = None, write: bool = False):
@@ -809,20 +828,15 @@ class LogsService(ServiceBase):
         participants = self._participants(log_id)
         viewer = domain.authorize(self.actor, participants, self._coverage(log.child_id),
                                   date.today(), log.child_birth_date, self._policy())
-        rows = self._rows(log_id)
-        invites = [i for m in rows["meetings"] for i in self._invites(m.id)]
+        recent = lists.recent(self.db, log_id, viewer)
         self.db.commit()
-        return views.log_view(viewer, log, participants, rows["measures"], rows["evaluations"],
-                              rows["meetings"], invites, rows["entries"], rows["proposals"],
-                              rows["levels"], date.today())
+        return views.log_view(viewer, log, participants, recent, date.today())
 
-    def _rows(self, log_id: str) -> dict:
-        measures = self._measures(log_id)
-        return {"measures": measures, "evaluations": self._evaluations([m.id for m in measures]),
-                "meetings": self._meetings(log_id), "entries": self._entries(log_id),
-                "proposals": self._proposals(log_id), "levels": list(self.db.scalars(
-                    select(LevelChange).where(LevelChange.log_id == log_id)
-                    .order_by(LevelChange.changed_at)))}
+    def _dump_measure(self, ctx: InLog, measure: Measure, extras: dict | None = None) -> dict:
+        """A measure as the viewer sees it, with its latest evaluations (``extras``: those
+        already read for a page of measures)."""
+        extras = extras or lists.measure_extras(self.db, [measure.id])
+        return views.dump_measure(ctx.viewer, measure, ctx.participants, date.today(), extras)
 
     def _staff_participant(self, log_id, staff: dict, role: str, today: date,
                            active_until: date | None = None) -> Participant:
@@ -849,6 +863,8 @@ class LogsService(ServiceBase):
     def _new_measure(self, ctx: InLog, data: dict, proposer: Participant) -> Measure:
         today = date.today()
         responsible = domain.check_measure(data, ctx.participants, today)
+        domain.check_room(self.db.scalar(select(func.count()).select_from(Measure).where(
+            Measure.log_id == ctx.log.id)), self._limits().measures, "measures")
         measure = Measure(id=new_id(), log_id=ctx.log.id, proposer_id=proposer.id,
                           created_at=utcnow(), version=1, **data)
         self.db.add(measure)
@@ -887,32 +903,9 @@ class LogsService(ServiceBase):
         return list(self.db.scalars(select(Participant).where(Participant.log_id == log_id)
                                     .order_by(Participant.active_from, Participant.id)))
 
-    def _measures(self, log_id: str) -> list[Measure]:
-        return list(self.db.scalars(select(Measure).where(Measure.log_id == log_id)
-                                    .order_by(Measure.start_date, Measure.created_at)))
-
-    def _evaluations(self, measure_ids) -> list[Evaluation]:
-        if not measure_ids:
-            return []
-        return list(self.db.scalars(select(Evaluation).where(
-            Evaluation.measure_id.in_(list(measure_ids))).order_by(Evaluation.evaluated_on,
-                                                                  Evaluation.created_at)))
-
-    def _meetings(self, log_id: str) -> list[Meeting]:
-        return list(self.db.scalars(select(Meeting).where(Meeting.log_id == log_id)
-                                    .order_by(Meeting.starts_at)))
-
     def _invites(self, meeting_id: str) -> list[MeetingInvite]:
         return list(self.db.scalars(select(MeetingInvite).where(
             MeetingInvite.meeting_id == meeting_id)))
-
-    def _entries(self, log_id: str) -> list[Entry]:
-        return list(self.db.scalars(select(Entry).where(Entry.log_id == log_id)
-                                    .order_by(Entry.created_at)))
-
-    def _proposals(self, log_id: str) -> list[Proposal]:
-        return list(self.db.scalars(select(Proposal).where(Proposal.log_id == log_id)
-                                    .order_by(Proposal.created_at)))
 
     def _one(self, model, log_id: str, object_id: str, what: str):
         row = self.db.get(model, object_id)

@@ -12,16 +12,25 @@ OUTCOME_KEYS = ("green", "yellow", "red", "not_evaluated")
 
 
 def measure_statistics(measures, evaluations, responsible_by_id, threshold: int = 5) -> dict:
+    """The table from rows (the service counts in the database: lists.statistics_counts)."""
     by_measure: dict[str, list] = {}
     for evaluation in evaluations:
         by_measure.setdefault(evaluation.measure_id, []).append(evaluation)
     counts = Counter()
     for measure in measures:
         person = responsible_by_id.get(measure.responsible_id)
-        agency_type = person.agency_type if person and person.agency_type else "family"
-        municipality = person.municipality if person and person.municipality else "unknown"
-        outcome = domain.latest_outcome(by_measure.get(measure.id, [])) or "not_evaluated"
-        counts[(agency_type, municipality, measure.arena, outcome)] += 1
+        counts[(person.agency_type if person else None, person.municipality if person else None,
+                measure.arena, domain.latest_outcome(by_measure.get(measure.id, [])))] += 1
+    return statistics_from_counts(counts, threshold)
+
+
+def statistics_from_counts(raw_counts: dict, threshold: int = 5) -> dict:
+    """The table from measure counts by (agency type, municipality, arena, latest outcome),
+    any of them None (no responsible staff member, no evaluation yet)."""
+    counts = Counter()
+    for (agency_type, municipality, arena, outcome), count in raw_counts.items():
+        counts[(agency_type or "family", municipality or "unknown", arena,
+                outcome or "not_evaluated")] += count
     totals = Counter()
     for (agency_type, municipality, _, _), count in counts.items():
         totals[(agency_type, municipality)] += count

@@ -4,12 +4,13 @@ The schemas in schemas.py then cut every object down to the viewer's field set.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 
 from services.logs import domain
-from services.logs.schemas import (ENTRY_VIEWS, MEASURE_VIEWS, MEETING_VIEWS, VIEWS,
-                                   ParticipantCitizenView, ParticipantStaffView, ProposalView)
+from services.logs.schemas import (ENTRY_VIEWS, EVALUATION_VIEWS, MEASURE_VIEWS, MEETING_VIEWS,
+                                   VIEWS, ParticipantCitizenView, ParticipantStaffView,
+                                   ProposalView)
+from stafett.events import as_utc
 
 
 def role_of(participant_id: str, participants) -> str | None:
@@ -17,15 +18,30 @@ def role_of(participant_id: str, participants) -> str | None:
     return participant.role if participant else None
 
 
-def measure_dict(measure, evaluations, participants, today: date) -> dict:
-    ordered = sorted(evaluations, key=lambda e: (e.evaluated_on, e.created_at))
+def measure_dict(measure, evaluations, participants, today: date, total: int | None = None,
+                 next_cursor: str | None = None) -> dict:
+    """``evaluations``: the measure's latest ones, newest first (lists.measure_extras), or
+    all of them; either way the latest is among them, which is all that the colour and
+    ``overdue`` need (the latest by the day evaluated, and whether it is since the cycle
+    began)."""
+    ordered = sorted(evaluations, key=lambda e: (e.evaluated_on, as_utc(e.created_at), e.id),
+                     reverse=True)
     return {**{c: getattr(measure, c) for c in (
         "id", "title", "description", "goal", "responsible_id", "proposer_id", "arena",
         "start_date", "evaluate_by", "status", "meeting_id", "version")},
         "proposer_role": role_of(measure.proposer_id, participants),
-        "latest_outcome": domain.latest_outcome(evaluations),
-        "overdue": domain.is_overdue(measure, evaluations, today),
-        "evaluations": ordered}
+        "latest_outcome": domain.latest_outcome(ordered),
+        "overdue": domain.is_overdue(measure, ordered, today),
+        "evaluations": ordered,
+        "evaluation_total": len(ordered) if total is None else total,
+        "evaluations_next_cursor": next_cursor}
+
+
+def extras_dict(extras: dict, measure_id: str) -> dict:
+    """What lists.measure_extras read for one measure, as measure_dict's arguments."""
+    return {"evaluations": extras["evaluations"].get(measure_id, []),
+            "total": extras["evaluation_totals"].get(measure_id, 0),
+            "next_cursor": extras["evaluation_cursors"].get(measure_id)}
 
 
 def meeting_dict(meeting, invites) -> dict:
@@ -42,9 +58,13 @@ def proposal_dict(proposal, participants) -> dict:
         "proposer_role": role_of(proposal.proposer_id, participants)}
 
 
-def dump_measure(viewer, measure, evaluations, participants, today) -> dict:
-    return MEASURE_VIEWS[viewer.view]().dump(measure_dict(measure, evaluations, participants,
-                                                          today))
+def dump_measure(viewer, measure, participants, today, extras: dict) -> dict:
+    return MEASURE_VIEWS[viewer.view]().dump(measure_dict(
+        measure, participants=participants, today=today, **extras_dict(extras, measure.id)))
+
+
+def dump_evaluation(viewer, evaluation) -> dict:
+    return EVALUATION_VIEWS[viewer.view]().dump(evaluation)
 
 
 def dump_meeting(viewer, meeting, invites) -> dict:
@@ -64,95 +84,41 @@ def dump_proposal(proposal, participants) -> dict:
     return ProposalView().dump(proposal_dict(proposal, participants))
 
 
-def log_view(viewer, log, participants, measures, evaluations, meetings, invites, entries,
-             proposals, levels, today: date) -> dict:
-    by_measure, by_meeting = defaultdict(list), defaultdict(list)
-    for evaluation in evaluations:
-        by_measure[evaluation.measure_id].append(evaluation)
-    for invite in invites:
-        by_meeting[invite.meeting_id].append(invite)
+def log_view(viewer, log, participants, recent: dict, today: date) -> dict:
+    """The log as this viewer sees it, with what ``recent`` holds of its lists
+    (lists.recent: the newest of each the viewer may see, their totals and the links to
+    the rest). Nothing here filters: the rows were read for this viewer."""
     visible_people = [p for p in participants if p.removed_at is None]
     view = {
         "id": log.id, "child_id": log.child_id, "status": log.status, "level": log.level,
-        "level_history": [{"level": lv.level, "changed_at": lv.changed_at} for lv in levels],
+        "level_history": [{"level": lv.level, "changed_at": lv.changed_at}
+                          for lv in recent["levels"]],
         "opened_at": log.opened_at, "closed_at": log.closed_at,
         "close_reason": log.close_reason, "version": log.version,
         "viewer_role": viewer.role, "viewer_participant_id": viewer.participant.id,
         "participants": visible_people,
-        "measures": [measure_dict(m, by_measure[m.id], participants, today) for m in measures],
-        "meetings": [meeting_dict(m, by_meeting[m.id]) for m in meetings],
-        "entries": [e for e in entries if domain.entry_visible(e, viewer)],
-        "proposals": [proposal_dict(p, participants) for p in proposals
-                      if domain.proposal_visible(p, viewer)],
+        "measures": [measure_dict(m, participants=participants, today=today,
+                                  **extras_dict(recent, m.id)) for m in recent["measures"]],
+        "meetings": [meeting_dict(m, recent["invites"].get(m.id, []))
+                     for m in recent["meetings"]],
+        "entries": recent["entries"],
+        "proposals": [proposal_dict(p, participants) for p in recent["proposals"]],
+        "lists": recent["lists"],
     }
     return VIEWS[viewer.view]().dump(view)
 
 
-def timeline(viewer, log, participants, measures, evaluations, meetings, entries, proposals,
-             levels) -> list[dict]:
-    """Everything that happened, oldest first, as this viewer may see it."""
-    titles = {m.id: m.title for m in measures}
-    items = [{"at": log.opened_at, "kind": "log_opened", "object_id": log.id,
-              "title": None, "detail": None}]
-    items += [{"at": lv.changed_at, "kind": "level_changed", "object_id": lv.id,
-               "title": None, "detail": str(lv.level)} for lv in levels[1:]]
-    for p in participants:
-        if p.added_at and p.kind == "staff":
-            items.append({"at": p.added_at, "kind": "participant_added", "object_id": p.id,
-                          "title": p.display_name, "detail": p.role})
-        if p.removed_at:
-            items.append({"at": p.removed_at, "kind": "participant_removed",
-                          "object_id": p.id, "title": p.display_name, "detail": None})
-    items += [{"at": m.created_at, "kind": "measure_added", "object_id": m.id,
-               "title": m.title, "detail": m.status} for m in measures]
-    items += [{"at": e.created_at, "kind": "measure_evaluated", "object_id": e.measure_id,
-               "title": titles.get(e.measure_id), "detail": e.outcome} for e in evaluations]
-    for meeting in meetings:
-        items.append({"at": meeting.created_at, "kind": "meeting_scheduled",
-                      "object_id": meeting.id, "title": None,
-                      "detail": meeting.starts_at.isoformat()})
-        if meeting.minuted_at:
-            items.append({"at": meeting.minuted_at, "kind": "meeting_minuted",
-                          "object_id": meeting.id, "title": None, "detail": None})
-    items += [{"at": e.created_at, "kind": f"entry_{e.kind}", "object_id": e.id,
-               "title": None, "detail": e.text} for e in entries
-              if domain.entry_visible(e, viewer)]
-    for proposal in proposals:
-        if not domain.proposal_visible(proposal, viewer):
-            continue
-        items.append({"at": proposal.created_at, "kind": "proposal_made",
-                      "object_id": proposal.id, "title": proposal.title, "detail": None})
-        if proposal.answered_at:
-            items.append({"at": proposal.answered_at, "kind": f"proposal_{proposal.status}",
-                          "object_id": proposal.id, "title": proposal.title, "detail": None})
-    if log.closed_at:
-        items.append({"at": log.closed_at, "kind": "log_closed", "object_id": log.id,
-                      "title": None, "detail": None})
-    return sorted(items, key=lambda i: (_aware(i["at"]), i["kind"], i["object_id"]))
-
-
-def _aware(moment: datetime) -> datetime:
-    from stafett.events import as_utc
-    return as_utc(moment)
-
-
-def preparation(measures, evaluations, meetings, meeting, timeline_items, participants,
+def preparation(open_measures, extras: dict, meeting, since, participants,
                 today: date) -> dict:
-    """For a meeting: open measures, evaluations due, and what changed since the last one."""
-    by_measure = defaultdict(list)
-    for evaluation in evaluations:
-        by_measure[evaluation.measure_id].append(evaluation)
-    meeting_day = _aware(meeting.starts_at).date()
-    open_measures = [m for m in measures if m.status in domain.OPEN_MEASURE_STATES]
-    due = [m for m in open_measures if m.evaluate_by <= meeting_day
+    """For a meeting: the open measures and those whose evaluation is due by the meeting
+    (``extras``: their latest evaluations, lists.measure_extras)."""
+    meeting_day = as_utc(meeting.starts_at).date()
+    shown = [measure_dict(m, participants=participants, today=today,
+                          **extras_dict(extras, m.id)) for m in open_measures]
+    due = [m for m, shown_m in zip(open_measures, shown) if m.evaluate_by <= meeting_day
            and not any(e.evaluated_on >= (m.evaluate_by_set_on or m.start_date)
-                       for e in by_measure[m.id])]
-    earlier = [m for m in meetings if _aware(m.starts_at) < _aware(meeting.starts_at)]
-    since = max((_aware(m.starts_at) for m in earlier), default=None)
-    changes = [i for i in timeline_items if since is None or _aware(i["at"]) > since]
+                       for e in shown_m["evaluations"])]
+    due_ids = {m.id for m in due}
     return {"meeting_id": meeting.id, "previous_meeting_at": since,
-            "open_measures": [measure_dict(m, by_measure[m.id], participants, today)
-                              for m in open_measures],
-            "evaluations_due": [measure_dict(m, by_measure[m.id], participants, today)
-                                for m in due],
-            "changes_since_last_meeting": changes}
+            "open_measures": shown,
+            "evaluations_due": [m for m in shown if m["id"] in due_ids]}

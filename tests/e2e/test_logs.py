@@ -56,7 +56,8 @@ def test_measures_and_evaluations_show_the_latest_colour_and_overdue(platform, e
     # home and services in one list, in parallel
     assert {m["arena"] for m in listed.values()} == {"home", "school"}
     assert listed["Fast leggetid"]["latest_outcome"] == "green"
-    assert [e["outcome"] for e in listed["Fast leggetid"]["evaluations"]] == ["yellow", "green"]
+    # the latest first (evaluated the same day: the later recorded)
+    assert [e["outcome"] for e in listed["Fast leggetid"]["evaluations"]] == ["green", "yellow"]
     assert listed["Kartlegging"]["overdue"] is True and listed["Fast leggetid"]["overdue"] is False
     summary = teacher.get("/api/v1/logs").json()["items"][0]
     assert (summary["overdue_measures"], summary["red_measures"]) == (1, 0)
@@ -165,9 +166,10 @@ def test_meetings_minutes_decisions_and_preparation(platform, emma_log):
                                                                "Pulten nærmest døra"}
     assert prepared["previous_meeting_at"] is not None
     assert {i["kind"] for i in prepared["changes_since_last_meeting"]} >= {"measure_added"}
-    # the family sees the meetings and the minutes
-    assert guardian.get(f"{base}/meetings").json()["items"][0]["minutes"] == \
-        "Vi ble enige om to tiltak."
+    # the family sees the meetings (the latest planned first) and the minutes
+    meetings = guardian.get(f"{base}/meetings").json()["items"]
+    assert [m["id"] for m in meetings] == [second["id"], first["id"]]
+    assert meetings[1]["minutes"] == "Vi ble enige om to tiltak."
 
 
 def test_entries_visibility_and_the_childs_voice(platform, emma_log):
@@ -239,7 +241,8 @@ def test_views_are_minimised_per_role_and_strangers_get_404(platform, emma_log):
     assert {"child_id", "level_history"} <= set(staff_view)
     assert "child_id" not in family_view and "level_history" not in family_view
     assert set(child_view) == {"id", "status", "viewer_role", "viewer_participant_id",
-                               "participants", "measures", "meetings", "entries", "proposals"}
+                               "participants", "measures", "meetings", "entries", "proposals",
+                               "lists"}
     assert "person_id" in staff_view["participants"][0]
     assert all("person_id" not in p and "agency" not in p for p in family_view["participants"])
     assert "description" not in child_view["measures"][0]

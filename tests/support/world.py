@@ -71,8 +71,8 @@ def build_world(platform: Platform) -> World:
         story = Story(child_id=children[name], log_id=log_id)
         with platform.rpc(actors[holders[name]]) as rpc:
             log = rpc.logs.get_log(log_id)
-            story.measure_id = rpc.logs.list_measures(log_id)[0]["id"]
-            meetings = rpc.logs.list_meetings(log_id)
+            story.measure_id = rpc.logs.list_measures(log_id)["items"][0]["id"]
+            meetings = rpc.logs.list_meetings(log_id)["items"]
             story.meeting_id = meetings[0]["id"] if meetings else rpc.logs.schedule_meeting(
                 log_id, {"starts_at": "2027-01-12T14:00:00+01:00",
                          "ends_at": "2027-01-12T15:00:00+01:00", "mode": "video",

@@ -1,7 +1,9 @@
 """Unit tests for services.logs.views: what each viewer sees of a log.
 
 The expected field sets are written out by hand here (not read from the schema classes):
-they are the contract of minimisation per viewer.
+they are the contract of minimisation per viewer. The rows are handed over as
+services/logs/lists.py reads them for a viewer (``recent_of``); test_lists.py checks that
+the database gives exactly these, and the timeline.
 """
 from __future__ import annotations
 
@@ -153,9 +155,35 @@ GUARDIAN = Viewer(MOTHER, domain.GUARDIAN)
 CHILD_VIEWER = Viewer(CHILD, domain.CHILD)
 
 
+def newest(rows, *names):
+    return sorted(rows, key=lambda r: tuple(getattr(r, n) for n in names), reverse=True)
+
+
+def evaluations_of(measure_id, rows=EVALUATIONS):
+    """A measure's evaluations as lists.measure_extras gives them: the latest first."""
+    return newest([e for e in rows if e.measure_id == measure_id], "evaluated_on",
+                  "created_at", "id")
+
+
+def recent_of(viewer) -> dict:
+    """What lists.recent reads for this viewer, from the rows above (all fit a page)."""
+    entries = newest([e for e in ENTRIES if domain.entry_visible(e, viewer)],
+                     "created_at", "id")
+    proposals = newest([p for p in PROPOSALS if domain.proposal_visible(p, viewer)],
+                       "created_at", "id")
+    pages = {"entries": entries, "measures": newest(MEASURES, "created_at", "id"),
+             "meetings": newest(MEETINGS, "starts_at", "id"), "proposals": proposals}
+    return {**pages, "levels": LEVELS,
+            "evaluations": {m.id: evaluations_of(m.id) for m in MEASURES},
+            "evaluation_totals": {m.id: len(evaluations_of(m.id)) for m in MEASURES},
+            "evaluation_cursors": {},
+            "invites": {m.id: [i for i in INVITES if i.meeting_id == m.id] for m in MEETINGS},
+            "lists": {kind: {"total": len(rows), "next_cursor": None, "next": None}
+                      for kind, rows in pages.items()}}
+
+
 def log_view(viewer, log=LOG):
-    return views.log_view(viewer, log, PARTICIPANTS, MEASURES, EVALUATIONS, MEETINGS,
-                          INVITES, ENTRIES, PROPOSALS, LEVELS, TODAY)
+    return views.log_view(viewer, log, PARTICIPANTS, recent_of(viewer), TODAY)
 
 
 def walk(node, path="$"):
@@ -184,12 +212,14 @@ def strings(node):
 
 STAFF_TOP = {"id", "child_id", "status", "level", "level_history", "opened_at", "closed_at",
              "close_reason", "version", "viewer_role", "viewer_participant_id",
-             "participants", "measures", "meetings", "entries", "proposals"}
+             "participants", "measures", "meetings", "entries", "proposals", "lists"}
 GUARDIAN_TOP = {"id", "status", "level", "opened_at", "closed_at", "close_reason",
                 "version", "viewer_role", "viewer_participant_id", "participants",
-                "measures", "meetings", "entries", "proposals"}
+                "measures", "meetings", "entries", "proposals", "lists"}
 CHILD_TOP = {"id", "status", "viewer_role", "viewer_participant_id", "participants",
-             "measures", "meetings", "entries", "proposals"}
+             "measures", "meetings", "entries", "proposals", "lists"}
+LISTS = {"entries", "measures", "meetings", "proposals"}
+LIST_INFO = {"total", "next_cursor", "next"}
 
 LEVEL_KEYS = {"level", "changed_at"}
 STAFF_PARTICIPANT = {"id", "person_id", "kind", "role", "display_name", "title", "agency",
@@ -197,9 +227,11 @@ STAFF_PARTICIPANT = {"id", "person_id", "kind", "role", "display_name", "title",
 CITIZEN_PARTICIPANT = {"id", "kind", "role", "display_name", "title", "agency_type"}
 MEASURE = {"id", "title", "description", "goal", "responsible_id", "proposer_id",
            "proposer_role", "arena", "start_date", "evaluate_by", "status", "latest_outcome",
-           "overdue", "meeting_id", "version", "evaluations"}
+           "overdue", "meeting_id", "version", "evaluations", "evaluation_total",
+           "evaluations_next_cursor"}
 CHILD_MEASURE = {"id", "title", "goal", "responsible_id", "proposer_role", "arena",
-                 "evaluate_by", "status", "latest_outcome", "evaluations"}
+                 "evaluate_by", "status", "latest_outcome", "evaluations", "evaluation_total",
+                 "evaluations_next_cursor"}
 EVALUATION = {"id", "outcome", "text", "child_view", "evaluator_id", "evaluated_on"}
 CHILD_EVALUATION = {"outcome", "child_view", "evaluated_on"}
 MEETING = {"id", "starts_at", "ends_at", "mode", "place", "agenda", "minutes", "invited",
@@ -246,6 +278,18 @@ def test_exact_key_sets_per_role(name):
         assert set(p) == PROPOSAL, p["id"]
     if name == "staff":
         assert [set(lv) for lv in view["level_history"]] == [LEVEL_KEYS, LEVEL_KEYS]
+    assert set(view["lists"]) == LISTS
+    assert all(set(info) == LIST_INFO for info in view["lists"].values())
+
+
+@pytest.mark.parametrize("name", ["staff", "guardian", "child"])
+def test_the_lists_say_how_many_the_viewer_may_see(name):
+    lists = log_view(VIEWERS[name])["lists"]
+    assert {kind: info["total"] for kind, info in lists.items()} == {
+        "entries": 5 if name == "staff" else 3, "measures": 3, "meetings": 2,
+        "proposals": 2 if name == "child" else 3}
+    assert all(info["next_cursor"] is None and info["next"] is None
+               for info in lists.values())
 
 
 @pytest.mark.parametrize("role", [domain.MEMBER, domain.FORMER, domain.SYSTEM_ROLE])
@@ -292,15 +336,17 @@ def test_removed_participants_are_not_listed(name):
 def test_measures_for_staff_and_guardian():
     for viewer in (STAFF, GUARDIAN):
         measures = {m["id"]: m for m in log_view(viewer)["measures"]}
-        assert list(measures) == ["m-reading", "m-sleep", "m-football"]
+        assert list(measures) == ["m-sleep", "m-football", "m-reading"]  # newest first
         reading = measures["m-reading"]
         assert reading["proposer_role"] == "stafettholder"
         assert reading["latest_outcome"] == "green"
         assert reading["overdue"] is False
         assert reading["version"] == 3
         assert reading["description"] == "beskrivelse av Lesetrening"
-        assert [e["id"] for e in reading["evaluations"]] == ["ev-1", "ev-2"]
-        assert reading["evaluations"][1] == {
+        assert [e["id"] for e in reading["evaluations"]] == ["ev-2", "ev-1"]  # latest first
+        assert reading["evaluation_total"] == 2
+        assert reading["evaluations_next_cursor"] is None
+        assert reading["evaluations"][0] == {
             "id": "ev-2", "outcome": "green", "text": "vurdering ev-2",
             "child_view": "Det går bedre", "evaluator_id": "p-nurse",
             "evaluated_on": "2025-03-03"}
@@ -326,9 +372,10 @@ def test_child_measure_view_has_no_description_and_no_evaluator_text():
         "responsible_id": "p-nurse", "proposer_role": "stafettholder", "arena": "school",
         "evaluate_by": "2025-04-01", "status": "active", "latest_outcome": "green",
         "evaluations": [
-            {"outcome": "yellow", "child_view": None, "evaluated_on": "2025-02-03"},
             {"outcome": "green", "child_view": "Det går bedre",
-             "evaluated_on": "2025-03-03"}]}
+             "evaluated_on": "2025-03-03"},
+            {"outcome": "yellow", "child_view": None, "evaluated_on": "2025-02-03"}],
+        "evaluation_total": 2, "evaluations_next_cursor": None}
     assert measures["m-sleep"]["proposer_role"] == "child"
     measure_keys = {key for _, key, _ in walk(list(measures.values()))}
     assert not measure_keys & {"description", "text", "evaluator_id", "proposer_id",
@@ -355,17 +402,17 @@ def test_meetings_for_staff_and_guardian():
 
 
 def test_child_meeting_view():
-    assert log_view(CHILD_VIEWER)["meetings"] == [
-        {"id": "mt-1", "starts_at": "2025-02-03T10:00:00+00:00", "mode": "in_person",
-         "place": "Skolen, møterom 2", "agenda": "Status"},
+    assert log_view(CHILD_VIEWER)["meetings"] == [  # the latest planned first
         {"id": "mt-2", "starts_at": "2025-03-17T10:00:00+00:00", "mode": "video",
-         "place": None, "agenda": "Evaluering"}]
+         "place": None, "agenda": "Evaluering"},
+        {"id": "mt-1", "starts_at": "2025-02-03T10:00:00+00:00", "mode": "in_person",
+         "place": "Skolen, møterom 2", "agenda": "Status"}]
 
 
 @pytest.mark.parametrize("name", ["guardian", "child"])
 def test_citizens_never_get_staff_only_entries(name):
     view = log_view(VIEWERS[name])
-    assert [e["id"] for e in view["entries"]] == ["e-note-all", "e-voice", "e-bright"]
+    assert [e["id"] for e in view["entries"]] == ["e-bright", "e-voice", "e-note-all"]
     text = strings(view)
     assert "tekst e-note-staff" not in text
     assert "tekst e-voice-staff" not in text
@@ -395,7 +442,7 @@ def test_guardian_sees_every_proposal_with_the_proposer_role():
 
 def test_child_gets_only_its_own_proposals():
     proposals = log_view(CHILD_VIEWER)["proposals"]
-    assert [p["id"] for p in proposals] == ["pr-child", "pr-child-2"]
+    assert [p["id"] for p in proposals] == ["pr-child-2", "pr-child"]
     assert {p["proposer_role"] for p in proposals} == {"child"}
     assert "Leksehjelp" not in strings(log_view(CHILD_VIEWER))
 
@@ -443,9 +490,12 @@ def test_closed_log_shows_closing_to_staff_and_guardian_not_child():
 
 
 def test_dump_helpers_follow_the_viewer():
-    assert set(views.dump_measure(CHILD_VIEWER, READING, EVALUATIONS[:2], PARTICIPANTS,
-                                  TODAY)) == CHILD_MEASURE
-    assert set(views.dump_measure(GUARDIAN, READING, [], PARTICIPANTS, TODAY)) == MEASURE
+    extras = recent_of(STAFF)
+    assert set(views.dump_measure(CHILD_VIEWER, READING, PARTICIPANTS, TODAY,
+                                  extras)) == CHILD_MEASURE
+    assert set(views.dump_measure(GUARDIAN, READING, PARTICIPANTS, TODAY, extras)) == MEASURE
+    assert set(views.dump_evaluation(CHILD_VIEWER, EVALUATIONS[0])) == CHILD_EVALUATION
+    assert set(views.dump_evaluation(GUARDIAN, EVALUATIONS[0])) == EVALUATION
     assert set(views.dump_meeting(CHILD_VIEWER, MEETINGS[0], INVITES[:3])) == CHILD_MEETING
     assert set(views.dump_entry(GUARDIAN, ENTRIES[0])) == CITIZEN_ENTRY
     assert set(views.dump_entry(STAFF, ENTRIES[1])) == STAFF_ENTRY
@@ -460,124 +510,20 @@ def test_role_of_unknown_participant_is_none():
     assert views.role_of("p-father", PARTICIPANTS) == "guardian"
 
 
-# -- timeline -----------------------------------------------------------------------------
-
-CLOSED_LOG = SimpleNamespace(**{**vars(LOG), "status": "closed", "closed_at": at(3, 9, 15),
-                                "close_reason": "ferdig"})
-
-
-def timeline(viewer, log=CLOSED_LOG):
-    # rows handed over in reverse to show the order is the view's, not the input's
-    return views.timeline(viewer, log, PARTICIPANTS[::-1], MEASURES[::-1], EVALUATIONS,
-                          MEETINGS[::-1], ENTRIES[::-1], PROPOSALS[::-1], LEVELS)
-
-
-STAFF_TIMELINE = [
-    ("log_opened", "log-1"),                    # 01-06 08:00
-    ("participant_added", "p-holder"),          # 01-06 09:00
-    ("participant_added", "p-former"),          # 01-07 09:00
-    ("participant_added", "p-nurse"),           # 01-08 09:00
-    ("participant_added", "p-removed"),         # 01-09 09:00
-    ("measure_added", "m-reading"),             # 01-10 10:00
-    ("measure_added", "m-football"),            # 01-12 10:00
-    ("entry_note", "e-note-all"),               # 01-15 18:00
-    ("entry_note", "e-note-staff"),             # 01-16 15:00
-    ("proposal_made", "pr-child"),              # 01-17 19:00
-    ("entry_child_voice", "e-voice"),           # 01-18 16:00
-    ("entry_child_voice", "e-voice-staff"),     # 01-19 13:00
-    ("measure_added", "m-sleep"),               # 01-20 10:00, same moment: by kind
-    ("proposal_accepted", "pr-child"),          # 01-20 10:00
-    ("meeting_scheduled", "mt-1"),              # 01-25 09:00
-    ("proposal_made", "pr-child-2"),            # 02-01 19:00
-    ("level_changed", "lv-2"),                  # 02-03 11:00
-    ("measure_evaluated", "m-reading"),         # 02-03 14:00 (ev-1)
-    ("meeting_minuted", "mt-1"),                # 02-04 09:00
-    ("proposal_declined", "pr-child-2"),        # 02-05 10:00
-    ("measure_evaluated", "m-football"),        # 02-10 14:00 (ev-3)
-    ("participant_removed", "p-removed"),       # 02-14 10:00
-    ("entry_bright_spot", "e-bright"),          # 02-20 13:00
-    ("proposal_made", "pr-mother"),             # 02-25 20:00
-    ("measure_evaluated", "m-reading"),         # 03-03 14:00 (ev-2)
-    ("meeting_scheduled", "mt-2"),              # 03-05 09:00
-    ("log_closed", "log-1"),                    # 03-09 15:00
-]
-
-
-def test_timeline_for_staff_is_complete_and_chronological():
-    items = timeline(STAFF)
-    assert [(i["kind"], i["object_id"]) for i in items] == STAFF_TIMELINE
-    moments = [i["at"] for i in items]
-    assert moments == sorted(moments)
-
-
-def test_timeline_contains_every_kind():
-    kinds = {i["kind"] for i in timeline(STAFF)}
-    assert kinds == {"log_opened", "level_changed", "participant_added",
-                     "participant_removed", "measure_added", "measure_evaluated",
-                     "meeting_scheduled", "meeting_minuted", "entry_note",
-                     "entry_child_voice", "entry_bright_spot", "proposal_made",
-                     "proposal_accepted", "proposal_declined", "log_closed"}
-
-
-def test_timeline_item_values():
-    items = timeline(STAFF)
-    assert items[0] == {"at": at(1, 6, 8), "kind": "log_opened", "object_id": "log-1",
-                        "title": None, "detail": None}
-    level = next(i for i in items if i["kind"] == "level_changed")
-    assert level["detail"] == "2"
-    evaluated = [i for i in items if i["kind"] == "measure_evaluated"]
-    assert [(i["title"], i["detail"]) for i in evaluated] == [
-        ("Lesetrening", "yellow"), ("Fotball på fritida", "red"), ("Lesetrening", "green")]
-    scheduled = next(i for i in items if i["object_id"] == "mt-2")
-    assert scheduled["detail"] == "2025-03-17T10:00:00+00:00"
-    added = next(i for i in items if i["object_id"] == "p-nurse")
-    assert (added["title"], added["detail"]) == ("Nina Helsesøster", "member")
-    note = next(i for i in items if i["object_id"] == "e-note-all")
-    assert note["detail"] == "tekst e-note-all"
-
-
-def test_timeline_only_staff_additions_are_items():
-    added = {i["object_id"] for i in timeline(STAFF) if i["kind"] == "participant_added"}
-    assert added == {"p-holder", "p-nurse", "p-former", "p-removed"}
-
-
-@pytest.mark.parametrize("name", ["guardian", "child"])
-def test_timeline_hides_staff_only_entries_from_citizens(name):
-    items = timeline(VIEWERS[name])
-    ids = {i["object_id"] for i in items}
-    assert "e-note-staff" not in ids and "e-voice-staff" not in ids
-    assert {"e-note-all", "e-voice", "e-bright"} <= ids
-    assert all("tekst e-note-staff" != i["detail"] for i in items)
-    moments = [i["at"] for i in items]
-    assert moments == sorted(moments)
-
-
-def test_timeline_guardian_is_the_staff_timeline_minus_staff_entries():
-    expected = [k for k in STAFF_TIMELINE if k[1] not in ("e-note-staff", "e-voice-staff")]
-    assert [(i["kind"], i["object_id"]) for i in timeline(GUARDIAN)] == expected
-
-
-def test_timeline_child_sees_only_its_own_proposals():
-    expected = [k for k in STAFF_TIMELINE
-                if k[1] not in ("e-note-staff", "e-voice-staff", "pr-mother")]
-    assert [(i["kind"], i["object_id"]) for i in timeline(CHILD_VIEWER)] == expected
-
-
-def test_timeline_open_log_has_no_closing_item():
-    kinds = [i["kind"] for i in timeline(STAFF, LOG)]
-    assert "log_closed" not in kinds
-    assert kinds[0] == "log_opened"
-
-
-def test_timeline_sorts_naive_timestamps_as_utc():
-    # SQLite hands timestamps back naive (stored as UTC)
-    naive = entry("e-naive", "note", "all", "p-mother", datetime(2025, 1, 6, 8, 30))
-    items = views.timeline(STAFF, LOG, [], [], [], [], [naive], [], LEVELS[:1])
-    assert [i["object_id"] for i in items] == ["log-1", "e-naive"]
-    late_aware = entry("e-aware", "note", "all", "p-mother",
-                       datetime(2025, 1, 6, 8, 15, tzinfo=timezone(timedelta(hours=-1))))
-    items = views.timeline(STAFF, LOG, [], [], [], [], [late_aware, naive], [], LEVELS[:1])
-    assert [i["object_id"] for i in items] == ["log-1", "e-naive", "e-aware"]
+def test_the_colour_and_overdue_need_only_the_latest_evaluations():
+    """A measure's view gets its latest 3 evaluations (lists.EVALUATIONS_SHOWN): the colour
+    and ``overdue`` are what all of them would give."""
+    many = [evaluation(f"ev-{n:02d}", "m-sleep", ("green", "yellow", "red")[n % 3],
+                       date(2025, 2, 1) + timedelta(days=n % 7), at(2, 1 + n, 9))
+            for n in range(12)]
+    for today in (TODAY, date(2025, 2, 3), date(2025, 2, 10)):
+        whole = views.measure_dict(SLEEP, many, PARTICIPANTS, today)
+        latest = views.measure_dict(SLEEP, evaluations_of("m-sleep", many)[:3], PARTICIPANTS,
+                                    today, total=12, next_cursor="c")
+        assert (latest["latest_outcome"], latest["overdue"]) == (
+            whole["latest_outcome"], whole["overdue"]), today
+        assert latest["evaluations"] == whole["evaluations"][:3]
+        assert (latest["evaluation_total"], whole["evaluation_total"]) == (12, 12)
 
 
 # -- meeting preparation ------------------------------------------------------------------
@@ -606,21 +552,12 @@ UPCOMING = SimpleNamespace(id="mt-2", starts_at=at(3, 17, 10))
 LATER = SimpleNamespace(id="mt-3", starts_at=at(4, 20, 10))
 
 
-def item(name, moment):
-    return {"at": moment, "kind": "entry_note", "object_id": name, "title": None,
-            "detail": None}
-
-
-PREP_ITEMS = [item("before", at(1, 20)), item("at-previous", at(2, 3, 10)),
-              item("after-previous", at(2, 3, 10, 1)), item("naive-after",
-                                                          datetime(2025, 3, 1, 8)),
-              item("naive-before", datetime(2025, 2, 2, 8))]
-
-
-def prepare(meeting=UPCOMING):
-    return views.preparation(PREP_MEASURES, PREP_EVALUATIONS,
-                             [LATER, UPCOMING, EARLIEST, PREVIOUS], meeting, PREP_ITEMS,
-                             PARTICIPANTS, TODAY)
+def prepare(meeting=UPCOMING, since=PREVIOUS.starts_at):
+    open_measures = [m for m in PREP_MEASURES if m.status in domain.OPEN_MEASURE_STATES]
+    extras = {"evaluations": {m.id: evaluations_of(m.id, PREP_EVALUATIONS)
+                              for m in open_measures},
+              "evaluation_totals": {}, "evaluation_cursors": {}}
+    return views.preparation(open_measures, extras, meeting, since, PARTICIPANTS, TODAY)
 
 
 def test_preparation_open_measures_only():
@@ -645,17 +582,8 @@ def test_preparation_measures_come_as_measure_dicts():
     assert old["proposer_role"] == "stafettholder"
 
 
-def test_preparation_changes_since_the_previous_meeting_only():
-    prepared = prepare()
-    assert prepared["previous_meeting_at"] == at(2, 3, 10)
-    assert [i["object_id"] for i in prepared["changes_since_last_meeting"]] == [
-        "after-previous", "naive-after"]
-
-
-def test_preparation_for_the_first_meeting_takes_everything():
-    prepared = prepare(EARLIEST)
+def test_preparation_for_the_first_meeting():
+    prepared = prepare(EARLIEST, None)
     assert prepared["previous_meeting_at"] is None
-    assert [i["object_id"] for i in prepared["changes_since_last_meeting"]] == [
-        i["object_id"] for i in PREP_ITEMS]
     # due by 10 January: nothing yet
     assert prepared["evaluations_due"] == []
