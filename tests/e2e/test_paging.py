@@ -126,3 +126,127 @@ def test_the_timeline_pages_oldest_or_newest_first(populated_platform):
     wrong = teacher.get(path, params={"order": "sideways"})
     assert wrong.status_code == 400
     assert wrong.headers["Content-Type"] == "application/problem+json"
+
+
+# -- issue 12: entries without bound ------------------------------------------------------
+
+ENTRY_TEXT = 4000  # the longest entry a schema accepts (schemas.EntryIn)
+#: what GET /logs/{id} may weigh with 400 entries of 4 KB (it embeds the newest 20);
+#: before entries were paged it was 1.7 MB
+LOG_VIEW_BOUND = 128 * 1024
+
+
+def post_entries(platform, actor, log_id: str, count: int, first: int = 0,
+                 visibility: str = "all") -> None:
+    """``count`` entries of 4 KB, numbered from ``first``, as ``actor`` would post them
+    (over RPC: the gateway's rate limit is not what this is about)."""
+    with platform.rpc(actor, timeout=30) as rpc:
+        for n in range(first, first + count):
+            rpc.logs.add_entry(log_id, {"kind": "note", "visibility": visibility,
+                                        "text": f"#{n:04d} " + "x" * (ENTRY_TEXT - 6)})
+
+
+def number(entry: dict) -> int:
+    return int(entry["text"][1:5])
+
+
+def test_four_hundred_entries_of_4_kb_are_paged_by_the_logs_service(populated_platform):
+    platform, world = populated_platform
+    emma = world.stories["emma"]
+    guardian, teacher = platform.client("guardian"), platform.client("teacher")
+    base = f"/api/v1/logs/{emma.log_id}"
+    before = guardian.get(f"{base}/entries", params={"limit": 200}).json()["items"]
+    post_entries(platform, world.actors["guardian"], emma.log_id, 400)
+
+    # the log's view embeds the newest 20, the totals and the link to the rest
+    view = guardian.get(base)
+    assert view.status_code == 200, view.text
+    assert len(view.content) < LOG_VIEW_BOUND, len(view.content)
+    body = view.json()
+    assert [number(e) for e in body["entries"]] == list(range(399, 379, -1))
+    entries = body["lists"]["entries"]
+    assert entries["total"] == 400 + len(before)
+    assert entries["next"] == (f"/api/v1/logs/{emma.log_id}/entries?limit=20"
+                               f"&cursor={entries['next_cursor']}")
+    following = guardian.get(entries["next"]).json()
+    assert [number(e) for e in following["items"]] == list(range(379, 359, -1))
+    assert {"measures", "meetings", "proposals"} <= set(body["lists"])
+
+    # one entry and a cursor; every entry once, newest first, while more are posted
+    one = guardian.get(f"{base}/entries", params={"limit": 1})
+    assert one.status_code == 200 and len(one.content) < 8 * 1024
+    first = one.json()
+    assert [number(e) for e in first["items"]] == [399] and first["next_cursor"]
+    walked, cursor, posted = first["items"], first["next_cursor"], 400
+    for _ in range(200):
+        post_entries(platform, world.actors["guardian"], emma.log_id, 2, posted)
+        posted += 2
+        page = guardian.get(f"{base}/entries", params={"limit": 7, "cursor": cursor})
+        assert page.status_code == 200, page.text
+        walked += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+        assert len(page.json()["items"]) == 7
+    assert [number(e) for e in walked[:400]] == list(range(399, -1, -1))
+    assert [e["id"] for e in walked[400:]] == [e["id"] for e in before]
+    assert len({e["id"] for e in walked}) == len(walked)
+    # those posted meanwhile are above the first page: on top now, seen by a new walk
+    top = guardian.get(f"{base}/entries", params={"limit": 3}).json()["items"]
+    assert [number(e) for e in top] == [posted - 1, posted - 2, posted - 3]
+    assert guardian.get(base).json()["lists"]["entries"]["total"] == posted + len(before)
+    staff = walk(teacher, f"{base}/entries", 200)  # and the staff-only ones for staff
+    assert teacher.get(base).json()["lists"]["entries"]["total"] == len(staff) == \
+        posted + len(before) + sum(e["visibility"] == "staff" for e in staff)
+
+
+def test_the_familys_pages_are_full_though_staff_only_entries_lie_between(populated_platform):
+    platform, world = populated_platform
+    emma = world.stories["emma"]
+    base = f"/api/v1/logs/{emma.log_id}"
+    guardian, teacher = platform.client("guardian"), platform.client("teacher")
+    before = walk(guardian, f"{base}/entries", 200)
+    for block in range(4):  # blocks of staff-only entries between the family's
+        post_entries(platform, world.actors["teacher"], emma.log_id, 15, 100 * block,
+                     visibility="staff")
+        post_entries(platform, world.actors["guardian"], emma.log_id, 3, 100 * block + 50)
+    staff = walk(teacher, f"{base}/entries", 5)
+    family = walk(guardian, f"{base}/entries", 5)  # walk() holds every page but the last full
+    assert [e["id"] for e in family] == [e["id"] for e in staff if e["visibility"] == "all"]
+    assert [number(e) for e in family[:12]] == [352, 351, 350, 252, 251, 250, 152, 151, 150,
+                                                 52, 51, 50]
+    assert family[12:] == before
+    assert sum(e["visibility"] == "staff" for e in staff) >= 60
+    assert guardian.get(base).json()["lists"]["entries"]["total"] == len(family)
+
+
+def test_a_foreign_log_answers_like_a_missing_one_whatever_the_cursor(populated_platform):
+    platform, world = populated_platform
+    teacher = platform.client("teacher")
+    emma, sara = world.stories["emma"], world.stories["sara"]
+    missing = "00000000-0000-0000-0000-000000000000"
+    own = teacher.get(f"/api/v1/logs/{emma.log_id}/entries", params={"limit": 1}).json()
+    measures = teacher.get(f"/api/v1/logs/{emma.log_id}/measures", params={"limit": 1}).json()
+    assert own["next_cursor"] and measures["next_cursor"]
+    for path in ("entries", "measures", "meetings", "proposals", "timeline",
+                 f"measures/{sara.measure_id}/evaluations"):
+        for cursor in (own["next_cursor"], "not-ours", None):
+            params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+            foreign = teacher.get(f"/api/v1/logs/{sara.log_id}/{path}", params=params)
+            absent = teacher.get(f"/api/v1/logs/{missing}/{path.replace(sara.measure_id, missing)}",
+                                 params=params)
+            assert foreign.status_code == 404, (path, foreign.text)
+            assert foreign.json() == absent.json(), path
+    # a measure of another log beneath one's own log: like a missing measure
+    beneath = teacher.get(f"/api/v1/logs/{emma.log_id}/measures/{sara.measure_id}/evaluations")
+    assert beneath.status_code == 404
+    assert beneath.json() == teacher.get(
+        f"/api/v1/logs/{emma.log_id}/measures/{missing}/evaluations").json()
+    # on one's own log, another list's cursor (or another log's) is not one we gave out
+    for path, cursor in (("entries", measures["next_cursor"]),
+                         ("proposals", own["next_cursor"]),
+                         (f"measures/{emma.measure_id}/evaluations", own["next_cursor"])):
+        refused = teacher.get(f"/api/v1/logs/{emma.log_id}/{path}", params={"cursor": cursor})
+        assert refused.status_code == 400, (path, refused.text)
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.json()["detail"] == "the cursor is not one we gave out"
