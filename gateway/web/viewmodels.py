@@ -5,7 +5,7 @@ to what this viewer may see. This only joins ids to the names in the same answer
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from gateway.web.labels import LABELS, label, norsk_datetime, outcome
 from gateway.web.pages import safe_next
@@ -41,37 +41,68 @@ def message(code: str | None) -> str | None:
     return MESSAGES.get(code or "")
 
 
-def log_page(log: dict, timeline: list[dict]) -> dict:
+#: the web pages that list the rest of a log's lists (the log's page shows the newest 20)
+LIST_PAGES = {"entries": "innlegg", "measures": "tiltak", "meetings": "moter",
+              "proposals": "forslag"}
+
+
+def page_link(path: str, cursor: str | None) -> str | None:
+    """A link to the page after ``cursor`` (None: there is none)."""
+    return f"{path}?side={quote(cursor, safe='')}" if cursor else None
+
+
+def log_items(log: dict, items: dict[str, list]) -> dict[str, list]:
+    """Items of the log's lists (any of ``entries``, ``measures``, ``meetings``,
+    ``proposals``) with the names of the people they name, from the log's participants."""
     people = {p["id"]: p for p in log.get("participants", [])}
-    role = log.get("viewer_role")
-    is_open = log.get("status") == "open"
 
     def name(participant_id):
         person = people.get(participant_id)
         return person["display_name"] if person else "Tidligere deltaker"
 
+    titles = {m["id"]: m["title"] for m in log.get("measures", []) + items.get("measures", [])}
+    shown = {}
+    if "measures" in items:
+        shown["measures"] = [{
+            **m, "responsible_name": name(m.get("responsible_id")),
+            "proposed_by": proposed_by(m.get("proposer_role")),
+            "evaluations": [{**e, "evaluator_name": name(e.get("evaluator_id"))}
+                            for e in m.get("evaluations", [])],
+            "evaluation_total": m.get("evaluation_total", len(m.get("evaluations", []))),
+            "more_evaluations": page_link(f"/logger/{log['id']}/tiltak/{m['id']}/vurderinger",
+                                          m.get("evaluations_next_cursor")),
+            "outcome_code": m.get("latest_outcome")} for m in items["measures"]]
+    if "proposals" in items:
+        shown["proposals"] = [{**p, "proposer_name": name(p.get("proposer_id")),
+                               "measure_title": titles.get(p.get("measure_id"))}
+                              for p in items["proposals"]]
+    if "meetings" in items:
+        shown["meetings"] = [{**m, "invited_names": [name(i) for i in m.get("invited", [])],
+                              "attended_names": [name(i) for i in m.get("attended", [])]}
+                             for m in items["meetings"]]
+    if "entries" in items:
+        shown["entries"] = [{**e, "author_name": name(e.get("author_id"))}
+                            for e in items["entries"]]
+    if "evaluations" in items:
+        shown["evaluations"] = [{**e, "evaluator_name": name(e.get("evaluator_id"))}
+                                for e in items["evaluations"]]
+    return shown
+
+
+def log_page(log: dict, timeline: list[dict]) -> dict:
+    people = {p["id"]: p for p in log.get("participants", [])}
+    role = log.get("viewer_role")
+    is_open = log.get("status") == "open"
     child = next((p for p in people.values() if p["kind"] == "child"), None)
     holder = next((p for p in people.values() if p["role"] == "stafettholder"), None)
-    measures = []
-    titles = {}
-    for m in log.get("measures", []):
-        titles[m["id"]] = m["title"]
-        evaluations = sorted(m.get("evaluations", []),
-                             key=lambda e: e.get("evaluated_on") or "", reverse=True)
-        measures.append({**m, "responsible_name": name(m.get("responsible_id")),
-                         "proposed_by": proposed_by(m.get("proposer_role")),
-                         "evaluations": [{**e, "evaluator_name": name(e.get("evaluator_id"))}
-                                         for e in evaluations],
-                         "outcome_code": m.get("latest_outcome")})
-    proposals = [{**p, "proposer_name": name(p.get("proposer_id")),
-                  "measure_title": titles.get(p.get("measure_id"))}
-                 for p in log.get("proposals", [])]
-    meetings = [{**m, "invited_names": [name(i) for i in m.get("invited", [])],
-                 "attended_names": [name(i) for i in m.get("attended", [])]}
-                for m in log.get("meetings", [])]
-    entries = [{**e, "author_name": name(e.get("author_id"))}
-               for e in sorted(log.get("entries", []), key=lambda e: e.get("created_at") or "",
-                               reverse=True)]
+    shown = log_items(log, {kind: log.get(kind, []) for kind in LIST_PAGES})
+    measures, proposals = shown["measures"], shown["proposals"]
+    meetings, entries = shown["meetings"], shown["entries"]
+    # each list holds the newest 20 the service embeds; "Vis flere" goes on from there
+    more = {kind: {"href": page_link(f"/logger/{log['id']}/{path}", info.get("next_cursor")),
+                   "total": info.get("total"), "shown": len(log.get(kind, []))}
+            for kind, path in LIST_PAGES.items()
+            for info in [(log.get("lists") or {}).get(kind) or {}]}
     return {
         **log, "child_name": child["display_name"] if child else "barnet",
         "holder_name": holder["display_name"] if holder else None,
@@ -86,7 +117,7 @@ def log_page(log: dict, timeline: list[dict]) -> dict:
             p["display_name"])),
         "measures": measures, "proposals": proposals, "meetings": meetings,
         "entries": entries, "timeline": [timeline_item(i) for i in timeline],
-        "overdue_count": sum(1 for m in measures if m.get("overdue")),
+        "overdue_count": sum(1 for m in measures if m.get("overdue")), "more": more,
     }
 
 

@@ -52,6 +52,9 @@ def test_every_page_passes_axe(seeded, browser):
         "participant-form": f"/logger/{emma}/deltakere/ny",
         "handover-form": f"/logger/{emma}/overgang",
         "proposal-answer": f"/logger/{emma}/forslag/{proposal['id']}",
+        "entries-page": f"/logger/{emma}/innlegg", "measures-page": f"/logger/{emma}/tiltak",
+        "meetings-page": f"/logger/{emma}/moter", "proposals-page": f"/logger/{emma}/forslag",
+        "evaluations-page": f"/logger/{emma}/tiltak/{measure['id']}/vurderinger",
         "new-log-form": "/logger/ny", "staff-inbox": "/innboks",
         "staff-consents": "/samtykker", "staff-handovers": "/overganger"}
     for name, path in staff_pages.items():

@@ -8,6 +8,9 @@ from gateway.web.routes.base import FORM_ERRORS, role_of
 from stafett.errors import NotFound, ValidationFailed
 from stafett.paging import every_item
 
+#: a page of one of a log's lists: as many as the log's page shows of each
+LIST_PAGE = 20
+
 
 class LogPages:
     @page("GET", "/logger")
@@ -53,6 +56,69 @@ class LogPages:
         return self._web_render(request, "log.html", title=f"Stafettloggen til {view['child_name']}",
                                 log=view, more_timeline=latest["next_cursor"] is not None,
                                 active="logger")
+
+    # -- the rest of a log's lists, a page at a time ("Vis flere", then "Eldre") -----------
+
+    def _web_log_list(self, request, log_id, kind, read, heading, lead, empty, path,
+                      back=None, back_text="Tilbake til loggen"):
+        """One page of a list of the log, with the names of the people it names: the log's
+        view gives the participants (and who may do what), ``read(limit, cursor)`` the page,
+        from the logs service, which pages it. ``heading`` may be a function (read once the
+        actor is known)."""
+        self._web_actor(request)
+        log_view = self.logs.get_log(log_id)
+        heading = heading() if callable(heading) else heading
+        cursor = request.args.get("side") or None
+        result = read(LIST_PAGE, cursor)
+        log = vm.log_page(log_view, [])
+        items = vm.log_items(log_view, {kind: result["items"]})[kind]
+        return self._web_render(
+            request, "log_list.html", title=heading, log=log, kind=kind, items=items,
+            heading=heading, lead=lead, empty=empty, back=back or f"/logger/{log_id}",
+            back_text=back_text, older=vm.page_link(path, result.get("next_cursor")),
+            newest=path if cursor else None, active="logger")
+
+    @page("GET", "/logger/<log_id>/innlegg")
+    def web_entries(self, request, log_id):
+        return self._web_log_list(
+            request, log_id, "entries",
+            lambda limit, cursor: self.logs.list_entries(log_id, limit, cursor),
+            "Innlegg", "Alt som er skrevet i loggen, det nyeste først.", "Ingen innlegg ennå.",
+            f"/logger/{log_id}/innlegg")
+
+    @page("GET", "/logger/<log_id>/tiltak")
+    def web_measures(self, request, log_id):
+        return self._web_log_list(
+            request, log_id, "measures",
+            lambda limit, cursor: self.logs.list_measures(log_id, limit, cursor),
+            "Tiltak", "Alle tiltakene i loggen, det nyeste først.", "Ingen tiltak ennå.",
+            f"/logger/{log_id}/tiltak")
+
+    @page("GET", "/logger/<log_id>/moter")
+    def web_meetings(self, request, log_id):
+        return self._web_log_list(
+            request, log_id, "meetings",
+            lambda limit, cursor: self.logs.list_meetings(log_id, limit, cursor),
+            "Møter", "Alle møtene, det som er lengst fram i tid først.", "Ingen møter ennå.",
+            f"/logger/{log_id}/moter")
+
+    @page("GET", "/logger/<log_id>/forslag")
+    def web_proposals(self, request, log_id):
+        return self._web_log_list(
+            request, log_id, "proposals",
+            lambda limit, cursor: self.logs.list_proposals(log_id, limit, cursor),
+            "Forslag", "Forslagene og hva som ble av dem, det nyeste først.",
+            "Ingen forslag ennå.", f"/logger/{log_id}/forslag")
+
+    @page("GET", "/logger/<log_id>/tiltak/<measure_id>/vurderinger")
+    def web_evaluations(self, request, log_id, measure_id):
+        return self._web_log_list(
+            request, log_id, "evaluations",
+            lambda limit, cursor: self.logs.list_evaluations(log_id, measure_id, limit,
+                                                             cursor),
+            lambda: f"Vurderinger av «{self.logs.get_measure(log_id, measure_id)['title']}»",
+            "Alle vurderingene, den siste først.",
+            "Tiltaket er ikke vurdert ennå.", f"/logger/{log_id}/tiltak/{measure_id}/vurderinger")
 
     @page("GET", "/logger/<log_id>/tidslinje")
     def web_timeline(self, request, log_id):
@@ -112,10 +178,8 @@ class LogPages:
     @page("GET,POST", "/logger/<log_id>/moter/<meeting_id>/referat")
     def web_minutes(self, request, log_id, meeting_id):
         def make(log_view):
-            meeting = next((m for m in (log_view or {}).get("meetings", [])
-                            if m["id"] == meeting_id), None)
-            if log_view is not None and meeting is None:
-                raise NotFound("no such meeting")
+            # the meeting itself: the log's view holds only the latest planned 20
+            meeting = self.logs.get_meeting(log_id, meeting_id) if log_view else None
             return fd.minutes_form(log_view, meeting)
 
         def submit(form):
@@ -211,17 +275,16 @@ class LogPages:
     def _web_proposal_page(self, request, log_id, proposal_id, accept=None, decline=None,
                            status=200):
         log_view = self.logs.get_log(log_id)
-        proposal = next((p for p in log_view.get("proposals", []) if p["id"] == proposal_id), None)
-        if proposal is None:
-            raise NotFound("no such proposal")
+        proposal = self.logs.get_proposal(log_id, proposal_id)  # the view holds the newest 20
         shown = fd.accept_proposal_form(log_view, proposal)
         if accept is not None:
             shown.values.update(accept.values)
             shown.errors, shown.general = accept.errors, accept.general
         view = vm.log_page(log_view, [])
         return self._web_render(request, "proposal.html", status, title="Svar på forslaget",
-                                log=view, proposal=next(p for p in view["proposals"]
-                                                        if p["id"] == proposal_id),
+                                log=view,
+                                proposal=vm.log_items(log_view, {"proposals": [proposal]})[
+                                    "proposals"][0],
                                 accept=shown,
                                 decline=decline or fd.decline_form(version=log_view["version"]),
                                 active="logger")
