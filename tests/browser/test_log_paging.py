@@ -11,9 +11,12 @@ from tests.browser.support import emma_log
 from tests.browser.test_accessibility import tab_to
 
 
-def entries_shown(person) -> list[int]:
+def entries_shown(person, where: str = "main") -> list[int]:
     return [int(n) for n in re.findall(r"Innlegg nummer (\d+)",
-                                       person.page.locator("main").inner_text())]
+                                       person.page.locator(where).inner_text())]
+
+
+ENTRIES = "section[aria-labelledby=innlegg]"  # on the log's page (the timeline has some too)
 
 
 @pytest.mark.timeout(300)  # a real browser, several pages
@@ -28,8 +31,8 @@ def test_the_log_shows_the_newest_entries_and_pages_to_the_rest_by_keyboard(seed
     ingrid.login(PERSONAS["guardian"]["description"])
     ingrid.goto(f"/logger/{log['id']}")
     page = ingrid.page
-    assert entries_shown(ingrid) == list(range(44, 24, -1))  # the newest 20
-    assert "(20 av 45 vises her)" in page.locator("section[aria-labelledby=innlegg]").inner_text()
+    assert entries_shown(ingrid, ENTRIES) == list(range(44, 24, -1))  # the newest 20
+    assert "(20 av 45 vises her)" in page.locator(ENTRIES).inner_text()
     ingrid.check("log-with-more-entries")
 
     tab_to(page, "Vis flere innlegg")
