@@ -17,6 +17,10 @@ def day(n: int) -> str:
 def emma_log(platform):
     """Emma's log: consent for school, PPT and health; the teacher holds the baton; Omar
     (PPT) takes part."""
+    return open_emma_log(platform)
+
+
+def open_emma_log(platform) -> dict:
     platform.seed()
     guardian, teacher = platform.client("guardian"), platform.client("teacher")
     emma = next(c["id"] for c in guardian.get("/api/v1/children").json()["items"]
@@ -322,3 +326,47 @@ def test_an_agency_system_reads_only_with_its_scope(platform, emma_log):
     unscoped = platform.client("school-system", scope="stafett:other")
     assert unscoped.get(base).status_code == 403
     assert unscoped.get("/api/v1/logs/00000000-0000-0000-0000-000000000000").status_code == 403
+
+
+def test_the_caps_on_participants_and_measures_refuse_with_nothing_written(
+        container_factory, amqp_uri, database_urls, tmp_path):
+    """What is still loaded whole is capped (LOG_MAX_PARTICIPANTS, LOG_MAX_MEASURES): at
+    the cap the next one is a 409, and a handover needs room for those it may add."""
+    from tests.support.platform import Platform
+
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
+                        LOG_MAX_MEASURES=2, LOG_MAX_PARTICIPANTS=5)
+    platform.start()
+    try:
+        log = open_emma_log(platform)
+        teacher = platform.client("teacher")
+        base = f"/api/v1/logs/{log['id']}"
+        for title in ("Første", "Andre"):
+            assert teacher.post(f"{base}/measures", json=measure(
+                log["teacher"], title=title)).status_code == 201
+        full = teacher.post(f"{base}/measures", json=measure(log["teacher"], title="Tredje"))
+        assert full.status_code == 409, full.text
+        assert full.json()["detail"] == "the log has reached its limit of 2 measures"
+        proposal = platform.client("guardian").post(f"{base}/proposals", json={
+            "title": "Et forslag", "arena": "home"}).json()
+        accepted = teacher.post(f"{base}/proposals/{proposal['id']}/accept", json={
+            "responsible_id": log["teacher"], "start_date": day(0), "evaluate_by": day(7)},
+            headers=teacher.if_match(base))
+        assert accepted.status_code == 409, accepted.text
+        assert [m["title"] for m in teacher.get(f"{base}/measures").json()["items"]] == [
+            "Andre", "Første"]
+
+        view = teacher.get(base).json()
+        assert len(view["participants"]) == 5  # the child, two guardians, Lise, Omar
+        nurse = teacher.get(f"/api/v1/agencies/{AGENCIES['health_station']['org_number']}"
+                            "/staff").json()["items"][0]
+        refused = teacher.post(f"{base}/participants", json={"person_id": nurse["id"]})
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["detail"] == "the log has reached its limit of 5 participants"
+        handover = teacher.post("/api/v1/handovers", json={
+            "log_id": log["id"], "to_agency": PPT, "transition": "other"})
+        assert handover.status_code == 409, handover.text
+        assert "participants" in handover.json()["detail"]
+        assert len(teacher.get(base).json()["participants"]) == 5
+    finally:
+        platform.close()

@@ -898,3 +898,21 @@ def test_access_policy_from_config_reads_strings_from_the_environment():
 
 def test_access_policy_from_config_integer_age():
     assert AccessPolicy.from_config({"LOG_CHILD_MIN_AGE": 13}).child_min_age == 13
+
+
+# -- caps on what is loaded whole ------------------------------------------------------------
+
+def test_a_log_is_full_at_its_cap():
+    domain.check_room(99, 100, "participants")
+    with pytest.raises(Conflict) as refused:
+        domain.check_room(100, 100, "participants")
+    assert refused.value.detail == "the log has reached its limit of 100 participants"
+    domain.check_room(89, 100, "participants", needed=domain.HANDOVER_PARTICIPANTS)
+    with pytest.raises(Conflict):
+        domain.check_room(90, 100, "participants", needed=domain.HANDOVER_PARTICIPANTS)
+
+
+def test_the_caps_come_from_the_configuration():
+    assert domain.Limits.from_config({}) == domain.Limits(participants=100, measures=500)
+    assert domain.Limits.from_config({"LOG_MAX_PARTICIPANTS": "7",
+                                      "LOG_MAX_MEASURES": 3}) == domain.Limits(7, 3)
