@@ -179,7 +179,7 @@ class MeasureView(Schema):
     evaluations = fields.List(fields.Nested(EvaluationView), metadata={
         "description": "the latest 3 evaluations, newest first (by the day evaluated)"})
     evaluation_total = fields.Integer(metadata={"description": "how many it has"})
-    evaluations_next_cursor = fields.String(allow_none=True, metadata={
+    evaluations_next_cursor = Text(allow_none=True, metadata={
         "description": "cursor for GET …/measures/{id}/evaluations to the older ones"})
 
 
@@ -195,7 +195,7 @@ class ChildMeasureView(Schema):
     latest_outcome = Text(allow_none=True)
     evaluations = fields.List(fields.Nested(ChildEvaluationView))
     evaluation_total = fields.Integer()
-    evaluations_next_cursor = fields.String(allow_none=True)
+    evaluations_next_cursor = Text(allow_none=True)
 
 
 class MeetingView(Schema):
@@ -254,9 +254,9 @@ class ProposalView(Schema):
 class ListInfo(Schema):
     """One of a log's lists, of which the log's view embeds the newest 20."""
     total = fields.Integer(metadata={"description": "how many the viewer may see"})
-    next_cursor = fields.String(allow_none=True, metadata={
+    next_cursor = Text(allow_none=True, metadata={
         "description": "cursor to the next page of the list, null when all are embedded"})
-    next = fields.String(allow_none=True, metadata={
+    next = Text(allow_none=True, metadata={
         "description": "the next page's path (limit 20), null when all are embedded"})
 
 
