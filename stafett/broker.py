@@ -332,7 +332,7 @@ K8S_HEADER = """\
 # https://github.com/rabbitmq/messaging-topology-operator): the Secret
 # "stafett-<component>-amqp-username" names the user, the operator generates its password
 # and writes both to the Secret "stafett-<component>-user-credentials" (keys username,
-# password), which the component reads as AMQP_USERNAME / AMQP_PASSWORD (config/stafett.yaml).
+# password), which the component reads as AMQP_USERNAME / AMQP_PASSWORD (stafett/stafett.yaml).
 # Permission and TopicPermission are its whole grant; the Exchanges are declared here because
 # no component may configure (and so delete) an exchange. Why: docs/security.md, "The broker".
 """

@@ -2,18 +2,28 @@
 
 The file has a ``common`` section and one section per component; a component's config is
 ``common`` overlaid with its own section, flattened into the dict nameko expects.
+
+The default file, ``stafett/stafett.yaml``, is package data: an installed wheel (the
+container image) finds it without the source tree. ``STAFETT_CONFIG`` replaces it whole.
+``STAFETT_SITE_CONFIG`` names a second file of the same shape whose keys replace the
+default's, section by section: what a deployment sets that an environment variable cannot
+carry, such as the lists ``ISSUERS`` and ``OIDC_PROVIDERS`` (in Kubernetes a ConfigMap
+mounted as a file, deploy/k8s/README.md).
 """
 from __future__ import annotations
 
 import os
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
 import yaml
 
+#: the source checkout (development tools only; an installed package has none)
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = ROOT / "config" / "stafett.yaml"
+#: the shipped defaults, inside the package
+DEFAULT_CONFIG = Path(str(resources.files("stafett").joinpath("stafett.yaml")))
 _ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<default>[^}]*))?\}")
 
 
@@ -72,12 +82,21 @@ def load_file(path: str | Path = DEFAULT_CONFIG, environ: Mapping[str, str] | No
 def component_config(component: str, path: str | Path | None = None,
                      environ: Mapping[str, str] | None = None, **overrides) -> dict:
     """The flat config dict for one component (a service or the gateway)."""
-    path = path or os.environ.get("STAFETT_CONFIG") or DEFAULT_CONFIG
-    document = load_file(path, environ)
-    if component not in document.get("components", {}):
+    env = os.environ if environ is None else environ
+    path = path or env.get("STAFETT_CONFIG") or DEFAULT_CONFIG
+    document = load_file(path, env)
+    if component not in (document.get("components") or {}):
         raise ConfigError(f"no section for component {component!r} in {path}")
-    config = dict(document.get("common", {}))
+    config = dict(document.get("common") or {})
     config.update(document["components"][component] or {})
+    site_path = env.get("STAFETT_SITE_CONFIG")
+    if site_path:
+        site = load_file(site_path, env)
+        unknown = set(site) - {"common", "components"}
+        if unknown:
+            raise ConfigError(f"{site_path}: unknown sections {sorted(unknown)}")
+        config.update(site.get("common") or {})
+        config.update((site.get("components") or {}).get(component) or {})
     config["COMPONENT"] = component
     config.update(overrides)
     from stafett.broker import finish_config  # the broker's credentials and TLS switch

@@ -1,6 +1,6 @@
 """OpenID Connect login for the web client: authorization code flow with PKCE (S256).
 
-Configured per provider in ``OIDC_PROVIDERS`` (config/stafett.yaml, docs/web.md). The
+Configured per provider in ``OIDC_PROVIDERS`` (stafett/stafett.yaml, docs/web.md). The
 gateway is a confidential client when it has a ``client_secret`` (sent with HTTP Basic,
 ``client_secret_basic``) and a public one with PKCE only otherwise.
 

@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections import deque
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -121,6 +122,51 @@ def test_shipped_config_loads_without_any_environment(component):
     assert config["COMPONENT"] == component
     assert config["AMQP_URI"].startswith("pyamqp://")
     assert config["RPC_TIMEOUT"] == 5
+
+
+def test_the_default_config_is_package_data():
+    """An installed wheel has no source tree: the defaults live inside the package
+    (tests/deploy/test_image.py installs a wheel and starts from it)."""
+    import stafett
+
+    assert DEFAULT_CONFIG.parent == Path(stafett.__file__).parent
+    assert DEFAULT_CONFIG.name == "stafett.yaml" and DEFAULT_CONFIG.is_file()
+
+
+SITE_YAML = """\
+common:
+  SHARED: from-site-common
+components:
+  logs:
+    DATABASE_URL: ${SITE_DB:postgresql://site/logs}
+    ISSUERS: [{issuer: "https://idp.example", kind: staff}]
+"""
+
+
+def test_a_site_file_replaces_keys_over_the_defaults(config_file, tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text(SITE_YAML, encoding="utf-8")
+    environ = {"STAFETT_SITE_CONFIG": str(site), "SITE_DB": "postgresql://db/logs"}
+    config = component_config("logs", config_file, environ=environ)
+    assert config["SHARED"] == "from-site-common"       # site common beats the default's
+    assert config["DATABASE_URL"] == "postgresql://db/logs"   # substituted from environ
+    assert config["ISSUERS"] == [{"issuer": "https://idp.example", "kind": "staff"}]
+    assert config["RPC_TIMEOUT"] == 5                    # untouched defaults stay
+    bare = component_config("bare", config_file, environ=environ)
+    assert bare["SHARED"] == "from-site-common" and "ISSUERS" not in bare
+
+
+def test_a_site_file_with_an_unknown_section_is_a_config_error(config_file, tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text("gateway:\n  ISSUERS: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        component_config("logs", config_file, environ={"STAFETT_SITE_CONFIG": str(site)})
+    assert "unknown sections ['gateway']" in str(caught.value)
+
+
+def test_stafett_config_from_the_given_environ_replaces_the_file(config_file):
+    config = component_config("logs", environ={"STAFETT_CONFIG": str(config_file)})
+    assert config["SHARED"] == "from-logs"
 
 
 def test_load_file_empty_document_is_empty_dict(tmp_path):
