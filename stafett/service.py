@@ -3,56 +3,168 @@
 A service class inherits ``ServiceBase`` and declares its own ``name``, ``db`` and
 ``events``. nameko discovers inherited entrypoints and dependencies, so /healthz,
 /readyz and /metrics are written once here.
+
+Readiness is read from what the process already holds, so a probe costs the broker and
+the database nothing: the connections of the container's own queue consumers (RPC,
+events, RPC replies), and a connection from the database pool. ``/metrics`` is served on a
+listener of its own when ``METRICS_ADDRESS`` is set (in Kubernetes: a port the public
+Service and Ingress do not expose); the component's own port then answers 404 for it.
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
+import eventlet
+from eventlet import wsgi
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
-from werkzeug.wrappers import Response
+from nameko.messaging import QueueConsumer
+from nameko.web.server import parse_address
+from werkzeug.wrappers import Request, Response
 
-from stafett import broker, metrics
+from stafett import broker, errors, metrics
 from stafett.actor import CurrentActor
 from stafett.db import Database
 from stafett.events import Outbox
 from stafett.logging import CallIdLogging
-from stafett.web import http
+from stafett.web import SECURITY_HEADERS, http, problem_response
+
+#: seconds a readiness check may wait for a pooled database connection
+PROBE_TIMEOUT = 2
+
+
+def _follow_connection(consumer: QueueConsumer) -> None:
+    """Remember the live connection of a nameko queue consumer while it consumes.
+
+    kombu's ConsumerMixin enters ``extra_context(connection, channel)`` around each
+    consuming session, after (re)connecting, and leaves it when the connection is lost;
+    wrapping it gives the probe the consumer's own connection without opening another.
+    """
+    if getattr(consumer, "_stafett_followed", False):
+        return
+    original = consumer.extra_context
+
+    @contextmanager
+    def extra_context(connection, channel):
+        consumer._stafett_connection = connection
+        try:
+            with original(connection, channel):
+                yield
+        finally:
+            consumer._stafett_connection = None
+
+    consumer._stafett_connection = None
+    consumer.extra_context = extra_context
+    consumer._stafett_followed = True
+
+
+def consumer_state(consumer: QueueConsumer) -> str:
+    """"ok" while the consumer's thread runs on a connected connection."""
+    thread = consumer._gt
+    if thread is None or thread.dead:
+        return "consumer not running"
+    connection = getattr(consumer, "_stafett_connection", None)
+    if connection is None or not connection.connected:
+        return "disconnected"
+    return "ok"
+
+
+def refresh_gauges(container) -> None:
+    """Gauges read at scrape time (the outbox's backlog)."""
+    for dependency in container.dependencies:
+        if isinstance(dependency, Outbox):
+            try:
+                pending = dependency.pending_count()
+            except Exception:  # database down: /readyz says so; keep the last value
+                continue
+            metrics.OUTBOX_PENDING.labels(service=container.service_name).set(pending)
 
 
 class Probes(DependencyProvider):
     """Checks the container's own dependencies: its database and the broker."""
 
+    def setup(self):
+        self.consumers = [extension for extension in self.container.extensions
+                          if isinstance(extension, QueueConsumer)]
+        for consumer in self.consumers:
+            _follow_connection(consumer)
+
     def get_dependency(self, worker_ctx):
         return self
 
+    def broker(self) -> str:
+        states = {consumer_state(consumer) for consumer in self.consumers} - {"ok"}
+        return ", ".join(sorted(states)) if states else "ok"
+
     def check(self) -> dict:
-        checks = {}
-        try:
-            with broker.connection(self.container.config, connect_timeout=2) as connection:
-                connection.ensure_connection(max_retries=1, timeout=2)
-            checks["broker"] = "ok"
-        except Exception as exc:  # the probe reports, it does not raise
-            refused = broker.tls_refusal(exc)
-            checks["broker"] = (f"unreachable: {type(exc).__name__}" if refused is None else
-                                f"unreachable: TLS certificate refused ({refused.verify_message})")
+        checks = {"broker": self.broker()}
         for dependency in self.container.dependencies:
             if isinstance(dependency, Database):
                 try:
-                    dependency.ping()
+                    with eventlet.Timeout(PROBE_TIMEOUT):
+                        dependency.ping()
                     checks["database"] = "ok"
-                except Exception as exc:
+                except eventlet.Timeout:
+                    checks["database"] = "unreachable: timeout"
+                except Exception as exc:  # the probe reports, it does not raise
                     checks["database"] = f"unreachable: {type(exc).__name__}"
         return checks
 
     def refresh_gauges(self) -> None:
-        for dependency in self.container.dependencies:
-            if isinstance(dependency, Outbox):
-                try:
-                    pending = dependency.pending_count()
-                except Exception:  # database down: /readyz says so; keep the last value
-                    continue
-                metrics.OUTBOX_PENDING.labels(service=self.container.service_name).set(pending)
+        refresh_gauges(self.container)
+
+
+class MetricsServer(DependencyProvider):
+    """``/metrics`` on its own listener, ``METRICS_ADDRESS`` (``host:port``), if set."""
+
+    def setup(self):
+        address = str(self.container.config.get("METRICS_ADDRESS") or "").strip()
+        self.address = parse_address(address) if address else None
+        self._socket = self._thread = None
+
+    def start(self):
+        if self.address is None:
+            return
+        self._socket = eventlet.listen(tuple(self.address))
+        self._thread = self.container.spawn_managed_thread(self._serve,
+                                                           identifier="metrics server")
+
+    def stop(self):
+        if self._thread is not None:
+            self._thread.kill()
+            self._thread = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    kill = stop
+
+    @property
+    def port(self) -> int | None:
+        return self._socket.getsockname()[1] if self._socket is not None else None
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def _serve(self):
+        wsgi.server(self._socket, self._application, log_output=False, socket_timeout=10)
+
+    def _application(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        if request.path != "/metrics":
+            response = problem_response(errors.NotFound("no such resource"))
+        elif request.method not in ("GET", "HEAD"):
+            response = problem_response(
+                errors.MethodNotAllowed("this resource does not take that method"),
+                {"Allow": "GET, HEAD"})
+        else:
+            refresh_gauges(self.container)
+            body, content_type = metrics.exposition()
+            response = Response(body, content_type=content_type)
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+        return response(environ, start_response)
 
 
 def json_response(payload, status: int = 200, headers: dict | None = None,
@@ -68,6 +180,7 @@ class ServiceBase:
     actor = CurrentActor()
     probes = Probes()
     rpc_exchange_check = broker.RpcExchange()
+    metrics_server = MetricsServer()
 
     @http("GET", "/healthz")
     def healthz(self, request):
@@ -82,6 +195,9 @@ class ServiceBase:
 
     @http("GET", "/metrics")
     def prometheus(self, request):
+        if self.metrics_server.address is not None:
+            # served on the metrics port only: here it answers like any unknown path
+            return problem_response(errors.NotFound("no such resource"))
         self.probes.refresh_gauges()
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)
