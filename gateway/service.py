@@ -13,6 +13,7 @@ from pathlib import Path
 from werkzeug.wrappers import Response
 
 from gateway.access import Authenticator, CallerLabels, RateLimiter
+from gateway.agency import AgencyScope
 from gateway.http import MAX_IF_MATCH, api, json_body, raw_body
 from gateway.openapi import openapi_document
 from gateway.routes.consent import ConsentRoutes
@@ -53,6 +54,7 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
     auth = Authenticator()
     rate_limit = RateLimiter()
     caller_labels = CallerLabels()
+    agency_scope = AgencyScope()
     actor_context = ActorContext()
     consent = TimeoutRpcProxy("consent")
     logs = TimeoutRpcProxy("logs")
@@ -73,6 +75,7 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
 
     def _resolved_actor(self, identity: dict) -> Actor:
         """The actor the consent service resolves the verified identity to (API and web)."""
+        self.agency_scope.admit(identity)  # an agency's own gateway: that agency only
         actor = Actor.from_context(self.consent.resolve_actor(identity))
         if actor.kind == SYSTEM and identity.get("client"):
             actor = replace(actor, client=identity["client"])  # named in access records

@@ -1,0 +1,90 @@
+"""A gateway dedicated to one agency (AGENCY_ORG_NUMBER) admits that agency only, over HTTP.
+
+Staff and systems of another agency, and citizens, get 403 problem+json before any service
+is asked; the agency's own staff and systems are served as on the shared gateway. The same
+refusal is proven against a gateway started from the Kubernetes manifests in
+tests/deploy/test_manifests_start.py.
+"""
+import pytest
+import requests
+
+from services.consent.identity_numbers import InvalidOrganisationNumber
+from stafett import metrics
+from stafett.demo import AGENCIES
+from stafett.run import service_class
+from tests.support.platform import Platform
+
+SCHOOL = AGENCIES["school"]["org_number"]
+
+
+def consent_calls(entrypoint: str) -> float:
+    """How often the consent service has run ``entrypoint`` in this process."""
+    for family in metrics.REQUESTS.collect():
+        for sample in family.samples:
+            if (sample.name == "stafett_requests_total" and sample.labels["service"] == "consent"
+                    and sample.labels["entrypoint"] == entrypoint):
+                return sample.value
+    return 0.0
+
+
+@pytest.fixture
+def school_gateway(container_factory, amqp_uri, database_urls, tmp_path):
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
+                        AGENCY_ORG_NUMBER=SCHOOL)
+    platform.start()
+    platform.seed()
+    yield platform
+    platform.close()
+
+
+def assert_refused(response: requests.Response, detail: str) -> None:
+    assert response.status_code == 403, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "https://stafett.no/problems/forbidden"
+    assert problem["detail"] == detail
+
+
+OTHER_AGENCY = ("this gateway serves another agency; use your agency's own address or the "
+                "platform's")
+CITIZENS = ("this gateway serves one agency's staff and systems only; citizens use the "
+            "platform's own address")
+
+
+def test_the_agencys_own_staff_and_systems_are_served(school_gateway):
+    teacher = school_gateway.client("teacher").get("/api/v1/me")
+    assert teacher.status_code == 200, teacher.text
+    assert teacher.json()["agency"] == SCHOOL
+    system = school_gateway.client("school-system").get("/api/v1/logs")
+    assert system.status_code == 200, system.text
+
+
+def test_another_agencys_staff_systems_and_citizens_are_refused_before_any_service(
+        school_gateway):
+    resolved_before = consent_calls("resolve_actor")
+    for persona in ("nav", "ppt", "child-welfare"):
+        for path in ("/api/v1/me", "/api/v1/logs"):
+            assert_refused(school_gateway.client(persona).get(path), OTHER_AGENCY)
+    ppt = AGENCIES["ppt"]["org_number"]
+    ppt_system = school_gateway.client(
+        "school-system", consumer={"authority": "iso6523-actorid-upis", "ID": f"0192:{ppt}"})
+    assert_refused(ppt_system.get("/api/v1/logs"), OTHER_AGENCY)
+    for persona in ("guardian", "youth"):
+        assert_refused(school_gateway.client(persona).get("/api/v1/me"), CITIZENS)
+    assert consent_calls("resolve_actor") == resolved_before
+
+
+def test_the_shared_gateway_still_serves_every_agency(platform):
+    platform.seed()
+    for persona in ("nav", "guardian", "teacher"):
+        response = platform.client(persona).get("/api/v1/me")
+        assert response.status_code == 200, (persona, response.text)
+
+
+def test_a_malformed_agency_number_stops_the_gateway_at_start(
+        container_factory, amqp_uri, database_urls, tmp_path):
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
+                        AGENCY_ORG_NUMBER="974000000")  # wrong check digit
+    container = container_factory(service_class("gateway"), platform.config("gateway"))
+    with pytest.raises(InvalidOrganisationNumber):
+        container.start()
