@@ -137,21 +137,23 @@ class Dockerfile:
 
 @dataclass
 class Installed:
+    """A virtualenv holding the wheel and its runtime dependencies, as the image's
+    /opt/stafett: nothing of this checkout or of the test's own environment is on its path."""
+
     root: Path          # world-readable, root-owned: nothing in it is writable by UID
     wheel: Path
-    site: Path          # the project, installed from its wheel
-    deps: Path          # its runtime dependencies
-    python: str         # a Python 3.11 that UID can run
+    venv: Path
+    site: Path          # the venv's site-packages: the project and its dependencies
 
     @property
-    def pythonpath(self) -> str:
-        return f"{self.site}{os.pathsep}{self.deps}"
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
 
-    def environment(self, extra: dict | None = None) -> dict:
-        """What the image sets, and nothing from this checkout or this process."""
-        return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent",
-                "LANG": "C.UTF-8", "PYTHONPATH": self.pythonpath,
-                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **(extra or {})}
+    def environment(self) -> dict:
+        """What the image's ENV sets (Dockerfile), and nothing from this process."""
+        return {"PATH": f"{self.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+                "HOME": "/nonexistent", "LANG": "C.UTF-8",
+                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
 
     def workdir(self) -> Path:
         """An empty directory UID cannot write: the image's working directory."""
@@ -202,18 +204,17 @@ def _copy_dependencies(project: metadata.Distribution, target: Path) -> None:
             _link_or_copy(source, target / entry)
 
 
-def _runnable_python(prefix: list[str]) -> str:
-    """A Python 3.11 the unprivileged user can execute (the virtualenv's may live under a
-    directory only root can enter)."""
-    candidates = [sys.executable, os.path.realpath(sys.executable), "/usr/local/bin/python3.11",
-                  "/usr/bin/python3.11"]
+def _base_python(prefix: list[str]) -> str:
+    """A Python 3.11 the unprivileged user can run, to base the virtualenv on (this test's
+    own may live under a directory only root can enter)."""
+    candidates = ["/usr/local/bin/python3.11", "/usr/bin/python3.11",
+                  os.path.realpath(getattr(sys, "_base_executable", sys.executable))]
     for candidate in dict.fromkeys(candidates):
-        try:
-            probe = subprocess.run(
-                prefix + [candidate, "-c", "import sys; print(sys.version_info[:2])"],
-                capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
-        except OSError:
+        if not os.path.exists(candidate):
             continue
+        probe = subprocess.run(
+            prefix + [candidate, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
         if probe.returncode == 0 and probe.stdout.strip() == "(3, 11)":
             return candidate
     raise AssertionError("no Python 3.11 that an unprivileged user can run")
@@ -244,18 +245,25 @@ def build_wheel(output: Path) -> Path:
 
 
 def install(root: Path) -> Installed:
+    """The image's build stage, here: a virtualenv, the wheel unpacked into it (a pure-Python
+    wheel with no scripts or data installs by unpacking, as pip does), its runtime
+    dependencies copied from this environment, bytecode compiled."""
     os.chmod(root, 0o755)
     wheel = build_wheel(root / "build")
-    site, deps = root / "site", root / "deps"
-    # a pure-Python wheel with no scripts or data installs by unpacking it (what pip does)
+    venv = root / "venv"
+    subprocess.run([_base_python(as_unprivileged()), "-m", "venv", "--without-pip", str(venv)],
+                   check=True, capture_output=True, timeout=120)
+    (site,) = venv.glob("lib/python3.*/site-packages")
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
-    compileall.compile_dir(site, quiet=1, workers=0)
     (info,) = site.glob("stafett-*.dist-info")
-    _copy_dependencies(metadata.Distribution.at(info), deps)
+    _copy_dependencies(metadata.Distribution.at(info), site)
+    compileall.compile_dir(site / "stafett", quiet=1, workers=0)
+    for package in ("services", "gateway"):
+        compileall.compile_dir(site / package, quiet=1, workers=0)
     for directory, _, _ in os.walk(root):
         os.chmod(directory, 0o755)
-    return Installed(root, wheel, site, deps, _runnable_python(as_unprivileged()))
+    return Installed(root, wheel, venv, site)
 
 
 def fresh_root(prefix: str) -> Path:

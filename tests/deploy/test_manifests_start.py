@@ -1,0 +1,177 @@
+"""Every component starts the way its manifest starts it, and becomes ready.
+
+Each overlay is rendered with kustomize and every Deployment in it is started as a process
+here (tests/support/pods.py): the installed wheel run by the image's entrypoint with the
+container's args, as the manifest's non-root user without capabilities, from a directory it
+cannot write, with only its emptyDir volumes writable, configured only by the environment
+and the files its ConfigMaps and Secrets give it. The local RabbitMQ and PostgreSQL stand in
+for the operators' (a vhost and fresh databases); nothing else is changed. Then the probes
+and the metrics port are asked what the kubelet and Prometheus would ask, and a gateway of
+one agency, started from the production manifest, is shown another agency's token.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from stafett.actor import SYSTEM_ACTOR
+from stafett.devissuer import rsa_public_jwk
+from tests.support import pods
+from tests.support.deploy import UID, Dockerfile, fresh_root, kustomize, workloads
+from tests.support.jwks import jwks_endpoint
+from tests.support.servers import make_database_urls
+
+DATABASES = ("consent", "logs", "handover", "notifications", "gateway")
+MASKINPORTEN_KEYS = "https://maskinporten.no/jwk"
+SCHOOL, PPT = "869006025", "977354684"   # two agencies of components/agency-gateways
+
+
+def secret_store(objects) -> dict[str, dict[str, str]]:
+    """What the production overlay leaves to a secret store: each Secret it references, with
+    the keys the dev overlay gives it (tests/deploy/test_manifests.py holds the two overlays
+    and deploy/k8s/README.md to the same list), and values of the same kind."""
+    referenced = {name for workload in workloads(objects)
+                  for name in pods.secret_names(workload)}
+    store = {}
+    for secret in kustomize("dev"):
+        name = secret["metadata"]["name"]
+        if secret["kind"] != "Secret" or name not in referenced:
+            continue
+        keys = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
+        values = {}
+        for key in keys:
+            if key.endswith(".key"):
+                values[key] = os.urandom(32).hex()
+            elif key.endswith("_DATABASE_URL"):
+                database = key.removesuffix("_DATABASE_URL").lower()
+                values[key] = (f"postgresql+psycopg2://{database}:{uuid.uuid4().hex}"
+                               f"@stafett-pooler-rw:5432/{database}")
+            elif key == "uri":
+                values[key] = f"pyamqp://stafett:{uuid.uuid4().hex}@stafett-rabbitmq:5672/"
+            else:
+                values[key] = f"from-the-secret-store-{uuid.uuid4().hex[:8]}"
+        store[name] = values
+    return store
+
+
+class Running:
+    def __init__(self, overlay, objects, cluster, pods_by_name, ready, signing_key, root):
+        self.overlay, self.objects, self.cluster = overlay, objects, cluster
+        self.pods, self.ready, self.signing_key, self.root = pods_by_name, ready, signing_key, root
+
+
+@pytest.fixture(scope="module", params=["dev", "production"])
+def running(request, installed, broker):
+    overlay = request.param
+    objects = kustomize(overlay)
+    base = request.getfixturevalue("postgres_url")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root = fresh_root(f"stafett-pods-{overlay}-")
+    dockerfile = Dockerfile.read()
+    started: list[pods.Pod] = []
+    try:
+        with broker.vhost() as amqp_uri, make_database_urls(base, DATABASES) as databases, \
+                jwks_endpoint() as keys:
+            keys.serve(rsa_public_jwk(key.public_key()))
+            cluster = pods.Cluster(objects, amqp_uri, databases,
+                                   secret_store=secret_store(objects) if overlay != "dev" else {},
+                                   external={MASKINPORTEN_KEYS: keys.url})
+            for deployment in workloads(objects):
+                started.append(pods.start(deployment, cluster, installed,
+                                          root / deployment["metadata"]["name"], dockerfile))
+            ready = pods.wait_ready(started, timeout=150)
+            yield Running(overlay, objects, cluster, {p.name: p for p in started}, ready, key,
+                          root)
+    finally:
+        pods.stop_all(started, timeout=10)
+        pods.remove(root)
+
+
+def test_every_deployment_starts_as_its_manifest_says_and_becomes_ready(running):
+    names = {d["metadata"]["name"] for d in workloads(running.objects)}
+    assert set(running.ready) == names
+    expected = {"gateway", "consent", "logs", "handover", "notifications"}
+    if running.overlay == "production":
+        expected |= {f"gateway-agency-{SCHOOL}", f"gateway-agency-{PPT}"}
+    assert names == expected
+    for pod in running.pods.values():
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            answer = requests.get(pod.probe_url(probe), timeout=5)
+            assert answer.status_code == 200, (pod.name, probe, answer.text)
+        checks = requests.get(pod.probe_url("readinessProbe"), timeout=5).json()["checks"]
+        assert checks == {"broker": "ok", "database": "ok"}, pod.name
+
+
+def test_metrics_answer_on_their_own_port_only(running):
+    for pod in running.pods.values():
+        scraped = requests.get(pod.url("metrics") + "/metrics", timeout=5)
+        assert scraped.status_code == 200, pod.name
+        assert "stafett_request_duration_seconds" in scraped.text
+        public = requests.get(pod.url("http") + "/metrics", timeout=5)
+        assert public.status_code == 404, pod.name
+
+
+def test_nothing_is_written_outside_the_declared_writable_paths(running):
+    """The user could write only its emptyDir directories; the places any user could
+    write on this machine got nothing from it either."""
+    since = time.time() - 600
+    for pod in running.pods.values():
+        for directory, _, files in os.walk(pod.root / "volumes"):
+            for name in files:
+                path = os.path.join(directory, name)
+                if os.stat(path).st_uid == UID:
+                    assert any(path.startswith(str(w)) for w in pod.writable), path
+    for shared in ("/tmp", "/var/tmp", "/dev/shm"):
+        mine = [entry.path for entry in os.scandir(shared)
+                if entry.stat(follow_symlinks=False).st_uid == UID
+                and entry.stat(follow_symlinks=False).st_mtime > since]
+        assert mine == [], mine
+
+
+def maskinporten_token(key, audience: str, org_number: str) -> str:
+    now = int(time.time())
+    claims = {"iss": "https://maskinporten.no/", "aud": audience, "sub": f"system-{org_number}",
+              "client_id": f"client-{org_number}", "scope": "stafett:logs.read",
+              "consumer": {"authority": "iso6523-actorid-upis", "ID": f"0192:{org_number}"},
+              "token_type": "Bearer", "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, key, algorithm="RS256",
+                      headers={"kid": rsa_public_jwk(key.public_key())["kid"]})
+
+
+@pytest.mark.parametrize("running", ["production"], indirect=True)
+def test_an_agency_gateway_from_the_manifest_refuses_another_agencys_token(running):
+    """The agency gateways are in the production overlay only."""
+    audience = running.cluster.config_map(
+        next(o["metadata"]["name"] for o in running.objects if o["kind"] == "ConfigMap"
+             and o["metadata"]["name"].startswith("stafett-config")))["STAFETT_API_AUDIENCE"]
+    with ClusterRpcProxy({"AMQP_URI": running.cluster.amqp_uri},
+                         context_data={"actor": SYSTEM_ACTOR.to_context()}) as rpc:
+        for number, name, kind in ((SCHOOL, "Solbakken skole", "school"),
+                                   (PPT, "PPT Havvik", "ppt")):
+            rpc.consent.register_agency({"org_number": number, "name": name, "type": kind,
+                                         "municipality": "Havvik"})
+    school_gateway = running.pods[f"gateway-agency-{SCHOOL}"].url()
+    shared_gateway = running.pods["gateway"].url()
+
+    def logs(base: str, org_number: str) -> requests.Response:
+        token = maskinporten_token(running.signing_key, audience, org_number)
+        return requests.get(base + "/api/v1/logs", timeout=10,
+                            headers={"Authorization": f"Bearer {token}"})
+
+    refused = logs(school_gateway, PPT)
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["detail"] == ("this gateway serves another agency; use your "
+                                        "agency's own address or the platform's")
+    own = logs(school_gateway, SCHOOL)
+    assert own.status_code == 200, own.text
+    assert own.json()["items"] == []
+    shared = logs(shared_gateway, PPT)
+    assert shared.status_code == 200, shared.text
