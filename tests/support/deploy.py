@@ -70,6 +70,55 @@ def pod_spec(workload: dict) -> dict:
     return spec["template"]["spec"]
 
 
+def namespace_of(overlay: str) -> str:
+    (namespace,) = [o["metadata"]["name"] for o in kustomize(overlay) if o["kind"] == "Namespace"]
+    return namespace
+
+
+# -- vendored CRDs ---------------------------------------------------------------------------
+
+CRDS = REPO / "deploy" / "crds"
+
+
+def _strict(node, root: bool = True):
+    """An openAPIV3Schema as the API server applies it with strict field validation: unknown
+    fields are errors (not silently pruned), ``nullable`` allows null."""
+    if isinstance(node, list):
+        return [_strict(item, False) for item in node]
+    if not isinstance(node, dict):
+        return node
+    schema = {key: _strict(value, False) if key != "properties" else
+              {name: _strict(sub, False) for name, sub in value.items()}
+              for key, value in node.items()}
+    if schema.get("nullable") and "type" in schema:
+        schema["type"] = [schema["type"], "null"]
+    if (schema.get("type") == "object" and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+            and not schema.get("x-kubernetes-embedded-resource")
+            and ("properties" in schema or not root)):
+        schema["additionalProperties"] = False
+    if root:
+        # the API server validates metadata itself (tests check it as ObjectMeta)
+        schema.setdefault("properties", {})["metadata"] = {"type": "object"}
+    return schema
+
+
+@cache
+def crd_schemas() -> dict[tuple[str, str], dict]:
+    """(apiVersion, kind) -> the strict schema of every CRD vendored in deploy/crds."""
+    schemas = {}
+    for path in sorted(CRDS.glob("*.yaml")):
+        for crd in yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+            for version in crd["spec"]["versions"]:
+                if version.get("served", True):
+                    schemas[(f"{group}/{version['name']}", kind)] = _strict(
+                        version["schema"]["openAPIV3Schema"])
+    return schemas
+
+
 # -- the Dockerfile ---------------------------------------------------------------------------
 
 @dataclass
