@@ -10,6 +10,7 @@ starts what these describe.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import ipaddress
 import re
@@ -36,6 +37,17 @@ METRICS_PORT = 9090
 AGENCIES = K8S / "components" / "agency-gateways"
 
 overlays = pytest.mark.parametrize("overlay", OVERLAYS)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def schemas_read_once():
+    """kubernetes-validate reads its (large) schema files again for every object; they do
+    not change during a run."""
+    from kubernetes_validate import utils
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(utils, "schema_contents", functools.cache(utils.schema_contents))
+        yield
 
 
 def by_kind(objects, kind: str) -> list[dict]:

@@ -11,6 +11,7 @@ one agency, started from the production manifest, is shown another agency's toke
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -62,36 +63,52 @@ def secret_store(objects) -> dict[str, dict[str, str]]:
 
 
 class Running:
-    def __init__(self, overlay, objects, cluster, pods_by_name, ready, signing_key, root):
+    """One overlay's Deployments, each a process here."""
+
+    def __init__(self, overlay, objects, cluster, signing_key):
         self.overlay, self.objects, self.cluster = overlay, objects, cluster
-        self.pods, self.ready, self.signing_key, self.root = pods_by_name, ready, signing_key, root
+        self.signing_key = signing_key
+        self.pods: dict[str, pods.Pod] = {}
+        self.ready: dict[str, float] = {}
 
 
-@pytest.fixture(scope="module", params=["dev", "production"])
-def running(request, installed, broker):
-    overlay = request.param
-    objects = kustomize(overlay)
-    base = request.getfixturevalue("postgres_url")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    root = fresh_root(f"stafett-pods-{overlay}-")
+@pytest.fixture(scope="module")
+def running_overlays(installed, broker, postgres_url):
+    """Both overlays at once (their processes overlap their waits on this small machine):
+    a vhost and fresh databases each, the identity provider's keys on loopback."""
+    root = fresh_root("stafett-pods-")
     dockerfile = Dockerfile.read()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     started: list[pods.Pod] = []
-    try:
-        with broker.vhost() as amqp_uri, make_database_urls(base, DATABASES) as databases, \
-                jwks_endpoint() as keys:
-            keys.serve(rsa_public_jwk(key.public_key()))
-            cluster = pods.Cluster(objects, amqp_uri, databases,
-                                   secret_store=secret_store(objects) if overlay != "dev" else {},
-                                   external={MASKINPORTEN_KEYS: keys.url})
+    with contextlib.ExitStack() as stack:
+        keys = stack.enter_context(jwks_endpoint())
+        keys.serve(rsa_public_jwk(key.public_key()))
+        stack.callback(pods.remove, root)
+        stack.callback(lambda: pods.stop_all(started, timeout=10))
+        overlays = {}
+        for overlay in ("dev", "production"):
+            objects = kustomize(overlay)
+            cluster = pods.Cluster(
+                objects, stack.enter_context(broker.vhost()),
+                stack.enter_context(make_database_urls(postgres_url, DATABASES)),
+                secret_store=secret_store(objects) if overlay != "dev" else {},
+                external={MASKINPORTEN_KEYS: keys.url})
+            running = overlays[overlay] = Running(overlay, objects, cluster, key)
             for deployment in workloads(objects):
-                started.append(pods.start(deployment, cluster, installed,
-                                          root / deployment["metadata"]["name"], dockerfile))
-            ready = pods.wait_ready(started, timeout=150)
-            yield Running(overlay, objects, cluster, {p.name: p for p in started}, ready, key,
-                          root)
-    finally:
-        pods.stop_all(started, timeout=10)
-        pods.remove(root)
+                name = deployment["metadata"]["name"]
+                pod = pods.start(deployment, cluster, installed, root / overlay / name,
+                                 dockerfile)
+                started.append(pod)
+                running.pods[name] = pod
+        ready = pods.wait_ready(started, timeout=180)
+        for running in overlays.values():
+            running.ready = {name: ready[id(pod)] for name, pod in running.pods.items()}
+        yield overlays
+
+
+@pytest.fixture(params=["dev", "production"])
+def running(request, running_overlays) -> Running:
+    return running_overlays[request.param]
 
 
 def test_every_deployment_starts_as_its_manifest_says_and_becomes_ready(running):
@@ -145,9 +162,9 @@ def maskinporten_token(key, audience: str, org_number: str) -> str:
                       headers={"kid": rsa_public_jwk(key.public_key())["kid"]})
 
 
-@pytest.mark.parametrize("running", ["production"], indirect=True)
-def test_an_agency_gateway_from_the_manifest_refuses_another_agencys_token(running):
-    """The agency gateways are in the production overlay only."""
+def test_an_agency_gateway_from_the_manifest_refuses_another_agencys_token(running_overlays):
+    """The agency gateways are in the production overlay."""
+    running = running_overlays["production"]
     audience = running.cluster.config_map(
         next(o["metadata"]["name"] for o in running.objects if o["kind"] == "ConfigMap"
              and o["metadata"]["name"].startswith("stafett-config")))["STAFETT_API_AUDIENCE"]

@@ -246,23 +246,23 @@ def start(deployment: dict, cluster: Cluster, installed: Installed, root: Path,
     return Pod(deployment["metadata"]["name"], root, process, ports, probes, writable, log)
 
 
-def wait_ready(pods: list[Pod], timeout: float) -> dict[str, float]:
-    """Poll each pod's readiness probe until 200; seconds each took."""
+def wait_ready(pods: list[Pod], timeout: float) -> dict[int, float]:
+    """Poll each pod's readiness probe until 200; seconds each took, by ``id(pod)``."""
     started, ready = time.monotonic(), {}
     while len(ready) < len(pods):
         for pod in pods:
-            if pod.name in ready:
+            if id(pod) in ready:
                 continue
             if pod.process.poll() is not None:
                 raise AssertionError(f"{pod.name} exited {pod.process.returncode}:\n"
                                      f"{pod.output()}")
             try:
                 if requests.get(pod.probe_url("readinessProbe"), timeout=3).status_code == 200:
-                    ready[pod.name] = time.monotonic() - started
+                    ready[id(pod)] = time.monotonic() - started
             except requests.RequestException:
                 pass
         if time.monotonic() - started > timeout:
-            late = [pod for pod in pods if pod.name not in ready]
+            late = [pod for pod in pods if id(pod) not in ready]
             raise AssertionError("not ready in time: " + ", ".join(
                 f"{pod.name}:\n{pod.output()}" for pod in late))
         time.sleep(0.25)
