@@ -47,3 +47,12 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium for the browser tests"
   apt_install chromium || echo "could not install chromium: tests/browser will fail" >&2
 fi
+
+# tests/deploy start every component as the manifests do: as uid 10001, from a virtualenv
+# that user can run. This checkout's Python may live where only root can enter (pyenv under
+# /root), so the virtualenv is based on Debian's Python 3.11 (kubectl, hadolint and
+# kubernetes-validate come with the test dependencies from PyPI; setpriv is util-linux).
+if [ ! -x /usr/bin/python3.11 ]; then
+  echo "installing Debian's python3.11 for the deployment tests"
+  apt_install python3.11 || echo "could not install python3.11: tests/deploy may fail" >&2
+fi

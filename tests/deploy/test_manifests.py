@@ -292,9 +292,17 @@ def documented_secrets() -> dict[str, set[str]]:
     return table
 
 
+def operator_secrets(objects) -> dict[str, set[str]]:
+    """Secrets an operator writes for a rendered resource: the Topology Operator's
+    ``<user>-user-credentials`` for each User."""
+    return {f"{user['metadata']['name']}-user-credentials": {"username", "password"}
+            for user in by_kind(objects, "User")}
+
+
 @overlays
 def test_every_configmap_and_secret_a_pod_reads_exists_or_is_documented(overlay):
     objects = kustomize(overlay)
+    generated = operator_secrets(objects)
     documented = documented_secrets()
     dev_secrets = {o["metadata"]["name"]: {**(o.get("data") or {}), **(o.get("stringData") or {})}
                    for o in by_kind(kustomize("dev"), "Secret")}
@@ -305,6 +313,9 @@ def test_every_configmap_and_secret_a_pod_reads_exists_or_is_documented(overlay)
             if kind == "ConfigMap":
                 assert rendered, where
                 assert key is None or key in rendered[0]["data"], where
+                continue
+            if name in generated:
+                assert key is None or key in generated[name], where
                 continue
             # every Secret: in the dev overlay (public DEV-ONLY values) and in the README,
             # which is what production takes from its secret store
