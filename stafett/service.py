@@ -40,33 +40,50 @@ def _follow_connection(consumer: QueueConsumer) -> None:
     kombu's ConsumerMixin enters ``extra_context(connection, channel)`` around each
     consuming session, after (re)connecting, and leaves it when the connection is lost;
     wrapping it gives the probe the consumer's own connection without opening another.
+    Why the connection was lost or refused is kept for the probe to say.
     """
     if getattr(consumer, "_stafett_followed", False):
         return
-    original = consumer.extra_context
+    original, on_error, consume = (consumer.extra_context, consumer.on_connection_error,
+                                   consumer.consume)
 
     @contextmanager
     def extra_context(connection, channel):
-        consumer._stafett_connection = connection
+        consumer._stafett_connection, consumer._stafett_error = connection, None
         try:
             with original(connection, channel):
                 yield
         finally:
             consumer._stafett_connection = None
 
-    consumer._stafett_connection = None
+    def on_connection_error(exc, interval):  # a (re)connection kombu will retry
+        consumer._stafett_error = exc
+        return on_error(exc, interval)
+
+    def consuming(*args, **kwargs):  # a lost connection, or one the broker refused
+        try:
+            yield from consume(*args, **kwargs)
+        except Exception as exc:
+            consumer._stafett_error = exc
+            raise
+
+    consumer._stafett_connection = consumer._stafett_error = None
     consumer.extra_context = extra_context
+    consumer.on_connection_error = on_connection_error
+    consumer.consume = consuming
     consumer._stafett_followed = True
 
 
 def consumer_state(consumer: QueueConsumer) -> str:
-    """"ok" while the consumer's thread runs on a connected connection."""
+    """"ok" while the consumer's thread runs on a connected connection; else what is wrong
+    (and why the last attempt to connect failed, if one did)."""
     thread = consumer._gt
     if thread is None or thread.dead:
         return "consumer not running"
     connection = getattr(consumer, "_stafett_connection", None)
     if connection is None or not connection.connected:
-        return "disconnected"
+        error = getattr(consumer, "_stafett_error", None)
+        return f"disconnected: {type(error).__name__}" if error is not None else "disconnected"
     return "ok"
 
 

@@ -2,8 +2,8 @@
 
 Readiness must cost the broker nothing: with the test's vhost closed to new connections
 (its ``max-connections`` limit), every probe still answers 200; when the broker drops the
-component's own connection and refuses a new one, the probe says so (503) until the
-consumer reconnects by itself.
+component's own connection and refuses a new one, the probe says so (503), and why, until
+the consumer reconnects by itself.
 """
 from urllib.parse import quote, unquote, urlsplit
 
@@ -68,8 +68,12 @@ def test_readiness_opens_no_connection_and_follows_the_consumers_own(
         # (a Response is falsy when not ok: wait for its body instead)
         lost = wait_for(lambda: (r := readiness(platform, component)).status_code == 503
                         and r.json(), timeout=20, message="readiness to see the lost connection")
-        assert lost == {"status": "not ready",
-                        "checks": {"broker": "disconnected", "database": "ok"}}
+        assert lost["status"] == "not ready" and lost["checks"]["database"] == "ok"
+        # and, once it has tried to reconnect, why it cannot
+        refused = wait_for(lambda: readiness(platform, component).json()["checks"]["broker"]
+                           == "disconnected: NotAllowed", timeout=20,
+                           message="the refused reconnection in readiness")
+        assert refused
     finally:
         vhost.limit_connections(-1)
     # the consumer reconnects by itself, and readiness follows
