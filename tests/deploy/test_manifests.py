@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
@@ -422,8 +421,9 @@ class Network:
                 if other[0] != "ip":
                     continue
                 address = ipaddress.ip_address(other[1])
-                if address in ipaddress.ip_network(peer["ipBlock"]["cidr"]) and not any(
-                        address in ipaddress.ip_network(e) for e in peer["ipBlock"].get("except", [])):
+                block = peer["ipBlock"]
+                if address in ipaddress.ip_network(block["cidr"]) and not any(
+                        address in ipaddress.ip_network(e) for e in block.get("except", [])):
                     return True
                 continue
             if other[0] != "pod":
@@ -540,7 +540,8 @@ def test_the_topology_operator_declares_the_queues_as_the_services_do(overlay):
         spec = queues[name]
         assert spec["durable"] is True and spec.get("autoDelete", False) is False, name
         assert "type" not in spec and "arguments" not in spec, name
-    (policy,) = [p for p in by_kind(objects, "Policy") if p["spec"]["name"] == "stafett-event-queues"]
+    (policy,) = [p for p in by_kind(objects, "Policy")
+                 if p["spec"]["name"] == "stafett-event-queues"]
     work = {q for c in COMPONENTS for q in event_queues(c)}
     assert work
     pattern = re.compile(policy["spec"]["pattern"])

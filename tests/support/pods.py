@@ -99,7 +99,7 @@ class Pod:
     name: str
     root: Path
     process: subprocess.Popen
-    ports: dict[str, int]               # container port name -> local port
+    ports: dict[str, int]               # container port name (or number) -> local port
     probes: dict[str, dict]             # startupProbe/livenessProbe/readinessProbe
     writable: list[Path]                # the emptyDir directories
     log: Path
@@ -110,18 +110,10 @@ class Pod:
     def probe_url(self, probe: str) -> str:
         get = self.probes[probe]["httpGet"]
         port = get["port"]
-        local = self.ports[port] if isinstance(port, str) else self.ports[_by_number(self, port)]
-        return f"http://127.0.0.1:{local}{get['path']}"
+        return f"http://127.0.0.1:{self.ports[str(port)]}{get['path']}"
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
-
-
-def _by_number(pod: Pod, number: int) -> str:
-    for name, port in pod.ports.items():
-        if name == str(number):
-            return name
-    raise AssertionError(f"{pod.name}: probe on an undeclared port {number}")
 
 
 def secret_names(workload: dict) -> set[str]:
@@ -227,7 +219,7 @@ def start(deployment: dict, cluster: Cluster, installed: Installed, root: Path,
         if listen:
             number = int(listen.group(1))
             local = free_port()
-            ports[declared.get(number, str(number))] = local
+            ports[str(number)] = ports[declared.get(number, str(number))] = local
             value = f"127.0.0.1:{local}"
         environment[name] = value
     environment = {**installed.environment(), **environment}

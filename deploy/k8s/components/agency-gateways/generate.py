@@ -6,8 +6,9 @@ that reuses the base gateway (so its container, probes and security settings sta
 base's) renamed for the agency (``<org>/kustomization.yaml``), a patch with the agency's
 settings (AGENCY_ORG_NUMBER, PUBLIC_URL, rate limits: ``deployment-patch.yaml``), an
 autoscaler, a PodDisruptionBudget and an Ingress with TLS (``agency.yaml``); and the
-component that lists them (``kustomization.yaml``). The output is committed, so `kubectl apply -k` needs nothing but
-kustomize; tests/deploy/test_manifests.py fails while it differs from what this writes.
+component that lists them (``kustomization.yaml``). The output is committed, so
+`kubectl apply -k` needs nothing but kustomize; tests/deploy/test_manifests.py fails while it
+differs from what this writes.
 
     python deploy/k8s/components/agency-gateways/generate.py          # write
     python deploy/k8s/components/agency-gateways/generate.py --check  # compare only
