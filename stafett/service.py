@@ -83,6 +83,9 @@ def consumer_state(consumer: QueueConsumer) -> str:
     connection = getattr(consumer, "_stafett_connection", None)
     if connection is None or not connection.connected:
         error = getattr(consumer, "_stafett_error", None)
+        refused = broker.tls_refusal(error)
+        if refused is not None:  # not a fault that waiting repairs: say what to check
+            return f"unreachable: TLS certificate refused ({refused.verify_message})"
         return f"disconnected: {type(error).__name__}" if error is not None else "disconnected"
     return "ok"
 

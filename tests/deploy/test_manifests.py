@@ -602,11 +602,14 @@ def test_the_configuration_the_gateway_and_services_get_is_complete(overlay, tmp
 
     objects = kustomize(overlay)
     dev = kustomize("dev")
+    generated = operator_secrets(objects)
     for workload in workloads(objects):
         env = config_env(objects, workload)
         for item in container(workload)["env"]:
             reference = item.get("valueFrom", {}).get("secretKeyRef")
-            if reference:
+            if reference and reference["name"] in generated:
+                env[item["name"]] = f"written-by-the-operator-{reference['key']}"
+            elif reference:
                 secret = named(dev, "Secret", reference["name"])
                 env[item["name"]] = secret["stringData"][reference["key"]]
         if "STAFETT_SITE_CONFIG" in env:
@@ -619,6 +622,9 @@ def test_the_configuration_the_gateway_and_services_get_is_complete(overlay, tmp
         component = container(workload)["args"][0]
         config = component_config(component, environ=env)
         assert config.get("SECRETS_CREATE", False) is False
+        # its own RabbitMQ user, at the broker's Service
+        assert config["AMQP_URI"] == ("pyamqp://written-by-the-operator-username:"
+                                      "written-by-the-operator-password@stafett-rabbitmq:5672/")
         if component == "gateway":
             kinds = {issuer["kind"] for issuer in config["ISSUERS"]}
             assert kinds == {"citizen", "staff", "system"}

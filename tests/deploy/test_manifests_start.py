@@ -5,7 +5,8 @@ here (tests/support/pods.py): the installed wheel run by the image's entrypoint 
 container's args, as the manifest's non-root user without capabilities, from a directory it
 cannot write, with only its emptyDir volumes writable, configured only by the environment
 and the files its ConfigMaps and Secrets give it. The local RabbitMQ and PostgreSQL stand in
-for the operators' (a vhost and fresh databases); nothing else is changed. Then the probes
+for the operators' (a vhost with each component's user, fresh databases); nothing else is
+changed. Then the probes
 and the metrics port are asked what the kubelet and Prometheus would ask, and a gateway of
 one agency, started from the production manifest, is shown another agency's token.
 """
@@ -54,8 +55,6 @@ def secret_store(objects) -> dict[str, dict[str, str]]:
                 database = key.removesuffix("_DATABASE_URL").lower()
                 values[key] = (f"postgresql+psycopg2://{database}:{uuid.uuid4().hex}"
                                f"@stafett-pooler-rw:5432/{database}")
-            elif key == "uri":
-                values[key] = f"pyamqp://stafett:{uuid.uuid4().hex}@stafett-rabbitmq:5672/"
             else:
                 values[key] = f"from-the-secret-store-{uuid.uuid4().hex[:8]}"
         store[name] = values
@@ -85,14 +84,20 @@ def running_overlays(installed, broker, postgres_url):
         keys.serve(rsa_public_jwk(key.public_key()))
         stack.callback(pods.remove, root)
         stack.callback(lambda: pods.stop_all(started, timeout=10))
+        # what the Topology Operator writes for each component's User: here the test
+        # session's users, granted on every test vhost from the same access table
+        assert broker.users, "the deployment tests need the RabbitMQ management API"
+        operator = {f"stafett-{component}-user-credentials": {"username": user,
+                                                              "password": password}
+                    for component, (user, password) in broker.users.items()}
         overlays = {}
         for overlay in ("dev", "production"):
             objects = kustomize(overlay)
+            store = secret_store(objects) if overlay != "dev" else {}
             cluster = pods.Cluster(
                 objects, stack.enter_context(broker.vhost()),
                 stack.enter_context(make_database_urls(postgres_url, DATABASES)),
-                secret_store=secret_store(objects) if overlay != "dev" else {},
-                external={MASKINPORTEN_KEYS: keys.url})
+                secret_store={**store, **operator}, external={MASKINPORTEN_KEYS: keys.url})
             running = overlays[overlay] = Running(overlay, objects, cluster, key)
             for deployment in workloads(objects):
                 name = deployment["metadata"]["name"]

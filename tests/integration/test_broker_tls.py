@@ -142,22 +142,31 @@ def test_a_client_certificate_is_presented_when_configured(amqp_uri, tmp_path, p
 def test_the_readiness_probe_names_a_refused_certificate(container_factory, amqp_uri,
                                                          database_urls, tmp_path, pki):
     """A running component whose broker starts presenting a certificate it does not trust
-    (say, a swapped listener) reports it on /readyz."""
-    with tls_proxy(pki["server"], upstream(amqp_uri), tmp_path / "good.log") as good, \
-            tls_proxy(pki["elsewhere"], upstream(amqp_uri), tmp_path / "bad.log") as bad:
+    (a swapped listener) reports it on /readyz. Readiness reads the consumer's own
+    connection (no new connection per probe): the listener is swapped under it, the
+    connection drops, and the consumer's reconnection is refused."""
+    with tls_proxy(pki["server"], upstream(amqp_uri), tmp_path / "good.log") as good:
+        port = good.port
         platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
                             AMQP_TLS="true", AMQP_TLS_CA_FILE=str(pki["ca"].file))
         platform.component_uris = {"notifications": through(
-            amqp_uri.component_uris["notifications"], good.port)}
+            amqp_uri.component_uris["notifications"], port)}
         platform.start(["notifications"])
-        try:
-            container = platform.containers["notifications"]
-            container.config["AMQP_URI"] = through(amqp_uri.component_uris["notifications"],
-                                                   bad.port)
-            ready = requests.get(platform.url("notifications") + "/readyz", timeout=10)
-            assert ready.status_code == 503
-            assert ready.json()["checks"]["broker"] == (
+        readyz = platform.url("notifications") + "/readyz"
+        assert requests.get(readyz, timeout=10).status_code == 200
+    try:
+        with tls_proxy(pki["elsewhere"], upstream(amqp_uri), tmp_path / "bad.log", port=port):
+            refused = wait_for(
+                lambda: (r := requests.get(readyz, timeout=10)).status_code == 503
+                and "TLS" in r.json()["checks"]["broker"] and r.json(),
+                timeout=30, message="readiness to name the refused certificate")
+            assert refused["checks"]["broker"] == (
                 "unreachable: TLS certificate refused "
                 "(IP address mismatch, certificate is not valid for '127.0.0.1'.)")
-        finally:
+    finally:
+        # the right certificate again, and the consumer reconnects by itself (a consumer
+        # that cannot connect cannot be stopped)
+        with tls_proxy(pki["server"], upstream(amqp_uri), tmp_path / "again.log", port=port):
+            wait_for(lambda: requests.get(readyz, timeout=10).status_code == 200, timeout=90,
+                     interval=0.5, message="the consumer back on a trusted listener")
             platform.close()

@@ -14,7 +14,8 @@ What a cluster has and this machine has not is substituted, and nothing else:
   this machine's loopback), and probes follow the port;
 - a mount path by its directory here, wherever a value names it;
 - chosen public endpoints (``external``), e.g. an identity provider's keys, by loopback ones.
-Secrets a production overlay leaves to the secret store come from ``secret_store``.
+Secrets a production overlay leaves to the secret store, and those an operator writes (a
+RabbitMQ user's credentials), come from ``secret_store``.
 """
 from __future__ import annotations
 

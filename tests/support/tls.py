@@ -107,14 +107,16 @@ class TlsProxy:
 
 @contextlib.contextmanager
 def tls_proxy(server: Issued, upstream: tuple[str, int], log: Path,
-              client_ca: Path | None = None):
-    """A TLS listener on 127.0.0.1 (a free port) that forwards to ``upstream``; stopped
-    (by its process id) when the block ends."""
+              client_ca: Path | None = None, port: int = 0):
+    """A TLS listener on 127.0.0.1 (``port``, else a free one) that forwards to ``upstream``;
+    stopped (by its process id) when the block ends, and its connections with it."""
     command = [sys.executable, str(Path(__file__).with_name("tls_proxy.py")),
                "--cert", str(server.cert), "--key", str(server.key),
                "--upstream", f"{upstream[0]}:{upstream[1]}"]
     if client_ca:
         command += ["--client-ca", str(client_ca)]
+    if port:
+        command += ["--port", str(port)]
     with open(log, "w") as log_file:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log_file, text=True)
     try:

@@ -1,7 +1,7 @@
 """A TLS-terminating TCP proxy on loopback, for tests (tests/support/tls.py starts it).
 
-``python tls_proxy.py --cert C --key K --upstream 127.0.0.1:5672 [--client-ca CA]`` listens
-on 127.0.0.1 (a free port, printed on stdout), completes a TLS handshake with each client
+``python tls_proxy.py --cert C --key K --upstream 127.0.0.1:5672 [--client-ca CA]
+[--port P]`` listens on 127.0.0.1 (a free port unless given, printed on stdout), completes a TLS handshake with each client
 (requiring a client certificate from CA when given) and pipes the bytes to ``upstream``.
 Each accepted session is logged on stderr. Plain asyncio: no eventlet here.
 """
@@ -29,6 +29,7 @@ async def main() -> None:
     parser.add_argument("--key", required=True)
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--client-ca")
+    parser.add_argument("--port", type=int, default=0, help="default: a free one")
     args = parser.parse_args()
     host, port = args.upstream.rsplit(":", 1)
 
@@ -62,7 +63,7 @@ async def main() -> None:
             upstream_writer.transport.abort()
 
     loop = asyncio.get_running_loop()
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    server = await asyncio.start_server(handle, "127.0.0.1", args.port)
     print(server.sockets[0].getsockname()[1], flush=True)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
