@@ -1,8 +1,9 @@
 """A TLS-terminating TCP proxy on loopback, for tests (tests/support/tls.py starts it).
 
 ``python tls_proxy.py --cert C --key K --upstream 127.0.0.1:5672 [--client-ca CA]
-[--port P]`` listens on 127.0.0.1 (a free port unless given, printed on stdout), completes a TLS handshake with each client
-(requiring a client certificate from CA when given) and pipes the bytes to ``upstream``.
+[--port P]`` listens on 127.0.0.1 (a free port unless given, printed on stdout), completes
+a TLS handshake with each client (requiring a client certificate from CA when given) and
+pipes the bytes to ``upstream``.
 Each accepted session is logged on stderr. Plain asyncio: no eventlet here.
 """
 import argparse
