@@ -74,8 +74,14 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
         return actor
 
     def _resolved_actor(self, identity: dict) -> Actor:
-        """The actor the consent service resolves the verified identity to (API and web)."""
+        """The actor the consent service resolves the verified identity to (API and web).
+        A citizen's national identity number goes only to ``consent.resolve_citizen``;
+        ``resolve_actor`` gets the person id it gave."""
         self.agency_scope.admit(identity)  # an agency's own gateway: that agency only
+        if "pid" in identity:
+            pid, identity = identity["pid"], {k: v for k, v in identity.items() if k != "pid"}
+            identity["person_id"] = self.consent.resolve_citizen(
+                "login", {"national_id": pid})["person_id"]
         actor = Actor.from_context(self.consent.resolve_actor(identity))
         if actor.kind == SYSTEM and identity.get("client"):
             actor = replace(actor, client=identity["client"])  # named in access records

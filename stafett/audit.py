@@ -9,6 +9,11 @@ takes from a request is bounded here: an object or subject id that is no id of o
 long, or a character outside ``RECORDED_ID``) is recorded as none, and the reason is cut
 to its column with control characters replaced, so hostile input is neither stored nor
 able to fail the write.
+
+``protected`` marks a record about a child whose case has a protective address code
+("kode 6/7"): the family sees such reads marked as "skjermet", and operations can watch
+them. It is hashed when set, so the mark cannot be removed unnoticed (records without it
+hash as before).
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import timezone
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, select, text
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, select, text
 from sqlalchemy.orm import Session
 
 from stafett.actor import Actor
@@ -50,6 +55,7 @@ access_table = Table(
     Column("subject_id", String(36), nullable=True, index=True),  # the log (or child) concerned
     Column("outcome", String(10), nullable=False),                # allowed | denied
     Column("reason", String(120), nullable=True),
+    Column("protected", Boolean, nullable=True),   # about a child with a protective code
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
@@ -62,14 +68,17 @@ def _digest(record: dict) -> str:
     # UTC, whatever time zone the database session hands the timestamp back in
     at = record["at"]
     at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
-    canonical = json.dumps({k: (at.isoformat() if k == "at" else record[k])
-                            for k in _HASHED}, sort_keys=True, separators=(",", ":"))
+    content = {k: (at.isoformat() if k == "at" else record[k]) for k in _HASHED}
+    if record.get("protected"):
+        content["protected"] = True
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def record_access(session: Session, actor: Actor | None, *, action: str, object_type: str,
                   object_id: str | None, subject_id: str | None, outcome: str,
-                  role: str | None = None, reason: str | None = None) -> dict:
+                  role: str | None = None, reason: str | None = None,
+                  protected: bool = False) -> dict:
     if session.get_bind().dialect.name == "postgresql":
         # serialise chain appends; released at commit
         session.execute(text("SELECT pg_advisory_xact_lock(7261)"))
@@ -85,6 +94,8 @@ def record_access(session: Session, actor: Actor | None, *, action: str, object_
         "reason": FORBIDDEN.sub("\ufffd", reason)[:120] if reason else reason,
         "prev_hash": last or GENESIS,
     }
+    if protected:
+        record["protected"] = True
     record["hash"] = _digest(record)
     session.execute(access_table.insert().values(**record))
     return record
@@ -106,6 +117,8 @@ class AuditedWork:
 
     def __init__(self, object_id, subject_id, role):
         self.object_id, self.subject_id, self.role = object_id, subject_id, role
+        #: set when the work concerns a child whose case has a protective address code
+        self.protected = False
 
 
 @contextmanager
@@ -127,7 +140,8 @@ def audited_work(session: Session, actor: Actor | None, action: str, object_type
         outcome = "denied" if isinstance(exc, (NotFound, Forbidden, Unauthorized)) else "rejected"
         record_access(session, actor, action=action, object_type=object_type,
                       object_id=work.object_id, subject_id=work.subject_id, role=work.role,
-                      outcome=outcome, reason=(exc.detail or exc.title)[:120])
+                      outcome=outcome, reason=(exc.detail or exc.title)[:120],
+                      protected=work.protected)
         session.commit()
         raise
     except Exception:
@@ -135,5 +149,5 @@ def audited_work(session: Session, actor: Actor | None, action: str, object_type
         raise
     record_access(session, actor, action=action, object_type=object_type,
                   object_id=work.object_id, subject_id=work.subject_id, role=work.role,
-                  outcome="allowed")
+                  outcome="allowed", protected=work.protected)
     session.commit()

@@ -1,15 +1,20 @@
 """Synthetic demo data and the personas the dev issuer mints tokens for.
 
-Every national identity number here is generated as a synthetic test number (month + 80)
-from a fixed seed, so the demo is the same on every machine and no real person is named.
-People and places are invented; the stories follow the seed texts in ../shared/seeds.
+The children and guardians come from the embedded population register,
+``config/population-register.yaml`` (synthetic test numbers: month + 80), the single source
+of the demo's persons: the consent service reads the same file, so registering a child by
+its national id gives it exactly the guardians the personas log in as. Agencies' numbers are
+generated from a fixed seed, so the demo is the same on every machine and no real person or
+organisation is named. People and places are invented; the stories follow the seed texts in
+../shared/seeds.
 """
 from __future__ import annotations
 
 import random
 from datetime import date
 
-from services.consent.identity_numbers import generate_org_number, generate_synthetic
+from services.consent.identity_numbers import generate_org_number
+from services.consent.register import handles
 from stafett.paging import MAX_LIMIT, every_item
 
 _rng = random.Random(20261122)
@@ -31,30 +36,32 @@ AGENCIES = {
     "kindergarten": _agency("Regnbuen barnehage", "kindergarten"),
 }
 
+#: the embedded register's persons by handle (national_id, name, birth_date, municipality,
+#: protection, parental_responsibility as handles)
+REGISTER = handles()
+
+
+def _person(handle: str) -> dict:
+    return {"national_id": str(REGISTER[handle]["national_id"]),
+            "name": REGISTER[handle]["name"]}
+
+
 # Emma (13) and her guardians: the thread of the foundation, and the demo's main story.
-EMMA = {"national_id": generate_synthetic(date(2013, 3, 14), _rng, female=True),
-        "name": "Emma Solberg"}
-EMMA_MOTHER = {"national_id": generate_synthetic(date(1984, 9, 2), _rng, female=True),
-               "name": "Ingrid Solberg"}
-EMMA_FATHER = {"national_id": generate_synthetic(date(1982, 1, 27), _rng, female=False),
-               "name": "Tor Solberg"}
+EMMA, EMMA_MOTHER, EMMA_FATHER = _person("emma"), _person("ingrid"), _person("tor")
 # Jonas (5), kindergarten, for the transition to school.
-JONAS = {"national_id": generate_synthetic(date(2021, 6, 30), _rng, female=False),
-         "name": "Jonas Berg"}
-JONAS_MOTHER = {"national_id": generate_synthetic(date(1991, 11, 11), _rng, female=True),
-                "name": "Maria Berg"}
-
+JONAS, JONAS_MOTHER = _person("jonas"), _person("maria")
 # Sara (16) consents for herself: from the configured age the youth consents alone.
-SARA = {"national_id": generate_synthetic(date(2010, 5, 5), _rng, female=True),
-        "name": "Sara Lie"}
-SARA_MOTHER = {"national_id": generate_synthetic(date(1978, 8, 19), _rng, female=True),
-               "name": "Eva Lie"}
+SARA, SARA_MOTHER = _person("sara"), _person("eva")
+# Nora (11) and her mother: strictly confidential address ("kode 6").
+NORA, NORA_MOTHER = _person("nora"), _person("hege")
+# Liam (14): his father has a confidential address ("kode 7"), his mother none.
+LIAM, LIAM_FATHER, LIAM_MOTHER = _person("liam"), _person("kim"), _person("siv")
 
+#: every child of the register with its guardians (the register's parental responsibility)
 CHILDREN = [
-    {**EMMA, "guardians": [{**EMMA_MOTHER, "parental_responsibility": True},
-                           {**EMMA_FATHER, "parental_responsibility": True}]},
-    {**JONAS, "guardians": [{**JONAS_MOTHER, "parental_responsibility": True}]},
-    {**SARA, "guardians": [{**SARA_MOTHER, "parental_responsibility": True}]},
+    {**_person(handle), "guardians": [{**_person(parent), "parental_responsibility": True}
+                                      for parent in entry["parental_responsibility"]]}
+    for handle, entry in REGISTER.items() if entry.get("parental_responsibility")
 ]
 
 HIGH = "idporten-loa-high"
@@ -84,6 +91,14 @@ PERSONAS: dict[str, dict] = {
     "youth-guardian": {"issuer_kind": "citizen", "sub": "citizen-eva",
                        "pid": SARA_MOTHER["national_id"], "acr": HIGH,
                        "description": "Eva Lie, Saras mor"},
+    "shielded-guardian": {"issuer_kind": "citizen", "sub": "citizen-hege",
+                          "pid": NORA_MOTHER["national_id"], "acr": HIGH,
+                          "description": "Hege Strand, Noras mor (strengt fortrolig adresse, "
+                                         "kode 6)"},
+    "confidential-guardian": {"issuer_kind": "citizen", "sub": "citizen-kim",
+                              "pid": LIAM_FATHER["national_id"], "acr": HIGH,
+                              "description": "Kim Fjeld, Liams far (fortrolig adresse, "
+                                             "kode 7)"},
     "teacher": _staff("staff-lise", "Lise Aarseth", "school", "Kontaktlærer",
                       "Lise Aarseth, kontaktlærer ved Solbakken skole"),
     "teacher2": _staff("staff-jon", "Jon Berge", "school", "Faglærer",
@@ -116,6 +131,23 @@ def staff_personas() -> list[tuple[str, dict]]:
     return [(name, p) for name, p in PERSONAS.items() if p["issuer_kind"] == "staff"]
 
 
+def register_child(rpc, national_id: str) -> dict:
+    """What ``POST /children`` does: the number resolved once (``resolve_citizen``), then
+    the registration from the population register by id."""
+    resolved = rpc.consent.resolve_citizen("register", {"national_id": national_id})
+    return rpc.consent.register_child(resolved["person_id"])
+
+
+def resolve_identity(rpc, identity: dict) -> dict:
+    """What the gateway does with a verified identity: a citizen's ``pid`` is resolved
+    to a person id (``resolve_citizen``), then the actor is built without it."""
+    identity = dict(identity)
+    if "pid" in identity:
+        identity["person_id"] = rpc.consent.resolve_citizen(
+            "login", {"national_id": identity.pop("pid")})["person_id"]
+    return rpc.consent.resolve_actor(identity)
+
+
 def seed(rpc, issuer_for_kind) -> dict:
     """Register agencies, staff and children through the services' own RPCs.
 
@@ -128,7 +160,7 @@ def seed(rpc, issuer_for_kind) -> dict:
         rpc.consent.provision_staff({"issuer": issuer_for_kind("staff"), "subject": persona["sub"],
                                      "name": persona["name"], "agency": persona["agency"],
                                      "title": persona["title"]})
-    children = [rpc.consent.register_child(child) for child in CHILDREN]
+    children = [register_child(rpc, child["national_id"]) for child in CHILDREN]
     from services.notifications.demo import seed_contacts
     seed_contacts(rpc, issuer_for_kind)  # demo e-mail addresses (synthetic) for the personas
     return {"children": children}
@@ -163,9 +195,11 @@ def seed_stories(rpc_as, issuer_for_kind, today: date | None = None) -> dict:
     day = lambda n: (today + timedelta(days=n)).isoformat()  # noqa: E731
 
     with rpc_as(None) as rpc:
-        actors = {name: Actor.from_context(rpc.consent.resolve_actor(identity_of(name, issuer_for_kind)))
+        actors = {name: Actor.from_context(resolve_identity(rpc, identity_of(name,
+                                                                              issuer_for_kind)))
                   for name in PERSONAS if PERSONAS[name]["issuer_kind"] != "system"}
-        children = {c["name"]: c for c in (rpc.consent.register_child(c) for c in CHILDREN)}
+        children = {c["name"]: c for c in (register_child(rpc, c["national_id"])
+                                           for c in CHILDREN)}
 
     def as_(name):
         return rpc_as(actors[name])

@@ -14,19 +14,24 @@ class ConsentRoutes:
         self._authenticate(request)
         return self._listing(request, self.consent.my_children())
 
-    @api("POST", "/children", "Register a child and its guardians (staff; national ids in "
-         "the body only)", request="ChildRegistration", response="Child", status=201)
+    @api("POST", "/children", "Register a child by its national id (staff; in the body "
+         "only): name, birth date and guardians come from the population register; "
+         "registering again refreshes them", request="ChildRegistration", response="Child",
+         status=201)
     @idempotent
     def register_child(self, request):
         self._authenticate(request)
-        child = self.consent.register_child(self._body(request))
+        # the number travels in one call only; the registration itself goes by person id
+        resolved = self.consent.resolve_citizen("register", self._body(request))
+        child = self.consent.register_child(resolved["person_id"])
         return json_result(child, 201, {"Location": f"/api/v1/children/{child['id']}"})
 
     @api("POST", "/children/search", "Find a child by national id (in the body, never the URL)",
          request="ChildSearch", response="Child")
     def find_child(self, request):
         self._authenticate(request)
-        return self.consent.find_child(self._body(request))
+        resolved = self.consent.resolve_citizen("search", self._body(request))
+        return self.consent.find_child(resolved["person_id"])
 
     # -- consents ---------------------------------------------------------------------------
 

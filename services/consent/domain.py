@@ -235,3 +235,63 @@ def expiry_action(consent, today: date, policy: ConsentPolicy) -> str | None:
             and today >= consent.valid_until - timedelta(days=policy.expiring_days)):
         return WARN
     return None
+
+
+# -- the population register ----------------------------------------------------------------
+
+ADULT_AGE = 18
+#: the only member of a registration: the rest comes from the population register
+REGISTRATION_FIELDS = ("national_id",)
+FROM_REGISTER = {
+    "guardians": "guardians come from the population register (Folkeregisteret), never "
+                 "from a request; send only national_id",
+    "name": "the name comes from the population register (Folkeregisteret); send only "
+            "national_id",
+    "birth_date": "the birth date comes from the population register (Folkeregisteret); "
+                  "send only national_id",
+}
+
+
+def registration_errors(payload) -> dict:
+    """Field errors of a registration body: national_id only, and never who the guardians
+    are (the register says that)."""
+    if not isinstance(payload, dict):
+        return {"_schema": ["send a JSON object with national_id"]}
+    errors = {key: [FROM_REGISTER.get(key, "unknown field; send only national_id")]
+              for key in payload if key not in REGISTRATION_FIELDS}
+    if "national_id" not in payload:
+        errors["national_id"] = ["Missing data for required field."]
+    return errors
+
+
+def is_minor(birth_date: date, today: date) -> bool:
+    return age_on(birth_date, today) < ADULT_AGE
+
+
+def guardianship_diff(current: set[str], registered: set[str]) -> tuple[set[str], set[str]]:
+    """(added, removed): the register is the truth, the database follows it."""
+    return registered - current, current - registered
+
+
+def told_of_guardianship_change(previous: set[str], current: set[str], child_id: str,
+                                birth_date: date | None, today: date,
+                                policy: ConsentPolicy) -> list[str]:
+    """Who hears that parental responsibility changed: the guardians who had it and keep
+    it (the real guardians learn of anyone added), and the youth from the consent age. A
+    newly added guardian is not told of its own addition, and someone who lost parental
+    responsibility is told nothing more about the child."""
+    told = set(previous & current)
+    if birth_date is not None and age_on(birth_date, today) >= policy.youth_age:
+        told.add(child_id)
+    return sorted(told)
+
+
+def case_protected(codes) -> bool:
+    """A case is protected when the child or any guardian with parental responsibility
+    has a protective address code: finding the child finds the parent."""
+    return any(code for code in codes)
+
+
+def shows_names(protected: bool, has_direct_role: bool) -> bool:
+    """Names in a protected case only to those with a direct role in it."""
+    return not protected or has_direct_role

@@ -1,4 +1,15 @@
-"""Events the consent service publishes. Ids and scope only: never names or numbers."""
+"""Events the consent service publishes. Ids and scope only: never names or numbers.
+
+| type | data |
+|---|---|
+| consent.granted / withdrawn / superseded / expiring / expired | ``consent_data`` below |
+| consent.child_registered | guardian_ids, protected |
+| consent.guardianship_changed | added_guardian_ids, removed_guardian_ids, guardian_ids, notify_person_ids, protected |
+| consent.protection_changed | protected |
+
+``protected`` says the case has a protective address code (the child's or a guardian's):
+consumers show and send nothing that locates the child. Never which code, never where.
+"""
 from __future__ import annotations
 
 GRANTED = "consent.granted"
@@ -6,6 +17,9 @@ WITHDRAWN = "consent.withdrawn"
 SUPERSEDED = "consent.superseded"
 EXPIRED = "consent.expired"
 EXPIRING = "consent.expiring"
+CHILD_REGISTERED = "consent.child_registered"
+GUARDIANSHIP_CHANGED = "consent.guardianship_changed"
+PROTECTION_CHANGED = "consent.protection_changed"
 
 
 def consent_data(consent, notify_person_ids: list[str] | None = None,
@@ -26,3 +40,9 @@ def consent_data(consent, notify_person_ids: list[str] | None = None,
         # when it ends: the agencies (organisation numbers) no consent in force covers now
         data["no_longer_covers"] = list(no_longer_covers)
     return data
+
+
+def guardianship_data(added, removed, current, notify_person_ids, protected: bool) -> dict:
+    return {"added_guardian_ids": sorted(added), "removed_guardian_ids": sorted(removed),
+            "guardian_ids": sorted(current), "notify_person_ids": list(notify_person_ids),
+            "protected": bool(protected)}

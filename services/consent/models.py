@@ -35,6 +35,15 @@ class Person(Base):
     staff_subject: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
     staff_title: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # citizens: facts mirrored from the population register. ``protection`` is the
+    # protective address code (None, fortrolig, strengt_fortrolig); the municipality is
+    # kept only for unprotected persons of an unprotected case, never for a code
+    protection: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    municipality: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # set when a registration from the register completed: until then a child resolved
+    # for a registration is invisible (no half-registered child), and nobody logs in as it
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
 
 
 class Guardianship(Base):
@@ -42,6 +51,18 @@ class Guardianship(Base):
     child_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), primary_key=True)
     guardian_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), primary_key=True)
     parental_responsibility: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class GuardianshipChange(Base):
+    """History of parental responsibility as the population register gave it."""
+    __tablename__ = "guardianship_changes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    guardian_id: Mapped[str] = mapped_column(ForeignKey("persons.id"))
+    change: Mapped[str] = mapped_column(String(10))  # added | removed
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # who asked for the registration that found the change (the register is the source)
+    requested_by: Mapped[str] = mapped_column(String(80))
 
 
 class Consent(Base):

@@ -22,17 +22,10 @@ class AgencyOut(Schema):
     municipality = Text()
 
 
-class GuardianIn(Schema):
-    national_id = Text(required=True)
-    name = Text(required=True, validate=validate.Length(1, 200))
-    parental_responsibility = fields.Boolean(load_default=True)
-
-
 class ChildIn(Schema):
+    """A registration: the child's national id only. Its name, birth date and who has
+    parental responsibility come from the population register (domain.FROM_REGISTER)."""
     national_id = Text(required=True)
-    name = Text(required=True, validate=validate.Length(1, 200))
-    guardians = fields.List(fields.Nested(GuardianIn), required=True,
-                            validate=validate.Length(1, 2))
 
 
 class ChildSearchIn(Schema):
@@ -49,14 +42,18 @@ class StaffIn(Schema):
 
 class PersonRef(Schema):
     id = Text()
-    name = Text()
+    name = Text(allow_none=True)
 
 
 class ChildOut(Schema):
+    """A child and its guardians with parental responsibility. In a protected case
+    (``protected``: a protective address code) names are null for those with no direct
+    role in it."""
     id = Text()
-    name = Text()
+    name = Text(allow_none=True)
     birth_date = fields.Date()
     guardians = fields.List(fields.Nested(PersonRef))
+    protected = fields.Boolean()
 
 
 class StaffOut(Schema):

@@ -12,17 +12,20 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.consent import domain, events
 from services.consent.fhir import consent_resource
 from services.consent.identity_numbers import (InvalidIdentityNumber, InvalidOrganisationNumber,
                                                parse, validate_org_number)
-from services.consent.models import Agency, Consent, Guardianship, Person
+from services.consent.models import Agency, Consent, Guardianship, GuardianshipChange, Person
 from services.consent.protection import NumberProtector
-from services.consent.schemas import (AgencyIn, AgencyOut, ChildIn, ChildOut, ChildSearchIn,
-                                      ConsentIn, ConsentOut, StaffIn, StaffOut)
+from services.consent.register import RegisterPerson, RegisterUnavailable
+from services.consent.register import from_config as register_from_config
+from services.consent.schemas import (AgencyIn, AgencyOut, ChildOut, ChildSearchIn, ConsentIn,
+                                      ConsentOut, StaffIn, StaffOut)
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM
-from stafett.audit import audited_work
+from stafett.audit import audited_work, record_access
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, NotFound, PreconditionFailed,
                             PreconditionRequired, ServiceUnavailable, ValidationFailed)
@@ -52,6 +55,20 @@ class NumberProtection(DependencyProvider):
         return self.protector
 
 
+class Register(DependencyProvider):
+    """The population register port (services/consent/register.py), from configuration."""
+
+    def setup(self):
+        self.register = register_from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.register
+
+
+#: why a national identity number is resolved (docs/population-register.md)
+LOGIN, SEARCH, REGISTER = "login", "search", "register"
+
+
 def load(schema, payload):
     try:
         return schema.load(payload or {})
@@ -77,30 +94,85 @@ class ConsentService(ServiceBase):
     gauges = ScrapeGauges(refresh_gauges)
     events = Outbox()
     numbers = NumberProtection()
+    register = Register()
     # told right after a consent stops covering someone, so its projection is never stale
     logs = TimeoutRpcProxy("logs", timeout=2)
 
     # -- identities -----------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
+    def resolve_citizen(self, purpose: str, payload: dict) -> dict:
+        """The only RPC whose body carries a national identity number: resolve one to a
+        person id (``{"person_id": id or None}``); everything after travels by id.
+
+        - ``login`` (the gateway, for a citizen's ``pid``): a registered person's id, or
+          None. Reads only: logging in never creates anyone.
+        - ``search`` (staff): a registered child's id, or 404.
+        - ``register`` (staff, the platform): the body of ``POST /children`` (national_id
+          only). A child new to Stafett is looked up in the population register and its
+          register facts are mirrored, inert: nobody sees it, and nobody logs in as it,
+          until ``register_child`` completes the registration in one transaction.
+        """
+        if purpose == LOGIN:
+            try:
+                number = parse(str((payload or {}).get("national_id") or ""))
+            except InvalidIdentityNumber:
+                return {"person_id": None}
+            person = self._person_by_number(number.value)
+            registered = person is not None and person.registered_at is not None
+            self.db.rollback()
+            return {"person_id": person.id if registered else None}
+        if purpose == SEARCH:
+            domain.require_staff(self.actor)
+            with audited_work(self.db, self.actor, "resolve", "citizen") as work:
+                number = parse_number(load(ChildSearchIn(), payload)["national_id"])
+                child = self._person_by_number(number.value)
+                if child is None or child.kind != "child" or child.registered_at is None:
+                    raise NotFound("no child with that national identity number")
+                work.object_id = work.subject_id = child.id
+                work.protected = self._case_protected(child)
+            return {"person_id": child.id}
+        if purpose == REGISTER:
+            if not (self.actor and self.actor.kind == SERVICE):
+                domain.require_staff(self.actor)  # before the body is read
+            with audited_work(self.db, self.actor, "resolve", "citizen") as work:
+                errors = domain.registration_errors(payload)
+                if errors:
+                    raise ValidationFailed("register a child by its national id only", errors)
+                number = parse_number(payload["national_id"])
+                child = self._person_by_number(number.value)
+                if child is not None and child.kind != "child":
+                    raise ValidationFailed("that national identity number is not a child's",
+                                           {"national_id": ["not a child"]})
+                if child is None:
+                    child = self._mirror_child(number.value)
+                work.object_id = work.subject_id = child.id
+                work.protected = bool(child.protection) or self._case_protected(child)
+            return {"person_id": child.id}
+        raise ValidationFailed("unknown purpose", {"purpose": [f"one of {LOGIN}, {SEARCH}, "
+                                                               f"{REGISTER}"]})
+
+    @rpc(expected_exceptions=EXPECTED)
     def resolve_actor(self, identity: dict) -> dict:
         """Turn verified token claims (from the gateway) into an actor with a person id.
 
-        Staff are registered just in time on first use; citizens are matched by the blind
-        index of their national identity number (unknown citizens get no person id).
+        Staff are registered just in time on first use. A citizen comes with the person id
+        ``resolve_citizen`` gave for their ``pid`` (None: unknown), never with the number.
         """
         kind = identity["kind"]
+        if "pid" in identity:
+            raise ValidationFailed("national identity numbers travel only in resolve_citizen",
+                                   {"pid": ["resolve it with resolve_citizen first"]})
         actor = {"kind": kind, "acr": identity.get("acr"), "roles": identity.get("roles", []),
                  "scopes": identity.get("scopes", []), "person_id": None,
                  "agency": identity.get("agency"), "agency_type": None}
         if kind == CITIZEN:
             actor["agency"] = None
-            try:
-                number = parse(identity.get("pid", ""))
-            except InvalidIdentityNumber:
-                return actor
-            person = self._person_by_number(number.value)
-            actor["person_id"] = person.id if person else None
+            person_id = identity.get("person_id")
+            person = self.db.get(Person, person_id) if isinstance(person_id, str) else None
+            known = (person is not None and person.kind in ("child", "guardian")
+                     and person.registered_at is not None)
+            actor["person_id"] = person.id if known else None
         elif kind in (STAFF, SYSTEM):
             agency = self.db.scalar(select(Agency).where(
                 Agency.org_number == (identity.get("agency") or "")))
@@ -115,6 +187,7 @@ class ConsentService(ServiceBase):
                     self.db.add(person)
                     self.db.commit()
                 actor["person_id"] = person.id
+        self.db.rollback()
         return actor
 
     # -- registry ---------------------------------------------------------------------------
@@ -161,30 +234,57 @@ class ConsentService(ServiceBase):
         return self._staff_out(person, agency)
 
     @rpc(expected_exceptions=EXPECTED)
-    def register_child(self, payload: dict) -> dict:
-        """Register a child and its guardians (the platform, or staff); idempotent."""
-        if not (self.actor and self.actor.kind == SERVICE):
-            domain.require_staff(self.actor)
-        data = load(ChildIn(), payload)
-        child_number = parse_number(data["national_id"])
-        guardian_numbers = [parse_number(g["national_id"], f"guardians.{i}.national_id")
-                            for i, g in enumerate(data["guardians"])]
-        with audited_work(self.db, self.actor, "register", "child") as work:
-            child = self._person_by_number(child_number.value)
-            if child is not None and child.kind != "child":
-                raise ValidationFailed("that national identity number belongs to a guardian",
-                                       {"national_id": ["not a child"]})
-            if child is None:
-                child = self._new_citizen("child", data["name"], child_number.value,
-                                          birth_date=child_number.birth_date)
-            work.object_id = work.subject_id = child.id
-            for number, guardian_data in zip(guardian_numbers, data["guardians"]):
-                guardian = (self._person_by_number(number.value)
-                            or self._new_citizen("guardian", guardian_data["name"], number.value))
-                if self.db.get(Guardianship, (child.id, guardian.id)) is None:
-                    self.db.add(Guardianship(
-                        child_id=child.id, guardian_id=guardian.id,
-                        parental_responsibility=guardian_data["parental_responsibility"]))
+    def register_child(self, child_id: str) -> dict:
+        """Register (or refresh) a child from the population register: its name, birth
+        date, protective code and who has parental responsibility, all from the register,
+        in one transaction; never from a request. Idempotent: a refresh that finds no
+        change changes nothing. A change of guardianship is kept in its history, audited,
+        and told (event ``consent.guardianship_changed``)."""
+        actor = self.actor
+        if not (actor and actor.kind == SERVICE):
+            domain.require_staff(actor)
+        with audited_work(self.db, actor, "register", "child", child_id,
+                          subject_id=child_id) as work:
+            child = self.db.get(Person, child_id) if isinstance(child_id, str) else None
+            if child is None or child.kind != "child" or child.nin_ciphertext is None:
+                raise NotFound("no such child")
+            work.protected = self._case_protected(child)
+            record, parents = self._from_register(
+                self.numbers.decrypt(child.nin_ciphertext, child.id))
+            first = child.registered_at is None
+            protected_before = self._case_protected(child)
+            previous = set(self._guardian_ids(child.id))
+            guardians = [self._guardian_from(p) for p in parents]
+            protected = domain.case_protected([record.protection]
+                                              + [p.protection for p in parents])
+            work.protected = protected or protected_before
+            self._set_facts(child, record, protected)
+            current = {g.id for g in guardians}
+            added, removed = domain.guardianship_diff(previous, current)
+            self._apply_guardianship(child, added, removed)
+            if first:
+                child.registered_at = utcnow()
+                self.events.emit(self.db, events.CHILD_REGISTERED, child_id=child.id,
+                                 data={"guardian_ids": sorted(current),
+                                       "protected": protected})
+            elif added or removed:
+                told = domain.told_of_guardianship_change(previous, current, child.id,
+                                                          child.birth_date, date.today(),
+                                                          self._policy())
+                self.events.emit(self.db, events.GUARDIANSHIP_CHANGED, child_id=child.id,
+                                 data=events.guardianship_data(added, removed, current, told,
+                                                               protected))
+                record_access(self.db, actor, action="change_guardianship",
+                              object_type="guardianship", object_id=child.id,
+                              subject_id=child.id, outcome="allowed",
+                              reason="population register", protected=work.protected)
+            elif protected != protected_before:
+                self.events.emit(self.db, events.PROTECTION_CHANGED, child_id=child.id,
+                                 data={"protected": protected})
+            try:
+                self.db.flush()
+            except IntegrityError:  # a concurrent registration of the same people won
+                raise Conflict("the child was registered at the same moment; try again")
         return self._child_out(child)
 
     # -- lookups ----------------------------------------------------------------------------
@@ -196,24 +296,25 @@ class ConsentService(ServiceBase):
         me = self.db.get(Person, self.actor.person_id)
         children = list(self.db.scalars(
             select(Person).join(Guardianship, Guardianship.child_id == Person.id)
-            .where(Guardianship.guardian_id == me.id)).all())
+            .where(Guardianship.guardian_id == me.id, Person.registered_at.is_not(None))
+            .order_by(Person.birth_date, Person.id)).all())
         if me.kind == "child" and domain.sees_own_case(me.birth_date, date.today(),
                                                        self._policy()):
             children.append(me)
-        with audited_work(self.db, self.actor, "read", "children"):
-            pass
-        return [self._child_out(c) for c in children]
+        with audited_work(self.db, self.actor, "read", "children") as work:
+            work.protected = any(self._case_protected(c) for c in children)
+        return [self._child_out(c, direct_role=True) for c in children]
 
     @rpc(expected_exceptions=EXPECTED)
-    def find_child(self, payload: dict) -> dict:
-        """Staff look a child up by national id in a request body, never in a URL."""
+    def find_child(self, child_id: str) -> dict:
+        """Staff look up a child they found by national id (``resolve_citizen`` with the
+        purpose ``search`` gave the id). Names in a protected case only to those with a
+        direct role in it."""
         domain.require_staff(self.actor)
-        number = parse_number(load(ChildSearchIn(), payload)["national_id"])
-        with audited_work(self.db, self.actor, "search", "child") as work:
-            child = self._person_by_number(number.value)
-            if child is None or child.kind != "child":
-                raise NotFound("no child with that national identity number")
-            work.object_id = work.subject_id = child.id
+        with audited_work(self.db, self.actor, "search", "child", child_id,
+                          subject_id=child_id) as work:
+            child = self._child(child_id)
+            work.protected = self._case_protected(child)
         return self._child_out(child)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -234,12 +335,17 @@ class ConsentService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def child_parties(self, child_id: str) -> dict:
-        """The child and its guardians with parental responsibility (for the logs service)."""
+        """The child and its guardians with parental responsibility (for the logs and
+        handover services), and whether the case is protected: then whoever shows it
+        shows names only to those with a direct role, and nothing that locates them."""
         child = self._child(child_id)
         guardians = [self.db.get(Person, g) for g in self._guardian_ids(child.id)]
-        return {"child": {"id": child.id, "name": child.name,
-                          "birth_date": child.birth_date.isoformat()},
-                "guardians": [{"id": g.id, "name": g.name} for g in guardians]}
+        result = {"child": {"id": child.id, "name": child.name,
+                            "birth_date": child.birth_date.isoformat()},
+                  "guardians": [{"id": g.id, "name": g.name} for g in guardians],
+                  "protected": self._case_protected(child)}
+        self.db.rollback()
+        return result
 
     @rpc(expected_exceptions=EXPECTED)
     def coverage(self, child_id: str) -> list[dict]:
@@ -509,8 +615,9 @@ class ConsentService(ServiceBase):
             Guardianship.child_id == child_id, Guardianship.parental_responsibility.is_(True))))
 
     def _child(self, child_id: str) -> Person:
-        child = self.db.get(Person, child_id)
-        if child is None or child.kind != "child":
+        """A registered child (one only resolved for a registration does not exist yet)."""
+        child = self.db.get(Person, child_id) if isinstance(child_id, str) else None
+        if child is None or child.kind != "child" or child.registered_at is None:
             raise NotFound("no such child")
         return child
 
@@ -552,13 +659,119 @@ class ConsentService(ServiceBase):
         self.db.flush()
         return person
 
-    def _child_out(self, child: Person) -> dict:
+    # -- the population register ------------------------------------------------------------
+
+    def _lookup(self, number: str) -> RegisterPerson | None:
+        try:
+            return self.register.lookup(number)
+        except RegisterUnavailable as exc:
+            log.warning("population register unavailable: %s", exc)
+            raise ServiceUnavailable("the population register is not answering; nothing "
+                                     "was registered, try again later") from None
+
+    def _from_register(self, number: str) -> tuple[RegisterPerson, list[RegisterPerson]]:
+        """The child and those with parental responsibility, as the register has them."""
+        record = self._lookup(number)
+        if record is None:
+            raise Conflict("the population register no longer lists this child")
+        parents = [self._lookup(p) for p in record.parental_responsibility]
+        if any(p is None for p in parents):
+            raise ServiceUnavailable("the population register gave an incomplete answer "
+                                     "(a parent it names is unknown); try again later")
+        return record, parents
+
+    def _mirror_child(self, number: str) -> Person:
+        """A child new to Stafett: its register facts, inert until ``register_child``."""
+        record = self._lookup(number)
+        if record is None:
+            raise ValidationFailed("the population register has no person with that "
+                                   "national identity number",
+                                   {"national_id": ["not in the population register"]})
+        if not domain.is_minor(record.birth_date, date.today()):
+            raise ValidationFailed("that national identity number is not a child's",
+                                   {"national_id": [f"not a child (under "
+                                                    f"{domain.ADULT_AGE})"]})
+        child = self._new_citizen("child", record.name, number, birth_date=record.birth_date)
+        child.protection = record.protection  # the guardians' codes count at registration
+        return child
+
+    def _guardian_from(self, record: RegisterPerson) -> Person:
+        guardian = self._person_by_number(record.national_id)
+        if guardian is None:
+            guardian = self._new_citizen("guardian", record.name, record.national_id)
+        guardian.name, guardian.birth_date = record.name, record.birth_date
+        guardian.protection, guardian.municipality = record.protection, None
+        if guardian.registered_at is None and guardian.kind != "child":
+            guardian.registered_at = utcnow()
+        return guardian
+
+    @staticmethod
+    def _set_facts(child: Person, record: RegisterPerson, protected: bool) -> None:
+        child.name, child.birth_date, child.protection = (record.name, record.birth_date,
+                                                          record.protection)
+        # the municipality of anyone in a protected case is never stored
+        child.municipality = None if protected else record.municipality
+
+    def _apply_guardianship(self, child: Person, added: set[str], removed: set[str]) -> None:
+        now, by = utcnow(), self.actor.ref if self.actor else "consent"
+        for guardian_id in sorted(added):
+            self.db.add(Guardianship(child_id=child.id, guardian_id=guardian_id,
+                                     parental_responsibility=True))
+        for guardian_id in sorted(removed):
+            row = self.db.get(Guardianship, (child.id, guardian_id))
+            if row is not None:
+                self.db.delete(row)
+        for change, ids in (("added", added), ("removed", removed)):
+            for guardian_id in sorted(ids):
+                self.db.add(GuardianshipChange(id=new_id(), child_id=child.id,
+                                               guardian_id=guardian_id, change=change,
+                                               changed_at=now, requested_by=by))
+
+    def _case_protected(self, child: Person) -> bool:
+        codes = [child.protection] + list(self.db.scalars(
+            select(Person.protection).join(Guardianship, Guardianship.guardian_id == Person.id)
+            .where(Guardianship.child_id == child.id,
+                   Guardianship.parental_responsibility.is_(True))))
+        return domain.case_protected(codes)
+
+    def _has_direct_role(self, child: Person) -> bool:
+        """The platform, the child's guardians, the child, and staff who take part in its
+        log while a consent covers their agency."""
+        actor = self.actor
+        if actor is None:
+            return False
+        if actor.kind == SERVICE:
+            return True
+        if actor.kind == CITIZEN:
+            return actor.person_id == child.id or actor.person_id in set(
+                self._guardian_ids(child.id))
+        if actor.kind == STAFF and actor.person_id:
+            today = date.today()
+            covered = any(domain.is_in_force(c, today) and domain.covers(
+                c.scope_agencies, c.scope_agency_types, actor.agency, actor.agency_type)
+                for c in self._open_consents(child.id))
+            if not covered:
+                return False
+            try:
+                return bool(self.logs.takes_part(child.id))
+            except ServiceUnavailable:
+                return False  # when in doubt, no names
+        return False
+
+    def _child_out(self, child: Person, direct_role: bool | None = None) -> dict:
         guardians = self.db.scalars(select(Person).join(
             Guardianship, Guardianship.guardian_id == Person.id)
-            .where(Guardianship.child_id == child.id)).all()
-        return ChildOut().dump({"id": child.id, "name": child.name,
-                                "birth_date": child.birth_date,
-                                "guardians": [{"id": g.id, "name": g.name} for g in guardians]})
+            .where(Guardianship.child_id == child.id,
+                   Guardianship.parental_responsibility.is_(True))
+            .order_by(Person.birth_date, Person.id)).all()
+        protected = self._case_protected(child)
+        if protected and direct_role is None:
+            direct_role = self._has_direct_role(child)
+        named = domain.shows_names(protected, bool(direct_role))
+        return ChildOut().dump({"id": child.id, "name": child.name if named else None,
+                                "birth_date": child.birth_date, "protected": protected,
+                                "guardians": [{"id": g.id, "name": g.name if named else None}
+                                              for g in guardians]})
 
     @staticmethod
     def _staff_out(person: Person, agency: Agency) -> dict:

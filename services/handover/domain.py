@@ -252,6 +252,15 @@ def part(actor: Actor | None, handover) -> str | None:
     return None
 
 
+def shows_child_name(role: str | None, handover, protected: bool) -> bool:
+    """In a protected case (a protective address code) the child's name goes only to
+    those with a direct role: the requesting stafettholder, and the receiver once it has
+    accepted (before that it has no part in the log)."""
+    if not protected:
+        return True
+    return role == REQUESTER or (role == RECEIVER and handover.status in (ACCEPTED, COMPLETED))
+
+
 def agency_of(role: str | None, handover) -> tuple[str, str | None] | None:
     """The agency (organisation number, type) consent must cover for a staff role to see
     the handover: the sender's for the requester, the receiver's for the receiver. None

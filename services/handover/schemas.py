@@ -87,7 +87,7 @@ class HandoverSummary(Schema):
 
 class ChildRef(Schema):
     id = Text()
-    name = Text()
+    name = Text(allow_none=True)  # null in a protected case before acceptance
     birth_date = Text(metadata=DATE)
 
 

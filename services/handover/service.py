@@ -600,17 +600,24 @@ class HandoverService(ServiceBase):
             shown = with_summary and domain.shows_summary(role, handover, utcnow(),
                                                           self._grace_days())
             view["summary"] = handover.summary if shown else None
-            view["child"] = self._child(handover.child_id) if shown and with_child else None
+            view["child"] = (self._child(handover.child_id, role, handover)
+                             if shown and with_child else None)
         return schema.dump(view)
 
-    def _child(self, child_id: str | None) -> dict | None:
-        """The child's name and birth date for staff who see the summary (from the owner)."""
+    def _child(self, child_id: str | None, role: str | None = None,
+               handover: Handover | None = None) -> dict | None:
+        """The child's name and birth date for staff who see the summary (from the owner);
+        in a protected case no name before the receiver has a part in the log."""
         if not child_id:
             return None
         try:
-            return self.consent.child_parties(child_id)["child"]
+            parties = self.consent.child_parties(child_id)
         except (ServiceUnavailable, NotFound):
             return None
+        child = parties["child"]
+        if not domain.shows_child_name(role, handover, bool(parties.get("protected"))):
+            child = {**child, "name": None}
+        return child
 
     def _grace_days(self) -> int:
         return max(0, int(self.config.get("HANDOVER_GRACE_DAYS", 30)))

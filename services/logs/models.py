@@ -23,6 +23,9 @@ class Log(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # the child's case has a protective address code (consent's child_parties and
+    # events): every access record about the log is marked
+    child_protected: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class LevelChange(Base):

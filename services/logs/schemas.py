@@ -363,3 +363,5 @@ class AccessRecordView(Schema):
     agency_type = Text(allow_none=True)
     action = Text()
     outcome = Text()
+    #: the child's case has a protective address code ("skjermet" to the family)
+    protected = fields.Boolean()

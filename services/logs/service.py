@@ -112,7 +112,9 @@ class LogsService(ServiceBase):
             now = utcnow()
             log = Log(id=new_id(), child_id=data["child_id"], status=domain.OPEN,
                       child_birth_date=date.fromisoformat(parties["child"]["birth_date"]),
+                      child_protected=bool(parties.get("protected")),
                       level=data["level"], opened_at=now, version=1)
+            work.protected = log.child_protected
             self.db.add(log)
             self.db.flush()
             holder = self._staff_participant(log.id, me, domain.STAFETTHOLDER, today)
@@ -575,7 +577,8 @@ class LogsService(ServiceBase):
             {"at": as_utc(r["at"]), "who": self._who(r, people), "role": r["role"],
              "agency_type": people[r["actor_ref"]].agency_type
              if r["actor_ref"] in people else None,
-             "action": r["action"], "outcome": r["outcome"]} for r in result["items"]])
+             "action": r["action"], "outcome": r["outcome"],
+             "protected": bool(r["protected"])} for r in result["items"]])
         return result
 
     def _access_rows(self, condition, limit, cursor) -> list:
@@ -600,6 +603,7 @@ class LogsService(ServiceBase):
         result["items"] = [{**{k: r[k] for k in ("actor_ref", "role", "action", "object_type",
                                                  "object_id", "subject_id", "outcome",
                                                  "reason")},
+                            "protected": bool(r["protected"]),
                             "at": as_utc(r["at"]).isoformat()} for r in result["items"]]
         return result
 
@@ -744,6 +748,64 @@ class LogsService(ServiceBase):
     def on_consent_expired(self, payload: dict) -> None:
         self._project_consent(Envelope.from_dict(payload), "on_consent_expired")
 
+    # -- guardianship from the population register (docs/population-register.md) ----------
+    #
+    # Parental responsibility is the basis of a guardian's place in a log. When the
+    # register changes it, a removed guardian stops being a participant of every log of
+    # the child at once (removed_at: history kept, access gone, the open logs' and the
+    # closed ones'), and a new guardian becomes a guardian participant of the child's open
+    # logs (a closed log is not reopened to anyone). The case's protection follows too.
+
+    @reliable_event_handler("consent", "consent.guardianship_changed")
+    def on_guardianship_changed(self, payload: dict) -> None:
+        event = Envelope.from_dict(payload)
+        if not first_delivery(self.db, "logs.on_guardianship_changed", event.event_id):
+            return
+        data, now, today = event.data or {}, utcnow(), date.today()
+        logs = list(self.db.scalars(select(Log).where(Log.child_id == event.child_id)))
+        added = set(data.get("added_guardian_ids") or [])
+        names = {}
+        if added and any(log.status == domain.OPEN for log in logs):
+            parties = self.consent.child_parties(event.child_id)  # names: only by RPC
+            names = {g["id"]: g["name"] for g in parties["guardians"]}
+        for log in logs:
+            log.child_protected = bool(data.get("protected"))
+            participants = self._participants(log.id)
+            for participant in participants:
+                if (participant.kind == "guardian" and participant.removed_at is None
+                        and participant.person_id in set(data.get("removed_guardian_ids")
+                                                         or [])):
+                    participant.removed_at = now
+                    log.version += 1
+                    self.events.emit(self.db, events.PARTICIPANT_REMOVED,
+                                     child_id=log.child_id, log_id=log.id,
+                                     data=events.participant_data(participant))
+            if log.status != domain.OPEN:
+                continue
+            present = {p.person_id for p in participants
+                       if p.kind == "guardian" and p.removed_at is None}
+            for person_id in sorted(added - present):
+                if person_id not in names:
+                    continue  # no longer a guardian by the time we asked: nothing to add
+                participant = Participant(
+                    id=new_id(), log_id=log.id, person_id=person_id, kind="guardian",
+                    role=domain.GUARDIAN, added_at=now, display_name=names[person_id],
+                    active_from=today)
+                self.db.add(participant)
+                log.version += 1
+                self.events.emit(self.db, events.PARTICIPANT_ADDED, child_id=log.child_id,
+                                 log_id=log.id, data=events.participant_data(participant))
+        self.db.commit()
+
+    @reliable_event_handler("consent", "consent.protection_changed")
+    def on_protection_changed(self, payload: dict) -> None:
+        event = Envelope.from_dict(payload)
+        if not first_delivery(self.db, "logs.on_protection_changed", event.event_id):
+            return
+        for log in self.db.scalars(select(Log).where(Log.child_id == event.child_id)):
+            log.child_protected = bool((event.data or {}).get("protected"))
+        self.db.commit()
+
     def _project_consent(self, event: Envelope, consumer: str) -> None:
         if not first_delivery(self.db, f"logs.{consumer}", event.event_id):
             return
@@ -813,6 +875,7 @@ class LogsService(ServiceBase):
             log = self.db.get(Log, log_id)
             if log is None:
                 raise NotFound("no such log")
+            work.protected = bool(log.child_protected)
             participants = self._participants(log_id)
             viewer = domain.authorize(self.actor, participants, self._coverage(log.child_id),
                                       date.today(), log.child_birth_date, self._policy())

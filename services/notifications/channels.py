@@ -103,6 +103,8 @@ class SmtpSettings:
     host: str = "127.0.0.1"
     port: int = 1025
     sender: str = "Stafett <ikke-svar@stafett.example>"
+    # the sender of e-mails about a protected case: nothing naming a municipality
+    protected_sender: str = "Stafett <ikke-svar@stafett.example>"
     starttls: bool = False
     username: str | None = None
     password: str | None = None
@@ -121,12 +123,14 @@ class EmailChannel:
             email = rendering.render_digest(outgoing.digest_count, self.public_url)
         else:
             email = rendering.render_email(outgoing.kind, outgoing.context, self.public_url)
+        sender = (self.smtp.protected_sender if outgoing.context.get("protected")
+                  else self.smtp.sender)
         message = EmailMessage()
         message["Subject"] = email.subject
-        message["From"] = self.smtp.sender
+        message["From"] = sender
         message["To"] = outgoing.address
         message["Date"] = format_datetime(utcnow())
-        domain_part = self.smtp.sender.rsplit("@", 1)[-1].strip(">").strip() or "stafett"
+        domain_part = sender.rsplit("@", 1)[-1].strip(">").strip() or "stafett"
         message["Message-ID"] = make_msgid(idstring=outgoing.delivery_id[:8],
                                            domain=domain_part)
         message["Auto-Submitted"] = "auto-generated"

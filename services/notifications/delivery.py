@@ -90,6 +90,8 @@ class Settings:
             smtp=SmtpSettings(host=str(get("SMTP_HOST", "127.0.0.1")),
                               port=int(get("SMTP_PORT", 1025)),
                               sender=str(get("SMTP_FROM", SmtpSettings.sender)),
+                              protected_sender=str(get("SMTP_FROM_PROTECTED",
+                                                       SmtpSettings.protected_sender)),
                               starttls=_truthy(get("SMTP_STARTTLS", False)),
                               username=get("SMTP_USERNAME") or None,
                               password=get("SMTP_PASSWORD") or None,

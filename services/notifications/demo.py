@@ -1,8 +1,9 @@
 """Demo contact points: a synthetic e-mail address for every demo persona.
 
 ``stafett.demo.seed()`` calls ``seed_contacts`` after the parties exist. Person ids are
-looked up the way the gateway does it (``consent.resolve_actor`` with the persona's
-identity), so nothing here needs to know how the consent service stores people. The
+looked up the way the gateway does it (a citizen's number through
+``consent.resolve_citizen``, then ``consent.resolve_actor``), so nothing here needs to know
+how the consent service stores people. The
 addresses carry the persona key only (never a name), under reserved example domains.
 """
 from __future__ import annotations
@@ -36,7 +37,11 @@ def seed_contacts(rpc, issuer_for_kind, personas: dict | None = None) -> dict:
     for key, persona in personas.items():
         if persona["issuer_kind"] not in ("staff", "citizen"):
             continue
-        actor = rpc.consent.resolve_actor(persona_identity(persona, issuer_for_kind))
+        identity = persona_identity(persona, issuer_for_kind)
+        if "pid" in identity:
+            identity["person_id"] = rpc.consent.resolve_citizen(
+                "login", {"national_id": identity.pop("pid")})["person_id"]
+        actor = rpc.consent.resolve_actor(identity)
         if actor.get("person_id"):
             ids[key] = actor["person_id"]
             contacts.append({"person_id": actor["person_id"],

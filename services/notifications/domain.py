@@ -36,21 +36,28 @@ HANDOVER_CONSENT_ENDED = "handover_consent_ended"
 HANDOVER_CANCELLED = "handover_cancelled"
 LOG_CLOSED = "log_closed"
 PROPOSAL_ANSWERED = "proposal_answered"
+GUARDIANSHIP_CHANGED = "guardianship_changed"
 
 KINDS = (MEASURE_ASSIGNED, MEETING_INVITED, MEETING_TOMORROW, EVALUATION_DUE,
          EVALUATION_OVERDUE, CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_EXPIRING_STAFETTHOLDER,
          CONSENT_EXPIRED_STAFETTHOLDER, HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED,
          HANDOVER_ACCEPTED, HANDOVER_DECLINED, LOG_CLOSED, PROPOSAL_ANSWERED, CONSENT_RECORDED,
-         HANDOVER_CONSENT_ENDED, HANDOVER_CANCELLED)
+         HANDOVER_CONSENT_ENDED, HANDOVER_CANCELLED, GUARDIANSHIP_CHANGED)
 #: kinds whose e-mail carries the meeting as an iCalendar attachment
 CALENDAR_KINDS = (MEETING_INVITED, MEETING_TOMORROW)
 
 INBOX, EMAIL, WEBHOOK = "inbox", "email", "webhook"
 CHANNELS = (INBOX, EMAIL, WEBHOOK)
 
-#: the only keys a notice's context (and so a template, a link, a webhook) may carry
+#: the only keys a notice's context (and so a template, a link, a webhook) may carry;
+#: ``protected``: the child's case has a protective address code (no link, no kind, no
+#: sender that locates it in e-mail)
 CONTEXT_KEYS = ("log_id", "child_id", "measure_id", "meeting_id", "starts_at", "ends_at",
-                "handover_id", "consent_id", "proposal_id", "evaluate_by", "decision")
+                "handover_id", "consent_id", "proposal_id", "evaluate_by", "decision",
+                "protected")
+#: consent's events that say whether a child's case is protected (``data.protected``)
+PROTECTION_EVENTS = ("consent.child_registered", "consent.guardianship_changed",
+                     "consent.protection_changed")
 
 #: measure statuses after which nobody is reminded of an evaluation
 CLOSED_MEASURE_STATUSES = frozenset({"completed", "cancelled", "stopped", "ended", "closed",
@@ -101,6 +108,8 @@ class Facts:
     child_stafettholders: tuple = ()
     #: the measure as the projection knew it before this event, if at all
     previous_responsible: str | None = None
+    #: the child's case has a protective address code
+    child_protected: bool = False
 
 
 def actor_person(actor_ref: str | None) -> str | None:
@@ -118,8 +127,17 @@ def notices_for(event, facts: Facts | None = None) -> list[Notice]:
     rule = RULES.get(event.type)
     if rule is None:
         return []
-    return [n for n in rule(event, event.data or {}, facts, actor_person(event.actor_ref))
-            if n.person_ids or n.agencies]
+    notices = [n for n in rule(event, event.data or {}, facts, actor_person(event.actor_ref))
+               if n.person_ids or n.agencies]
+    protected = facts.child_protected or (event.type in PROTECTION_EVENTS
+                                          and bool((event.data or {}).get("protected")))
+    return [protect(n) for n in notices] if protected else notices
+
+
+def protect(n: Notice) -> Notice:
+    """A notice about a child in a protected case: marked, so e-mail says nothing more
+    than that there is something new (rendering.py)."""
+    return Notice(n.kind, n.person_ids, n.agencies, {**n.context, "protected": True})
 
 
 def _ids(event, data: dict, *keys) -> dict:
@@ -233,6 +251,14 @@ def _log_closed(event, data, facts, actor):
                    person_agencies=facts.participants)]
 
 
+def _guardianship_changed(event, data, facts, actor):
+    """Parental responsibility changed in the population register: the guardians who had
+    it and keep it, and the youth from the consent age (``notify_person_ids``), hear of it,
+    so no one is made a guardian unnoticed. No webhooks: it is the family's business."""
+    return [notice(GUARDIANSHIP_CHANGED, data.get("notify_person_ids") or [], [],
+                   _ids(event, data), exclude=actor)]
+
+
 def _proposal_answered(event, data, facts, actor):
     return [notice(PROPOSAL_ANSWERED, [data.get("proposer_person_id")], [],
                    _ids(event, data, "proposal_id", "measure_id", "decision"), exclude=actor)]
@@ -245,6 +271,7 @@ RULES = {
     "log.closed": _log_closed,
     "log.proposal_answered": _proposal_answered,
     "consent.granted": _consent_granted,
+    "consent.guardianship_changed": _guardianship_changed,
     "consent.expiring": _consent_ending(CONSENT_EXPIRING, CONSENT_EXPIRING_STAFETTHOLDER),
     "consent.expired": _consent_ending(CONSENT_EXPIRED, CONSENT_EXPIRED_STAFETTHOLDER),
     "handover.requested": _handover_requested,
@@ -291,7 +318,7 @@ def log_link(log_id: str) -> str:
 
 def link_path(kind: str, context: dict) -> str:
     """Where the web client shows it (relative; e-mails prefix the public URL)."""
-    if kind in (CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_RECORDED):
+    if kind in (CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_RECORDED, GUARDIANSHIP_CHANGED):
         return "/samtykker"
     if kind in (HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED, HANDOVER_ACCEPTED,
                 HANDOVER_DECLINED, HANDOVER_CONSENT_ENDED,

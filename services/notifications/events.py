@@ -15,7 +15,8 @@ CONSUMES = {
              "log.participant_removed", "log.measure_added", "log.measure_updated",
              "log.measure_evaluated", "log.meeting_scheduled", "log.proposal_answered"],
     "consent": ["consent.granted", "consent.expiring", "consent.expired", "consent.withdrawn",
-                "consent.superseded"],
+                "consent.superseded", "consent.child_registered",
+                "consent.guardianship_changed", "consent.protection_changed"],
     "handover": ["handover.requested", "handover.consent_granted", "handover.accepted",
                  "handover.declined", "handover.consent_ended", "handover.cancelled"],
 }

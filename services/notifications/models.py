@@ -169,3 +169,12 @@ class MeetingFact(Base):
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     invited: Mapped[list] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChildFact(Base):
+    """Whether a child's case has a protective address code (consent's events): then
+    e-mails about it carry no link, no kind and no sender that could locate it."""
+    __tablename__ = "child_facts"
+    child_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

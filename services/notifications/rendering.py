@@ -62,6 +62,8 @@ def absolute(public_url: str, path: str) -> str:
 
 
 def render_email(kind: str, context: dict, public_url: str) -> Email:
+    if context.get("protected"):
+        return render_protected()
     link = absolute(public_url, domain.link_path(kind, context))
     variables = {"link": link, "preferences_link": absolute(public_url, PREFERENCES_PATH)}
     subject, text = _split(environment().get_template(f"{kind}/email.txt").render(**variables))
@@ -70,6 +72,14 @@ def render_email(kind: str, context: dict, public_url: str) -> Email:
                                                            **variables)
     ics = render_ics(context, link) if kind in domain.CALENDAR_KINDS else None
     return Email(subject, text, html, ics)
+
+
+def render_protected() -> Email:
+    """The e-mail about a child in a protected case (a protective address code): the same
+    fixed text whatever happened, no link (a host names a municipality), no calendar."""
+    subject, text = _split(environment().get_template("protected/email.txt").render())
+    html = environment().get_template("protected/email.html").render(subject=subject)
+    return Email(subject, text, html)
 
 
 def _lead(kind: str, variables: dict) -> str:

@@ -6,6 +6,7 @@ Thin: the recipient rules are in ``domain.py``, the projection and planning in
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -334,6 +335,10 @@ class NotificationsService(ServiceBase):
         measures, meetings = store.reminder_candidates(self.db, today, days_ahead,
                                                        window_start)
         reminders = domain.due_reminders(today, days_ahead, measures, meetings, tz)
+        protected = store.protected_children(
+            self.db, {r.notice.context.get("child_id") for r in reminders})
+        reminders = [replace(r, notice=domain.protect(r.notice))
+                     if r.notice.context.get("child_id") in protected else r for r in reminders]
         sent = store.already_sent(self.db, reminders)
         self.db.rollback()
         counts = {}

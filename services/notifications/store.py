@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 
 from services.notifications import domain
 from services.notifications.channels import InboxChannel, Outgoing
-from services.notifications.models import (Delivery, LogFact, MeasureFact, MeetingFact,
-                                           Notification, ParticipantFact, PreferenceRow,
-                                           ReminderSent, Webhook)
-from stafett.events import Envelope, as_utc
+from services.notifications.models import (ChildFact, Delivery, LogFact, MeasureFact,
+                                           MeetingFact, Notification, ParticipantFact,
+                                           PreferenceRow, ReminderSent, Webhook)
+from stafett.events import Envelope, as_utc, utcnow
 
 
 def _date(value) -> date | None:
@@ -65,7 +65,18 @@ def facts_for(session, event: Envelope) -> domain.Facts:
         known = session.get(MeasureFact, measure_id)
         previous = known.responsible_person_id if known else None
     return domain.Facts(participants=participants, child_stafettholders=stafettholders,
-                        previous_responsible=previous)
+                        previous_responsible=previous,
+                        child_protected=event.child_id in protected_children(
+                            session, [event.child_id]))
+
+
+def protected_children(session, child_ids) -> set[str]:
+    """Which of these children's cases have a protective address code."""
+    ids = {c for c in child_ids if c}
+    if not ids:
+        return set()
+    return set(session.scalars(select(ChildFact.child_id).where(
+        ChildFact.child_id.in_(ids), ChildFact.protected.is_(True))))
 
 
 def _newer(row, moment: datetime | None) -> bool:
@@ -76,6 +87,14 @@ def _newer(row, moment: datetime | None) -> bool:
 
 def apply(session, event: Envelope) -> None:
     data, at = event.data or {}, _moment(event.occurred_at)
+    if event.type in domain.PROTECTION_EVENTS and event.child_id and "protected" in data:
+        child = session.get(ChildFact, event.child_id)
+        if child is None:
+            session.add(ChildFact(child_id=event.child_id, protected=bool(data["protected"]),
+                                  updated_at=at or utcnow()))
+        elif _newer(child, at):
+            child.protected, child.updated_at = bool(data["protected"]), at or child.updated_at
+        return
     if event.type in ("log.opened", "log.closed", "log.stafettholder_changed") and event.log_id:
         log = session.get(LogFact, event.log_id)
         if log is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stafett.actor import Actor
-from stafett.demo import AGENCIES, PERSONAS, identity_of
+from stafett.demo import AGENCIES, PERSONAS, identity_of, resolve_identity
 from stafett.devissuer import dev_issuer_url
 from tests.support.platform import Platform, wait_for
 
@@ -42,7 +42,7 @@ class World:
 
 def actor(platform: Platform, persona: str) -> Actor:
     with platform.rpc() as rpc:
-        return Actor.from_context(rpc.consent.resolve_actor(identity_of(persona, dev_issuer_url)))
+        return Actor.from_context(resolve_identity(rpc, identity_of(persona, dev_issuer_url)))
 
 
 def _consent_of(platform, guardian: Actor, child_id: str) -> str:

@@ -9,6 +9,8 @@ from stafett.actor import Actor
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed)
 
+#: how a child in a protected case is shown to those with no direct role in it
+PROTECTED_CHILD = "Barn med skjermet adresse"
 #: refusals a form shows next to its fields (or over it); anything else is an error page
 FORM_ERRORS = (ValidationFailed, Conflict, Forbidden, PreconditionFailed, PreconditionRequired)
 
@@ -99,14 +101,19 @@ class WebBase:
                                 action=action, submit=submit, back=back, intro=intro,
                                 active=active)
 
-    def _web_child_names(self, child_ids) -> dict:
-        """Names of children the actor already reached through their own logs or handovers."""
+    def _web_child_names(self, child_ids, no_direct_role=()) -> dict:
+        """Names of children the actor already reached through their own logs or handovers;
+        a child in a protected case (protective address code) is not named to an actor with
+        no direct role in it (``no_direct_role``: e.g. a receiver before acceptance)."""
         names = {}
         for child_id in dict.fromkeys(c for c in child_ids if c):
             try:
-                names[child_id] = self.consent.child_parties(child_id)["child"]["name"]
+                parties = self.consent.child_parties(child_id)
             except NotFound:
                 names[child_id] = "Ukjent barn"
+                continue
+            names[child_id] = (PROTECTED_CHILD if parties.get("protected")
+                               and child_id in no_direct_role else parties["child"]["name"])
         return names
 
 

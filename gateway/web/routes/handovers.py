@@ -40,7 +40,11 @@ class HandoverPages:
         result = self.handover.list_handovers(None, 50, request.args.get("side") or None)
         items = result["items"]
         names = vm.agency_names(self.consent.list_agencies())
-        children = self._web_child_names(h.get("child_id") for h in items)
+        # a receiver has no part in the log before it accepts (services/handover/domain.py)
+        children = self._web_child_names(
+            (h.get("child_id") for h in items),
+            no_direct_role={h.get("child_id") for h in items if h.get("viewer_role") ==
+                            "receiver" and h.get("status") not in ("accepted", "completed")})
         return self._web_render(request, "handovers.html", title="Overganger", items=items,
                                 agencies=names, children=children,
                                 next_cursor=result["next_cursor"], active="overganger")

@@ -33,8 +33,9 @@ class LogPages:
 
         def submit(form):
             try:
-                child = self.consent.find_child({"national_id": form.text("national_id")})
-                opened = self.logs.open_log({"child_id": child["id"],
+                child = self.consent.resolve_citizen(
+                    "search", {"national_id": form.text("national_id")})
+                opened = self.logs.open_log({"child_id": child["person_id"],
                                              "level": int(form.text("level") or 1)})
             except NotFound:
                 raise ValidationFailed("no child", {"national_id": ["no child covered"]})

@@ -71,6 +71,9 @@ def seeded_events() -> list[Envelope]:
         ("log.closed", {"participant_person_ids": [person]}),
         ("log.proposal_answered", {"proposal_id": "pr-1", "proposer_person_id": person,
                                    "decision": "accepted"}),
+        ("consent.guardianship_changed", {"added_guardian_ids": [person],
+                                          "removed_guardian_ids": [], "guardian_ids": [person],
+                                          "notify_person_ids": [person], "protected": False}),
     ]
     return [Envelope(type=t, source=t.split(".")[0], data={**d, **smuggled},
                      actor_ref="person:someone", **common) for t, d in events]

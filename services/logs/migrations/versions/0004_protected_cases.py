@@ -1,0 +1,28 @@
+"""protected cases: the child's protective address code known to the log, access marks
+
+Revision ID: 0004
+Revises: 0003
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0004'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('logs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('child_protected', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
+    with op.batch_alter_table('access_log', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('protected', sa.Boolean(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('access_log', schema=None) as batch_op:
+        batch_op.drop_column('protected')
+    with op.batch_alter_table('logs', schema=None) as batch_op:
+        batch_op.drop_column('child_protected')
