@@ -145,9 +145,11 @@ class ConsentService(ServiceBase):
                     raise ValidationFailed("that national identity number is not a child's",
                                            {"national_id": ["not a child"]})
                 if child is None:
-                    child = self._mirror_child(number.value)
+                    child, protected = self._mirror_child(number.value)
+                else:
+                    protected = self._case_protected(child)
                 work.object_id = work.subject_id = child.id
-                work.protected = bool(child.protection) or self._case_protected(child)
+                work.protected = protected
             return {"person_id": child.id}
         raise ValidationFailed("unknown purpose", {"purpose": [f"one of {LOGIN}, {SEARCH}, "
                                                                f"{REGISTER}"]})
@@ -366,7 +368,7 @@ class ConsentService(ServiceBase):
             domain.require_staff(actor)
         else:
             domain.require_citizen_high(actor, policy)
-        with audited_work(self.db, actor, "grant", "consent", subject_id=child_id) as work:
+        with self._audited("grant", "consent", subject_id=child_id) as work:
             child = self._child(child_id)
             guardian_ids = self._guardian_ids(child.id)
             party = domain.consenting_party(child.birth_date, today, policy)
@@ -420,7 +422,7 @@ class ConsentService(ServiceBase):
         """Under the all-guardians policy, each further guardian adds their consent."""
         policy, today = self._policy(), date.today()
         domain.require_citizen_high(self.actor, policy)
-        with audited_work(self.db, self.actor, "approve", "consent", consent_id) as work:
+        with self._audited("approve", "consent", consent_id) as work:
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
             guardian_ids = self._guardian_ids(consent.child_id)
@@ -447,7 +449,7 @@ class ConsentService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def list_consents(self, child_id: str) -> list[dict]:
-        with audited_work(self.db, self.actor, "read", "consents", subject_id=child_id):
+        with self._audited("read", "consents", subject_id=child_id):
             self._require_may_read(child_id)
             consents = self.db.scalars(select(Consent).where(Consent.child_id == child_id)
                                        .order_by(Consent.created_at)).all()
@@ -455,7 +457,7 @@ class ConsentService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def get_consent(self, consent_id: str) -> dict:
-        with audited_work(self.db, self.actor, "read", "consent", consent_id) as work:
+        with self._audited("read", "consent", consent_id) as work:
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
             with self._as_missing_consent():
@@ -464,7 +466,7 @@ class ConsentService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def consent_fhir(self, consent_id: str) -> dict:
-        with audited_work(self.db, self.actor, "export_fhir", "consent", consent_id) as work:
+        with self._audited("export_fhir", "consent", consent_id) as work:
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
             with self._as_missing_consent():
@@ -479,7 +481,7 @@ class ConsentService(ServiceBase):
         than granting. When given, a stale version is refused.
         """
         domain.require_citizen_high(self.actor, self._policy())
-        with audited_work(self.db, self.actor, "withdraw", "consent", consent_id) as work:
+        with self._audited("withdraw", "consent", consent_id) as work:
             consent = self._consent(consent_id)
             work.subject_id = consent.child_id
             with self._as_missing_consent():
@@ -535,6 +537,27 @@ class ConsentService(ServiceBase):
         return {"expired": counts[domain.EXPIRE], "warned": counts[domain.WARN]}
 
     # -- helpers ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _audited(self, action: str, object_type: str, object_id: str | None = None,
+                 subject_id: str | None = None):
+        """``audited_work`` whose record is marked when its subject is a child in a
+        protected case (a protective address code): "skjermet" in the access log."""
+        with audited_work(self.db, self.actor, action, object_type, object_id,
+                          subject_id=subject_id) as work:
+            try:
+                yield work
+            finally:
+                if not work.protected and isinstance(work.subject_id, str):
+                    work.protected = self._subject_protected(work.subject_id)
+
+    def _subject_protected(self, subject_id: str) -> bool:
+        try:
+            child = self.db.get(Person, subject_id)
+            return child is not None and child.kind == "child" and self._case_protected(child)
+        except Exception:  # noqa: BLE001 - a failed transaction: the error itself is reported
+            log.warning("could not tell whether an access record's subject is protected")
+            return False
 
     def _policy(self) -> domain.ConsentPolicy:
         return domain.ConsentPolicy.from_config(self.config)
@@ -680,8 +703,9 @@ class ConsentService(ServiceBase):
                                      "(a parent it names is unknown); try again later")
         return record, parents
 
-    def _mirror_child(self, number: str) -> Person:
-        """A child new to Stafett: its register facts, inert until ``register_child``."""
+    def _mirror_child(self, number: str) -> tuple[Person, bool]:
+        """A child new to Stafett: its register facts, inert until ``register_child``;
+        and whether its case is protected (its own code or a parent's)."""
         record = self._lookup(number)
         if record is None:
             raise ValidationFailed("the population register has no person with that "
@@ -691,9 +715,11 @@ class ConsentService(ServiceBase):
             raise ValidationFailed("that national identity number is not a child's",
                                    {"national_id": [f"not a child (under "
                                                     f"{domain.ADULT_AGE})"]})
+        parents = [self._lookup(p) for p in record.parental_responsibility]
         child = self._new_citizen("child", record.name, number, birth_date=record.birth_date)
-        child.protection = record.protection  # the guardians' codes count at registration
-        return child
+        child.protection = record.protection  # the guardians follow at registration
+        return child, domain.case_protected([record.protection]
+                                            + [p.protection for p in parents if p])
 
     def _guardian_from(self, record: RegisterPerson) -> Person:
         guardian = self._person_by_number(record.national_id)

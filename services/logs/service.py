@@ -685,10 +685,11 @@ class LogsService(ServiceBase):
         if self.db.get(AppliedHandover, handover_id) is not None:
             return {"applied": True, "already_applied": True}
         with audited_work(self.db, self.actor, "apply_handover", "log", log_id,
-                          subject_id=log_id, role="system"):
+                          subject_id=log_id, role="system") as work:
             log = self.db.get(Log, log_id)
             if log is None:
                 raise NotFound("no such log")
+            work.protected = bool(log.child_protected)
             domain.require_open(log)
             today = date.today()
             # the owner's answer now, not the projection's: consent may have ended between

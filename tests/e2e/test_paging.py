@@ -2,10 +2,8 @@
 at a time gives every item once, newest first, whoever asks."""
 from __future__ import annotations
 
-import random
 from datetime import date
 
-from services.consent.identity_numbers import generate_synthetic
 from stafett.demo import AGENCIES
 
 SCHOOL = AGENCIES["school"]["org_number"]
@@ -31,7 +29,7 @@ def ids(items) -> list[str]:
     return [item["id"] for item in items]
 
 
-def test_logs_and_handovers_page_through_every_item_once(populated_platform):
+def test_logs_and_handovers_page_through_every_item_once(populated_platform, register_file):
     platform, world = populated_platform
     teacher = platform.client("teacher")
     emma = world.stories["emma"]
@@ -56,7 +54,7 @@ def test_logs_and_handovers_page_through_every_item_once(populated_platform):
     outgoing = walk(teacher, "/api/v1/handovers", 2, direction="outgoing")
     assert {h["viewer_role"] for h in outgoing} == {"requester"}
 
-    opened = [open_log_for_a_new_pupil(teacher, n) for n in range(4)]
+    opened = [open_log_for_a_new_pupil(teacher, register_file, n) for n in range(4)]
     for persona in ("teacher", "nurse", "guardian", "school-system"):
         client = platform.client(persona)
         whole = client.get("/api/v1/logs", params={"limit": 200}).json()
@@ -67,13 +65,13 @@ def test_logs_and_handovers_page_through_every_item_once(populated_platform):
     assert ids(mine)[:4] == opened[::-1] and len(mine) == 5  # newest first, and Emma's
 
 
-def open_log_for_a_new_pupil(teacher, n: int) -> str:
-    """A new pupil (synthetic numbers), a signed paper form for the school, a log."""
-    rng = random.Random(4000 + n)
-    child = teacher.post("/api/v1/children", json={
-        "national_id": generate_synthetic(date(2014, 3, 1 + n), rng), "name": f"Elev {n}",
-        "guardians": [{"national_id": generate_synthetic(date(1984, 5, 1 + n), rng),
-                       "name": f"Forelder {n}"}]}).json()
+def open_log_for_a_new_pupil(teacher, register, n: int) -> str:
+    """A new pupil and its parent in the population register (synthetic numbers), the
+    pupil registered by its number, a signed paper form for the school, a log."""
+    register.add(f"forelder-{n}", f"Forelder {n}", date(1984, 5, 1 + n))
+    number = register.add(f"elev-{n}", f"Elev {n}", date(2014, 3, 1 + n),
+                          parents=[f"forelder-{n}"])
+    child = teacher.post("/api/v1/children", json={"national_id": number}).json()
     consent = teacher.post(f"/api/v1/children/{child['id']}/consents", json={
         "scope": {"agencies": [SCHOOL]}, "purpose": "Samarbeid",
         "paper": {"kind": "signed_form", "reference": f"P-{n}",
