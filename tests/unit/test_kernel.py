@@ -455,6 +455,25 @@ def test_audit_chain_intact(audit_session):
     assert second["actor_ref"] == "anonymous" and first["actor_ref"] == "person:s-1"
 
 
+def test_audit_protected_mark_is_hashed_and_old_records_hash_as_before(audit_session):
+    """A record about a child with a protective address code is marked; removing the mark
+    breaks the chain, and records without it hash exactly as before the mark existed."""
+    plain = audit.record_access(audit_session, ACTOR, action="read", object_type="log",
+                                object_id="l-1", subject_id="l-1", outcome="allowed")
+    marked = audit.record_access(audit_session, ACTOR, action="read", object_type="log",
+                                 object_id="l-2", subject_id="l-2", outcome="allowed",
+                                 protected=True)
+    audit_session.commit()
+    assert [r["protected"] for r in rows(audit_session)] == [None, True]
+    assert plain["hash"] == audit._digest({k: v for k, v in plain.items() if k != "protected"})
+    assert marked["hash"] != audit._digest({**marked, "protected": None})
+    assert audit.verify_chain(audit_session) == (True, None)
+    audit_session.execute(update(audit.access_table).where(audit.access_table.c.seq == 2)
+                          .values(protected=None))
+    audit_session.commit()
+    assert audit.verify_chain(audit_session) == (False, 2)
+
+
 def test_audit_empty_chain_is_intact(audit_session):
     assert audit.verify_chain(audit_session) == (True, None)
 

@@ -183,3 +183,36 @@ def test_the_scan_itself_finds_a_leak():
     assert leaks(f"Hei {emma['name'].split()[0]}") != []
     assert leaks(f"nummer {emma['national_id']}") != []
     assert leaks("Emmanuel") == []   # whole names and words count, not parts of words
+
+
+@pytest.mark.parametrize("kind", domain.KINDS)
+def test_an_email_about_a_protected_case_locates_nothing(kind):
+    """A child with a protective address code ("kode 6/7"): one fixed text, no link (a
+    host names a municipality), no kind, no calendar file, and a sender naming no
+    municipality."""
+    context = {"log_id": "log-1", "handover_id": "h-1", "meeting_id": "mt-1",
+               "starts_at": "2026-12-01T09:00:00+01:00", "protected": True}
+    email = rendering.render_email(kind, context, "https://stafett.havvik.example")
+    assert email.subject == "Nytt varsel i Stafett" and email.ics is None
+    assert "http" not in email.text + email.html and "havvik" not in (email.text + email.html)
+    assert "Du har et nytt varsel i Stafett." in email.text
+    smtp = SmtpSettings(sender="Stafett <ikke-svar@stafett.havvik.example>",
+                        protected_sender="Stafett <ikke-svar@stafett.example>")
+    message = EmailChannel(smtp, "https://stafett.havvik.example").compose(Outgoing(
+        delivery_id="d-1", event_id="e-1", event_type="log.measure_added", kind=kind,
+        context=context, address="someone@example.org"))
+    assert "havvik" not in message.as_string().lower()
+
+
+def test_a_protected_case_marks_every_notice():
+    event = Envelope(type="log.measure_added", source="logs", log_id="log-1",
+                     child_id="child-1", data={"measure_id": "m-1",
+                                               "responsible_person_id": "p-1",
+                                               "responsible_agency": "974760673"})
+    assert notices_for(event, Facts())[0].context.get("protected") is None
+    marked = notices_for(event, Facts(child_protected=True))
+    assert marked and all(n.context["protected"] is True for n in marked)
+    changed = Envelope(type="consent.guardianship_changed", source="consent",
+                       child_id="child-1", data={"notify_person_ids": ["g-1"],
+                                                 "protected": True})
+    assert notices_for(changed, Facts())[0].context["protected"] is True
