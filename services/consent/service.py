@@ -145,7 +145,10 @@ class ConsentService(ServiceBase):
                     raise ValidationFailed("that national identity number is not a child's",
                                            {"national_id": ["not a child"]})
                 if child is None:
-                    child, protected = self._mirror_child(number.value)
+                    try:
+                        child, protected = self._mirror_child(number.value)
+                    except IntegrityError:  # the same child, resolved at the same moment
+                        raise Conflict("the child is being registered right now; try again")
                 else:
                     protected = self._case_protected(child)
                 work.object_id = work.subject_id = child.id
