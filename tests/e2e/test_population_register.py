@@ -222,6 +222,13 @@ def test_the_register_api_over_http_and_what_happens_when_it_is_down(
         assert teacher.post("/api/v1/children/search",
                             json={"national_id": ada}).status_code == 404
         assert child_of(maria, "Ada Berg") is None
+        # nobody logs in as the inert child, and logging in creates no one
+        persons = len(rows(platform, "consent", "SELECT id FROM persons"))
+        assert platform.client("child", pid=ada).get("/api/v1/me").json()["person_id"] is None
+        stranger = register_file.add("ukjent", "Ukjent Person", date(1990, 1, 1))
+        assert platform.client("guardian", pid=stranger).get(
+            "/api/v1/me").json()["person_id"] is None
+        assert len(rows(platform, "consent", "SELECT id FROM persons")) == persons
         assert child_of(platform.client("guardian"), EMMA["name"]) == emma
 
         # slow: refused within the register timeout, not the gateway's
