@@ -275,6 +275,7 @@ def test_a_protected_case(code, container_factory, amqp_uri, database_urls, tmp_
                      "fortrolig": (LIAM, "confidential-guardian")}[code]
     platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
                         SMTP_PORT=sink.port, WEBHOOK_ALLOW_HTTP="true",
+                        WEBHOOK_ALLOW_LOOPBACK="true",     # the receiver is on 127.0.0.1
                         PUBLIC_URL="https://stafett.test", DELIVERY_POLL_SECONDS=0.2)
     platform.start()
     try:
