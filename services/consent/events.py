@@ -4,7 +4,8 @@
 |---|---|
 | consent.granted / withdrawn / superseded / expiring / expired | ``consent_data`` below |
 | consent.child_registered | guardian_ids, protected |
-| consent.guardianship_changed | added_guardian_ids, removed_guardian_ids, guardian_ids, notify_person_ids, protected |
+| consent.guardianship_changed | added_guardian_ids, removed_guardian_ids, guardian_ids, |
+| | notify_person_ids, protected |
 | consent.protection_changed | protected |
 
 ``protected`` says the case has a protective address code (the child's or a guardian's):

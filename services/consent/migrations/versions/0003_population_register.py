@@ -32,7 +32,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('guardianship_changes', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_guardianship_changes_child_id'), ['child_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_guardianship_changes_child_id'), ['child_id'],
+                              unique=False)
     with op.batch_alter_table('access_log', schema=None) as batch_op:
         batch_op.add_column(sa.Column('protected', sa.Boolean(), nullable=True))
 
