@@ -1,8 +1,9 @@
 """The web client's pages: one mixin per owning service, like gateway/routes/ for the API.
 
-Each page does what an API route does: session → identity → ``consent.resolve_actor`` →
-``self.actor_context.set(actor)`` → the owning service's RPC, which decides access. The
-gateway only renders; a 404 from a service is "Fant ikke siden" (gateway/web/pages.py).
+Each page does what an API route does: session → identity → (a citizen's number:
+``consent.resolve_citizen``) → ``consent.resolve_actor`` → ``self.actor_context.set(actor)``
+→ the owning service's RPC, which decides access. The gateway only renders; a 404 from a
+service is "Fant ikke siden" (gateway/web/pages.py).
 
 URLs are Norwegian: ``/`` (login or Mine logger), ``/logg-inn``, ``/logg-inn/dev``,
 ``/logg-inn/<provider>``, ``/auth/callback``, ``/logg-ut``, ``/logger``,
