@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -137,7 +137,7 @@ def notices_for(event, facts: Facts | None = None) -> list[Notice]:
 def protect(n: Notice) -> Notice:
     """A notice about a child in a protected case: marked, so e-mail says nothing more
     than that there is something new (rendering.py)."""
-    return Notice(n.kind, n.person_ids, n.agencies, {**n.context, "protected": True})
+    return replace(n, context={**n.context, "protected": True})
 
 
 def _ids(event, data: dict, *keys) -> dict:
