@@ -1,7 +1,7 @@
 """Synthetic demo data and the personas the dev issuer mints tokens for.
 
 The children and guardians come from the embedded population register,
-``config/population-register.yaml`` (synthetic test numbers: month + 80), the single source
+``stafett/population-register.yaml`` (synthetic test numbers: month + 80), the single source
 of the demo's persons: the consent service reads the same file, so registering a child by
 its national id gives it exactly the guardians the personas log in as. Agencies' numbers are
 generated from a fixed seed, so the demo is the same on every machine and no real person or

@@ -4,14 +4,15 @@ In Norway who has parental responsibility for a child is a fact of Folkeregister
 something staff type. The consent service asks this port, never a request body. Two
 adapters (``docs/population-register.md``):
 
-- ``EmbeddedRegister``: a YAML file of synthetic persons (``config/population-register.yaml``),
-  for ``make run`` and the tests; re-read when the file changes.
+- ``EmbeddedRegister``: a YAML file of synthetic persons (by default the packaged
+  ``stafett/population-register.yaml``, the demo's persons), for ``make run`` and the tests;
+  re-read when the file changes.
 - ``HttpRegister``: a register API over HTTPS (our documented contract), with a bearer token
   and timeouts. Whatever goes wrong there is ``RegisterUnavailable``: the service answers
   503 and changes nothing.
 
 Configuration (read by the consent service only): ``POPULATION_REGISTER`` is
-``embedded:<path>`` or an ``https://`` base URL; ``POPULATION_REGISTER_TOKEN``,
+``embedded:`` (the packaged file), ``embedded:<path>`` or an ``https://`` base URL; ``POPULATION_REGISTER_TOKEN``,
 ``POPULATION_REGISTER_TIMEOUT`` (seconds).
 
 Nothing here logs or raises with a national identity number in it.
@@ -23,6 +24,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from importlib import resources
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -38,8 +40,8 @@ log = logging.getLogger(__name__)
 FORTROLIG, STRENGT_FORTROLIG = "fortrolig", "strengt_fortrolig"
 #: protective address codes: "kode 7" and "kode 6"
 PROTECTION_CODES = (FORTROLIG, STRENGT_FORTROLIG)
-REPOSITORY = Path(__file__).resolve().parents[2]
-DEFAULT_EMBEDDED = "config/population-register.yaml"
+#: the demo's synthetic persons, package data (an installed wheel has it too)
+DEFAULT_EMBEDDED = Path(str(resources.files("stafett").joinpath("population-register.yaml")))
 
 
 class RegisterUnavailable(Exception):
@@ -100,9 +102,8 @@ def person_from(data: dict) -> RegisterPerson:
 class EmbeddedRegister:
     """Synthetic persons from a YAML file keyed by handle; parents named by handle."""
 
-    def __init__(self, path: str | Path):
-        path = Path(path)
-        self.path = path if path.is_absolute() else REPOSITORY / path
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else DEFAULT_EMBEDDED
         self._lock = threading.Lock()
         self._stamp = None
         self._persons: dict[str, RegisterPerson] = {}
@@ -149,8 +150,6 @@ def read_embedded(path: Path) -> dict[str, RegisterPerson]:
 
 def handles(path: str | Path = DEFAULT_EMBEDDED) -> dict[str, dict]:
     """The embedded file's entries by handle, parents as handles (for stafett.demo)."""
-    path = Path(path)
-    path = path if path.is_absolute() else REPOSITORY / path
     return dict((yaml.safe_load(path.read_text(encoding="utf-8")) or {})["persons"])
 
 
@@ -211,9 +210,9 @@ def _loopback(host: str | None) -> bool:
 
 def from_config(config) -> PopulationRegister:
     """The adapter ``POPULATION_REGISTER`` names: ``embedded:<path>`` or a base URL."""
-    where = str(config.get("POPULATION_REGISTER") or f"embedded:{DEFAULT_EMBEDDED}").strip()
+    where = str(config.get("POPULATION_REGISTER") or "embedded:").strip()
     if where.startswith("embedded:"):
-        return EmbeddedRegister(where.removeprefix("embedded:"))
+        return EmbeddedRegister(where.removeprefix("embedded:").strip() or None)
     if where.startswith(("https://", "http://")):
         return HttpRegister(where, token=str(config.get("POPULATION_REGISTER_TOKEN") or ""),
                             timeout=float(config.get("POPULATION_REGISTER_TIMEOUT", 5)))

@@ -1,6 +1,6 @@
 """The population register in tests: a per-test embedded file, and a register API server.
 
-- ``RegisterFile``: a copy of ``config/population-register.yaml`` a test may change (add a
+- ``RegisterFile``: a copy of ``stafett/population-register.yaml`` a test may change (add a
   pupil, change who has parental responsibility); the consent service re-reads it when it
   changes (``POPULATION_REGISTER=embedded:<path>``, ``RegisterFile.setting``).
 - ``RegisterServer``: the register API of docs/population-register.md on a free loopback
@@ -21,13 +21,13 @@ from pathlib import Path
 import yaml
 
 from services.consent.identity_numbers import generate_synthetic
-from services.consent.register import DEFAULT_EMBEDDED, REPOSITORY, read_embedded
+from services.consent.register import DEFAULT_EMBEDDED, read_embedded
 
 LOOKUP_PATH = "/v1/persons/lookup"
 
 
 class RegisterFile:
-    def __init__(self, path: Path, source: Path = REPOSITORY / DEFAULT_EMBEDDED):
+    def __init__(self, path: Path, source: Path = DEFAULT_EMBEDDED):
         self.path = Path(path)
         self.document = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
         self._rng = random.Random(str(path))

@@ -32,7 +32,7 @@ def server(register_file):
 # -- the embedded register ---------------------------------------------------------------------
 
 def test_the_committed_register_is_the_demos_persons_with_each_code():
-    register = from_config({})  # the default: embedded:config/population-register.yaml
+    register = from_config({})  # the default: the packaged stafett/population-register.yaml
     assert isinstance(register, EmbeddedRegister)
     emma = register.lookup(EMMA["national_id"])
     assert (emma.name, emma.birth_date) == ("Emma Solberg", date(2013, 3, 14))
