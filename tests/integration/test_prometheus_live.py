@@ -1,5 +1,5 @@
 """The alert rules against the running platform: a real Prometheus (Debian's binary, on
-loopback, scraping every second) scrapes the five components with the shipped rules
+loopback, scraping every two seconds) scrapes the five components with the shipped rules
 (``for:`` shortened to 2 s, tests.support.prometheus.rules_with_short_for). The consent
 service is stopped: StafettComponentDown{component="consent"} goes pending, then firing,
 seen through Prometheus's HTTP API; it is started again on the same port and the alert
@@ -14,9 +14,12 @@ def test_an_alert_fires_when_a_service_stops_and_clears_when_it_returns(platform
     prometheus = Prometheus(tmp_path, {c: f"127.0.0.1:{platform.ports[c]}" for c in COMPONENTS})
     prometheus.start()
     try:
-        wait_for(lambda: set(prometheus.targets_up().values()) == {"up"}
-                 and len(prometheus.targets_up()) == len(COMPONENTS), timeout=30,
-                 interval=0.5, message="every component scraped")
+        try:
+            wait_for(lambda: set(prometheus.targets_up().values()) == {"up"}
+                     and len(prometheus.targets_up()) == len(COMPONENTS), timeout=60,
+                     interval=0.5, message="every component scraped")
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}: {prometheus.target_errors()}") from None
         # the platform's own series reach Prometheus (the rules have something to read)
         wait_for(lambda: prometheus.query('stafett_timer_interval_seconds{timer="outbox_relay"}'),
                  timeout=20, interval=0.5, message="heartbeats scraped")

@@ -28,7 +28,9 @@ def rules_with_short_for(rules_text: str, hold: str = "2s") -> dict:
 
 
 class Prometheus:
-    def __init__(self, tmp_path: Path, targets: dict[str, str], interval: str = "1s"):
+    # 2 s, not 1 s: the scrape timeout equals the interval, and a loaded CI runner can take
+    # over a second to answer a scrape (a target then shows "down" with a timeout error)
+    def __init__(self, tmp_path: Path, targets: dict[str, str], interval: str = "2s"):
         binary = shutil.which("prometheus")
         assert binary, "prometheus missing: scripts/ensure-services.sh installs Debian's"
         self.binary = binary
@@ -92,6 +94,11 @@ class Prometheus:
 
     def targets_up(self) -> dict[str, str]:
         return {t["labels"]["component"]: t["health"]
+                for t in self.api("targets")["activeTargets"]}
+
+    def target_errors(self) -> dict[str, str]:
+        """Each target's health and last scrape error: what a failing wait reports."""
+        return {t["labels"]["component"]: f'{t["health"]}: {t.get("lastError") or "-"}'
                 for t in self.api("targets")["activeTargets"]}
 
     def query(self, expr: str) -> list:
