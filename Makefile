@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m stafett.devstack
+	$(PY) -m stafett.dev.stack
 
 test: $(STAMP) services
 	$(PY) -m pytest -q -W ignore::DeprecationWarning

@@ -26,7 +26,8 @@ from nameko.extensions import DependencyProvider
 from gateway.auth import TokenVerifier
 from gateway.identity import identity_from
 from stafett.config import comma_list
-from stafett.devissuer import dev_issuer_configs
+from stafett.config import flag
+from stafett.dev.issuer import dev_issuer_configs
 from stafett.errors import Forbidden, TooManyRequests, Unauthorized
 from stafett.metrics import AUTH_REJECTIONS, label_request
 from stafett.web import BEARER_CHALLENGE
@@ -40,7 +41,7 @@ class Authenticator(DependencyProvider):
     def setup(self):
         config = self.container.config
         issuers = list(config.get("ISSUERS") or [])
-        if str(config.get("DEV_ISSUER", "false")).lower() == "true":
+        if flag(config.get("DEV_ISSUER"), False, "DEV_ISSUER"):
             issuers += dev_issuer_configs(config.get("DEV_ISSUER_DIR", "var"))
         self.verifier = TokenVerifier.from_config(issuers)
         self.max_body = int(config.get("MAX_BODY_BYTES", 65536))

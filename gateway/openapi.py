@@ -9,7 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from gateway.http import MAX_IF_MATCH
+from gateway.http import MAX_IF_MATCH, api_routes
 from services.consent import schemas as consent
 from services.handover import schemas as handover
 from services.logs import schemas as logs
@@ -146,11 +146,10 @@ def _operation(method: str, path: str, contract, idempotent: bool,
     return operation
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> dict:
-    from gateway.http import api_routes
-    from gateway.service import GatewayService
-
+@lru_cache(maxsize=4)
+def openapi_document(service) -> dict:
+    """The document of ``service``'s ``@api`` routes (the gateway passes its own class, so
+    this module does not import the gateway service)."""
     spec = APISpec(title="Stafett API", version="1", openapi_version="3.1.0",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "The shared stafettlogg around a child (BTI model)."},
@@ -161,8 +160,8 @@ def openapi_document() -> dict:
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)
     paths: dict[str, dict] = {}
-    for method, path, name, entrypoint in api_routes(GatewayService):
-        handler = getattr(GatewayService, name)
+    for method, path, name, entrypoint in api_routes(service):
+        handler = getattr(service, name)
         paths.setdefault(path, {})[method.lower()] = _operation(
             method.lower(), path, entrypoint.contract,
             getattr(handler, "takes_idempotency_key", False), entrypoint.scope)

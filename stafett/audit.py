@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from contextlib import contextmanager
 from datetime import timezone
 
@@ -28,9 +27,11 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, select
 from sqlalchemy.orm import Session
 
 from stafett.actor import Actor
+from stafett.clock import as_utc
 from stafett.errors import Forbidden, NotFound, StafettError, Unauthorized
 from stafett.events import kernel_metadata, utcnow
 from stafett.fields import FORBIDDEN
+from stafett.ids import new_id
 
 GENESIS = "0" * 64
 #: an id as recorded (uuids, organisation numbers): what fits the 36 of the id columns
@@ -67,7 +68,7 @@ _HASHED = ("id", "at", "actor_ref", "actor_kind", "agency", "role", "action", "o
 def _digest(record: dict) -> str:
     # UTC, whatever time zone the database session hands the timestamp back in
     at = record["at"]
-    at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    at = as_utc(at).astimezone(timezone.utc)
     content = {k: (at.isoformat() if k == "at" else record[k]) for k in _HASHED}
     if record.get("protected"):
         content["protected"] = True
@@ -85,7 +86,7 @@ def record_access(session: Session, actor: Actor | None, *, action: str, object_
     last = session.execute(select(access_table.c.hash).order_by(access_table.c.seq.desc())
                            .limit(1)).scalar()
     record = {
-        "id": str(uuid.uuid4()), "at": utcnow().replace(microsecond=0),
+        "id": new_id(), "at": utcnow().replace(microsecond=0),
         "actor_ref": actor.ref if actor else "anonymous",
         "actor_kind": actor.kind if actor else "anonymous",
         "agency": actor.agency if actor else None, "role": role, "action": action,

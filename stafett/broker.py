@@ -54,7 +54,8 @@ from amqp.exceptions import AccessRefused, NotFound  # noqa: E402
 from kombu import Connection, Exchange  # noqa: E402
 from nameko.extensions import DependencyProvider  # noqa: E402
 
-from stafett.config import ROOT, ConfigError  # noqa: E402
+# with_credentials, tls_options: also importable from here (they live with the configuration)
+from stafett.config import ROOT, ConfigError, tls_options, with_credentials  # noqa: E402,F401
 
 log = logging.getLogger(__name__)
 
@@ -346,63 +347,11 @@ def render_kubernetes(table: AccessTable | None = None) -> str:
                                  width=1000) for document in documents)
 
 
-# -- configuration: credentials and TLS -----------------------------------------------------
-
-def _on(value) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def with_credentials(uri: str, username: str, password: str) -> str:
-    """``uri`` with its user and password replaced (host, port and vhost kept)."""
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{quote(username, safe='')}:{quote(password, safe='')}@{host}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
+# -- URIs -----------------------------------------------------------------------------------
 
 def with_vhost(uri: str, vhost: str) -> str:
     parts = urlsplit(uri)
     return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
-
-
-def tls_options(config: dict) -> dict | None:
-    """kombu/py-amqp ``ssl`` options when ``AMQP_TLS`` is on: the broker's certificate must
-    chain to ``AMQP_TLS_CA_FILE`` (or the system's CAs) and name ``AMQP_TLS_SERVER_NAME``
-    (default: the host in ``AMQP_URI``); ``AMQP_TLS_CERT_FILE``/``_KEY_FILE`` present a client
-    certificate. There is no switch to turn verification off."""
-    if not _on(config.get("AMQP_TLS", False)):
-        return None
-    files = {}
-    for key, option in (("AMQP_TLS_CA_FILE", "ca_certs"), ("AMQP_TLS_CERT_FILE", "certfile"),
-                        ("AMQP_TLS_KEY_FILE", "keyfile")):
-        value = str(config.get(key) or "").strip()
-        if value:
-            if not Path(value).is_file():
-                raise ConfigError(f"{key}: no such file: {value}")
-            files[option] = value
-    if "keyfile" in files and "certfile" not in files:
-        raise ConfigError("AMQP_TLS_KEY_FILE needs AMQP_TLS_CERT_FILE")
-    server_name = (str(config.get("AMQP_TLS_SERVER_NAME") or "").strip()
-                   or urlsplit(config["AMQP_URI"]).hostname)
-    return {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": server_name, **files}
-
-
-def finish_config(config: dict) -> dict:
-    """Applied by ``component_config``: ``AMQP_USERNAME``/``AMQP_PASSWORD`` (from a Secret)
-    go into ``AMQP_URI``; ``AMQP_TLS`` becomes nameko's ``AMQP_SSL``."""
-    username = str(config.get("AMQP_USERNAME") or "")
-    if username and "AMQP_URI" in config:
-        config["AMQP_URI"] = with_credentials(config["AMQP_URI"], username,
-                                              str(config.get("AMQP_PASSWORD") or ""))
-    if "AMQP_URI" in config:
-        options = tls_options(config)
-        if options is not None:
-            config["AMQP_SSL"] = options
-    return config
 
 
 def connection(config: dict, **kwargs) -> Connection:

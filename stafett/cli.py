@@ -132,7 +132,7 @@ def configuration(args) -> dict:
         config = component_config("notifications", args.config)
     except (ConfigError, OSError) as exc:
         raise Failure("configuration", f"cannot read the configuration: {exc}") from None
-    from stafett.broker import tls_options
+    from stafett.config import tls_options
 
     uri = args.amqp_uri or os.environ.get("AMQP_URI") or config["AMQP_URI"]
     try:  # AMQPS as the components have it: AMQP_TLS, AMQP_TLS_CA_FILE, … (docs/security.md)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from importlib import resources
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
 
@@ -29,6 +31,25 @@ _ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<defaul
 
 class ConfigError(RuntimeError):
     pass
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def flag(value, default: bool = False, name: str = "a switch") -> bool:
+    """A boolean setting: ``True``/``False`` (YAML) or ``1``/``0``, ``true``/``false``,
+    ``yes``/``no``, ``on``/``off`` in any case, spaces trimmed; absent (None) is ``default``.
+    Anything else is a ``ConfigError``: a mistyped switch is not silently off."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name}: {value!r} is not a boolean (true/false, yes/no, on/off, 1/0)")
 
 
 def expand(text: str, environ: Mapping[str, str] | None = None) -> str:
@@ -99,8 +120,6 @@ def component_config(component: str, path: str | Path | None = None,
         config.update((site.get("components") or {}).get(component) or {})
     config["COMPONENT"] = component
     config.update(overrides)
-    from stafett.broker import finish_config  # the broker's credentials and TLS switch
-
     return finish_config(config)
 
 
@@ -108,3 +127,53 @@ def comma_list(value) -> tuple[str, ...]:
     """A setting that lists values, given as "a, b" or as a YAML list: the values, trimmed."""
     items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
     return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+# -- the broker: credentials and TLS -------------------------------------------------------
+
+def with_credentials(uri: str, username: str, password: str) -> str:
+    """``uri`` with its user and password replaced (host, port and vhost kept)."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{quote(username, safe='')}:{quote(password, safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def tls_options(config: dict) -> dict | None:
+    """kombu/py-amqp ``ssl`` options when ``AMQP_TLS`` is on: the broker's certificate must
+    chain to ``AMQP_TLS_CA_FILE`` (or the system's CAs) and name ``AMQP_TLS_SERVER_NAME``
+    (default: the host in ``AMQP_URI``); ``AMQP_TLS_CERT_FILE``/``_KEY_FILE`` present a client
+    certificate. There is no switch to turn verification off."""
+    if not flag(config.get("AMQP_TLS"), False, "AMQP_TLS"):
+        return None
+    files = {}
+    for key, option in (("AMQP_TLS_CA_FILE", "ca_certs"), ("AMQP_TLS_CERT_FILE", "certfile"),
+                        ("AMQP_TLS_KEY_FILE", "keyfile")):
+        value = str(config.get(key) or "").strip()
+        if value:
+            if not Path(value).is_file():
+                raise ConfigError(f"{key}: no such file: {value}")
+            files[option] = value
+    if "keyfile" in files and "certfile" not in files:
+        raise ConfigError("AMQP_TLS_KEY_FILE needs AMQP_TLS_CERT_FILE")
+    server_name = (str(config.get("AMQP_TLS_SERVER_NAME") or "").strip()
+                   or urlsplit(config["AMQP_URI"]).hostname)
+    return {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": server_name, **files}
+
+
+def finish_config(config: dict) -> dict:
+    """Applied by ``component_config``: ``AMQP_USERNAME``/``AMQP_PASSWORD`` (from a Secret)
+    go into ``AMQP_URI``; ``AMQP_TLS`` becomes nameko's ``AMQP_SSL``."""
+    username = str(config.get("AMQP_USERNAME") or "")
+    if username and "AMQP_URI" in config:
+        config["AMQP_URI"] = with_credentials(config["AMQP_URI"], username,
+                                              str(config.get("AMQP_PASSWORD") or ""))
+    if "AMQP_URI" in config:
+        options = tls_options(config)
+        if options is not None:
+            config["AMQP_SSL"] = options
+    return config

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from stafett import metrics
+from stafett.config import flag
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class Database(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.engine = make_engine(config["DATABASE_URL"])
-        if _truthy(config.get("MIGRATE_ON_START", True)):
+        if flag(config.get("MIGRATE_ON_START"), True, "MIGRATE_ON_START"):
             migrate(self.engine, self.migrations_dir)
         instrument(self.engine, self.container.service_name)
         self.pool_gauges = PoolGauges(self.engine, self.container.service_name)
@@ -154,5 +155,3 @@ class Database(DependencyProvider):
             connection.execute(text("SELECT 1"))
 
 
-def _truthy(value) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}

@@ -1,5 +1,4 @@
-"""Dead letters for operations (``stafett dlq``, stafett/cli.py; ``python -m stafett.dlq`` is
-the same command).
+"""Dead letters for operations (``stafett dlq``, stafett/cli.py).
 
 A dead-letter queue is ``<work queue>.dlq``: events a consumer failed on
 ``EVENT_MAX_ATTEMPTS`` times (stafett/events.py). Listing and showing go through the
@@ -18,19 +17,20 @@ from __future__ import annotations
 
 import warnings
 
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # python -m stafett.dlq
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import fnmatch  # noqa: E402
 import json  # noqa: E402
 import socket  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import datetime  # noqa: E402
 from urllib.parse import quote, unquote, urlsplit  # noqa: E402
 
 import amqp.exceptions  # noqa: E402
 import requests  # noqa: E402
 from kombu import Connection, Queue  # noqa: E402
 
+from stafett.clock import parse_utc, utcnow  # noqa: E402
 from stafett.events import ATTEMPT_HEADER, ERROR_HEADER  # noqa: E402
 
 DLQ_SUFFIX = ".dlq"
@@ -85,10 +85,8 @@ def describe(payload, headers: dict | None, now: datetime | None = None) -> dict
     occurred, age = payload.get("occurred_at"), None
     if occurred:
         try:
-            moment = datetime.fromisoformat(str(occurred))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            age = round(((now or datetime.now(timezone.utc)) - moment).total_seconds(), 1)
+            moment = parse_utc(occurred)
+            age = round(((now or utcnow()) - moment).total_seconds(), 1)
         except ValueError:
             pass
     return {"event_id": payload.get("event_id"), "type": payload.get("type"),
@@ -256,9 +254,3 @@ def replay(amqp_uri: str, dlq_name: str, limit: int | None = None, ssl=None) -> 
     return DeadLetters(amqp_uri, ssl=ssl).replay(dlq_name, limit)["replayed"]
 
 
-if __name__ == "__main__":
-    import sys
-
-    from stafett.cli import main
-
-    sys.exit(main(["dlq", *sys.argv[1:]]))

@@ -23,9 +23,7 @@ into any queue by its name (``stafett.broker``). Exchanges are checked, not decl
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from weakref import WeakKeyDictionary
 
 import eventlet
@@ -41,17 +39,11 @@ from sqlalchemy.orm import Session
 
 from stafett import broker, metrics
 from stafett.actor import CONTEXT_KEY, Actor
+from stafett.ids import new_id
+from stafett.clock import as_utc, utcnow  # noqa: F401 (as_utc: imported from here too)
+from stafett.config import flag
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back naive; they were stored as UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True)
@@ -62,7 +54,7 @@ class Envelope:
     source: str
     data: dict = field(default_factory=dict)
     version: int = 1
-    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    event_id: str = field(default_factory=new_id)
     occurred_at: str = field(default_factory=lambda: utcnow().isoformat())
     agency: str | None = None
     actor_ref: str | None = None
@@ -270,7 +262,7 @@ class ReliableEventHandler(EventHandler):
         self.max_attempts = int(config.get("EVENT_MAX_ATTEMPTS", 5))
         self.retry_base = float(config.get("EVENT_RETRY_BASE_SECONDS", 1))
         name = self.queue.name
-        quorum = str(config.get("QUORUM_QUEUES", "true")).lower() == "true"
+        quorum = flag(config.get("QUORUM_QUEUES"), True, "QUORUM_QUEUES")
         arguments = {"x-queue-type": "quorum"} if quorum else {}
         source = Exchange(broker.events_exchange(self.source_service), type="topic",
                           durable=True, no_declare=True)

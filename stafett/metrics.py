@@ -18,8 +18,8 @@ Timers and worker loops report their last successful run
 (``stafett_timer_last_success_timestamp_seconds``, the process start before the first run)
 and their interval; consumers the age of each event they are handed
 (``stafett_event_lag_seconds``); databases their query latency and pool. Gauges that cost a
-query (the outbox, the business gauges of each service: ``ScrapeGauges``) are computed when
-``/metrics`` is scraped, at most every ``METRICS_REFRESH_SECONDS``.
+query (the outbox, the business gauges of each service: ``stafett.gauges.ScrapeGauges``) are
+computed when ``/metrics`` is scraped, at most every ``METRICS_REFRESH_SECONDS``.
 
 Metrics are module-level so several containers in one process (tests) share one registry
 without duplicate registration.
@@ -30,12 +30,13 @@ import logging
 import re
 import time
 import weakref
-from datetime import datetime, timezone
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from stafett.clock import parse_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +171,10 @@ def heartbeat(service: str, timer: str, interval: float | None = None,
 def observe_event_lag(service: str, handler: str, payload) -> None:
     """now − the envelope's ``occurred_at``, as the consumer gets the event."""
     try:
-        occurred = datetime.fromisoformat(str(payload["occurred_at"]))
+        occurred = parse_utc(payload["occurred_at"])
     except (KeyError, TypeError, ValueError):
         return
-    if occurred.tzinfo is None:
-        occurred = occurred.replace(tzinfo=timezone.utc)
-    lag = (datetime.now(timezone.utc) - occurred).total_seconds()
+    lag = (utcnow() - occurred).total_seconds()
     EVENT_LAG.labels(service=service, handler=handler).observe(max(0.0, lag))
 
 
@@ -209,17 +208,20 @@ class RedMetrics(DependencyProvider):
 
 # -- gauges computed at scrape time -------------------------------------------------------
 
-_REFRESHERS: "weakref.WeakSet[ScrapeGauges]" = weakref.WeakSet()
+#: the services' business gauges (stafett.gauges.ScrapeGauges): after the cheap ones
+_REFRESHERS: "weakref.WeakSet" = weakref.WeakSet()
 _PLAIN_REFRESHERS: "weakref.WeakSet" = weakref.WeakSet()
 
 
-def register_refresher(refresher) -> None:
-    """``refresher.refresh()`` runs before every exposition (cheap ones only)."""
-    _PLAIN_REFRESHERS.add(refresher)
+def register_refresher(refresher, costly: bool = False) -> None:
+    """``refresher.refresh()`` runs before every exposition; a ``costly`` one (a database
+    query, rate-limited by the refresher itself) runs after the cheap ones."""
+    (_REFRESHERS if costly else _PLAIN_REFRESHERS).add(refresher)
 
 
 def unregister_refresher(refresher) -> None:
     _PLAIN_REFRESHERS.discard(refresher)
+    _REFRESHERS.discard(refresher)
 
 
 def refresh_all() -> None:
@@ -228,50 +230,6 @@ def refresh_all() -> None:
             refresher.refresh()
         except Exception:  # a scrape never fails for a gauge; the last value stays
             log.warning("metrics refresh failed", exc_info=True)
-
-
-class ScrapeGauges(DependencyProvider):
-    """``gauges = ScrapeGauges(refresh)``: ``refresh(session, service)`` sets the service's
-    own (de-identified) gauges from its database when ``/metrics`` is scraped, at most
-    every ``METRICS_REFRESH_SECONDS`` (30 by default), in a read-only session of its own."""
-
-    def __init__(self, refresh):
-        self._refresh = refresh
-        self._last = float("-inf")
-        self._database = None
-
-    def setup(self):
-        from stafett.db import Database
-
-        databases = [d for d in self.container.dependencies if isinstance(d, Database)]
-        if len(databases) != 1:
-            raise RuntimeError("ScrapeGauges needs exactly one Database dependency")
-        self._database = databases[0]
-        self.min_interval = float(self.container.config.get("METRICS_REFRESH_SECONDS", 30))
-
-    def start(self):
-        _REFRESHERS.add(self)
-
-    def stop(self):
-        _REFRESHERS.discard(self)
-
-    kill = stop
-
-    def refresh(self, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        if now - self._last < self.min_interval:
-            return
-        self._last = now  # also when it fails: a sick database is not asked every scrape
-        from sqlalchemy.orm import Session
-
-        service = self.container.service_name
-        try:
-            with Session(self._database.engine) as session:
-                self._refresh(session, service)
-        except Exception:
-            METRICS_REFRESH_ERRORS.labels(service=service,
-                                          gauges=getattr(self._refresh, "__name__", "")).inc()
-            raise
 
 
 def exposition() -> tuple[bytes, str]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from stafett.config import flag
+
 
 def symmetric_key(config, config_key: str, file_name: str) -> bytes:
     if config.get(config_key):
         return bytes.fromhex(str(config[config_key]))
     path = Path(config.get("SECRETS_DIR", "var/secrets")) / file_name
     if not path.exists():
-        if str(config.get("SECRETS_CREATE", "true")).lower() != "true":
+        if not flag(config.get("SECRETS_CREATE"), True, "SECRETS_CREATE"):
             raise FileNotFoundError(f"missing secret {path}")
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

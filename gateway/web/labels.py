@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from stafett.clock import as_utc
+
 TIME_ZONE = ZoneInfo("Europe/Oslo")
 
 #: evaluation colours: text, a short plain explanation, the icon name (colour is never the
@@ -140,7 +142,4 @@ def norsk_datetime(value) -> str:
 
 
 def _local(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        from datetime import timezone
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(TIME_ZONE)
+    return as_utc(moment).astimezone(TIME_ZONE)

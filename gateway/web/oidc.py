@@ -32,6 +32,7 @@ import requests
 from nameko.extensions import DependencyProvider
 
 from gateway.auth import IssuerConfig, TokenVerifier, VerifiedToken
+from stafett.config import flag
 from stafett.errors import Unauthorized
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class OidcClients(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        allow_http = str(config.get("OIDC_ALLOW_HTTP", "false")).lower() == "true"
+        allow_http = flag(config.get("OIDC_ALLOW_HTTP"), False, "OIDC_ALLOW_HTTP")
         providers = [Provider.from_dict(dict(p), allow_http)
                      for p in (config.get("OIDC_PROVIDERS") or [])]
         names = [p.name for p in providers]

@@ -20,22 +20,21 @@ nonce, PKCE verifier) must be found then. Lax still keeps the cookie off cross-s
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nameko.extensions import DependencyProvider
 from sqlalchemy import delete
 from sqlalchemy.orm import Session as DbSession
 
 from gateway.models import WebSession
+from stafett.clock import as_utc, utcnow
+from stafett.crypto import Aead
 from stafett.secrets import symmetric_key
 
 COOKIE_NAME = "stafett_session"
@@ -47,14 +46,6 @@ TOUCH_EVERY = timedelta(seconds=60)
 ANONYMOUS_LIFETIME = timedelta(minutes=30)
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def hash_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("ascii", "replace")).hexdigest()
 
@@ -63,23 +54,17 @@ class Sealer:
     """AES-256-GCM for the session's contents, with the row key as associated data."""
 
     def __init__(self, key: bytes):
-        if len(key) != 32:
-            raise ValueError("the session key must be 32 bytes")
-        self._aead = AESGCM(key)
+        self._aead = Aead(key, "the session key")
 
     @classmethod
     def from_config(cls, config) -> "Sealer":
         return cls(symmetric_key(config, "SESSION_KEY", KEY_FILE))
 
     def seal(self, data: dict, bound_to: str) -> str:
-        nonce = os.urandom(12)
-        plain = json.dumps(data, separators=(",", ":")).encode()
-        return base64.b64encode(nonce + self._aead.encrypt(nonce, plain, bound_to.encode())
-                                ).decode()
+        return self._aead.seal_text(json.dumps(data, separators=(",", ":")), bound_to)
 
     def open(self, sealed: str, bound_to: str) -> dict:
-        raw = base64.b64decode(sealed)
-        return json.loads(self._aead.decrypt(raw[:12], raw[12:], bound_to.encode()))
+        return json.loads(self._aead.open_text(sealed, bound_to))
 
 
 @dataclass
@@ -121,7 +106,7 @@ class SessionStore:
             self.db.rollback()
             return None
         now = self.clock()
-        if now >= _aware(row.expires_at) or now - _aware(row.last_seen_at) >= self.idle:
+        if now >= as_utc(row.expires_at) or now - as_utc(row.last_seen_at) >= self.idle:
             self.db.delete(row)
             self.db.commit()
             return None
@@ -131,7 +116,7 @@ class SessionStore:
             self.db.delete(row)
             self.db.commit()
             return None
-        if now - _aware(row.last_seen_at) >= TOUCH_EVERY:
+        if now - as_utc(row.last_seen_at) >= TOUCH_EVERY:
             row.last_seen_at = now
         session = WebSessionData(row.id_hash, row.csrf_token, row.state, row.provider, data)
         # end the transaction now: the connection goes back to the pool while the page

@@ -1,4 +1,4 @@
-"""The consent service's business gauge (stafett.metrics.ScrapeGauges): active consents
+"""The consent service's business gauge (stafett.gauges.ScrapeGauges): active consents
 whose last day falls within the next 30 days. A count; no id, no person."""
 from __future__ import annotations
 

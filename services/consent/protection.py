@@ -1,18 +1,19 @@
 """Protection of national identity numbers at rest.
 
-AES-256-GCM (``cryptography``) with the person's row id as associated data, so a
+AES-256-GCM (``stafett.crypto``) with the person's row id as associated data, so a
 ciphertext copied onto another row fails to decrypt; an HMAC-SHA256 blind index finds a
-person by number without storing it. Keys come from files in ``SECRETS_DIR``
-(Kubernetes secrets mount there); in development they are created on first start.
+person by number without storing it. Each key comes from configuration (hex:
+``NIN_ENCRYPTION_KEY``, ``NIN_INDEX_KEY``) or from its file in ``SECRETS_DIR`` (Kubernetes
+secrets mount there); in development the files are created on first start
+(``stafett.secrets.symmetric_key``).
 """
 from __future__ import annotations
 
 import hmac
-import os
 from hashlib import sha256
-from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from stafett.crypto import Aead
+from stafett.secrets import symmetric_key
 
 ENCRYPTION_KEY_FILE = "nin-encryption.key"
 INDEX_KEY_FILE = "nin-index.key"
@@ -22,31 +23,19 @@ class NumberProtector:
     def __init__(self, encryption_key: bytes, index_key: bytes):
         if len(encryption_key) != 32 or len(index_key) < 32:
             raise ValueError("national-id keys must be 32 bytes")
-        self._aead = AESGCM(encryption_key)
+        self._aead = Aead(encryption_key, "the national-id encryption key")
         self._index_key = index_key
 
     @classmethod
-    def from_directory(cls, directory: str | Path, create: bool = False) -> "NumberProtector":
-        directory = Path(directory)
-        keys = []
-        for name in (ENCRYPTION_KEY_FILE, INDEX_KEY_FILE):
-            path = directory / name
-            if not path.exists():
-                if not create:
-                    raise FileNotFoundError(f"missing secret {path}")
-                directory.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(os.urandom(32).hex().encode())
-            keys.append(bytes.fromhex(path.read_text().strip()))
-        return cls(*keys)
+    def from_config(cls, config) -> "NumberProtector":
+        return cls(symmetric_key(config, "NIN_ENCRYPTION_KEY", ENCRYPTION_KEY_FILE),
+                   symmetric_key(config, "NIN_INDEX_KEY", INDEX_KEY_FILE))
 
     def blind_index(self, number: str) -> str:
         return hmac.new(self._index_key, number.encode(), sha256).hexdigest()
 
     def encrypt(self, number: str, row_id: str) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, number.encode(), row_id.encode())
+        return self._aead.seal(number.encode(), row_id)
 
     def decrypt(self, ciphertext: bytes, row_id: str) -> str:
-        return self._aead.decrypt(ciphertext[:12], ciphertext[12:], row_id.encode()).decode()
+        return self._aead.open(ciphertext, row_id).decode()

@@ -149,7 +149,7 @@ def read_embedded(path: Path) -> dict[str, RegisterPerson]:
 
 
 def handles(path: str | Path = DEFAULT_EMBEDDED) -> dict[str, dict]:
-    """The embedded file's entries by handle, parents as handles (for stafett.demo)."""
+    """The embedded file's entries by handle, parents as handles (for stafett.dev.demo)."""
     return dict((yaml.safe_load(path.read_text(encoding="utf-8")) or {})["persons"])
 
 

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
@@ -26,13 +24,15 @@ from services.consent.schemas import (AgencyIn, AgencyOut, ChildOut, ChildSearch
                                       ConsentOut, StaffIn, StaffOut)
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM
 from stafett.audit import audited_work, record_access
+from stafett.contracts import load
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, NotFound, PreconditionFailed,
                             PreconditionRequired, ServiceUnavailable, ValidationFailed)
 from stafett.events import Outbox, utcnow
+from stafett.ids import new_id
 from stafett.rpc import TimeoutRpcProxy
 from services.consent.gauges import refresh_gauges
-from stafett.metrics import ScrapeGauges
+from stafett.gauges import ScrapeGauges
 from stafett.service import ServiceBase
 
 log = logging.getLogger(__name__)
@@ -41,15 +41,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class NumberProtection(DependencyProvider):
     def setup(self):
-        config = self.container.config
-        if config.get("NIN_ENCRYPTION_KEY") and config.get("NIN_INDEX_KEY"):
-            # keys straight from configuration (e.g. environment from a secret store)
-            self.protector = NumberProtector(bytes.fromhex(config["NIN_ENCRYPTION_KEY"]),
-                                             bytes.fromhex(config["NIN_INDEX_KEY"]))
-            return
-        self.protector = NumberProtector.from_directory(
-            config.get("SECRETS_DIR", "var/secrets"),
-            create=str(config.get("SECRETS_CREATE", "true")).lower() == "true")
+        # keys from configuration (e.g. environment from a secret store), else SECRETS_DIR
+        self.protector = NumberProtector.from_config(self.container.config)
 
     def get_dependency(self, worker_ctx):
         return self.protector
@@ -69,22 +62,11 @@ class Register(DependencyProvider):
 LOGIN, SEARCH, REGISTER = "login", "search", "register"
 
 
-def load(schema, payload):
-    try:
-        return schema.load(payload or {})
-    except ValidationError as exc:
-        raise ValidationFailed("the request has invalid fields", exc.messages)
-
-
 def parse_number(value: str, field: str = "national_id"):
     try:
         return parse(value)
     except InvalidIdentityNumber as exc:
         raise ValidationFailed("invalid national identity number", {field: [str(exc)]})
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class ConsentService(ServiceBase):

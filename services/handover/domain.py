@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from stafett.actor import CITIZEN, STAFF, Actor
+from stafett.clock import as_utc
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             ValidationFailed)
 
@@ -202,13 +203,8 @@ def expires_at(now: datetime, days: int) -> datetime:
     return now + timedelta(days=days)
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands timestamps back naive; they were stored as UTC
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
 def is_due(expiry: datetime | None, now: datetime) -> bool:
-    return expiry is not None and _utc(expiry) <= now
+    return expiry is not None and as_utc(expiry) <= now
 
 
 # -- who sees and does what -------------------------------------------------------------------
@@ -327,7 +323,7 @@ def shows_summary(role: str, handover, now: datetime, grace_days: int) -> bool:
         return handover.status in RECEIVER_SUMMARY_STATES
     if role == REQUESTER:
         if handover.status == COMPLETED and handover.completed_at is not None:
-            return now <= _utc(handover.completed_at) + timedelta(days=grace_days)
+            return now <= as_utc(handover.completed_at) + timedelta(days=grace_days)
         return True
     return False
 

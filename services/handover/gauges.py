@@ -1,4 +1,4 @@
-"""The handover service's business gauge (stafett.metrics.ScrapeGauges): handovers waiting,
+"""The handover service's business gauge (stafett.gauges.ScrapeGauges): handovers waiting,
 by the state they wait in (for consent, for the receiver's answer, for the log to be
 moved). Counts only; no id, no agency."""
 from __future__ import annotations

@@ -10,11 +10,9 @@ our row, and ``apply_handover`` keyed by the handover id in the logs service).
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 
-from marshmallow import ValidationError
 from nameko.rpc import rpc
 from nameko.timer import Timer
 from sqlalchemy import String, cast, select, update
@@ -26,15 +24,17 @@ from services.handover.schemas import (AcceptIn, CancelIn, DeclineIn, HandoverCi
                                        HandoverIn, HandoverView, ListIn)
 from stafett.actor import CITIZEN, STAFF, SYSTEM_ACTOR, ActorContext
 from stafett.audit import audited_work
+from stafett.contracts import load
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound, ServiceUnavailable,
-                            StafettError, ValidationFailed)
+                            StafettError)
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
+from stafett.ids import new_id
 from stafett.paging import newest_first, visible_page
 from stafett.rpc import TimeoutRpcProxy
 from services.handover.gauges import refresh_gauges
-from stafett.metrics import ScrapeGauges
+from stafett.gauges import ScrapeGauges
 from stafett.service import ServiceBase
 
 log = logging.getLogger(__name__)
@@ -53,17 +53,6 @@ class ConfiguredTimer(Timer):
 
 
 configured_timer = ConfiguredTimer.decorator
-
-
-def load(schema, payload):
-    try:
-        return schema.load(payload or {})
-    except ValidationError as exc:
-        raise ValidationFailed("the request has invalid fields", exc.messages)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class HandoverService(ServiceBase):

@@ -1,4 +1,4 @@
-"""The logs service's business gauges (stafett.metrics.ScrapeGauges), de-identified: open
+"""The logs service's business gauges (stafett.gauges.ScrapeGauges), de-identified: open
 logs by BTI level, measures past their evaluate-by date with no evaluation since it was set
 (domain.is_overdue, as one query), and evaluations by colour in the last 30 days. Counts
 only; no id, no name, no agency."""

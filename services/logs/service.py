@@ -7,13 +7,11 @@ written for it, in the same transaction as the work.
 from __future__ import annotations
 
 import logging
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from sqlalchemy import func, select
@@ -32,15 +30,17 @@ from services.logs.stats import statistics_from_counts
 from services.logs.summary import handover_summary
 from stafett.actor import SERVICE, STAFF, SYSTEM
 from stafett.audit import access_table, audited_work
+from stafett.contracts import load
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             ServiceUnavailable, ValidationFailed)
 from stafett.paging import bounded, decode_key, keyset_page, newest_first, visible_page
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
+from stafett.ids import new_id
 from stafett.rpc import TimeoutRpcProxy
 from services.logs.gauges import refresh_gauges
-from stafett.metrics import ScrapeGauges
+from stafett.gauges import ScrapeGauges
 from stafett.service import ServiceBase
 
 logger = logging.getLogger(__name__)
@@ -55,17 +55,6 @@ class StartedAt(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.started_at
-
-
-def load(schema, payload):
-    try:
-        return schema.load(payload or {})
-    except ValidationError as exc:
-        raise ValidationFailed("the request has invalid fields", exc.messages)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 @dataclass

@@ -23,7 +23,6 @@ import re
 import smtplib
 import ssl
 import time
-import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -38,6 +37,7 @@ from services.notifications import domain, rendering
 from services.notifications.models import Notification
 from services.notifications.targets import Blocked, Target, TargetPolicy, Unresolvable
 from stafett.events import utcnow
+from stafett.ids import new_id
 
 SIGNATURE_HEADER = "Stafett-Signature"
 EVENT_ID_HEADER = "Stafett-Event-Id"
@@ -90,7 +90,7 @@ class InboxChannel:
     def send(self, outgoing: Outgoing) -> Outcome:
         text = rendering.render_inbox(outgoing.kind)
         self.session.add(Notification(
-            id=str(uuid.uuid4()), event_id=outgoing.event_id, person_id=outgoing.person_id,
+            id=new_id(), event_id=outgoing.event_id, person_id=outgoing.person_id,
             channel=domain.INBOX, kind=outgoing.kind, title=text.title, body=text.body,
             link=domain.link_path(outgoing.kind, outgoing.context),
             log_id=outgoing.context.get("log_id"), child_id=outgoing.context.get("child_id"),

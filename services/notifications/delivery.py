@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,8 +39,10 @@ from services.notifications.channels import (INTERNAL_ERROR, EmailChannel, Outco
 from services.notifications.models import Delivery, PreferenceRow, Webhook
 from services.notifications.protection import SecretBox
 from services.notifications.targets import TargetPolicy
+from stafett.config import flag
 from stafett.db import Database
 from stafett.events import utcnow
+from stafett.ids import new_id
 from stafett.metrics import agency_type_label, heartbeat
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,6 @@ SATURATED = Counter("stafett_notifications_bulkhead_saturated_total",
                     ["service", "agency_type"])
 
 
-def _truthy(value) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ class Settings:
                               sender=str(get("SMTP_FROM", SmtpSettings.sender)),
                               protected_sender=str(get("SMTP_FROM_PROTECTED",
                                                        SmtpSettings.protected_sender)),
-                              starttls=_truthy(get("SMTP_STARTTLS", False)),
+                              starttls=flag(get("SMTP_STARTTLS"), False, "SMTP_STARTTLS"),
                               username=get("SMTP_USERNAME") or None,
                               password=get("SMTP_PASSWORD") or None,
                               timeout=float(get("SMTP_TIMEOUT_SECONDS", 10))),
@@ -259,7 +258,7 @@ class Courier(DependencyProvider):
                     self._set(session, row.id, now, status=domain.QUEUED,
                               next_attempt_at=send_at, claim=None, claimed_until=None)
                     continue
-                due = self._claim(session, row, str(uuid.uuid4()), now)
+                due = self._claim(session, row, new_id(), now)
                 if due is not None:
                     self.email_pool.spawn_n(self._send, self.email, [due], Outgoing(
                         delivery_id=due.id, event_id=due.event_id, event_type=due.event_type,
@@ -289,7 +288,7 @@ class Courier(DependencyProvider):
                                   last_error="e-mail turned off or no address")
                     continue
                 rows = [row for row in rows if not self._dropped(session, row, now)]
-                claim = str(uuid.uuid4())
+                claim = new_id()
                 claimed = [d for d in (self._claim(session, row, claim, now) for row in rows) if d]
                 if claimed:
                     first = claimed[0]
@@ -338,7 +337,7 @@ class Courier(DependencyProvider):
                         self._set(session, row.id, now, status=domain.CANCELLED,
                                   last_error="webhook deleted")
                         continue
-                    due = self._claim(session, row, str(uuid.uuid4()), now,
+                    due = self._claim(session, row, new_id(), now,
                                       hook.agency_type or "unknown")
                     if due is None:
                         continue

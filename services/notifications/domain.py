@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from stafett.clock import as_utc
+
 DEFAULT_TIME_ZONE = "Europe/Oslo"
 
 # -- kinds ---------------------------------------------------------------------------------
@@ -514,8 +516,7 @@ def due_reminders(today: date, days_ahead: int, measures, meetings,
                 EVALUATION_DUE, [m.responsible_person_id], [m.responsible_agency], ctx)))
     tomorrow = today + timedelta(days=1)
     for meeting in meetings:
-        starts = meeting.starts_at
-        starts = starts.replace(tzinfo=timezone.utc) if starts.tzinfo is None else starts
+        starts = as_utc(meeting.starts_at)
         if starts.astimezone(tz).date() != tomorrow:
             continue
         ctx = {"log_id": meeting.log_id, "child_id": meeting.child_id,

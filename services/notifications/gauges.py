@@ -1,4 +1,4 @@
-"""The notifications service's business gauges (stafett.metrics.ScrapeGauges): how many
+"""The notifications service's business gauges (stafett.gauges.ScrapeGauges): how many
 deliveries are in each state, per channel. Counts only; no id, no person."""
 from __future__ import annotations
 

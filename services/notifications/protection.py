@@ -6,12 +6,11 @@ comes from ``WEBHOOK_SECRET_KEY`` (hex, 32 bytes) or the file ``webhook-secret.k
 """
 from __future__ import annotations
 
-import base64
-import os
 import secrets
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nameko.extensions import DependencyProvider
+
+from stafett.crypto import Aead
 from stafett.secrets import symmetric_key
 
 KEY_FILE = "webhook-secret.key"
@@ -24,22 +23,17 @@ def new_secret() -> str:
 
 class SecretBox:
     def __init__(self, key: bytes):
-        if len(key) != 32:
-            raise ValueError("the webhook secret key must be 32 bytes")
-        self._aead = AESGCM(key)
+        self._aead = Aead(key, "the webhook secret key")
 
     @classmethod
     def from_config(cls, config: dict) -> "SecretBox":
         return cls(symmetric_key(config, "WEBHOOK_SECRET_KEY", KEY_FILE))
 
     def seal(self, secret: str, webhook_id: str) -> str:
-        nonce = os.urandom(12)
-        sealed = nonce + self._aead.encrypt(nonce, secret.encode(), webhook_id.encode())
-        return base64.b64encode(sealed).decode()
+        return self._aead.seal_text(secret, webhook_id)
 
     def open(self, sealed: str, webhook_id: str) -> str:
-        raw = base64.b64decode(sealed)
-        return self._aead.decrypt(raw[:12], raw[12:], webhook_id.encode()).decode()
+        return self._aead.open_text(sealed, webhook_id)
 
 
 class WebhookSecrets(DependencyProvider):

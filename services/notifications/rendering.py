@@ -16,6 +16,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.notifications import domain
+from stafett.clock import parse_utc
 
 TEMPLATES = Path(__file__).parent / "templates"
 PREFERENCES_PATH = "/innstillinger/varsler"
@@ -114,11 +115,6 @@ def render_webhook(*, delivery_id: str, event_id: str, event_type: str, kind: st
     return json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _utc(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
 def render_ics(context: dict, link: str) -> bytes | None:
     """An RFC 5545 VEVENT: the meeting's times, a fixed summary and the link; no names,
     no agenda, no place (those are behind the login)."""
@@ -126,8 +122,8 @@ def render_ics(context: dict, link: str) -> bytes | None:
 
     if not context.get("starts_at") or not context.get("meeting_id"):
         return None
-    starts = _utc(context["starts_at"])
-    ends = _utc(context["ends_at"]) if context.get("ends_at") else starts + ICS_DEFAULT_DURATION
+    starts = parse_utc(context["starts_at"])
+    ends = parse_utc(context["ends_at"]) if context.get("ends_at") else starts + ICS_DEFAULT_DURATION
     calendar = Calendar()
     calendar.add("prodid", "-//Stafett//Varsler//NB")
     calendar.add("version", "2.0")

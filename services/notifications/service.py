@@ -5,12 +5,10 @@ Thin: the recipient rules are in ``domain.py``, the projection and planning in
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 
-from marshmallow import ValidationError
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import and_, func, select, update
@@ -30,24 +28,20 @@ from services.notifications.schemas import (DeliveryOpsView, DeliveryView, Notif
                                             preferences_view)
 from stafett.actor import SERVICE
 from stafett.audit import audited_work
+from stafett.config import flag
+from stafett.contracts import load
 from stafett.db import Database
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             PreconditionFailed, PreconditionRequired, ValidationFailed)
 from stafett.events import Envelope, first_delivery, reliable_event_handler, utcnow
-from stafett.metrics import ScrapeGauges
+from stafett.ids import new_id
+from stafett.gauges import ScrapeGauges
 from stafett.paging import bounded, decode_position, newest_first, position_page
 from stafett.service import ServiceBase
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: how often the reminder timer looks for due evaluations and tomorrow's meetings
 REMINDER_INTERVAL_SECONDS = 600
-
-
-def load(schema, payload):
-    try:
-        return schema.load(payload or {})
-    except ValidationError as exc:
-        raise ValidationFailed("the request has invalid fields", exc.messages)
 
 
 class NotificationsService(ServiceBase):
@@ -219,7 +213,7 @@ class NotificationsService(ServiceBase):
     def create_webhook(self, payload: dict) -> dict:
         agency = self._webhook_agency()
         data = load(WebhookIn(), payload)
-        allow_http = str(self.config.get("WEBHOOK_ALLOW_HTTP", False)).lower() == "true"
+        allow_http = flag(self.config.get("WEBHOOK_ALLOW_HTTP"), False, "WEBHOOK_ALLOW_HTTP")
         if data["url"].lower().startswith("http:") and not allow_http:
             raise ValidationFailed("the request has invalid fields",
                                    {"url": ["use https"]})
@@ -231,7 +225,7 @@ class NotificationsService(ServiceBase):
             Webhook.agency == agency, Webhook.active.is_(True)))
         if active >= limit:
             raise Conflict(f"an agency may have at most {limit} webhooks")
-        hook_id, secret = str(uuid.uuid4()), new_secret()
+        hook_id, secret = new_id(), new_secret()
         with audited_work(self.db, self.actor, "create", "webhook", object_id=hook_id):
             hook = Webhook(id=hook_id, agency=agency, agency_type=self.actor.agency_type,
                            url=data["url"],

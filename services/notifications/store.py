@@ -4,7 +4,6 @@ Everything here runs in the caller's session and transaction; the caller commits
 """
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -15,6 +14,7 @@ from services.notifications.models import (ChildFact, Delivery, LogFact, Measure
                                            MeetingFact, Notification, ParticipantFact,
                                            PreferenceRow, ReminderSent, Webhook)
 from stafett.events import Envelope, as_utc, utcnow
+from stafett.ids import new_id
 
 
 def _date(value) -> date | None:
@@ -188,7 +188,7 @@ def plan(session, *, event_id: str, event_type: str, occurred_at: str | None,
             return None
         existing.add((recipient, channel))
         delivery = Delivery(
-            id=str(uuid.uuid4()), event_id=event_id, event_type=event_type, kind=notice.kind,
+            id=new_id(), event_id=event_id, event_type=event_type, kind=notice.kind,
             channel=channel, recipient=recipient, person_id=person_id, webhook_id=webhook_id,
             agency=agency, child_id=notice.context.get("child_id"),
             context=dict(notice.context), occurred_at=occurred_at,

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 import eventlet
 from nameko.utils import import_from_path
 
+from stafett.config import flag
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: ``resolve(host, port) -> [address, …]``; any exception (``socket.gaierror``) or an empty
 #: answer means the name does not resolve
@@ -230,8 +232,6 @@ def system_resolver(host: str, port: int) -> list[str]:
     return seen
 
 
-def _truthy(value) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,8 @@ class TargetPolicy:
         """``WEBHOOK_ALLOW_LOOPBACK`` (development only) and ``WEBHOOK_RESOLVER`` (a dotted
         path to a ``resolve(host, port)`` function; empty: the system's resolver)."""
         path = str(config.get("WEBHOOK_RESOLVER") or "").strip()
-        return cls(allow_loopback=_truthy(config.get("WEBHOOK_ALLOW_LOOPBACK", False)),
+        return cls(allow_loopback=flag(config.get("WEBHOOK_ALLOW_LOOPBACK"), False,
+                                              "WEBHOOK_ALLOW_LOOPBACK"),
                    resolver=import_from_path(path) if path else system_resolver,
                    resolve_timeout=float(config.get("WEBHOOK_TIMEOUT_SECONDS", 10)))
 

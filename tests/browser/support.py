@@ -21,7 +21,7 @@ import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from stafett.devissuer import rsa_public_jwk
+from stafett.dev.issuer import rsa_public_jwk
 from tests.support.platform import free_port
 
 COOKIE = "stafett_session"
@@ -197,7 +197,7 @@ def query_of(url: str) -> dict:
 def emma_log(platform) -> dict:
     """Emma's log through the API, as in tests/e2e: the guardian consents for school, PPT
     and health; the teacher opens the log and adds Omar (PPT)."""
-    from stafett.demo import AGENCIES, EMMA as CHILD
+    from stafett.dev.demo import AGENCIES, EMMA as CHILD
 
     school, ppt = AGENCIES["school"]["org_number"], AGENCIES["ppt"]["org_number"]
     guardian, teacher = platform.client("guardian"), platform.client("teacher")

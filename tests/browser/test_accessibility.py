@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from stafett.demo import EMMA, PERSONAS
+from stafett.dev.demo import EMMA, PERSONAS
 from tests.browser.support import emma_log
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from stafett.demo import PERSONAS
+from stafett.dev.demo import PERSONAS
 from tests.browser.support import emma_log
 from tests.support.platform import wait_for
 

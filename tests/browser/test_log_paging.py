@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from stafett.demo import PERSONAS
+from stafett.dev.demo import PERSONAS
 from tests.browser.support import emma_log
 from tests.browser.test_accessibility import tab_to
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gateway.web.oidc import LoginFailed, OidcClients, pkce_pair
-from stafett.demo import EMMA_MOTHER
+from stafett.dev.demo import EMMA_MOTHER
 from tests.browser.support import LocalOidcProvider, WebClient, query_of, text_of
 
 CLAIMS = {"sub": "idp-ingrid", "pid": EMMA_MOTHER["national_id"], "acr": "idporten-loa-high"}

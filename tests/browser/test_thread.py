@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from stafett.demo import EMMA, PERSONAS
+from stafett.dev.demo import EMMA, PERSONAS
 from tests.support.platform import wait_for
 
 

@@ -7,7 +7,7 @@ import re
 import requests
 from sqlalchemy import create_engine, text
 
-from stafett.demo import AGENCIES, EMMA, EMMA_MOTHER
+from stafett.dev.demo import AGENCIES, EMMA, EMMA_MOTHER
 from tests.browser.support import WebClient, text_of
 
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from stafett.actor import SYSTEM_ACTOR
-from stafett.devissuer import rsa_public_jwk
+from stafett.dev.issuer import rsa_public_jwk
 from tests.support import pods
 from tests.support.deploy import UID, Dockerfile, fresh_root, kustomize, workloads
 from tests.support.jwks import jwks_endpoint

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import MetaData, create_engine, select
 
-from stafett.demo import AGENCIES, EMMA
+from stafett.dev.demo import AGENCIES, EMMA
 from stafett.fields import FORBIDDEN
 from tests.e2e.test_api_fuzz import real_ids
 

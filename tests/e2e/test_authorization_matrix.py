@@ -25,7 +25,7 @@ import pytest
 from gateway.http import api_routes
 from gateway.service import GatewayService
 from stafett.actor import SYSTEM_ACTOR
-from stafett.demo import AGENCIES, PERSONAS
+from stafett.dev.demo import AGENCIES, PERSONAS
 from tests.support.platform import Platform
 from tests.support.world import Story, World, school_webhook
 

@@ -26,7 +26,7 @@ import requests
 
 from services.consent.models import Person
 from services.consent.service import ConsentService
-from stafett.demo import AGENCIES, CHILDREN, EMMA
+from stafett.dev.demo import AGENCIES, CHILDREN, EMMA
 from tests.support.platform import Platform, wait_for
 
 PPT, HEALTH = AGENCIES["ppt"]["org_number"], AGENCIES["health_station"]["org_number"]

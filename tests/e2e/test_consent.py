@@ -8,7 +8,7 @@ from fhir.resources.consent import Consent as FhirConsent
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import create_engine, text
 
-from stafett.demo import AGENCIES, CHILDREN, EMMA, SARA
+from stafett.dev.demo import AGENCIES, CHILDREN, EMMA, SARA
 from stafett.events import Outbox
 from tests.support.platform import Platform, wait_for
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from stafett.demo import AGENCIES, JONAS
+from stafett.dev.demo import AGENCIES, JONAS
 from stafett.events import Outbox
 from tests.support.platform import wait_for
 from tests.support.world import school_webhook

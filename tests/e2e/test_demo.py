@@ -1,5 +1,5 @@
 """The demo `make run` seeds: logs in all three colours, told as the personas would."""
-from stafett.demo import EMMA
+from stafett.dev.demo import EMMA
 
 
 def test_the_demo_stories_seed_and_read_back(platform):

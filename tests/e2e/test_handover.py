@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from stafett.demo import CHILDREN, EMMA
+from stafett.dev.demo import CHILDREN, EMMA
 from tests.integration.test_handover import (PPT, SCHOOL, TRANSITION, UPPER_ORG,
                                              a_log_to_hand_over, scope)
 from tests.support.platform import wait_for

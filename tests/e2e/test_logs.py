@@ -4,7 +4,7 @@ from datetime import date, timedelta
 import pytest
 from fhir.resources.bundle import Bundle
 
-from stafett.demo import AGENCIES, EMMA
+from stafett.dev.demo import AGENCIES, EMMA
 
 SCHOOL, PPT = AGENCIES["school"]["org_number"], AGENCIES["ppt"]["org_number"]
 

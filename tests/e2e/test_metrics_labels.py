@@ -11,7 +11,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from stafett.demo import AGENCIES, CHILDREN, EMMA, PERSONAS
+from stafett.dev.demo import AGENCIES, CHILDREN, EMMA, PERSONAS
 from tests.support.notifications import WebhookReceiver
 from tests.support.platform import COMPONENTS, Platform, wait_for
 

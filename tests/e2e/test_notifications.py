@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from stafett.demo import AGENCIES, CHILDREN, EMMA, PERSONAS
+from stafett.dev.demo import AGENCIES, CHILDREN, EMMA, PERSONAS
 from tests.support.notifications import SmtpSink, WebhookReceiver
 from tests.support.platform import Platform, wait_for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from stafett.demo import AGENCIES
+from stafett.dev.demo import AGENCIES
 
 SCHOOL = AGENCIES["school"]["org_number"]
 

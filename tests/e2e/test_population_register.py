@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import create_engine, text
 
-from stafett.demo import AGENCIES, CHILDREN, EMMA, JONAS_MOTHER, LIAM, NORA, SARA
+from stafett.dev.demo import AGENCIES, CHILDREN, EMMA, JONAS_MOTHER, LIAM, NORA, SARA
 from tests.e2e.test_consent import dump
 from tests.support.notifications import SmtpSink, WebhookReceiver
 from tests.support.platform import Platform, wait_for

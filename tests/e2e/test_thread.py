@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from stafett.demo import AGENCIES, CHILDREN, EMMA
+from stafett.dev.demo import AGENCIES, CHILDREN, EMMA
 from tests.support.platform import wait_for
 
 

@@ -10,7 +10,7 @@ import requests
 
 from services.consent.identity_numbers import InvalidOrganisationNumber
 from stafett import metrics
-from stafett.demo import AGENCIES
+from stafett.dev.demo import AGENCIES
 from stafett.run import service_class
 from tests.support.platform import Platform
 

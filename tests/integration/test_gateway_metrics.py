@@ -4,7 +4,7 @@ status (a path that matches no route as ``unmatched``), and a gateway that serve
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from stafett.demo import AGENCIES
+from stafett.dev.demo import AGENCIES
 
 
 def http_samples(base_url: str) -> dict:

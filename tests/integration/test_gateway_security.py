@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stafett import metrics
-from stafett.demo import PERSONAS
-from stafett.devissuer import DEV_AUDIENCE, dev_issuer_url, ensure_dev_keys, rsa_public_jwk
+from stafett.dev.demo import PERSONAS
+from stafett.dev.issuer import DEV_AUDIENCE, dev_issuer_url, ensure_dev_keys, rsa_public_jwk
 from tests.support.jwks import jwks_endpoint
 from tests.support.platform import Platform, wait_for
 
@@ -257,7 +257,7 @@ def test_a_maskinporten_access_token_without_sub_reads_what_its_agency_may(
     from sqlalchemy import create_engine, select
 
     from stafett.audit import access_table
-    from stafett.demo import AGENCIES
+    from stafett.dev.demo import AGENCIES
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = rsa_public_jwk(key.public_key())

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, select, text, update
 
 from services.consent.identity_numbers import generate_org_number
 from services.handover.models import Handover
-from stafett.demo import AGENCIES, EMMA, MUNICIPALITY
-from stafett.devissuer import dev_issuer_url, mint
+from stafett.dev.demo import AGENCIES, EMMA, MUNICIPALITY
+from stafett.dev.issuer import dev_issuer_url, mint
 from stafett.events import Outbox, utcnow
 from tests.support.platform import ApiClient, Platform, wait_for
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import requests
 from sqlalchemy import MetaData, create_engine, select
 
-from stafett.demo import AGENCIES, EMMA
+from stafett.dev.demo import AGENCIES, EMMA
 
 
 def consented_emma(platform):

@@ -28,7 +28,7 @@ from services.notifications.models import Delivery, MeasureFact, MeetingFact, Re
 from services.notifications.service import NotificationsService
 from stafett.actor import SYSTEM_ACTOR, Actor
 from stafett.config import component_config
-from stafett.demo import AGENCIES
+from stafett.dev.demo import AGENCIES
 from stafett.events import Envelope
 from tests.support.notifications import (FAKE_DNS, FAKE_DNS_PATH, ConnectionCounter, SmtpSink,
                                          WebhookReceiver)

@@ -10,7 +10,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from stafett.actor import SYSTEM_ACTOR
 from stafett.config import component_config
-from stafett.devissuer import dev_issuer_url, mint
+from stafett.dev.issuer import dev_issuer_url, mint
 from stafett.run import service_class
 
 COMPONENTS = ("consent", "logs", "handover", "notifications", "gateway")
@@ -116,7 +116,7 @@ class Platform:
         return f"http://127.0.0.1:{self.ports[component]}"
 
     def token(self, persona: str, ttl_seconds: int = 3600, **extra) -> str:
-        from stafett.demo import PERSONAS
+        from stafett.dev.demo import PERSONAS
 
         claims = {k: v for k, v in PERSONAS[persona].items() if k != "description"}
         kind = claims.pop("issuer_kind")
@@ -135,12 +135,12 @@ class Platform:
 
     def seed_stories(self) -> dict:
         """The demo's logs in all three colours (after ``seed``)."""
-        from stafett.demo import seed_stories
+        from stafett.dev.demo import seed_stories
 
         return seed_stories(lambda actor: self.rpc(actor or SYSTEM_ACTOR), dev_issuer_url)
 
     def seed(self) -> dict:
-        from stafett.demo import seed
+        from stafett.dev.demo import seed
 
         with self.rpc() as proxy:
             return seed(proxy, dev_issuer_url)

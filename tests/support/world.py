@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stafett.actor import Actor
-from stafett.demo import AGENCIES, PERSONAS, identity_of, resolve_identity
-from stafett.devissuer import dev_issuer_url
+from stafett.dev.demo import AGENCIES, PERSONAS, identity_of, resolve_identity
+from stafett.dev.issuer import dev_issuer_url
 from tests.support.platform import Platform, wait_for
 
 

@@ -1,4 +1,4 @@
-"""Unit tests for gateway.auth (RFC 8725 JWT verification) and stafett.devissuer."""
+"""Unit tests for gateway.auth (RFC 8725 JWT verification) and stafett.dev.issuer."""
 from __future__ import annotations
 
 import base64
@@ -24,8 +24,8 @@ from gateway.auth import (
     TokenVerifier,
     VerifiedToken,
 )
-from stafett import devissuer
-from stafett.devissuer import DEV_AUDIENCE, DEV_ISSUER, ensure_dev_keys, mint, rsa_public_jwk
+from stafett.dev import issuer as devissuer
+from stafett.dev.issuer import DEV_AUDIENCE, DEV_ISSUER, ensure_dev_keys, mint, rsa_public_jwk
 from stafett.errors import Unauthorized
 from tests.support.jwks import jwks_endpoint
 
@@ -499,13 +499,13 @@ def test_mint_header_and_claims(tmp_path):
 
 @pytest.fixture
 def fake_demo(monkeypatch):
-    module = types.ModuleType("stafett.demo")
+    module = types.ModuleType("stafett.dev.demo")
     module.PERSONAS = {
         "laerer": {"description": "Teacher at Bakken skole", "sub": "staff-laerer",
                    "roles": ["teacher"]},
         "mor": {"description": "Guardian", "sub": "guardian-mor", "pid": "01010112345"},
     }
-    monkeypatch.setitem(sys.modules, "stafett.demo", module)
+    monkeypatch.setitem(sys.modules, "stafett.dev.demo", module)
     return module
 
 

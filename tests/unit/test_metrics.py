@@ -5,6 +5,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from stafett import errors, metrics
+from stafett.gauges import ScrapeGauges
 
 
 @pytest.mark.parametrize("error, kind", [
@@ -83,7 +84,7 @@ def test_scrape_gauges_are_computed_at_most_every_refresh_interval():
         if len(calls) == 3:
             raise RuntimeError("database away")
 
-    gauges = metrics.ScrapeGauges(count)
+    gauges = ScrapeGauges(count)
     gauges.container = _Container()
     gauges.min_interval = 30
     gauges._database = type("Db", (), {"engine": create_engine("sqlite://")})()

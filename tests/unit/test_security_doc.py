@@ -24,6 +24,6 @@ def test_the_scope_table_lists_exactly_the_routes_open_to_agency_systems():
 
 def test_the_openapi_document_names_each_operations_scope():
     scopes = {(method.upper(), path): operation.get("x-agency-system-scope")
-              for path, operations in openapi_document()["paths"].items()
+              for path, operations in openapi_document(GatewayService)["paths"].items()
               for method, operation in operations.items()}
     assert scopes == {(m, p): e.scope for m, p, _, e in api_routes(GatewayService)}

@@ -6,6 +6,7 @@ from gateway.web.forms import Form
 from gateway.web.pages import CsrfFailed, LoginRequired, render, safe_next
 from gateway.web.session import ANONYMOUS, COOKIE_NAME, csrf_ok
 from stafett.actor import Actor
+from stafett.config import flag
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed)
 
@@ -57,7 +58,7 @@ class WebBase:
         return formdata
 
     def _web_dev_on(self) -> bool:
-        return str(self.config.get("DEV_ISSUER", "false")).lower() == "true"
+        return flag(self.config.get("DEV_ISSUER"), False, "DEV_ISSUER")
 
     def _web_cookie_headers(self) -> dict:
         session = getattr(self, "_web_current", None)

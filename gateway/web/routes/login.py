@@ -34,8 +34,8 @@ class LoginPages:
         if not self._web_dev_on():
             raise NotFound("the dev issuer is off")
         formdata = self._web_form(request)
-        from stafett.demo import PERSONAS
-        from stafett.devissuer import dev_issuer_url, mint
+        from stafett.dev.demo import PERSONAS
+        from stafett.dev.issuer import dev_issuer_url, mint
 
         persona = PERSONAS.get(formdata.get("persona") or "")
         if persona is None or persona["issuer_kind"] == "system":
@@ -114,7 +114,7 @@ class LoginPages:
             return redirect("/")
         personas = []
         if self._web_dev_on():
-            from stafett.demo import PERSONAS
+            from stafett.dev.demo import PERSONAS
             self._web_anonymous(request)
             personas = [(key, p) for key, p in PERSONAS.items() if p["issuer_kind"] != "system"]
         return self._web_render(

@@ -10,7 +10,7 @@ import pytest
 from services.consent import domain
 from services.consent.register import (EmbeddedRegister, HttpRegister, RegisterUnavailable,
                                        from_config)
-from stafett.demo import CHILDREN, EMMA, NORA
+from stafett.dev.demo import CHILDREN, EMMA, NORA
 from tests.support.register import LOOKUP_PATH, RegisterFile, RegisterServer
 
 INGRID = next(g["national_id"] for g in CHILDREN[0]["guardians"] if g["name"] == "Ingrid Solberg")

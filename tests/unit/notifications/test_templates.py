@@ -1,6 +1,6 @@
 """The templates: every kind renders for every channel, in bokmål, with nothing sensitive.
 
-Every template is rendered for events built from the seeded demo data (stafett.demo) —
+Every template is rendered for events built from the seeded demo data (stafett.dev.demo) —
 with the seeded names and numbers even smuggled into the event data — and every rendered
 e-mail, HTML alternative, calendar file and webhook body is scanned for any of them.
 """
@@ -16,7 +16,7 @@ from icalendar import Calendar
 from services.notifications import domain, rendering
 from services.notifications.channels import EmailChannel, Outgoing, SmtpSettings, WebhookChannel
 from services.notifications.domain import Facts, notices_for
-from stafett.demo import AGENCIES, CHILDREN, PERSONAS
+from stafett.dev.demo import AGENCIES, CHILDREN, PERSONAS
 from stafett.events import Envelope
 
 PUBLIC = "https://stafett.example"

@@ -25,7 +25,7 @@ import requests
 
 from stafett import broker
 from stafett.config import ROOT, component_config
-from stafett.devissuer import dev_issuer_url, ensure_dev_keys
+from stafett.dev.issuer import dev_issuer_url, ensure_dev_keys
 
 COMPONENTS = ("consent", "logs", "handover", "notifications", "gateway")
 VAR = ROOT / "var"
@@ -151,11 +151,11 @@ def seed(amqp_uri: str, ssl_options: dict | None = None) -> None:
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from stafett.actor import SYSTEM_ACTOR
-    from stafett.demo import seed as seed_demo
+    from stafett.dev.demo import seed as seed_demo
 
     from contextlib import contextmanager
 
-    from stafett.demo import seed_stories
+    from stafett.dev.demo import seed_stories
 
     @contextmanager
     def rpc_as(actor):
@@ -170,7 +170,7 @@ def seed(amqp_uri: str, ssl_options: dict | None = None) -> None:
 
 
 def banner(gateway_url: str) -> None:
-    from stafett.demo import PERSONAS
+    from stafett.dev.demo import PERSONAS
 
     python = os.path.relpath(sys.executable, Path.cwd())
     print(f"""
@@ -184,7 +184,7 @@ Demo-personer (syntetiske data):""")
         print(f"  {name:15} {persona.get('description', '')}")
     print(f"""
 Hent et token og prøv API-et:
-  TOKEN=$({python} -m stafett.devissuer guardian)
+  TOKEN=$({python} -m stafett.dev.issuer guardian)
   curl -H "Authorization: Bearer $TOKEN" {gateway_url}/api/v1/children
 
 Ctrl-C stopper alt.""")

@@ -4,8 +4,8 @@ Mints RS256 tokens for demo personas with a locally generated key, so the gatewa
 exercised without a real identity provider. It only has effect if the gateway is configured
 to trust ``DEV_ISSUER`` with ``var_dir/dev-issuer/jwks.json``; it is never on by default.
 
-    python -m stafett.devissuer --list
-    python -m stafett.devissuer [--var var] [--ttl 3600] PERSONA
+    python -m stafett.dev.issuer --list
+    python -m stafett.dev.issuer [--var var] [--ttl 3600] PERSONA
 """
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def mint(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stafett.devissuer",
+    parser = argparse.ArgumentParser(prog="python -m stafett.dev.issuer",
                                      description="Mint development tokens for demo personas.")
     parser.add_argument("--var", default="var", help="state directory (default: var)")
     parser.add_argument("--ttl", type=int, default=3600, help="token lifetime in seconds")
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # Lazy: the persona catalogue lives in the demo module and is only needed here.
-    from stafett.demo import PERSONAS
+    from stafett.dev.demo import PERSONAS
 
     if args.list:
         for name in sorted(PERSONAS):

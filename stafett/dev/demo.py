@@ -161,9 +161,36 @@ def seed(rpc, issuer_for_kind) -> dict:
                                      "name": persona["name"], "agency": persona["agency"],
                                      "title": persona["title"]})
     children = [register_child(rpc, child["national_id"]) for child in CHILDREN]
-    from services.notifications.demo import seed_contacts
     seed_contacts(rpc, issuer_for_kind)  # demo e-mail addresses (synthetic) for the personas
     return {"children": children}
+
+
+# -- contact points: a synthetic e-mail address for every person persona ---------------------
+#: under reserved example domains; an address carries the persona key only, never a name
+STAFF_DOMAIN = "havvik.example"
+CITIZEN_DOMAIN = "example.org"
+
+
+def demo_address(persona_key: str, persona: dict) -> str:
+    domain_name = CITIZEN_DOMAIN if persona["issuer_kind"] == "citizen" else STAFF_DOMAIN
+    return f"{persona_key}@{domain_name}"
+
+
+def seed_contacts(rpc, issuer_for_kind) -> dict:
+    """Give every person persona a demo e-mail address (``notifications.seed_contacts``);
+    returns persona → person id. Person ids are looked up the way the gateway does it
+    (``resolve_identity``), so nothing here knows how the consent service stores people."""
+    contacts, ids = [], {}
+    for key, persona in PERSONAS.items():
+        if persona["issuer_kind"] not in ("staff", "citizen"):
+            continue
+        actor = resolve_identity(rpc, identity_of(key, issuer_for_kind))
+        if actor.get("person_id"):
+            ids[key] = actor["person_id"]
+            contacts.append({"person_id": actor["person_id"],
+                             "email": demo_address(key, persona)})
+    rpc.notifications.seed_contacts(contacts)
+    return ids
 
 
 # -- stories: logs in all three colours, for make run ----------------------------------------

@@ -1,0 +1,24 @@
+"""Time in the kernel: everything stored and compared is an aware UTC ``datetime``.
+
+SQLite hands ``DateTime`` columns back naive (they were stored as UTC), and a timestamp in a
+message may come without an offset; ``as_utc`` and ``parse_utc`` are the one place that
+reads such a value as UTC.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware datetime: a naive one is taken to be UTC (as it was stored),
+    an aware one is kept as it is (same instant, its own offset)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def parse_utc(text: str) -> datetime:
+    """An ISO 8601 timestamp; one without an offset is UTC. ``ValueError`` if it is none."""
+    return as_utc(datetime.fromisoformat(str(text)))
