@@ -1,10 +1,12 @@
 # Two commands: `make run` (the whole platform, with a demo) and `make test` (every test).
+# The test lanes one by one, fastest first: `make unit` (no broker, no database server),
+# `make integration`, `make e2e`, `make deploy-tests`, `make browser` (tests/<lane>, marker <lane>).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test services bench clean
+.PHONY: run test unit integration e2e deploy-tests browser services bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +18,21 @@ run: $(STAMP)
 
 test: $(STAMP) services
 	$(PY) -m pytest -q -W ignore::DeprecationWarning
+
+unit: $(STAMP)
+	$(PY) -m pytest -q -W ignore::DeprecationWarning tests/unit
+
+integration: $(STAMP) services
+	$(PY) -m pytest -q -W ignore::DeprecationWarning tests/integration
+
+e2e: $(STAMP) services
+	$(PY) -m pytest -q -W ignore::DeprecationWarning tests/e2e
+
+deploy-tests: $(STAMP)
+	$(PY) -m pytest -q -W ignore::DeprecationWarning tests/deploy
+
+browser: $(STAMP) services
+	$(PY) -m pytest -q -W ignore::DeprecationWarning tests/browser
 
 services:
 	@scripts/ensure-services.sh

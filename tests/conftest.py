@@ -14,11 +14,27 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
 from tests.support.servers import (Broker, make_database_urls,  # noqa: E402
                                    start_broker, start_postgres)
+
+
+TESTS = Path(__file__).resolve().parent
+#: every folder under tests/ is a lane, marked with its name (pyproject.toml registers them)
+LANES = ("unit", "integration", "e2e", "deploy", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        try:
+            lane = Path(str(item.path)).resolve().relative_to(TESTS).parts[0]
+        except (ValueError, IndexError):
+            continue
+        if lane in LANES:
+            item.add_marker(lane)
 
 
 def pytest_addoption(parser):

@@ -4,12 +4,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import stat
 import sys
 import time
 import types
+from functools import lru_cache
 from pathlib import Path
 
 import jwt
@@ -48,14 +50,43 @@ def claims(**overrides) -> dict:
     return {k: v for k, v in base.items() if v is not None}
 
 
-@pytest.fixture
-def keys(tmp_path):
-    return ensure_dev_keys(tmp_path)
+@lru_cache(maxsize=None)
+def pooled_key(n: int) -> rsa.RSAPrivateKey:
+    """The ``n``-th RSA key of this run. A 2048-bit key costs about 0.1 s to generate, so
+    each is made once per run and shared: tests only sign and verify with it."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.fixture
+def dev_keys_in(var_dir: Path, n: int = 0):
+    """``ensure_dev_keys`` over pooled key ``n`` placed where it keeps its key (the path a
+    restarted dev issuer takes: load, publish). Creating a key is tested once, below."""
+    base = Path(var_dir) / "dev-issuer"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(base / "private.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pooled_key(n).private_bytes(serialization.Encoding.PEM,
+                                                 serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()))
+    return ensure_dev_keys(var_dir)
+
+
+@pytest.fixture(scope="module")
+def dev_var(tmp_path_factory) -> Path:
+    """One dev issuer's directory for the module's tests, which only read it (a test that
+    changes keys makes its own with ``dev_keys_in(tmp_path)``)."""
+    var = tmp_path_factory.mktemp("dev-var")
+    dev_keys_in(var)
+    return var
+
+
+@pytest.fixture(scope="module")
+def keys(dev_var):
+    return ensure_dev_keys(dev_var)
+
+
+@pytest.fixture(scope="module")
 def private_key(keys):
-    return serialization.load_pem_private_key(keys.private_key_path.read_bytes(), password=None)
+    return pooled_key(0)
 
 
 @pytest.fixture
@@ -106,9 +137,9 @@ def test_valid_token_passes(verifier, sign):
     assert result.issuer.claim_map == {"agency": "agency_org"}
 
 
-def test_minted_persona_token_passes(tmp_path, verifier):
+def test_minted_persona_token_passes(dev_var, verifier):
     persona = {"sub": "guardian-1", "pid": "01010112345", "acr": "idporten-loa-high"}
-    result = verifier.verify(mint(tmp_path, persona))
+    result = verifier.verify(mint(dev_var, persona))
     assert result.claims["pid"] == "01010112345"
     assert result.claims["iss"] == DEV_ISSUER
 
@@ -272,7 +303,7 @@ def test_token_over_8k_rejected(verifier, sign):
 
 
 def test_different_key_same_kid_rejected(verifier, sign):
-    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    attacker = pooled_key(1)
     assert rejected(verifier, sign(claims(), key=attacker)).detail == "invalid signature"
 
 
@@ -317,7 +348,7 @@ def test_duplicate_issuer_rejected(keys):
 
 
 def test_issuer_selection_among_several(tmp_path, keys, sign):
-    other = ensure_dev_keys(tmp_path / "other")
+    other = dev_keys_in(tmp_path / "other", 1)
     v = TokenVerifier.from_config([
         {"issuer": "https://idp.example/other", "kind": "citizen", "audience": "x",
          "jwks_file": str(other.jwks_path)},
@@ -339,9 +370,20 @@ class FakeClock:
         return self.now
 
 
+#: keys for JWKS tests, other than the dev keys (pool 0 and 1), four in turn: consecutive
+#: calls in a test give distinct keys
+_JWK_KEYS = itertools.cycle(range(2, 6))
+
+
 def new_jwk() -> tuple[rsa.RSAPrivateKey, dict]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = pooled_key(next(_JWK_KEYS))
     return key, rsa_public_jwk(key.public_key())
+
+
+def test_pooled_keys_are_distinct_and_kept():
+    assert pooled_key(0) is pooled_key(0)
+    kids = {rsa_public_jwk(pooled_key(n).public_key())["kid"] for n in range(6)}
+    assert len(kids) == 6
 
 
 def write_jwks(path: Path, *jwks: dict) -> None:
@@ -435,7 +477,8 @@ def test_jwks_ignores_symmetric_and_private_keys(tmp_path):
     assert cache.key_for("enc") is None
 
 
-def test_verifier_picks_up_rotated_key(tmp_path, keys, private_key, monkeypatch):
+def test_verifier_picks_up_rotated_key(tmp_path, private_key):
+    keys = dev_keys_in(tmp_path)  # its own: the key set is rewritten
     v = TokenVerifier.from_config([{"issuer": DEV_ISSUER, "kind": "staff",
                                     "audience": DEV_AUDIENCE, "jwks_file": str(keys.jwks_path)}],
                                   min_refetch_seconds=0)
@@ -449,7 +492,7 @@ def test_verifier_picks_up_rotated_key(tmp_path, keys, private_key, monkeypatch)
 # --- dev issuer ----------------------------------------------------------------------------
 
 def test_ensure_dev_keys_idempotent(tmp_path):
-    first = ensure_dev_keys(tmp_path)
+    first = ensure_dev_keys(tmp_path)  # the one test that generates a dev key
     pem = first.private_key_path.read_bytes()
     jwks = first.jwks_path.read_text()
     second = ensure_dev_keys(tmp_path)
@@ -465,7 +508,7 @@ def test_ensure_dev_keys_idempotent(tmp_path):
 
 
 def test_ensure_dev_keys_restores_missing_jwks(tmp_path):
-    first = ensure_dev_keys(tmp_path)
+    first = dev_keys_in(tmp_path)
     first.jwks_path.unlink()
     assert ensure_dev_keys(tmp_path).kid == first.kid
     assert json.loads(first.jwks_path.read_text())["keys"][0]["kid"] == first.kid
@@ -489,6 +532,7 @@ def test_mint_requires_sub(tmp_path):
 
 
 def test_mint_header_and_claims(tmp_path):
+    dev_keys_in(tmp_path)
     token = mint(tmp_path, {"sub": "u1", "iss": "https://spoof", "exp": 1}, ttl_seconds=120)
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "RS256", "typ": "JWT", "kid": ensure_dev_keys(tmp_path).kid}
@@ -516,9 +560,9 @@ def test_cli_list(fake_demo, capsys, tmp_path):
     assert "mor\tGuardian" in out
 
 
-def test_cli_mint(fake_demo, capsys, tmp_path, verifier):
-    # ``verifier`` trusts tmp_path's dev keys, which the CLI reuses.
-    assert devissuer.main(["--var", str(tmp_path), "--ttl", "60", "laerer"]) == 0
+def test_cli_mint(fake_demo, capsys, dev_var, verifier):
+    # ``verifier`` trusts dev_var's dev keys, which the CLI reuses.
+    assert devissuer.main(["--var", str(dev_var), "--ttl", "60", "laerer"]) == 0
     token = capsys.readouterr().out.strip()
     result = verifier.verify(token)
     assert result.claims["sub"] == "staff-laerer"
