@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from marshmallow import Schema, fields
 
+from gateway.web.session import Sealer
 from services.consent.protection import NumberProtector
 from services.notifications.protection import SecretBox
 from stafett.clock import as_utc, parse_utc, utcnow
@@ -150,6 +151,9 @@ def test_what_was_stored_before_the_kernel_owned_aes_gcm_still_opens():
     assert NumberProtector(KEY, KEY).decrypt(raw, "person-1") == "01010112345"
     secret = base64.b64encode(nonce + AESGCM(KEY).encrypt(nonce, b"whsec_x", b"hook-1"))
     assert SecretBox(KEY).open(secret.decode(), "hook-1") == "whsec_x"
+    session = base64.b64encode(nonce + AESGCM(KEY).encrypt(nonce, b'{"a":1}', b"row-key"))
+    assert Sealer(KEY).open(session.decode(), "row-key") == {"a": 1}
+    assert Sealer(KEY).open(Sealer(KEY).seal({"a": 1}, "row-key"), "row-key") == {"a": 1}
 
 
 # --- keys ------------------------------------------------------------------------------------
