@@ -26,3 +26,88 @@ def _run(connection, target_metadata) -> None:
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()
+
+
+# -- the kernel's own tables ------------------------------------------------------------------
+# ``outbox`` and ``inbox`` (stafett/events.py) and ``access_log`` (stafett/audit.py) live in
+# every service's database. Their migration steps are written once, here, and each service's
+# revision that takes a step calls it under that service's own revision id: the revision
+# chains are unchanged, so a database migrated before upgrades (and downgrades) as it did.
+# A new kernel step is a function here plus one revision per service that calls it.
+
+def create_kernel_tables(op) -> None:
+    """``access_log``, ``inbox`` and ``outbox`` as each service's first revision (0001)
+    created them; later kernel steps follow (``add_access_protected``)."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "access_log",
+        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_ref", sa.String(length=80), nullable=False),
+        sa.Column("actor_kind", sa.String(length=20), nullable=False),
+        sa.Column("agency", sa.String(length=9), nullable=True),
+        sa.Column("role", sa.String(length=40), nullable=True),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("object_type", sa.String(length=40), nullable=False),
+        sa.Column("object_id", sa.String(length=36), nullable=True),
+        sa.Column("subject_id", sa.String(length=36), nullable=True),
+        sa.Column("outcome", sa.String(length=10), nullable=False),
+        sa.Column("reason", sa.String(length=120), nullable=True),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("id"),
+    )
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_access_log_subject_id"), ["subject_id"],
+                              unique=False)
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=120), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("source", sa.String(length=40), nullable=False),
+        sa.Column("type", sa.String(length=80), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_published_at"), ["published_at"],
+                              unique=False)
+
+
+def drop_kernel_tables(op) -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_published_at"))
+    op.drop_table("outbox")
+    op.drop_table("inbox")
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_access_log_subject_id"))
+    op.drop_table("access_log")
+
+
+def add_access_protected(op) -> None:
+    """Access records of a child with a protective address code are marked ``protected``."""
+    import sqlalchemy as sa
+
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("protected", sa.Boolean(), nullable=True))
+
+
+def drop_access_protected(op) -> None:
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.drop_column("protected")

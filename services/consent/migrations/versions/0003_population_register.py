@@ -6,6 +6,8 @@ Revises: 0002
 from alembic import op
 import sqlalchemy as sa
 
+from stafett.migrations import add_access_protected, drop_access_protected
+
 
 revision = '0003'
 down_revision = '0002'
@@ -34,13 +36,11 @@ def upgrade():
     with op.batch_alter_table('guardianship_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_guardianship_changes_child_id'), ['child_id'],
                               unique=False)
-    with op.batch_alter_table('access_log', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('protected', sa.Boolean(), nullable=True))
+    add_access_protected(op)  # stafett/migrations.py
 
 
 def downgrade():
-    with op.batch_alter_table('access_log', schema=None) as batch_op:
-        batch_op.drop_column('protected')
+    drop_access_protected(op)
     with op.batch_alter_table('guardianship_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_guardianship_changes_child_id'))
     op.drop_table('guardianship_changes')

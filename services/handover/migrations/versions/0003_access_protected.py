@@ -4,7 +4,8 @@ Revision ID: 0003
 Revises: 0002
 """
 from alembic import op
-import sqlalchemy as sa
+
+from stafett.migrations import add_access_protected, drop_access_protected
 
 
 revision = '0003'
@@ -14,10 +15,8 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('access_log', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('protected', sa.Boolean(), nullable=True))
+    add_access_protected(op)  # stafett/migrations.py
 
 
 def downgrade():
-    with op.batch_alter_table('access_log', schema=None) as batch_op:
-        batch_op.drop_column('protected')
+    drop_access_protected(op)

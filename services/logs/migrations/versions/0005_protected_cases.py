@@ -6,6 +6,8 @@ Revises: 0004
 from alembic import op
 import sqlalchemy as sa
 
+from stafett.migrations import add_access_protected, drop_access_protected
+
 
 revision = '0005'
 down_revision = '0004'
@@ -17,12 +19,10 @@ def upgrade():
     with op.batch_alter_table('logs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('child_protected', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
-    with op.batch_alter_table('access_log', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('protected', sa.Boolean(), nullable=True))
+    add_access_protected(op)  # stafett/migrations.py
 
 
 def downgrade():
-    with op.batch_alter_table('access_log', schema=None) as batch_op:
-        batch_op.drop_column('protected')
+    drop_access_protected(op)
     with op.batch_alter_table('logs', schema=None) as batch_op:
         batch_op.drop_column('child_protected')

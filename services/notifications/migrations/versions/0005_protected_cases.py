@@ -6,6 +6,8 @@ Revises: 0004
 from alembic import op
 import sqlalchemy as sa
 
+from stafett.migrations import add_access_protected, drop_access_protected
+
 
 revision = '0005'
 down_revision = '0004'
@@ -14,8 +16,7 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('access_log', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('protected', sa.Boolean(), nullable=True))
+    add_access_protected(op)  # stafett/migrations.py
     op.create_table('child_facts',
     sa.Column('child_id', sa.String(length=36), nullable=False),
     sa.Column('protected', sa.Boolean(), nullable=False),
@@ -26,5 +27,4 @@ def upgrade():
 
 def downgrade():
     op.drop_table('child_facts')
-    with op.batch_alter_table('access_log', schema=None) as batch_op:
-        batch_op.drop_column('protected')
+    drop_access_protected(op)
