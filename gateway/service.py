@@ -154,7 +154,8 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
 
     @http("GET", "/openapi.json")
     def openapi(self, request):
-        return Response(json.dumps(openapi_document(GatewayService)), content_type="application/json")
+        return Response(json.dumps(openapi_document(GatewayService)),
+                        content_type="application/json")
 
     @http("GET", "/api-docs")
     def api_docs(self, request):
