@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m stafett.dev.stack
 
+# every test, as two shards side by side (tests/shards.py): the suite mostly waits
 test: $(STAMP) services
-	$(PY) -m pytest -q -W ignore::DeprecationWarning
+	$(PY) -m tests.shards -q -W ignore::DeprecationWarning
 
 unit: $(STAMP)
 	$(PY) -m pytest -q -W ignore::DeprecationWarning tests/unit

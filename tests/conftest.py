@@ -18,6 +18,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests import shards  # noqa: E402
 from tests.support.servers import (Broker, make_database_urls,  # noqa: E402
                                    start_broker, start_postgres)
 
@@ -35,6 +36,7 @@ def pytest_collection_modifyitems(config, items):
             continue
         if lane in LANES:
             item.add_marker(lane)
+    shards.select(config, items)  # `make test` runs the suite as shards side by side
 
 
 def pytest_addoption(parser):

@@ -1,6 +1,7 @@
 """The whole platform in one test process: five nameko containers over a real broker."""
 from __future__ import annotations
 
+import random
 import socket
 import time
 from contextlib import contextmanager
@@ -12,14 +13,36 @@ from stafett.actor import SYSTEM_ACTOR
 from stafett.config import component_config
 from stafett.dev.issuer import dev_issuer_url, mint
 from stafett.run import service_class
+from tests.shards import port_range
 
 COMPONENTS = ("consent", "logs", "handover", "notifications", "gateway")
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on; under `make test`'s shards, one from this shard's own
+    range (tests.shards.port_range), so shards side by side never pick the same one."""
+    ports = port_range()
+    if ports is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    global _next_port
+    for _ in range(len(ports)):
+        # in turn through the range, never twice in a run: two calls of one test (five
+        # components' ports) must not draw the same port either
+        if _next_port is None or _next_port not in ports:
+            _next_port = random.choice(ports)
+        port, _next_port = _next_port, _next_port + 1
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use (or lingering): the next one
+            return port
+    raise RuntimeError(f"no free port in {ports}")
+
+
+_next_port: int | None = None
 
 
 class ApiClient:

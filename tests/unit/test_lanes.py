@@ -29,4 +29,4 @@ def test_make_unit_runs_the_unit_folder_and_make_test_everything():
     assert unit.endswith("pytest -q -W ignore::DeprecationWarning tests/unit")
     assert "services" not in re.search(r"^unit:(.*)$", makefile, re.M).group(1)
     everything = re.search(r"^test:.*\n\t(.*)$", makefile, re.M).group(1)
-    assert everything.endswith("pytest -q -W ignore::DeprecationWarning")
+    assert everything.endswith("-m tests.shards -q -W ignore::DeprecationWarning")
