@@ -245,7 +245,8 @@ class LogsRoutes:
         self._authenticate(request)
         return self.logs.agency_audit(**self._paging(request))
 
-    @api("GET", "/stats", "Aggregate statistics; counts below five are suppressed (staff)")
+    @api("GET", "/stats", "Aggregate statistics in distinct children; figures below the "
+         "threshold (5), and those that would give one back, are null (staff)")
     def statistics(self, request):
         self._authenticate(request)
         return self.logs.statistics()

@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 from services.logs import domain
 from services.logs.models import (Entry, Evaluation, LevelChange, Log, Measure, Meeting,
                                   MeetingInvite, Participant, Proposal)
+from services.logs.stats import FAMILY, NOT_EVALUATED, UNKNOWN, ChildCounts
 from stafett.events import as_utc
 from stafett.paging import Keyset, bounded, merged_page, utc_key
 
@@ -286,19 +287,28 @@ def measure_badges(session, log_id: str, today: date) -> dict[str, int]:
     return dict(row._mapping)
 
 
-def statistics_counts(session) -> dict[tuple, int]:
-    """Measures by (agency type, municipality) of the responsible person, arena and latest
-    outcome, counted in the database (stats.py turns them into the suppressed table)."""
-    per_measure = select(Participant.agency_type.label("agency_type"),
-                         Participant.municipality.label("municipality"),
-                         Measure.arena.label("arena"),
-                         _latest_outcome_of_measure().label("outcome")).select_from(
-        Measure).outerjoin(Participant, Participant.id == Measure.responsible_id).subquery()
-    grouped = select(per_measure.c.agency_type, per_measure.c.municipality,
-                     per_measure.c.arena, per_measure.c.outcome, func.count()).group_by(
-        per_measure.c.agency_type, per_measure.c.municipality, per_measure.c.arena,
-        per_measure.c.outcome)
-    return {tuple(row[:4]): row[4] for row in session.execute(grouped)}
+def statistics_counts(session) -> ChildCounts:
+    """Distinct children by (agency type, municipality) of the responsible person, arena
+    and latest outcome of a measure, and the margins, counted in the database (stats.py
+    turns them into the suppressed table)."""
+    per_measure = select(
+        func.coalesce(Participant.agency_type, FAMILY).label("agency_type"),
+        func.coalesce(Participant.municipality, UNKNOWN).label("municipality"),
+        Measure.arena.label("arena"),
+        func.coalesce(_latest_outcome_of_measure(), NOT_EVALUATED).label("outcome"),
+        Log.child_id.label("child_id")).select_from(Measure).join(
+        Log, Log.id == Measure.log_id).outerjoin(
+        Participant, Participant.id == Measure.responsible_id).subquery()
+
+    def children(*names):
+        keys = [per_measure.c[name] for name in names]
+        grouped = select(*keys, func.count(per_measure.c.child_id.distinct())).group_by(*keys)
+        return {tuple(row[:-1]): row[-1] for row in session.execute(grouped)}
+
+    group = ("agency_type", "municipality")
+    return ChildCounts(cells=children(*group, "arena", "outcome"),
+                       arenas=children(*group, "arena"), outcomes=children(*group, "outcome"),
+                       groups=children(*group))
 
 
 # -- the timeline: a k-way merge of one keyset read per kind of event ---------------------

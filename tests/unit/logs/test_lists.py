@@ -450,12 +450,45 @@ def test_the_badges_are_the_domains_rules_counted_in_the_database(db, today):
 
 def test_statistics_counted_in_the_database_match_the_rows(db):
     people = {p.id: p for p in PARTICIPANTS}
-    assert stats.statistics_from_counts(lists.statistics_counts(db), 1) == \
-        stats.measure_statistics(MEASURES, EVALUATIONS, people, 1)
-    assert lists.statistics_counts(db) == {
+    counts = lists.statistics_counts(db)
+    assert stats.statistics_from_counts(counts, 1) == stats.measure_statistics(
+        MEASURES, EVALUATIONS, people, {LOG.id: LOG.child_id}, 1)
+    assert counts.cells == {
         ("health_station", "Bergen", "school", "green"): 1,     # reading: the nurse's
-        (None, None, "home", None): 1,                          # sleep: the mother's
+        ("family", "unknown", "home", "not_evaluated"): 1,      # sleep: the mother's
         ("school", "Bergen", "leisure", "red"): 1}              # football: the holder's
+    assert counts.groups == {("health_station", "Bergen"): 1, ("family", "unknown"): 1,
+                             ("school", "Bergen"): 1}
+
+
+def test_statistics_count_each_child_once_in_the_database(db):
+    """Six more measures in the same child's log, in the holder's leisure/red cell and
+    elsewhere: still one child per cell and per margin; another child's log makes two."""
+    holder = next(m for m in MEASURES if m.id == "m-football")
+    extra = [Measure(**{**vars(holder), "id": f"m-more-{n}", "arena": arena,
+                        "created_at": at(3, 1) + timedelta(minutes=n)})
+             for n, arena in enumerate(["leisure"] * 4 + ["home"] * 2)]
+    db.add(Log(**{**vars(LOG), "id": "log-2", "child_id": "child-2"}))
+    db.flush()
+    db.add_all(extra + [Measure(**{**vars(holder), "id": "m-other", "log_id": "log-2",
+                                   "arena": "home"})])
+    db.commit()
+    counts = lists.statistics_counts(db)
+    school = ("school", "Bergen")
+    assert counts.cells[(*school, "leisure", "red")] == 1
+    assert counts.cells[(*school, "leisure", "not_evaluated")] == 1
+    assert counts.cells[(*school, "home", "not_evaluated")] == 2
+    assert counts.arenas[(*school, "leisure")] == 1
+    assert counts.outcomes[(*school, "not_evaluated")] == 2
+    assert counts.groups[school] == 2
+    people = {p.id: p for p in PARTICIPANTS}
+    every = MEASURES + [SimpleNamespace(**{c.key: getattr(m, c.key)
+                                           for c in Measure.__table__.columns})
+                        for m in extra] + [SimpleNamespace(**{**vars(holder), "id": "m-other",
+                                                              "log_id": "log-2",
+                                                              "arena": "home"})]
+    assert stats.statistics_from_counts(counts, 1) == stats.measure_statistics(
+        every, EVALUATIONS, people, {"log-1": "child-1", "log-2": "child-2"}, 1)
 
 
 def test_whole_log_documents_read_the_latest_evaluation_and_the_newest_voices(db):
