@@ -10,13 +10,17 @@ a command line that does not parse), never a traceback.
     stafett deliveries retry DELIVERY_ID [--dry-run]
     stafett reminders run [--today YYYY-MM-DD]
     stafett audit verify                           (not yet available)
-    stafett keys rotate                            (not yet available)
+    stafett keys status                            the national-id keyring and what is left
+    stafett keys rotate [--batch-size N] [--pause SECONDS]
+                                                   new national-id key, re-seal, retire old
 
 The broker: ``--amqp-uri`` or ``AMQP_URI`` (else the configuration's), whose user, password,
 host and vhost every command uses; the management API at ``--management-url`` or
 ``RABBITMQ_MANAGEMENT_URL``, else the URI's host on port 15672. Deliveries and reminders ask
 the notifications service over RPC (``list_deliveries``, ``requeue_delivery``,
-``run_reminders``) as the platform's own actor.
+``run_reminders``) as the platform's own actor; keys ask the consent service
+(``rotate_number_keys``), which holds the keys and the numbers (docs/operations.md, "Key
+rotation").
 """
 import warnings
 
@@ -119,9 +123,15 @@ def parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit chain").add_subparsers(
         dest="action", required=True)
     audit.add_parser("verify", help=NOT_YET)
-    keys = commands.add_parser("keys", help="keys").add_subparsers(dest="action",
-                                                                   required=True)
-    keys.add_parser("rotate", help=NOT_YET)
+    keys = commands.add_parser("keys", help="the national-id keys")
+    keys.register("action", "parsers", _Actions)
+    keys = keys.add_subparsers(dest="action", required=True)
+    keys.add_parser("status", help="the keyring and the rows still under an old key")
+    rotate = keys.add_parser("rotate", help="a new key; every row re-sealed in batches "
+                             "while the service runs; then the old key retired")
+    rotate.add_argument("--batch-size", type=positive, default=500)
+    rotate.add_argument("--pause", type=age, default=0.0, metavar="SECONDS",
+                        help="between batches, to spare the database (default 0)")
     return top
 
 
@@ -160,8 +170,9 @@ def dead_letters(args) -> object:
         raise Failure(exc.code, exc.detail) from None
 
 
-def notifications(args, call):
-    """``call(proxy)`` against the notifications service, as the platform's own actor."""
+def notifications(args, call, service="notifications"):
+    """``call(proxy)`` against the notifications (or another) service, as the platform's
+    own actor."""
     from nameko.exceptions import RpcTimeout, UnknownService
     from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -175,11 +186,11 @@ def notifications(args, call):
     try:
         with ClusterRpcProxy(rpc_config, timeout=15,
                              context_data={"actor": SYSTEM_ACTOR.to_context()}) as rpc:
-            return call(rpc.notifications)
+            return call(getattr(rpc, service))
     except StafettError as exc:
         raise Failure(exc.slug.replace("-", "_"), exc.detail or exc.title) from None
     except (RpcTimeout, UnknownService):
-        raise Failure("no_answer", "the notifications service did not answer (is it "
+        raise Failure("no_answer", f"the {service} service did not answer (is it "
                       "running?)") from None
     except Exception as exc:
         import amqp.exceptions
@@ -221,7 +232,41 @@ def reminders(args):
     return notifications(args, lambda service: service.run_reminders(args.today))
 
 
+#: a batch that re-sealed nothing while rows are left: another rotation holds them
+BUSY_PAUSE, BUSY_TRIES = 0.5, 40
+
+
+def rotate_keys(args):
+    """Begin (or go on with) a rotation, re-seal batch by batch, retire the old keys."""
+    def rotation(consent):
+        began = consent.rotate_number_keys("begin")
+        batches = resealed = idle = 0
+        while True:
+            step = consent.rotate_number_keys("step", args.batch_size)
+            batches += 1
+            resealed += step["resealed"]
+            if step["remaining"] == 0:
+                break
+            idle = idle + 1 if step["resealed"] == 0 else 0
+            if idle >= BUSY_TRIES:
+                raise Failure("busy", f"{step['remaining']} rows are held by another "
+                              "rotation; nothing re-sealed for a while")
+            if idle or args.pause:
+                eventlet.sleep(args.pause or BUSY_PAUSE)
+        done = consent.rotate_number_keys("retire")
+        return {**done, "started": began["started"], "previous": [
+            k for k in began["active"] if k != began["current"]], "batches": batches,
+            "resealed": resealed}
+
+    return notifications(args, rotation, service="consent")
+
+
 def run(args):
+    if args.command == "keys":
+        if args.action == "status":
+            return notifications(args, lambda consent: consent.rotate_number_keys("status"),
+                                 service="consent")
+        return rotate_keys(args)
     if args.command == "dlq":
         return dead_letters(args)
     if args.command == "deliveries":

@@ -30,6 +30,9 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(200))
     nin_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     nin_index: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # the id of the key (services/consent/protection.py) that sealed nin_ciphertext and
+    # made nin_index; a rotation re-seals a row and changes both with it
+    nin_key_id: Mapped[str | None] = mapped_column(String(16), index=True, nullable=True)
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
     staff_subject: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)

@@ -12,7 +12,7 @@ from nameko.timer import timer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from services.consent import domain, events
+from services.consent import domain, events, keys
 from services.consent.fhir import consent_resource
 from services.consent.identity_numbers import (InvalidIdentityNumber, InvalidOrganisationNumber,
                                                parse, validate_org_number)
@@ -26,7 +26,7 @@ from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM
 from stafett.audit import audited_work, record_access
 from stafett.contracts import load
 from stafett.db import Database
-from stafett.errors import (EXPECTED, Conflict, NotFound, PreconditionFailed,
+from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ServiceUnavailable, ValidationFailed)
 from stafett.events import Outbox, utcnow
 from stafett.ids import new_id
@@ -237,7 +237,7 @@ class ConsentService(ServiceBase):
                 raise NotFound("no such child")
             work.protected = self._case_protected(child)
             record, parents = self._from_register(
-                self.numbers.decrypt(child.nin_ciphertext, child.id))
+                self.numbers.decrypt(child.nin_ciphertext, child.id, child.nin_key_id))
             first = child.registered_at is None
             protected_before = self._case_protected(child)
             previous = set(self._guardian_ids(child.id))
@@ -521,6 +521,27 @@ class ConsentService(ServiceBase):
                 self._tell_logs(consent.child_id)
         return {"expired": counts[domain.EXPIRE], "warned": counts[domain.WARN]}
 
+    # -- key rotation (operations: stafett keys rotate) -------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def rotate_number_keys(self, action: str, batch_size: int = 500) -> dict:
+        """One step of a rotation of the national-id keys (services/consent/keys.py):
+        ``status``, ``begin`` (a new current key), ``step`` (re-seal one batch of at most
+        ``batch_size`` rows), ``retire`` (the old keys, once no row needs them). The
+        platform's own actor only; numbers never leave the service."""
+        if not (self.actor and self.actor.kind == SERVICE):
+            raise Forbidden("key rotation is for operations")
+        actions = {"status": keys.status, "begin": keys.begin, "retire": keys.retire,
+                   "step": lambda db, numbers: keys.step(db, numbers, batch_size)}
+        if action not in actions or not isinstance(batch_size, int) or \
+                not 1 <= batch_size <= 10000:
+            raise ValidationFailed("unknown action or batch size",
+                                   {"action": [f"one of {sorted(actions)}"],
+                                    "batch_size": ["1 to 10000"]})
+        with audited_work(self.db, self.actor, f"keys_{action}", "number_keys"):
+            result = actions[action](self.db, self.numbers)
+        return result
+
     # -- helpers ----------------------------------------------------------------------------
 
     @contextmanager
@@ -656,13 +677,13 @@ class ConsentService(ServiceBase):
         return agency
 
     def _person_by_number(self, number: str) -> Person | None:
-        return self.db.scalar(select(Person).where(
-            Person.nin_index == self.numbers.blind_index(number)))
+        return keys.person_by_number(self.db, self.numbers, number)
 
     def _new_citizen(self, kind: str, name: str, number: str, birth_date=None) -> Person:
         person = Person(id=new_id(), kind=kind, name=name, birth_date=birth_date,
-                        nin_index=self.numbers.blind_index(number), created_at=utcnow())
-        person.nin_ciphertext = self.numbers.encrypt(number, person.id)
+                        created_at=utcnow())
+        person.nin_key_id, person.nin_ciphertext, person.nin_index = \
+            self.numbers.protect(number, person.id)
         self.db.add(person)
         self.db.flush()
         return person

@@ -141,8 +141,8 @@ def test_a_wrong_password_is_a_clear_error_without_a_traceback(amqp_uri, action)
     assert "not-the-password" not in result.stderr
 
 
-def test_audit_and_keys_say_they_are_not_yet_available():
-    for action in (("audit", "verify"), ("keys", "rotate")):
+def test_audit_says_it_is_not_yet_available():
+    for action in (("audit", "verify"),):
         result = run_process(*action)
         assert result.returncode == 1 and "Traceback" not in result.stderr
         error = json.loads(result.stderr)
@@ -198,5 +198,88 @@ def test_deliveries_listed_and_a_dead_one_retried(container_factory, amqp_uri, d
         code, _, error = stafett(capsys, "--amqp-uri", amqp_uri, "deliveries", "retry",
                                  str(uuid.uuid4()))
         assert code == 1 and error == {"error": "not_found", "detail": "no such delivery"}
+    finally:
+        platform.close()
+
+
+def test_keys_rotated_while_the_consent_service_runs(container_factory, amqp_uri,
+                                                     database_urls, tmp_path, capsys,
+                                                     monkeypatch):
+    """`stafett keys rotate --batch-size 2` against a running consent service: between
+    every two batches each citizen still logs in (resolve_citizen, the blind index of
+    every active key); at the end every row is under the new key and the old one is
+    retired (tests/unit/consent/test_key_rotation.py covers the steps on both databases)."""
+    from random import Random
+    from types import SimpleNamespace
+
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from services.consent.identity_numbers import generate_synthetic
+    from services.consent.models import Person
+    from services.consent.protection import NumberProtector
+    from tests.support.platform import Platform
+
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path)
+    platform.start(["consent"])
+    engine = create_engine(database_urls["consent"])
+    try:
+        numbers = NumberProtector.from_config(platform.config("consent"))
+        rng = Random(17)
+        citizens = {}
+        with Session(engine) as session:
+            for n in range(5):
+                number = generate_synthetic(datetime(2012, 1 + n, 3).date(), rng)
+                person = Person(id=str(uuid.uuid4()), kind="child", name=f"Barn {n}",
+                                created_at=datetime.now(timezone.utc),
+                                registered_at=datetime.now(timezone.utc))
+                person.nin_key_id, person.nin_ciphertext, person.nin_index = \
+                    numbers.protect(number, person.id)
+                session.add(person)
+                citizens[number] = person.id
+            session.commit()
+
+        def logged_in():
+            with platform.rpc() as rpc:
+                return {number: rpc.consent.resolve_citizen(
+                    "login", {"national_id": number})["person_id"] for number in citizens}
+
+        between = []
+        monkeypatch.setattr(cli, "eventlet", SimpleNamespace(
+            sleep=lambda seconds: between.append(logged_in())))
+        assert logged_in() == citizens
+        code, status, _ = stafett(capsys, "--amqp-uri", amqp_uri, "keys", "status")
+        assert code == 0 and status == {"current": "1", "active": ["1"], "retired": [],
+                                        "remaining": 0}
+        code, done, error = stafett(capsys, "--amqp-uri", amqp_uri, "keys", "rotate",
+                                    "--batch-size", "2", "--pause", "0.01")
+        assert code == 0, error
+        assert (done["started"], done["previous"], done["current"]) == (True, ["1"], "2")
+        assert (done["batches"], done["resealed"], done["remaining"]) == (3, 5, 0)
+        assert (done["active"], done["retired"], done["retired_now"]) == (["2"], ["1"], ["1"])
+        assert between == [citizens, citizens]  # after the 1st and 2nd of three batches
+        assert logged_in() == citizens
+        with Session(engine) as session:
+            assert set(session.scalars(select(Person.nin_key_id))) == {"2"}
+    finally:
+        engine.dispose()
+        platform.close()
+
+
+def test_keys_rotate_is_for_the_platform_only(container_factory, amqp_uri, database_urls,
+                                              tmp_path):
+    from stafett.actor import Actor
+    from stafett.errors import Forbidden
+    from tests.support.platform import Platform
+
+    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path)
+    platform.start(["consent"])
+    try:
+        staff = Actor(kind="staff", person_id="s-1", agency="974760673")
+        with platform.rpc(actor=staff) as rpc, \
+                pytest.raises(Forbidden, match="key rotation is for operations"):
+            rpc.consent.rotate_number_keys("begin")
+        keyring = json.loads((tmp_path / "var" / "secrets" / "nin-keys.json").read_text())
+        assert list(keyring["keys"]) == ["1"]  # no key was added
     finally:
         platform.close()
