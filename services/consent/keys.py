@@ -61,8 +61,12 @@ def step(session, numbers: NumberProtector, batch_size: int) -> dict:
                            .order_by(Person.id).limit(batch_size)
                            .with_for_update(skip_locked=True)).all()
     for person in rows:
-        number = numbers.decrypt(person.nin_ciphertext, person.id,
-                                 person.nin_key_id or FIRST_KEY_ID)
+        try:
+            number = numbers.decrypt(person.nin_ciphertext, person.id,
+                                     person.nin_key_id or FIRST_KEY_ID)
+        except KeyringError as exc:
+            raise Conflict(f"a row is under key {person.nin_key_id!r}, which the keyring "
+                           f"cannot open ({exc}): restore that key first") from None
         person.nin_key_id, person.nin_ciphertext, person.nin_index = \
             numbers.protect(number, person.id)
     session.commit()

@@ -154,6 +154,19 @@ def test_retiring_before_every_row_is_resealed_is_refused(engine, tmp_path):
         assert numbers.keyring().active.keys() == {"1", "2"}
 
 
+def test_a_row_under_a_key_the_keyring_lacks_stops_the_rotation(engine, tmp_path):
+    numbers = protector(tmp_path)
+    with Session(engine) as session:
+        person = add_person(session, numbers, 1, NUMBERS[0])
+        person.nin_key_id = "7"
+        session.commit()
+        keys.begin(session, numbers)
+        with pytest.raises(Conflict, match="under key '7'.*restore that key first"):
+            keys.step(session, numbers, 10)
+        session.rollback()
+        assert keys.status(session, numbers)["remaining"] == 1
+
+
 def test_existing_rows_stay_readable_as_key_1_after_the_migration(database, tmp_path):
     """A database at 0003 with a number sealed and indexed by the single key files of
     before keyrings: migrated to head, the row is under key 1, found and opened; rotated,
