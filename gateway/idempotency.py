@@ -1,11 +1,19 @@
-"""Idempotency-Key for creating POSTs.
+"""Idempotency-Key for creating POSTs, and the request key every RPC carries.
 
 A client that retries a POST after a timeout sends the same ``Idempotency-Key``: the
 first response is stored and replayed (``Idempotent-Replayed: true``); the same key with
 a different body is refused with 422; a key whose first request is still running gets
-409. Keys are scoped to the caller (issuer and subject) and the route, and kept for
-``IDEMPOTENCY_TTL_HOURS`` (24). A first request that failed with a server-side error is
-forgotten, so the client may retry it.
+409 while its lease lasts (``IDEMPOTENCY_LEASE_SECONDS``, 60). Keys are scoped to the
+caller (issuer and subject) and the route, and kept for ``IDEMPOTENCY_TTL_HOURS`` (24).
+
+The scoped key is also the request key of every RPC the request makes
+(``stafett.request_keys``): each service records it with its effect. So a first request
+that failed with a server-side error (a 503 or a timeout: its work may still commit) is
+not forgotten but marked ``retry``, and the client's retry is carried out again with the
+same request key: a service that had committed the first attempt answers from its own
+record and changes nothing. A key whose lease ran out (a gateway that died mid-request)
+is taken over the same way. Requests without an Idempotency-Key get a random request key
+(``RequestKeyContext``), so a redelivered RPC is still carried out once.
 """
 from __future__ import annotations
 
@@ -13,8 +21,11 @@ import functools
 import hashlib
 import json
 import re
+import uuid
 from datetime import timedelta
 
+from nameko.extensions import DependencyProvider
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session  # noqa: F401  (typing of self.db)
 from werkzeug.wrappers import Response
@@ -22,6 +33,7 @@ from werkzeug.wrappers import Response
 from gateway.models import IdempotencyRecord
 from stafett.errors import BadRequest, Conflict, ValidationFailed
 from stafett.events import as_utc, utcnow
+from stafett.request_keys import REQUEST_KEY
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -29,6 +41,32 @@ KEPT_HEADERS = ("Location", "ETag", "Content-Type")
 #: 1 to 200 visible ASCII characters (and spaces inside), as the OpenAPI document says
 MAX_KEY = 200
 KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,%d}[\x21-\x7e])?" % (MAX_KEY - 2), re.ASCII)
+
+
+#: a first attempt that failed server-side: its outcome is not known, a retry carries it out
+IN_PROGRESS, DONE, RETRY = "in_progress", "done", "retry"
+
+
+class RequestKeyContext(DependencyProvider):
+    """Every gateway worker's request key, carried by each RPC it makes as context data
+    (``stafett.request_key``): random, unless the route's Idempotency-Key sets it."""
+
+    class _Setter:
+        def __init__(self, worker_ctx):
+            self._worker_ctx = worker_ctx
+
+        def set(self, key: str) -> None:
+            self._worker_ctx.data[REQUEST_KEY] = key
+
+        @property
+        def key(self) -> str | None:
+            return self._worker_ctx.data.get(REQUEST_KEY)
+
+    def worker_setup(self, worker_ctx):
+        worker_ctx.data[REQUEST_KEY] = uuid.uuid4().hex
+
+    def get_dependency(self, worker_ctx):
+        return self._Setter(worker_ctx)
 
 
 def _sha256(*parts: str | bytes) -> str:
@@ -62,29 +100,46 @@ def idempotent(route):
             session.delete(record)
             session.commit()
             record = None
+        now = utcnow()
+        lease = timedelta(seconds=float(self.config.get("IDEMPOTENCY_LEASE_SECONDS", 60)))
         if record is not None:
             if record.request_hash != request_hash:
                 raise ValidationFailed("this Idempotency-Key was used with another body",
                                        {HEADER: ["already used with a different body"]})
-            if record.state != "done":
-                raise Conflict("a request with this Idempotency-Key is still running")
-            headers = json.loads(record.headers or "{}")
-            headers[REPLAYED] = "true"
-            return Response(record.body, status=record.status, headers=headers)
-        now = utcnow()
-        ttl = timedelta(hours=float(self.config.get("IDEMPOTENCY_TTL_HOURS", 24)))
-        session.add(IdempotencyRecord(key_hash=key_hash, request_hash=request_hash,
-                                      state="in_progress", created_at=now,
-                                      expires_at=now + ttl))
-        try:
+            if record.state == DONE:
+                headers = json.loads(record.headers or "{}")
+                headers[REPLAYED] = "true"
+                return Response(record.body, status=record.status, headers=headers)
+            # a first attempt whose outcome is unknown (a 503), or whose lease ran out (its
+            # gateway died): this retry carries it out again, under the same request key
+            taken = session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.key_hash == key_hash,
+                       IdempotencyRecord.request_hash == request_hash,
+                       IdempotencyRecord.state != DONE,
+                       or_(IdempotencyRecord.state == RETRY,
+                           IdempotencyRecord.lease_until.is_(None),
+                           IdempotencyRecord.lease_until < now))
+                .values(state=IN_PROGRESS, lease_until=now + lease)).rowcount
             session.commit()
-        except IntegrityError:  # a concurrent first request took the key
-            raise Conflict("a request with this Idempotency-Key is still running")
+            if taken != 1:
+                raise Conflict("a request with this Idempotency-Key is still running")
+        else:
+            ttl = timedelta(hours=float(self.config.get("IDEMPOTENCY_TTL_HOURS", 24)))
+            session.add(IdempotencyRecord(key_hash=key_hash, request_hash=request_hash,
+                                          state=IN_PROGRESS, created_at=now,
+                                          lease_until=now + lease, expires_at=now + ttl))
+            try:
+                session.commit()
+            except IntegrityError:  # a concurrent first request took the key
+                raise Conflict("a request with this Idempotency-Key is still running")
+        # the services record their effects under this key (stafett.request_keys)
+        self.request_key_context.set(key_hash)
         try:
             response = route(self, request, **kwargs)
         except Exception as exc:
             if getattr(exc, "status", 500) >= 500:
-                _forget(session, key_hash)
+                _retry_later(session, key_hash)
             else:
                 _store(session, key_hash, _problem_response(exc))
             raise
@@ -114,9 +169,15 @@ def _store(session: Session, key_hash: str, response) -> None:
     session.commit()
 
 
-def _forget(session: Session, key_hash: str) -> None:
+def _retry_later(session: Session, key_hash: str) -> None:
+    """Keep the key: the work may still commit in the service. The next retry is carried
+    out again, and the service answers it from its own record if it did."""
     session.rollback()
-    record = session.get(IdempotencyRecord, key_hash)
-    if record is not None:
-        session.delete(record)
+    try:
+        session.execute(update(IdempotencyRecord)
+                        .where(IdempotencyRecord.key_hash == key_hash,
+                               IdempotencyRecord.state == IN_PROGRESS)
+                        .values(state=RETRY, lease_until=None))
         session.commit()
+    except Exception:  # the gateway's database is away: the lease runs out instead
+        session.rollback()

@@ -49,8 +49,12 @@ class IdempotencyRecord(Base):
     #: SHA-256 of (caller, method, path, key)
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    #: "in_progress" until the response is stored, then "done"
+    #: "in_progress" until the response is stored, then "done"; "retry" after a
+    #: server-side failure (the next attempt is carried out under the same request key)
     state: Mapped[str] = mapped_column(String(12))
+    #: while "in_progress": until when the attempt holds the key (a retry gets 409)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                         nullable=True)
     status: Mapped[int | None] = mapped_column(nullable=True)
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     headers: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON

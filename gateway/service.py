@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from gateway.access import Authenticator, CallerLabels, RateLimiter
 from gateway.agency import AgencyScope
+from gateway.idempotency import RequestKeyContext
 from gateway.http import MAX_IF_MATCH, api, json_body, raw_body
 from gateway.openapi import openapi_document
 from gateway.routes.consent import ConsentRoutes
@@ -56,6 +57,7 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
     caller_labels = CallerLabels()
     agency_scope = AgencyScope()
     actor_context = ActorContext()
+    request_key_context = RequestKeyContext()  # stafett.request_key on every RPC
     consent = TimeoutRpcProxy("consent")
     logs = TimeoutRpcProxy("logs")
     handover = TimeoutRpcProxy("handover")

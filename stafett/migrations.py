@@ -4,6 +4,7 @@ from __future__ import annotations
 from alembic import context
 
 import stafett.audit  # noqa: F401  (registers the access_log kernel table)
+import stafett.request_keys  # noqa: F401  (registers the request_keys kernel table)
 
 
 def run_env(target_metadata) -> None:

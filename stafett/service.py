@@ -28,6 +28,7 @@ from stafett.actor import CurrentActor
 from stafett.db import Database
 from stafett.events import Outbox
 from stafett.logging import CallIdLogging
+from stafett.request_keys import RequestKey
 from stafett.web import SECURITY_HEADERS, http, problem_response
 
 #: seconds a readiness check may wait for a pooled database connection
@@ -201,6 +202,7 @@ class ServiceBase:
     probes = Probes()
     rpc_exchange_check = broker.RpcExchange()
     metrics_server = MetricsServer()
+    request_key = RequestKey()  # stafett.request_keys: @once entrypoints
 
     @http("GET", "/healthz")
     def healthz(self, request):

@@ -30,6 +30,7 @@ from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound, Preconditio
                             PreconditionRequired, ServiceUnavailable, ValidationFailed)
 from stafett.events import Outbox, utcnow
 from stafett.ids import new_id
+from stafett.request_keys import once
 from stafett.rpc import TimeoutRpcProxy
 from services.consent.gauges import refresh_gauges
 from stafett.gauges import ScrapeGauges
@@ -180,6 +181,7 @@ class ConsentService(ServiceBase):
     # -- registry ---------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def register_agency(self, payload: dict) -> dict:
         domain.require_internal(self.actor)
         data = load(AgencyIn(), payload)
@@ -201,6 +203,7 @@ class ConsentService(ServiceBase):
             self.db.scalars(select(Agency).order_by(Agency.type, Agency.name)).all())
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def provision_staff(self, payload: dict) -> dict:
         """Pre-provision a staff member: the platform, or an administrator of the agency."""
         if not (self.actor and self.actor.kind == SERVICE):  # before validation
@@ -221,6 +224,7 @@ class ConsentService(ServiceBase):
         return self._staff_out(person, agency)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def register_child(self, child_id: str) -> dict:
         """Register (or refresh) a child from the population register: its name, birth
         date, protective code and who has parental responsibility, all from the register,
@@ -344,6 +348,7 @@ class ConsentService(ServiceBase):
     # -- consent ----------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def grant_consent(self, child_id: str, payload: dict) -> dict:
         """Guardians (or the youth) consent digitally; staff record a signed paper form."""
         actor = self.actor
@@ -403,6 +408,7 @@ class ConsentService(ServiceBase):
         return ConsentOut().dump(consent)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def approve_consent(self, consent_id: str, expected_version=None) -> dict:
         """Under the all-guardians policy, each further guardian adds their consent."""
         policy, today = self._policy(), date.today()
@@ -459,6 +465,7 @@ class ConsentService(ServiceBase):
         return consent_resource(consent)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def withdraw_consent(self, consent_id: str, expected_version=None) -> dict:
         """One call by any one of those who consent (a guardian, or the youth).
 

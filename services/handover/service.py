@@ -26,6 +26,7 @@ from stafett.actor import CITIZEN, STAFF, SYSTEM_ACTOR, ActorContext
 from stafett.audit import audited_work
 from stafett.contracts import load
 from stafett.db import Database
+from stafett.request_keys import once
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound, ServiceUnavailable,
                             StafettError)
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
@@ -108,6 +109,7 @@ class HandoverService(ServiceBase):
     # -- the workflow -----------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def request_handover(self, payload: dict) -> dict:
         """The stafettholder asks to hand the log over to another agency."""
         actor, now, today = self.actor, utcnow(), date.today()
@@ -155,6 +157,7 @@ class HandoverService(ServiceBase):
         return self._view(handover, domain.REQUESTER)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def accept_handover(self, handover_id: str, payload: dict,
                         expected_version: int | None = None) -> dict:
         """The receiver takes the baton, naming the new stafettholder. The logs service
@@ -186,6 +189,7 @@ class HandoverService(ServiceBase):
         return self._view(handover, domain.RECEIVER)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def decline_handover(self, handover_id: str, payload: dict,
                          expected_version: int | None = None) -> dict:
         actor, (handover, coverage) = self.actor, self._refreshed(handover_id)
@@ -202,6 +206,7 @@ class HandoverService(ServiceBase):
         return self._view(handover, domain.RECEIVER)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def cancel_handover(self, handover_id: str, payload: dict | None = None,
                         expected_version: int | None = None) -> dict:
         actor, (handover, coverage) = self.actor, self._refreshed(handover_id)

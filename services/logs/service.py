@@ -32,6 +32,7 @@ from stafett.actor import SERVICE, STAFF, SYSTEM
 from stafett.audit import access_table, audited_work
 from stafett.contracts import load
 from stafett.db import Database
+from stafett.request_keys import once
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             ServiceUnavailable, ValidationFailed)
 from stafett.paging import bounded, decode_key, keyset_page, newest_first, visible_page
@@ -88,6 +89,7 @@ class LogsService(ServiceBase):
     # -- the log ----------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def open_log(self, payload: dict) -> dict:
         domain.require_staff(self.actor)  # before validation
         data = load(OpenLogIn(), payload)
@@ -175,6 +177,7 @@ class LogsService(ServiceBase):
                 **lists.measure_badges(self.db, log.id, today)}
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def update_log(self, log_id: str, payload: dict, expected_version=None) -> dict:
         """Change the BTI level (kept in its history)."""
         with self._in_log(log_id, "change_level", write=True) as ctx:
@@ -193,6 +196,7 @@ class LogsService(ServiceBase):
         return self._view(log_id)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def close_log(self, log_id: str, payload: dict, expected_version=None) -> dict:
         with self._in_log(log_id, "close", write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
@@ -209,6 +213,7 @@ class LogsService(ServiceBase):
         return self._view(log_id)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def set_stafettholder(self, log_id: str, payload: dict, expected_version=None) -> dict:
         """Pass the role within the log; there is exactly one stafettholder at any time."""
         with self._in_log(log_id, "change_stafettholder", write=True) as ctx:
@@ -225,6 +230,7 @@ class LogsService(ServiceBase):
     # -- participants -----------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def add_participant(self, log_id: str, payload: dict) -> dict:
         with self._in_log(log_id, "add_participant", "participant", write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
@@ -244,6 +250,7 @@ class LogsService(ServiceBase):
         return ParticipantStaffView().dump(participant)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def remove_participant(self, log_id: str, participant_id: str,
                            expected_version=None) -> dict:
         with self._in_log(log_id, "remove_participant", "participant", participant_id,
@@ -276,6 +283,7 @@ class LogsService(ServiceBase):
         return self._dump_measure(ctx, measure)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def add_measure(self, log_id: str, payload: dict) -> dict:
         with self._in_log(log_id, "add_measure", "measure", write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
@@ -284,6 +292,7 @@ class LogsService(ServiceBase):
         return self._dump_measure(ctx, measure)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def update_measure(self, log_id: str, measure_id: str, payload: dict,
                        expected_version=None) -> dict:
         with self._in_log(log_id, "update_measure", "measure", measure_id, write=True) as ctx:
@@ -306,6 +315,7 @@ class LogsService(ServiceBase):
         return self._dump_measure(ctx, measure)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def add_evaluation(self, log_id: str, measure_id: str, payload: dict) -> dict:
         with self._in_log(log_id, "evaluate", "measure", measure_id, write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
@@ -357,6 +367,7 @@ class LogsService(ServiceBase):
         return views.dump_meeting(ctx.viewer, meeting, self._invites(meeting.id))
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def schedule_meeting(self, log_id: str, payload: dict) -> dict:
         with self._in_log(log_id, "schedule_meeting", "meeting", write=True) as ctx:
             domain.require_staff_writer(ctx.viewer)
@@ -387,6 +398,7 @@ class LogsService(ServiceBase):
         return views.dump_meeting(ctx.viewer, meeting, self._invites(meeting.id))
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def record_minutes(self, log_id: str, meeting_id: str, payload: dict,
                        expected_version=None) -> dict:
         """Minutes, attendance, and decisions that become measures in the same step."""
@@ -448,6 +460,7 @@ class LogsService(ServiceBase):
                 "next_cursor": result["next_cursor"]}
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def add_entry(self, log_id: str, payload: dict) -> dict:
         with self._in_log(log_id, "add_entry", "entry", write=True) as ctx:
             data = load(EntryIn(), payload)
@@ -482,6 +495,7 @@ class LogsService(ServiceBase):
         return views.dump_proposal(proposal, ctx.participants)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def propose_measure(self, log_id: str, payload: dict) -> dict:
         with self._in_log(log_id, "propose", "proposal", write=True) as ctx:
             data = load(ProposalIn(), payload)
@@ -499,6 +513,7 @@ class LogsService(ServiceBase):
         return views.dump_proposal(proposal, ctx.participants)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def accept_proposal(self, log_id: str, proposal_id: str, payload: dict,
                         expected_version: int | None = None) -> dict:
         """It becomes a measure; the proposer stays its proposer. ``expected_version`` is
@@ -522,6 +537,7 @@ class LogsService(ServiceBase):
         return views.dump_proposal(proposal, ctx.participants)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def decline_proposal(self, log_id: str, proposal_id: str, payload: dict,
                          expected_version: int | None = None) -> dict:
         with self._in_log(log_id, "decline_proposal", "proposal", proposal_id,
@@ -666,6 +682,7 @@ class LogsService(ServiceBase):
                                 lists.newest_open_proposals(self.db, log_id), date.today())
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def apply_handover(self, log_id: str, handover_id: str, new_stafettholder_person_id: str,
                        receiving_person_ids: list[str], grace_days: int) -> dict:
         """Move the baton to the receiver; idempotent by handover id."""
@@ -718,6 +735,7 @@ class LogsService(ServiceBase):
     # after a withdrawal is already judged on the new state.
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def refresh_consent(self, child_id: str) -> None:
         self._sync_projection(child_id)
         self.db.commit()

@@ -31,6 +31,7 @@ from stafett.audit import audited_work
 from stafett.config import flag
 from stafett.contracts import load
 from stafett.db import Database
+from stafett.request_keys import once
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
                             PreconditionFailed, PreconditionRequired, ValidationFailed)
 from stafett.events import Envelope, first_delivery, reliable_event_handler, utcnow
@@ -118,10 +119,12 @@ class NotificationsService(ServiceBase):
                 "next_cursor": result["next_cursor"], "unread": unread}
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def mark_read(self, notification_id: str) -> dict:
         return self._mark(notification_id, read=True)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def mark_unread(self, notification_id: str) -> dict:
         return self._mark(notification_id, read=False)
 
@@ -146,6 +149,7 @@ class NotificationsService(ServiceBase):
         return preferences_view(self.db.get(PreferenceRow, self._person()))
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def update_preferences(self, payload: dict, if_match: str | None = None) -> dict:
         """Replace the actor's preferences; ``if_match`` is the ETag (version) last read."""
         person = self._person()
@@ -185,6 +189,7 @@ class NotificationsService(ServiceBase):
         return preferences_view(self.db.get(PreferenceRow, person))
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def seed_contacts(self, contacts: list[dict]) -> int:
         """The platform sets contact e-mail addresses (demo seed, registry integrations)."""
         self._require_internal()
@@ -210,6 +215,7 @@ class NotificationsService(ServiceBase):
         return agency
 
     @rpc(expected_exceptions=EXPECTED)
+    @once(keep_answer=False)  # the secret is shown once, never stored
     def create_webhook(self, payload: dict) -> dict:
         agency = self._webhook_agency()
         data = load(WebhookIn(), payload)
@@ -250,6 +256,7 @@ class NotificationsService(ServiceBase):
         return hook
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def delete_webhook(self, webhook_id: str) -> None:
         with audited_work(self.db, self.actor, "delete", "webhook", object_id=webhook_id):
             hook = self._own_webhook(webhook_id)
@@ -294,6 +301,7 @@ class NotificationsService(ServiceBase):
         return DeliveryOpsView(many=True).dump(rows)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def requeue_delivery(self, delivery_id: str) -> dict:
         """Operations: send a dead (or cancelled) delivery again, with fresh attempts."""
         self._require_internal()
@@ -315,6 +323,7 @@ class NotificationsService(ServiceBase):
         return self._reminders(None)
 
     @rpc(expected_exceptions=EXPECTED)
+    @once
     def run_reminders(self, today: str | None = None) -> dict:
         """Operations and tests: run the reminder check now (``today`` as YYYY-MM-DD)."""
         self._require_internal()

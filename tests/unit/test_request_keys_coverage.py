@@ -1,0 +1,62 @@
+"""Every RPC entrypoint of every service is classified: state-changing ones are ``@once``
+(stafett.request_keys), the rest are named here with the reason they need no record.
+Removing ``@once`` from one entrypoint, or adding an unclassified one, fails this test."""
+import pytest
+
+from stafett.run import service_class
+
+#: entrypoints that change nothing (reads; their access records are records of a read)
+READS = {
+    "consent": {"list_agencies", "my_children", "find_child", "list_staff", "staff_member",
+                "child_parties", "coverage", "list_consents", "get_consent", "consent_fhir"},
+    "logs": {"get_log", "my_logs", "list_measures", "get_measure", "list_evaluations",
+             "list_meetings", "get_meeting", "meeting_preparation", "list_entries",
+             "list_proposals", "get_proposal", "timeline", "access_log", "agency_audit",
+             "statistics", "log_fhir", "takes_part", "handover_context", "handover_summary"},
+    "handover": {"list_handovers", "get_handover"},
+    "notifications": {"inbox", "inbox_page", "get_preferences", "list_webhooks",
+                      "webhook_deliveries", "list_deliveries"},
+}
+#: entrypoints that write only under a natural unique key, so a repeat finds the first
+#: row and changes nothing: called on every request, a record each would be a write each
+NATURAL = {
+    "consent": {"resolve_citizen",   # mirrors a child under its unique number
+                "resolve_actor"},    # registers staff once under their unique subject
+}
+
+SERVICES = ("consent", "logs", "handover", "notifications")
+
+
+def rpc_entrypoints(service_cls) -> dict:
+    from nameko.rpc import Rpc
+
+    found = {}
+    for name in dir(service_cls):
+        method = getattr(service_cls, name, None)
+        if any(isinstance(e, Rpc) for e in getattr(method, "nameko_entrypoints", ())):
+            found[name] = method
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_state_changing_rpc_records_its_request_key(service):
+    entrypoints = rpc_entrypoints(service_class(service))
+    exempt = READS.get(service, set()) | NATURAL.get(service, set())
+    assert exempt <= set(entrypoints), f"classified but gone: {exempt - set(entrypoints)}"
+    unrecorded = sorted(name for name, method in entrypoints.items()
+                        if name not in exempt and not getattr(method, "stafett_once", False))
+    assert unrecorded == [], f"state-changing RPCs without @once: {unrecorded}"
+    needless = sorted(name for name in exempt if getattr(entrypoints[name], "stafett_once",
+                                                         False))
+    assert needless == [], f"classified as needing no record, yet @once: {needless}"
+
+
+def test_the_classification_covers_the_known_writers():
+    """A sample of writers that must be recorded (a guard against moving one to READS)."""
+    writers = {"logs": {"add_measure", "add_entry", "open_log", "apply_handover"},
+               "handover": {"request_handover", "accept_handover"},
+               "consent": {"grant_consent", "withdraw_consent", "register_child"},
+               "notifications": {"create_webhook", "update_preferences"}}
+    for service, names in writers.items():
+        entrypoints = rpc_entrypoints(service_class(service))
+        assert all(getattr(entrypoints[n], "stafett_once", False) for n in names), service
