@@ -120,7 +120,8 @@ def idempotent(route):
                        or_(IdempotencyRecord.state == RETRY,
                            IdempotencyRecord.lease_until.is_(None),
                            IdempotencyRecord.lease_until < now))
-                .values(state=IN_PROGRESS, lease_until=now + lease)).rowcount
+                .values(state=IN_PROGRESS, lease_until=now + lease)
+                .execution_options(synchronize_session=False)).rowcount
             session.commit()
             if taken != 1:
                 raise Conflict("a request with this Idempotency-Key is still running")
@@ -177,7 +178,8 @@ def _retry_later(session: Session, key_hash: str) -> None:
         session.execute(update(IdempotencyRecord)
                         .where(IdempotencyRecord.key_hash == key_hash,
                                IdempotencyRecord.state == IN_PROGRESS)
-                        .values(state=RETRY, lease_until=None))
+                        .values(state=RETRY, lease_until=None)
+                        .execution_options(synchronize_session=False))
         session.commit()
     except Exception:  # the gateway's database is away: the lease runs out instead
         session.rollback()
