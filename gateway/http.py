@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.access import SCOPE_ENVIRON_KEY
 from stafett.errors import (EXPECTED, BadRequest, PayloadTooLarge, StafettError,
-                            UnsupportedMediaType)
+                            UnsupportedMediaType, unavailable)
 from stafett.fields import FORBIDDEN
 from stafett.web import PROBLEM_JSON, HttpEntrypoint, json_text, problem_response  # noqa: F401
 
@@ -195,6 +195,10 @@ class ApiEntrypoint(HttpEntrypoint):
             return problem_response(exc)
         if isinstance(exc, HTTPException):  # e.g. werkzeug's own 405/400
             return problem_response(BadRequest(exc.description or "bad request"))
+        outage = unavailable(exc)  # the broker or a database is away: 503, never 500
+        if outage is not None:
+            log.warning("outage answered 503", extra={"error": type(exc).__name__})
+            return problem_response(outage)
         log.error("unhandled error in gateway", extra={"error": type(exc).__name__})
         return problem_response(StafettError("an unexpected error occurred"))
 

@@ -114,3 +114,52 @@ class ServiceUnavailable(StafettError):
 EXPECTED = (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict,
             PayloadTooLarge, UnsupportedMediaType, PreconditionFailed, ValidationFailed,
             PreconditionRequired, TooManyRequests)
+
+
+#: what a lost database looks like, as raised here or as the ``exc_type`` of a service's
+#: RemoteError (SQLAlchemy's OperationalError, InterfaceError, its pool's TimeoutError...)
+DATABASE_OUTAGES = frozenset({"OperationalError", "InterfaceError", "DisconnectionError",
+                              "TimeoutError"})
+#: what a lost broker connection looks like (kombu, py-amqp, sockets, nameko)
+BROKER_OUTAGES = frozenset({"RecoverableConnectionError", "ConnectionError",
+                            "ConnectionResetError", "ConnectionRefusedError",
+                            "ConnectionAbortedError", "BrokenPipeError",
+                            "RpcConnectionError", "ConnectionForced", "IncompleteStream",
+                            "socket.timeout"})
+
+
+def unavailable(exc: BaseException, service: str | None = None) -> ServiceUnavailable | None:
+    """The 503 an outage deserves (Retry-After included), or None if ``exc`` is no outage.
+
+    A database or broker that is away is something the client may retry, never a 500:
+    this maps SQLAlchemy's connection errors, kombu's and py-amqp's connection errors, and
+    a service's RemoteError carrying one of those, to ``ServiceUnavailable``."""
+    if isinstance(exc, ServiceUnavailable):
+        return exc
+    who = f"the {service} service" if service else "a service"
+    from nameko.exceptions import RemoteError
+
+    if isinstance(exc, RemoteError):
+        if exc.exc_type in DATABASE_OUTAGES:
+            return ServiceUnavailable(f"{who} cannot reach its database right now")
+        if exc.exc_type in BROKER_OUTAGES:
+            return ServiceUnavailable(f"{who} cannot reach the message broker right now")
+        return None
+    from kombu.exceptions import OperationalError as KombuOperationalError
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, (sa.OperationalError, sa.InterfaceError, sa.DisconnectionError,
+                        sa.TimeoutError)):
+        return ServiceUnavailable("the database cannot be reached right now")
+    if isinstance(exc, (KombuOperationalError, ConnectionError, TimeoutError)) \
+            or type(exc).__name__ in BROKER_OUTAGES:
+        return ServiceUnavailable("the message broker cannot be reached right now")
+    try:
+        import amqp.exceptions
+
+        if isinstance(exc, (amqp.exceptions.RecoverableConnectionError,
+                            amqp.exceptions.ConnectionError)):
+            return ServiceUnavailable("the message broker cannot be reached right now")
+    except ImportError:  # pragma: no cover - kombu brings py-amqp
+        pass
+    return None

@@ -2,7 +2,8 @@
 
 nameko's in-service ``RpcProxy`` waits forever. ``TimeoutRpcProxy`` gives up after
 ``RPC_TIMEOUT`` seconds with ``ServiceUnavailable`` (the gateway answers 503 +
-Retry-After), and sets the request message's TTL to the same value, so a request queued
+Retry-After), as it does when the broker cannot be reached or the service answers that
+its database cannot (``stafett.errors.unavailable``), and sets the request message's TTL to the same value, so a request queued
 while the target is down is not executed later, after its caller has given up.
 
 Its reply queue is bound with ``reply.<caller>.<uuid>`` instead of nameko's bare uuid, so the
@@ -18,7 +19,7 @@ from nameko.exceptions import UnknownService
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
 
 from stafett.broker import reply_routing_key
-from stafett.errors import ServiceUnavailable
+from stafett.errors import ServiceUnavailable, unavailable
 
 
 class ScopedReplyListener(ReplyListener):
@@ -44,12 +45,22 @@ class TimeoutMethodProxy(MethodProxy):
             reply = self._call(*args, **kwargs)
         except UnknownService:
             raise ServiceUnavailable(f"the {self.service_name} service is not running")
+        except Exception as exc:  # the broker is away: 503, never 500
+            outage = unavailable(exc)
+            if outage is None:
+                raise
+            raise outage from exc
         try:
             with eventlet.Timeout(self.timeout):
                 return reply.result()
         except eventlet.Timeout:
             raise ServiceUnavailable(
                 f"the {self.service_name} service did not answer within {self.timeout:g} s")
+        except Exception as exc:  # its database (or its broker connection) is away
+            outage = unavailable(exc, self.service_name)
+            if outage is None:
+                raise
+            raise outage from exc
 
 
 class TimeoutServiceProxy(ServiceProxy):

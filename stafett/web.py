@@ -88,6 +88,14 @@ class ProblemWsgiApp(WsgiApp):
     def __call__(self, environ, start_response):
         started = time.perf_counter()
         request = Request(environ, shallow=True)
+        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
+            # liveness in the server's own greenthread: never waits on a worker slot
+            # (all of them may be waiting on a dead service) and makes no RPC
+            response = Response(json_text({"status": "ok", "service": self.service}),
+                                content_type="application/json")
+            for header, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(header, value)
+            return response(environ, start_response)
         adapter = self.url_map.bind_to_environ(environ)
         route = None
         try:
@@ -143,6 +151,9 @@ class HttpEntrypoint(HttpRequestHandler):
         """A typed error keeps its status as problem+json; anything else is a bare 500."""
         if isinstance(exc, StafettError):
             return problem_response(exc)
+        outage = errors.unavailable(exc)  # the broker or a database is away: 503
+        if outage is not None:
+            return problem_response(outage)
         return problem_response(StafettError("an unexpected error occurred"))
 
 
