@@ -1,8 +1,8 @@
 """Dead letters for operations (``stafett dlq``, stafett/cli.py).
 
-A dead-letter queue is ``<work queue>.dlq``: events a consumer failed on
-``EVENT_MAX_ATTEMPTS`` times (stafett/events.py). Listing and showing go through the
-RabbitMQ management API, and showing leaves every message where it is (``get`` with
+A dead-letter queue is ``<work queue>.dlq``: events a consumer failed on until their retry
+budget was spent (``EVENT_RETRY_BUDGET_SECONDS``, stafett/events.py). Listing and showing
+go through the RabbitMQ management API, and showing leaves every message where it is (``get`` with
 ``ack_requeue_true``: the broker hands them back itself). Replaying moves messages back to
 their work queue with fresh attempts, over AMQP with publisher confirms, each acked only
 after the broker confirmed its copy; what a filter leaves out is handed back untouched.

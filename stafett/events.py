@@ -9,8 +9,8 @@ woken at the end of every worker that emitted, and polls as a safety net, so an 
 written before a crash is published after the restart.
 
 Consumers use ``@reliable_event_handler(source, type)``: a failing handler's message is
-re-queued through a per-queue delay queue with exponential backoff, and after
-``EVENT_MAX_ATTEMPTS`` it lands in ``<queue>.dlq`` for operations to inspect and replay
+re-queued through a per-queue delay queue with capped exponential backoff (``Backoff``),
+and once its retry budget (15 minutes by default) is spent it lands in ``<queue>.dlq`` for operations to inspect and replay
 (``stafett dlq``). Handlers make their effect idempotent with ``first_delivery``
 in the same transaction.
 
@@ -154,6 +154,7 @@ class Outbox(DependencyProvider):
         self._database = databases[0]
         config = self.container.config
         self._poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1))
+        self._batch = int(config.get("OUTBOX_BATCH", 100))
         self._publisher = Publisher(config[AMQP_URI_CONFIG_KEY], use_confirms=True,
                                     mandatory=True, serializer="json",
                                     ssl=config.get("AMQP_SSL"))
@@ -193,7 +194,7 @@ class Outbox(DependencyProvider):
             except Empty:
                 pass
             try:
-                while self.publish_pending() == 100:
+                while self.publish_pending(self._batch) == self._batch:
                     pass
                 metrics.heartbeat(self.container.service_name, "outbox_relay")
             except Exception:  # broker or database down: the rows wait for the next round
@@ -201,34 +202,61 @@ class Outbox(DependencyProvider):
                 eventlet.sleep(self._poll_seconds)
 
     def publish_pending(self, batch: int = 100) -> int:
-        """Publish up to ``batch`` unpublished events in order; returns how many it tried."""
+        """Publish up to ``batch`` unpublished events in order, row by row; returns how
+        many it looked at.
+
+        Each row is published in a short transaction of its own, which holds the row
+        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: two replicas' relays share the table
+        without publishing a row twice) and commits it as published as soon as the broker
+        confirmed it: a later failure never sends it again. A failed publish records
+        ``attempts`` and ``last_error`` on its row and ends the round (the next rows wait,
+        so events leave in order), raising the error."""
         engine = self._database.engine
-        service = self.container.service_name
         if not self._exchange_checked:  # in the relay: retried while the broker is away
             with broker.connection(self.container.config) as connection:
                 broker.ensure_exchanges(connection, [self._exchange])
             self._exchange_checked = True
+        with engine.connect() as connection:
+            ids = connection.execute(
+                select(outbox_table.c.id).where(outbox_table.c.published_at.is_(None))
+                .order_by(outbox_table.c.id).limit(batch)).scalars().all()
+        for row_id in ids:
+            self._publish_row(engine, row_id)
+        return len(ids)
+
+    def _publish_row(self, engine, row_id: int) -> None:
+        service = self.container.service_name
         with engine.begin() as connection:
-            query = (select(outbox_table).where(outbox_table.c.published_at.is_(None))
-                     .order_by(outbox_table.c.id).limit(batch))
+            query = select(outbox_table).where(outbox_table.c.id == row_id,
+                                               outbox_table.c.published_at.is_(None))
             if connection.dialect.name == "postgresql":
-                # two replicas' relays share the table without publishing a row twice
                 query = query.with_for_update(skip_locked=True)
-            rows = connection.execute(query).all()
-            for row in rows:
-                try:
-                    self._publisher.publish(
-                        row.payload, exchange=self._exchange,
-                        routing_key=row.type, extra_headers=row.headers or {},
-                        message_id=row.event_id, delivery_mode=2)
-                except UndeliverableMessage:
-                    # a fact nobody subscribes to yet is still published: count it
-                    metrics.EVENTS_UNROUTED.labels(service=service, type=row.type).inc()
+            row = connection.execute(query).first()
+            if row is None:  # published meanwhile, or held by another relay
+                return
+            failure = None
+            try:
+                self._publisher.publish(
+                    row.payload, exchange=self._exchange,
+                    routing_key=row.type, extra_headers=row.headers or {},
+                    message_id=row.event_id, delivery_mode=2)
+            except UndeliverableMessage:
+                # a fact nobody subscribes to yet is still published: count it
+                metrics.EVENTS_UNROUTED.labels(service=service, type=row.type).inc()
+            except Exception as exc:
+                failure = exc
+            if failure is not None:
+                connection.execute(update(outbox_table).where(outbox_table.c.id == row.id)
+                                   .values(attempts=outbox_table.c.attempts + 1,
+                                           last_error=f"{type(failure).__name__}: "
+                                                      f"{failure}"[:500]))
+            else:
                 metrics.EVENTS_PUBLISHED.labels(service=service, type=row.type).inc()
                 connection.execute(update(outbox_table).where(outbox_table.c.id == row.id)
                                    .values(published_at=utcnow(),
                                            attempts=outbox_table.c.attempts + 1))
-            return len(rows)
+        if failure is not None:  # recorded and committed; the round ends here
+            raise failure
 
     def pending_count(self) -> int:
         with self._database.engine.connect() as connection:
@@ -250,6 +278,50 @@ def dead_letter_queue_name(queue_name: str) -> str:
     return f"{queue_name}.dlq"
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """How a failing event handler's message waits before its next attempt.
+
+    The delay doubles from ``EVENT_RETRY_BASE_SECONDS`` (1) up to
+    ``EVENT_RETRY_MAX_DELAY_SECONDS`` (120), and attempts go on while the delays add up to
+    at most ``EVENT_RETRY_BUDGET_SECONDS`` (900: a database outage of a quarter of an hour
+    needs no manual replay); then the message is dead-lettered. ``EVENT_MAX_ATTEMPTS``
+    (0: none) caps the attempts as well. The delay is the message's TTL in the retry
+    queue: one that waits behind a longer one waits for that one too (never less)."""
+
+    base: float = 1.0
+    cap: float = 120.0
+    budget: float = 900.0
+    max_attempts: int = 0
+
+    @classmethod
+    def from_config(cls, config) -> "Backoff":
+        return cls(base=float(config.get("EVENT_RETRY_BASE_SECONDS", 1)),
+                   cap=float(config.get("EVENT_RETRY_MAX_DELAY_SECONDS", 120)),
+                   budget=float(config.get("EVENT_RETRY_BUDGET_SECONDS", 900)),
+                   max_attempts=int(config.get("EVENT_MAX_ATTEMPTS") or 0))
+
+    def delay(self, attempt: int) -> float:
+        """The wait after failed attempt number ``attempt`` (1, 2, ...)."""
+        return min(self.cap, self.base * 2 ** min(attempt - 1, 60))
+
+    def delay_after(self, attempt: int) -> float | None:
+        """The wait before the next attempt, or None: dead-letter it."""
+        if self.max_attempts and attempt >= self.max_attempts:
+            return None
+        spent = sum(self.delay(n) for n in range(1, attempt))
+        delay = self.delay(attempt)
+        return delay if spent + delay <= self.budget else None
+
+    def schedule(self) -> list[float]:
+        """Every wait a message that always fails goes through, in order."""
+        waits, attempt = [], 1
+        while (delay := self.delay_after(attempt)) is not None:
+            waits.append(delay)
+            attempt += 1
+        return waits
+
+
 class ReliableEventHandler(EventHandler):
     """An event handler whose failures are retried with backoff, then dead-lettered.
 
@@ -259,8 +331,7 @@ class ReliableEventHandler(EventHandler):
     def setup(self):
         super().setup()
         config = self.container.config
-        self.max_attempts = int(config.get("EVENT_MAX_ATTEMPTS", 5))
-        self.retry_base = float(config.get("EVENT_RETRY_BASE_SECONDS", 1))
+        self.backoff = Backoff.from_config(config)
         name = self.queue.name
         quorum = flag(config.get("QUORUM_QUEUES"), True, "QUORUM_QUEUES")
         arguments = {"x-queue-type": "quorum"} if quorum else {}
@@ -305,9 +376,9 @@ class ReliableEventHandler(EventHandler):
         headers = {k: v for k, v in (message.headers or {}).items()}
         headers[ERROR_HEADER] = f"{exc_info[0].__name__}: {exc_info[1]}"[:500]
         try:
-            if attempt < self.max_attempts:
+            delay = self.backoff.delay_after(attempt)
+            if delay is not None:
                 headers[ATTEMPT_HEADER] = attempt + 1
-                delay = self.retry_base * (2 ** (attempt - 1))
                 self._publisher.publish(message.payload, exchange=self.retry_exchange,
                                         routing_key=self.retry_queue.name,
                                         headers=headers, expiration=delay, delivery_mode=2)

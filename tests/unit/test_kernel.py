@@ -537,3 +537,24 @@ def test_environment_values_are_not_reinterpreted_as_yaml(tmp_path):
     env = {"A": "pyamqp://u:p #x@h/: {y}"}
     assert load_file(path, env) == {"a": "pyamqp://u:p #x@h/: {y}", "b": 8000,
                                     "c": "prefix-pyamqp://u:p #x@h/: {y}"}
+
+
+# -- event retries back off for minutes before the dead-letter queue (issue 14) ----------
+
+def test_event_retries_back_off_for_at_least_ten_minutes_by_default():
+    from stafett.config import component_config
+    from stafett.events import Backoff
+
+    backoff = Backoff.from_config(component_config("logs", environ={}))
+    waits = backoff.schedule()
+    assert waits[:8] == [1, 2, 4, 8, 16, 32, 64, 120]  # doubling, then capped
+    assert max(waits) == 120
+    assert 600 <= sum(waits) <= 900  # minutes, not the 15 s of five quick attempts
+    assert backoff.delay_after(len(waits) + 1) is None  # then the dead-letter queue
+
+
+def test_event_backoff_budget_and_attempt_cap_are_configurable():
+    from stafett.events import Backoff
+
+    assert Backoff(base=0.1, cap=1, budget=2).schedule() == [0.1, 0.2, 0.4, 0.8]
+    assert Backoff(base=1, cap=120, budget=900, max_attempts=3).schedule() == [1, 2]
