@@ -1,5 +1,8 @@
 """Run one component: ``python -m stafett.run consent``.
 
+It exits 0 after SIGTERM or Ctrl-C (a clean stop), and non-zero if its container dies, so
+a supervisor starts it again.
+
 eventlet must patch the standard library before anything imports sockets, so this module
 patches first and imports the rest afterwards.
 """
@@ -14,6 +17,10 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import importlib  # noqa: E402
 import os  # noqa: E402
+import sys  # noqa: E402
+
+#: the exit status of a component whose container died
+EXIT_DIED = 1
 
 COMPONENTS = {
     "gateway": "gateway.service:GatewayService",
@@ -42,7 +49,15 @@ def main(argv=None) -> None:
 
     config = component_config(args.component, args.config)
     json_logging.configure(args.component, str(config.get("LOG_LEVEL", "INFO")))
-    run([service_class(args.component)], config)
+    try:
+        run([service_class(args.component)], config)
+    except Exception:
+        # the container died (an error no extension survived): exit non-zero, so the
+        # supervisor (Kubernetes, make run's) starts the component again
+        import logging
+
+        logging.getLogger("stafett.run").critical("%s died", args.component, exc_info=True)
+        sys.exit(EXIT_DIED)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from nameko.messaging import QueueConsumer
 from nameko.web.server import parse_address
 from werkzeug.wrappers import Request, Response
 
-from stafett import broker, errors, metrics
+from stafett import broker, errors, metrics, resilience  # noqa: F401  (installs)
 from stafett.actor import CurrentActor
 from stafett.db import Database
 from stafett.events import Outbox

@@ -4,7 +4,8 @@ Starts RabbitMQ if needed, gives each component its own RabbitMQ user (passwords
 once into ``var/broker/``, grants from ``config/broker-access.yaml``, through the
 management API), runs the four services and the gateway as separate processes on SQLite
 files under ``var/``, seeds the demo (as the administrator in ``AMQP_URI``), prints where to
-go, and on Ctrl-C stops every process cleanly.
+go, and on Ctrl-C stops every process cleanly. A component that dies (its process exits)
+is started again after a short wait (``Supervisor``), as Kubernetes would.
 """
 from __future__ import annotations
 
@@ -190,6 +191,48 @@ Hent et token og prøv API-et:
 Ctrl-C stopper alt.""")
 
 
+class Supervisor:
+    """Keeps components running: one whose process exited is started again, after
+    ``base`` seconds doubling with each quick death (at most ``cap``); a run that lasted
+    ``settled`` seconds starts the count afresh."""
+
+    def __init__(self, start, names, base: float = 1.0, cap: float = 30.0,
+                 settled: float = 60.0, clock=time.monotonic, say=print):
+        self.start, self.base, self.cap, self.settled = start, base, cap, settled
+        self.clock, self.say = clock, say
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
+        self.deaths: dict[str, int] = {}
+        self.due: dict[str, float] = {}
+        for name in names:
+            self._start(name)
+
+    def _start(self, name: str) -> None:
+        self.processes[name] = self.start(name)
+        self.started_at[name] = self.clock()
+
+    def check(self) -> list[str]:
+        """Start again what died and is due; returns the names started now."""
+        restarted, now = [], self.clock()
+        for name, process in list(self.processes.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            if name not in self.due:
+                if now - self.started_at[name] >= self.settled:
+                    self.deaths[name] = 0
+                wait = min(self.cap, self.base * 2 ** self.deaths.get(name, 0))
+                self.deaths[name] = self.deaths.get(name, 0) + 1
+                self.due[name] = now + wait
+                self.say(f"{name} stoppet (kode {code}); starter på nytt om {wait:g} s "
+                         "(se var/log/)", file=sys.stderr)
+            elif now >= self.due[name]:
+                del self.due[name]
+                self._start(name)
+                restarted.append(name)
+        return restarted
+
+
 def main() -> int:
     os.chdir(ROOT)
     (VAR / "log").mkdir(parents=True, exist_ok=True)
@@ -221,12 +264,15 @@ def main() -> int:
         sink = start_mail_sink(env)
         if sink is not None:
             processes["smtp-sink"] = sink
-        for name in COMPONENTS:
-            log_file = open(VAR / "log" / f"{name}.log", "ab")
-            processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "stafett.run", name],
-                env=dict(env, AMQP_URI=component_uris[name]), stdout=log_file,
-                stderr=subprocess.STDOUT, start_new_session=True)
+        def start(name):
+            with open(VAR / "log" / f"{name}.log", "ab") as log_file:
+                return subprocess.Popen(
+                    [sys.executable, "-m", "stafett.run", name],
+                    env=dict(env, AMQP_URI=component_uris[name]), stdout=log_file,
+                    stderr=subprocess.STDOUT, start_new_session=True)
+
+        supervisor = Supervisor(start, COMPONENTS)
+        processes.update(supervisor.processes)
         for name in COMPONENTS:
             address = component_config(name, environ=env)["WEB_SERVER_ADDRESS"]
             wait_ready(f"http://{address}", processes[name], name)
@@ -234,11 +280,11 @@ def main() -> int:
         banner(component_config("gateway", environ=env)["PUBLIC_URL"])
         if sink is not None:
             print(f"E-post fra Stafett havner i {VAR / 'mail'}/*.eml (lokal SMTP-server).")
-        while all(p.poll() is None for p in processes.values()):
+        while True:  # until Ctrl-C: a component that dies is started again
+            for name in supervisor.check():
+                processes[name] = supervisor.processes[name]
+                print(f"{name} startet på nytt.", file=sys.stderr)
             time.sleep(0.5)
-        failed = [n for n, p in processes.items() if p.poll() is not None]
-        print(f"Stoppet uventet: {', '.join(failed)} (se var/log/)", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nStopper ...")
         return 0
