@@ -217,7 +217,7 @@ def once(method=None, *, keep_answer: bool = True):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         request_key = self.request_key
-        if request_key is None:  # an internal call with no request behind it
+        if not isinstance(request_key, str):  # an internal call, no request behind it
             return method(self, *args, **kwargs)
         session: Session = self.db
         key = scoped_key(self.name, entrypoint, request_key, args, kwargs)
@@ -235,6 +235,7 @@ def once(method=None, *, keep_answer: bool = True):
                 row = _recorded(session, key)
                 if row is not None:  # a twin committed first: ours rolled back
                     return _first_answer(session, key, row)
+                session.rollback()
                 raise  # nothing happened: a retry carries it out
             try:
                 _store(session, key, entrypoint, _answer_of(exc), committed=True)

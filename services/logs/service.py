@@ -735,7 +735,6 @@ class LogsService(ServiceBase):
     # after a withdrawal is already judged on the new state.
 
     @rpc(expected_exceptions=EXPECTED)
-    @once
     def refresh_consent(self, child_id: str) -> None:
         self._sync_projection(child_id)
         self.db.commit()

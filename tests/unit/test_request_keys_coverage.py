@@ -22,6 +22,9 @@ READS = {
 NATURAL = {
     "consent": {"resolve_citizen",   # mirrors a child under its unique number
                 "resolve_actor"},    # registers staff once under their unique subject
+    # rebuilds the consent projection from the consent service's current state: a repeat
+    # changes nothing, and one request may need it twice (after each of its changes)
+    "logs": {"refresh_consent"},
 }
 
 SERVICES = ("consent", "logs", "handover", "notifications")
