@@ -10,9 +10,9 @@ written before a crash is published after the restart.
 
 Consumers use ``@reliable_event_handler(source, type)``: a failing handler's message is
 re-queued through a per-queue delay queue with capped exponential backoff (``Backoff``),
-and once its retry budget (15 minutes by default) is spent it lands in ``<queue>.dlq`` for operations to inspect and replay
-(``stafett dlq``). Handlers make their effect idempotent with ``first_delivery``
-in the same transaction.
+and once its retry budget (some 14 minutes by default) is spent it lands in
+``<queue>.dlq`` for operations to inspect and replay (``stafett dlq``). Handlers make
+their effect idempotent with ``first_delivery`` in the same transaction.
 
 The delay and dead-letter queues hang off the consuming service's own direct exchange
 ``<service>.retry`` (the work queue is bound there too, under its own name), never the
@@ -284,8 +284,8 @@ class Backoff:
 
     The delay doubles from ``EVENT_RETRY_BASE_SECONDS`` (1) up to
     ``EVENT_RETRY_MAX_DELAY_SECONDS`` (120), and attempts go on while the delays add up to
-    at most ``EVENT_RETRY_BUDGET_SECONDS`` (900: a database outage of a quarter of an hour
-    needs no manual replay); then the message is dead-lettered. ``EVENT_MAX_ATTEMPTS``
+    at most ``EVENT_RETRY_BUDGET_SECONDS`` (900: a database outage of some 14 minutes needs
+    no manual replay); then the message is dead-lettered. ``EVENT_MAX_ATTEMPTS``
     (0: none) caps the attempts as well. The delay is the message's TTL in the retry
     queue: one that waits behind a longer one waits for that one too (never less)."""
 

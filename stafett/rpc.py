@@ -3,8 +3,9 @@
 nameko's in-service ``RpcProxy`` waits forever. ``TimeoutRpcProxy`` gives up after
 ``RPC_TIMEOUT`` seconds with ``ServiceUnavailable`` (the gateway answers 503 +
 Retry-After), as it does when the broker cannot be reached or the service answers that
-its database cannot (``stafett.errors.unavailable``), and sets the request message's TTL to the same value, so a request queued
-while the target is down is not executed later, after its caller has given up.
+its database cannot (``stafett.errors.unavailable``). It sets the request message's TTL to
+the timeout, so a request queued while the target is down is not executed later, after
+its caller has given up.
 
 Its reply queue is bound with ``reply.<caller>.<uuid>`` instead of nameko's bare uuid, so the
 broker's topic permissions let each component bind its own reply keys only
