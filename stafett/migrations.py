@@ -30,8 +30,8 @@ def _run(connection, target_metadata) -> None:
 
 
 # -- the kernel's own tables ------------------------------------------------------------------
-# ``outbox`` and ``inbox`` (stafett/events.py) and ``access_log`` (stafett/audit.py) live in
-# every service's database. Their migration steps are written once, here, and each service's
+# ``outbox`` and ``inbox`` (stafett/events.py), ``access_log`` (stafett/audit.py) and
+# ``request_keys`` (stafett/request_keys.py) live in every service's database. Their migration steps are written once, here, and each service's
 # revision that takes a step calls it under that service's own revision id: the revision
 # chains are unchanged, so a database migrated before upgrades (and downgrades) as it did.
 # A new kernel step is a function here plus one revision per service that calls it.
@@ -112,3 +112,28 @@ def add_access_protected(op) -> None:
 def drop_access_protected(op) -> None:
     with op.batch_alter_table("access_log", schema=None) as batch_op:
         batch_op.drop_column("protected")
+
+
+def create_request_keys(op) -> None:
+    """``request_keys``: the record of each state-changing RPC's request key, written in the
+    transaction of its effect (stafett/request_keys.py)."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "request_keys",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("entrypoint", sa.String(length=80), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    with op.batch_alter_table("request_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_request_keys_created_at"), ["created_at"],
+                              unique=False)
+
+
+def drop_request_keys(op) -> None:
+    with op.batch_alter_table("request_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_request_keys_created_at"))
+    op.drop_table("request_keys")

@@ -41,7 +41,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stafett import errors
-from stafett.events import as_utc, kernel_metadata, utcnow
+from stafett.clock import as_utc, utcnow
+from stafett.events import kernel_metadata
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine, func, select, text
 
 from stafett.actor import Actor
-from stafett.demo import AGENCIES, EMMA, identity_of, resolve_identity
-from stafett.devissuer import dev_issuer_url
+from stafett.dev.demo import AGENCIES, EMMA, identity_of, resolve_identity
+from stafett.dev.issuer import dev_issuer_url
 from stafett.request_keys import REQUEST_KEY
 from tests.support.platform import wait_for
 

@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import inspect
 
 import stafett.audit  # noqa: F401  (access_log joins the kernel metadata)
+import stafett.request_keys  # noqa: F401  (request_keys joins the kernel metadata)
 from stafett.db import make_engine, migrate
 from stafett.events import kernel_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("consent", "logs", "handover", "notifications")
-KERNEL_TABLES = ("access_log", "inbox", "outbox")
+KERNEL_TABLES = ("access_log", "inbox", "outbox", "request_keys")
 
 
 def _columns(engine, table):

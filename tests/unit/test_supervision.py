@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from stafett import run
-from stafett.devstack import Supervisor
+from stafett.dev.stack import Supervisor
 from tests.support.platform import wait_for
 
 

@@ -4,7 +4,8 @@ Revision ID: 0004
 Revises: 0003
 """
 from alembic import op
-import sqlalchemy as sa
+
+from stafett.migrations import create_request_keys, drop_request_keys
 
 
 revision = '0004'
@@ -14,18 +15,8 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table(
-        'request_keys',
-        sa.Column('key', sa.String(length=64), nullable=False),
-        sa.Column('entrypoint', sa.String(length=80), nullable=False),
-        sa.Column('state', sa.String(length=12), nullable=False),
-        sa.Column('answer', sa.Text(), nullable=True),
-        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint('key'),
-    )
-    op.create_index('ix_request_keys_created_at', 'request_keys', ['created_at'])
+    create_request_keys(op)
 
 
 def downgrade():
-    op.drop_index('ix_request_keys_created_at', table_name='request_keys')
-    op.drop_table('request_keys')
+    drop_request_keys(op)
