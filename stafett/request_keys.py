@@ -18,8 +18,9 @@ and gets the first answer:
 - two deliveries at once: the second to commit loses on the primary key, its transaction
   (the effect included) rolls back, and it answers with the first one's answer.
 
-A record is scoped to the service, the entrypoint, the key and the arguments, so one
-request may call the same entrypoint twice with different arguments. A call that raised
+A record is scoped to the service, the entrypoint, the key, the actor and the arguments,
+so one request may call the same entrypoint twice with different arguments, and a caller
+never gets another's answer. A call that raised
 before anything committed leaves no record, and is carried out again when retried.
 Records are kept ``REQUEST_KEY_TTL_HOURS`` (48, longer than the gateway's 24 h) and then
 pruned.
@@ -41,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stafett import errors
+from stafett.actor import Actor
 from stafett.clock import as_utc, utcnow
 from stafett.events import kernel_metadata
 
@@ -59,7 +61,7 @@ STARTED, DONE = "started", "done"
 
 request_keys_table = Table(
     "request_keys", kernel_metadata,
-    #: SHA-256 of (service, entrypoint, request key, arguments)
+    #: SHA-256 of (service, entrypoint, request key, actor, arguments)
     Column("key", String(64), primary_key=True),
     Column("entrypoint", String(80), nullable=False),
     #: "started" (the effect committed) until the answer is stored: "done"
@@ -70,10 +72,11 @@ request_keys_table = Table(
 )
 
 
-def scoped_key(service: str, entrypoint: str, request_key: str, args, kwargs) -> str:
+def scoped_key(service: str, entrypoint: str, request_key: str, args, kwargs,
+               actor: str = "") -> str:
     arguments = kombu_json.dumps([list(args), kwargs], sort_keys=True, default=str)
     digest = hashlib.sha256()
-    for part in (service, entrypoint, request_key, arguments):
+    for part in (service, entrypoint, request_key, actor, arguments):
         digest.update(part.encode())
         digest.update(b"\x00")
     return digest.hexdigest()
@@ -221,7 +224,9 @@ def once(method=None, *, keep_answer: bool = True):
         if not isinstance(request_key, str):  # an internal call, no request behind it
             return method(self, *args, **kwargs)
         session: Session = self.db
-        key = scoped_key(self.name, entrypoint, request_key, args, kwargs)
+        actor = getattr(self, "actor", None)  # one caller never gets another's answer
+        key = scoped_key(self.name, entrypoint, request_key, args, kwargs,
+                         actor.ref if isinstance(actor, Actor) else "")
         row = _recorded(session, key)
         if row is not None:
             return _first_answer(session, key, row)

@@ -15,7 +15,7 @@ took the logs container down for good). Here both are made survivable:
 
 The queue consumers themselves already reconnect (kombu's ``ConsumerMixin``). What still
 kills a container makes ``python -m stafett.run`` exit non-zero, and the supervisor
-(Kubernetes, or ``make run``'s, stafett/devstack.py) starts it again.
+(Kubernetes, or ``make run``'s, stafett/dev/stack.py) starts it again.
 """
 from __future__ import annotations
 
