@@ -139,14 +139,14 @@ class SlowGatewayPlatform:
 def test_a_retry_after_a_503_is_answered_from_the_service_record(
         container_factory, amqp_uri, database_urls, tmp_path, monkeypatch):
     platform = SlowGatewayPlatform.make(container_factory, amqp_uri, database_urls, tmp_path,
-                                        timeout=2)
+                                        timeout=3)
     try:
         log = emma_log(platform)
         teacher, gate = platform.client("teacher"), Gate(monkeypatch)
         path, key = f"/api/v1/logs/{log['id']}/measures", {"Idempotency-Key": "paused-1"}
         timed_out = teacher.post(path, json=measure(holder(log)), headers=key)
         assert timed_out.status_code == 503 and timed_out.headers["Retry-After"]
-        assert rows(platform, "measures") == 0
+        assert gate.held == 1 and rows(platform, "measures") == 0  # paused in the service
         gate.open()  # the paused service carries on, and commits after the 503
         wait_for(lambda: rows(platform, "measures") == 1, timeout=10,
                  message="the first attempt to commit")
