@@ -21,7 +21,10 @@ READS = {
 #: row and changes nothing: called on every request, a record each would be a write each
 NATURAL = {
     "consent": {"resolve_citizen",   # mirrors a child under its unique number
-                "resolve_actor"},    # registers staff once under their unique subject
+                "resolve_actor",     # registers staff once under their unique subject
+                # begin resumes a rotation under way, step re-seals whatever is still under
+                # the old key, retire removes a key no row needs: each converges, repeated
+                "rotate_number_keys"},
     # rebuilds the consent projection from the consent service's current state: a repeat
     # changes nothing, and one request may need it twice (after each of its changes)
     "logs": {"refresh_consent"},
