@@ -27,6 +27,7 @@ from datetime import date, datetime, timezone
 from urllib.parse import quote
 
 import hypothesis
+import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -185,6 +186,7 @@ def stored_text(database_urls: dict) -> list[tuple[str, str, str]]:
     return found
 
 
+@pytest.mark.timeout(600)  # a budget (BUDGET_SECONDS) keeps it short; a loaded runner is slow
 def test_hostile_input_to_every_operation_never_gets_a_500_or_stores_a_nul(
         populated_platform, database_urls):
     platform, world = populated_platform
