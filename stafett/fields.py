@@ -24,9 +24,14 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import fields
+from marshmallow import ValidationError, fields
 
+from stafett.errors import coded
 from stafett.events import as_utc
+
+#: the field code of each refusal (``error_codes``; the code point is the ``char`` param)
+TEXT_CODES = {"control": "text.control_character", "surrogate": "text.lone_surrogate",
+              "bidi": "text.direction_control"}
 
 #: control characters (C0 but tab and LF, DEL, C1), surrogates, bidi embeddings,
 #: overrides and isolates
@@ -53,6 +58,13 @@ class Text(fields.String):
                     else "bidi" if point >= 0x202A else "control")
             raise self.make_error(kind, code=f"U+{point:04X}")
         return text
+
+    def make_error(self, key: str, **kwargs) -> ValidationError:
+        error = super().make_error(key, **kwargs)
+        if key in TEXT_CODES:
+            return ValidationError(coded(TEXT_CODES[key], str(error.messages[0]),
+                                         char=kwargs["code"]))
+        return error
 
 
 class Email(Text, fields.Email):

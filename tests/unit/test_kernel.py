@@ -216,15 +216,34 @@ def test_error_without_field_errors_round_trips(cls):
 @pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)
 def test_to_problem(cls):
     problem = cls("what went wrong", FIELD_ERRORS).to_problem()
-    assert problem == {"type": "https://stafett.no/problems/" + cls.slug,
+    codes = {field: ["field.invalid"] * len(messages) for field, messages in FIELD_ERRORS.items()}
+    assert problem == {"type": errors.PROBLEM_PAGE["url"] + "#" + cls.default_code,
                        "title": cls.title, "status": EXPECTED_STATUS[cls],
-                       "detail": "what went wrong", "errors": FIELD_ERRORS}
+                       "detail": "what went wrong", "code": cls.default_code,
+                       "errors": FIELD_ERRORS, "error_codes": codes}
 
 
 def test_to_problem_without_errors_or_detail():
     problem = errors.NotFound().to_problem(instance="/api/v1/logs/x")
-    assert problem == {"type": "https://stafett.no/problems/not-found", "title": "Not found",
-                       "status": 404, "detail": "Not found", "instance": "/api/v1/logs/x"}
+    assert problem == {"type": errors.PROBLEM_PAGE["url"] + "#resource.not_found",
+                       "title": "Not found", "status": 404, "detail": "Not found",
+                       "code": "resource.not_found", "instance": "/api/v1/logs/x"}
+
+
+@pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)
+def test_code_and_field_codes_round_trip(cls):
+    sent = cls("the log is closed", {"text": [errors.coded("text.control_character",
+                                                           "Not allowed", char="U+0007")]},
+               code="log.closed")
+    received = deserialize(json.loads(json.dumps(serialize(sent))))
+    assert type(received) is cls
+    assert received.code == "log.closed"
+    assert received.error_codes == {"text": ["text.control_character"]}
+    assert received.error_params == {"text": [{"char": "U+0007"}]}
+
+
+def test_every_class_has_a_declared_generic_code():
+    assert {errors.REGISTRY[cls.default_code][0] for cls in ERROR_CLASSES} == {"kernel"}
 
 
 def test_error_slugs_are_unique():
