@@ -13,7 +13,8 @@ Codes are declared once, by their owner: ``declare(owner, {code: English text})`
 each class (used when a raise site names none). Field errors carry codes too: a
 message made with ``coded(code, text)`` (a ``str`` that remembers its code) in a
 ``ValidationFailed``'s ``errors`` gives ``error_codes = {field: [code]}``; marshmallow's
-own messages get theirs in ``stafett/contracts.py``. The gateway serves every declared
+own messages get theirs in ``stafett/contracts.py``; a plain message takes the error's own
+code (one field, one reason: ``ValidationFailed(..., {"to_agency": [...]}, code=...)``). The gateway serves every declared
 code at ``/problems`` (problem+json ``type`` = ``<PUBLIC_URL>/problems#<code>``);
 ``tests/unit/test_error_codes.py`` checks that every code raised is declared by exactly
 one owner.
@@ -89,12 +90,14 @@ def flatten(errors, prefix: str = "") -> dict[str, list]:
     return flat
 
 
-def field_codes(errors: dict) -> tuple[dict[str, list[str]], dict[str, list[dict]]]:
-    """``({field: [code]}, {field: [params]})`` from messages made with ``coded``."""
+def field_codes(errors: dict, default: str = FIELD_INVALID
+                ) -> tuple[dict[str, list[str]], dict[str, list[dict]]]:
+    """``({field: [code]}, {field: [params]})`` from messages made with ``coded``; a plain
+    message gets ``default`` (the error's own code, when the raise site names one)."""
     codes: dict[str, list[str]] = {}
     params: dict[str, list[dict]] = {}
     for name, messages in flatten(errors).items():
-        codes[name] = [getattr(m, "code", FIELD_INVALID) for m in messages]
+        codes[name] = [getattr(m, "code", default) for m in messages]
         if any(getattr(m, "params", None) for m in messages):
             params[name] = [dict(getattr(m, "params", {}) or {}) for m in messages]
     return codes, params
@@ -111,7 +114,7 @@ class StafettError(Exception):
                  error_codes: dict | None = None, error_params: dict | None = None):
         errors = errors or {}
         if errors and not error_codes:
-            error_codes, derived_params = field_codes(errors)
+            error_codes, derived_params = field_codes(errors, code or FIELD_INVALID)
             error_params = error_params or derived_params
         code = code or self.default_code
         error_codes, error_params = error_codes or {}, error_params or {}

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from services.consent.identity_numbers import age_on
 from stafett.actor import CITIZEN, SERVICE, STAFF, Actor
 from stafett.config import comma_list
-from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed, coded
 
 AGENCY_TYPES = ("kindergarten", "school", "health_station", "ppt", "child_welfare", "nav",
                 "bup", "other")
@@ -57,27 +57,29 @@ class ConsentPolicy:
 def require_internal(actor: Actor | None) -> None:
     """Registry administration: the platform itself (seed, registry integrations)."""
     if actor is None or actor.kind != SERVICE:
-        raise Forbidden("only an internal administrator may do this")
+        raise Forbidden("only an internal administrator may do this",
+                        code="platform.internal_admin_only")
 
 
 def require_citizen_high(actor: Actor | None, policy: ConsentPolicy = ConsentPolicy()) -> None:
     """A known citizen, logged in at a level the policy accepts (high, unless configured)."""
     if actor is None or actor.kind != CITIZEN or not actor.person_id:
-        raise NotFound("no such child")
+        raise NotFound("no such child", code="child.not_found")
     if actor.acr not in policy.citizen_acr:
         raise Forbidden("this needs login at assurance level "
-                        + " or ".join(policy.citizen_acr))
+                        + " or ".join(policy.citizen_acr), code="login.assurance_too_low")
 
 
 def require_staff(actor: Actor | None) -> None:
     if actor is None or actor.kind != STAFF or not actor.person_id:
-        raise NotFound("not found")
+        raise NotFound("not found", code="resource.not_found")
 
 
 def require_agency_admin(actor: Actor | None, org_number: str) -> None:
     require_staff(actor)
     if actor.agency != org_number or "agency_admin" not in actor.roles:
-        raise Forbidden("only an administrator of this agency may register its staff")
+        raise Forbidden("only an administrator of this agency may register its staff",
+                        code="agency.admin_only")
 
 
 # -- who consents ---------------------------------------------------------------------------
@@ -101,10 +103,13 @@ def check_may_consent(actor_person_id: str, party: str, child_id: str,
     if actor_person_id in parties_who_consent(party, child_id, guardian_ids):
         return
     if party == YOUTH and actor_person_id in guardian_ids:
-        raise Forbidden(f"from the age of {policy.youth_age} the youth consents alone")
+        raise Forbidden(f"from the age of {policy.youth_age} the youth consents alone",
+                        code="consent.youth_consents_alone")
     if party == GUARDIANS and actor_person_id == child_id:
-        raise Forbidden(f"until the age of {policy.youth_age} the guardians consent")
-    raise NotFound("no such child")  # a stranger learns nothing about the child
+        raise Forbidden(f"until the age of {policy.youth_age} the guardians consent",
+                        code="consent.guardians_consent")
+    raise NotFound("no such child",
+                   code="child.not_found")  # a stranger learns nothing about the child
 
 
 def status_after_approvals(party: str, approvals: set[str], child_id: str,
@@ -126,7 +131,8 @@ def check_signatories(signed_by: list[str], party: str, child_id: str,
         who = ("the youth" if party == YOUTH else
                "a guardian" if policy.guardians == ANY_GUARDIAN else "every guardian")
         raise ValidationFailed("the form is not signed by those who consent",
-                               {"paper.signed_by": [f"must be signed by {who} (and no one else)"]})
+                               {"paper.signed_by": [f"must be signed by {who} (and no one else)"]},
+                               code="consent.paper_signatories")
 
 
 # -- validity and scope ----------------------------------------------------------------------
@@ -137,24 +143,29 @@ def validity(valid_from: date | None, valid_until: date | None, today: date,
     end = valid_until or start + timedelta(days=policy.default_days)
     errors = {}
     if start < today:
-        errors["valid_from"] = ["must not be in the past"]
+        errors["valid_from"] = [coded("consent.starts_in_past", "must not be in the past")]
     if end <= start:
-        errors["valid_until"] = ["must be after valid_from"]
+        errors["valid_until"] = [coded("consent.ends_before_start", "must be after valid_from")]
     elif end > start + timedelta(days=policy.max_days):
-        errors["valid_until"] = [f"at most {policy.max_days} days after valid_from"]
+        errors["valid_until"] = [coded("consent.too_long",
+                                        f"at most {policy.max_days} days after valid_from",
+                                        max_days=policy.max_days)]
     if errors:
-        raise ValidationFailed("the validity period is not allowed", errors)
+        raise ValidationFailed("the validity period is not allowed", errors,
+                               code="consent.validity_period")
     return start, end
 
 
 def check_scope(agencies: list[str], agency_types: list[str], known_agencies: set[str]) -> None:
     if not agencies and not agency_types:
         raise ValidationFailed("consent must name at least one agency or agency type",
-                               {"scope": ["name at least one agency or agency type"]})
+                               {"scope": ["name at least one agency or agency type"]},
+                               code="consent.scope_empty")
     unknown = sorted(set(agencies) - known_agencies)
     if unknown:
         raise ValidationFailed("the scope names an unknown agency",
-                               {"scope.agencies": [f"unknown agency {o}" for o in unknown]})
+                               {"scope.agencies": [f"unknown agency {o}" for o in unknown]},
+                               code="consent.scope_unknown_agency")
 
 
 def overlaps(start: date, end: date, other_start: date, other_end: date) -> bool:
@@ -165,12 +176,13 @@ def check_no_overlap(start: date, end: date, open_consents, supersedes: str | No
     """One consent at a time: a new one must not overlap an open one it does not replace."""
     if supersedes and supersedes not in {c.id for c in open_consents}:
         raise ValidationFailed("'supersedes' must name an open consent of this child",
-                               {"supersedes": ["not an open consent of this child"]})
+                               {"supersedes": ["not an open consent of this child"]},
+                               code="consent.supersedes_not_open")
     for consent in open_consents:
         if consent.id != supersedes and overlaps(start, end, consent.valid_from,
                                                  consent.valid_until):
             raise Conflict("the child already has a consent for this period; withdraw it "
-                           "or name it in 'supersedes'")
+                           "or name it in 'supersedes'", code="consent.period_overlaps")
 
 
 def check_paper_may_replace(replaced, replaced_recorded_by_agency: str | None,
@@ -183,10 +195,11 @@ def check_paper_may_replace(replaced, replaced_recorded_by_agency: str | None,
         return
     if replaced.method != "paper":
         raise Forbidden("a consent given digitally is changed or withdrawn only by those "
-                        "who gave it")
+                        "who gave it", code="consent.digital_changed_by_givers")
     if replaced_recorded_by_agency != agency:
         raise Forbidden("a paper form recorded by another agency is changed by that agency "
-                        "or by those who consent")
+                        "or by those who consent",
+                        code="consent.paper_changed_by_recording_agency")
 
 
 def covers(scope_agencies: list[str], scope_types: list[str], agency: str | None,
@@ -256,11 +269,12 @@ def registration_errors(payload) -> dict:
     """Field errors of a registration body: national_id only, and never who the guardians
     are (the register says that)."""
     if not isinstance(payload, dict):
-        return {"_schema": ["send a JSON object with national_id"]}
-    errors = {key: [FROM_REGISTER.get(key, "unknown field; send only national_id")]
+        return {"_schema": [coded("field.not_an_object", "send a JSON object with national_id")]}
+    errors = {key: [coded("child.field_from_register", FROM_REGISTER[key]) if key in FROM_REGISTER
+                    else coded("field.unknown", "unknown field; send only national_id")]
               for key in payload if key not in REGISTRATION_FIELDS}
     if "national_id" not in payload:
-        errors["national_id"] = ["Missing data for required field."]
+        errors["national_id"] = [coded("field.required", "Missing data for required field.")]
     return errors
 
 

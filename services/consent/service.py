@@ -67,7 +67,8 @@ def parse_number(value: str, field: str = "national_id"):
     try:
         return parse(value)
     except InvalidIdentityNumber as exc:
-        raise ValidationFailed("invalid national identity number", {field: [str(exc)]})
+        raise ValidationFailed("invalid national identity number", {field: [str(exc)]},
+                               code="national_id.invalid")
 
 
 class ConsentService(ServiceBase):
@@ -111,7 +112,8 @@ class ConsentService(ServiceBase):
                 number = parse_number(load(ChildSearchIn(), payload)["national_id"])
                 child = self._person_by_number(number.value)
                 if child is None or child.kind != "child" or child.registered_at is None:
-                    raise NotFound("no child with that national identity number")
+                    raise NotFound("no child with that national identity number",
+                                   code="child.not_found")
                 work.object_id = work.subject_id = child.id
                 work.protected = self._case_protected(child)
             return {"person_id": child.id}
@@ -121,24 +123,28 @@ class ConsentService(ServiceBase):
             with audited_work(self.db, self.actor, "resolve", "citizen") as work:
                 errors = domain.registration_errors(payload)
                 if errors:
-                    raise ValidationFailed("register a child by its national id only", errors)
+                    raise ValidationFailed("register a child by its national id only", errors,
+                                           code="child.register_fields")
                 number = parse_number(payload["national_id"])
                 child = self._person_by_number(number.value)
                 if child is not None and child.kind != "child":
                     raise ValidationFailed("that national identity number is not a child's",
-                                           {"national_id": ["not a child"]})
+                                           {"national_id": ["not a child"]},
+                                           code="national_id.not_a_child")
                 if child is None:
                     try:
                         child, protected = self._mirror_child(number.value)
                     except IntegrityError:  # the same child, resolved at the same moment
-                        raise Conflict("the child is being registered right now; try again")
+                        raise Conflict("the child is being registered right now; try again",
+                                       code="child.registration_race")
                 else:
                     protected = self._case_protected(child)
                 work.object_id = work.subject_id = child.id
                 work.protected = protected
             return {"person_id": child.id}
         raise ValidationFailed("unknown purpose", {"purpose": [f"one of {LOGIN}, {SEARCH}, "
-                                                               f"{REGISTER}"]})
+                                                               f"{REGISTER}"]},
+                               code="citizen.purpose_unknown")
 
     @rpc(expected_exceptions=EXPECTED)
     def resolve_actor(self, identity: dict) -> dict:
@@ -150,7 +156,8 @@ class ConsentService(ServiceBase):
         kind = identity["kind"]
         if "pid" in identity:
             raise ValidationFailed("national identity numbers travel only in resolve_citizen",
-                                   {"pid": ["resolve it with resolve_citizen first"]})
+                                   {"pid": ["resolve it with resolve_citizen first"]},
+                                   code="citizen.pid_not_resolved")
         actor = {"kind": kind, "acr": identity.get("acr"), "roles": identity.get("roles", []),
                  "scopes": identity.get("scopes", []), "person_id": None,
                  "agency": identity.get("agency"), "agency_type": None}
@@ -188,7 +195,8 @@ class ConsentService(ServiceBase):
         try:
             data["org_number"] = validate_org_number(data["org_number"])
         except InvalidOrganisationNumber as exc:
-            raise ValidationFailed("invalid organisation number", {"org_number": [str(exc)]})
+            raise ValidationFailed("invalid organisation number", {"org_number": [str(exc)]},
+                                   code="org_number.invalid")
         existing = self.db.scalar(select(Agency).where(Agency.org_number == data["org_number"]))
         if existing:
             return AgencyOut().dump(existing)
@@ -238,7 +246,7 @@ class ConsentService(ServiceBase):
                           subject_id=child_id) as work:
             child = self.db.get(Person, child_id) if isinstance(child_id, str) else None
             if child is None or child.kind != "child" or child.nin_ciphertext is None:
-                raise NotFound("no such child")
+                raise NotFound("no such child", code="child.not_found")
             work.protected = self._case_protected(child)
             record, parents = self._from_register(
                 self.numbers.decrypt(child.nin_ciphertext, child.id, child.nin_key_id))
@@ -275,7 +283,8 @@ class ConsentService(ServiceBase):
             try:
                 self.db.flush()
             except IntegrityError:  # a concurrent registration of the same people won
-                raise Conflict("the child was registered at the same moment; try again")
+                raise Conflict("the child was registered at the same moment; try again",
+                               code="child.registration_race")
         return self._child_out(child)
 
     # -- lookups ----------------------------------------------------------------------------
@@ -321,7 +330,7 @@ class ConsentService(ServiceBase):
     def staff_member(self, person_id: str) -> dict:
         person = self.db.get(Person, person_id)
         if person is None or person.kind != "staff":
-            raise NotFound("no such staff member")
+            raise NotFound("no such staff member", code="staff.not_found")
         return self._staff_out(person, self.db.get(Agency, person.agency_id))
 
     @rpc(expected_exceptions=EXPECTED)
@@ -368,7 +377,8 @@ class ConsentService(ServiceBase):
             if paper_recorded:
                 if data["paper"] is None:
                     raise ValidationFailed("staff record consent from a signed paper form",
-                                           {"paper": ["required when staff record consent"]})
+                                           {"paper": ["required when staff record consent"]},
+                                           code="consent.paper_required")
                 domain.check_signatories(data["paper"]["signed_by"], party, child.id,
                                          guardian_ids, policy)
                 approvals = set(data["paper"]["signed_by"])
@@ -380,7 +390,8 @@ class ConsentService(ServiceBase):
             if paper_recorded and not domain.covers(scope["agencies"], scope["agency_types"],
                                                     actor.agency, actor.agency_type):
                 raise ValidationFailed("staff record consent only for their own agency",
-                                       {"scope": ["must cover the recording staff's agency"]})
+                                       {"scope": ["must cover the recording staff's agency"]},
+                                       code="consent.scope_misses_own_agency")
             start, end = domain.validity(data["valid_from"], data["valid_until"], today, policy)
             open_consents = self._open_consents(child.id)
             domain.check_no_overlap(start, end, open_consents, data["supersedes"])
@@ -426,7 +437,8 @@ class ConsentService(ServiceBase):
             if int(expected_version) != consent.version:
                 raise PreconditionFailed("the consent changed since you read it")
             if consent.status != domain.PENDING:
-                raise Conflict(f"the consent is {consent.status}, not pending")
+                raise Conflict(f"the consent is {consent.status}, not pending",
+                               code="consent.not_pending")
             approvals = set(consent.granted_by) | {self.actor.person_id}
             consent.granted_by = sorted(approvals)
             consent.version += 1
@@ -484,7 +496,8 @@ class ConsentService(ServiceBase):
             if expected_version is not None and int(expected_version) != consent.version:
                 raise PreconditionFailed("the consent changed since you read it")
             if consent.status not in domain.OPEN_STATES:
-                raise Conflict(f"the consent is already {consent.status}")
+                raise Conflict(f"the consent is already {consent.status}",
+                               code="consent.already_ended")
             self._end(consent, domain.WITHDRAWN, events.WITHDRAWN, self.actor.ref)
         self._tell_logs(consent.child_id)
         return ConsentOut().dump(consent)
@@ -635,12 +648,12 @@ class ConsentService(ServiceBase):
             if covered and (any(c.recorded_by == actor.person_id for c in open_consents)
                             or self.logs.takes_part(child.id)):
                 return
-        raise NotFound("no such child")
+        raise NotFound("no such child", code="child.not_found")
 
     def _require_not_under_age(self, child_id: str) -> None:
         if self.actor.person_id == child_id and not domain.sees_own_case(
                 self._child(child_id).birth_date, date.today(), self._policy()):
-            raise NotFound("no such child")
+            raise NotFound("no such child", code="child.not_found")
 
     def _open_consents(self, child_id: str) -> list[Consent]:
         return list(self.db.scalars(select(Consent).where(
@@ -654,13 +667,13 @@ class ConsentService(ServiceBase):
         """A registered child (one only resolved for a registration does not exist yet)."""
         child = self.db.get(Person, child_id) if isinstance(child_id, str) else None
         if child is None or child.kind != "child" or child.registered_at is None:
-            raise NotFound("no such child")
+            raise NotFound("no such child", code="child.not_found")
         return child
 
     def _consent(self, consent_id: str) -> Consent:
         consent = self.db.get(Consent, consent_id)
         if consent is None:
-            raise NotFound("no such consent")
+            raise NotFound("no such consent", code="consent.not_found")
         return consent
 
     @contextmanager
@@ -669,7 +682,7 @@ class ConsentService(ServiceBase):
         try:
             yield
         except NotFound:
-            raise NotFound("no such consent")
+            raise NotFound("no such consent", code="consent.not_found")
 
     def _agency_of(self, person_id: str | None) -> str | None:
         """The organisation number of a staff member's agency."""
@@ -680,7 +693,7 @@ class ConsentService(ServiceBase):
     def _agency(self, org_number: str) -> Agency:
         agency = self.db.scalar(select(Agency).where(Agency.org_number == org_number))
         if agency is None:
-            raise NotFound("no such agency")
+            raise NotFound("no such agency", code="agency.not_found")
         return agency
 
     def _person_by_number(self, number: str) -> Person | None:
@@ -703,17 +716,20 @@ class ConsentService(ServiceBase):
         except RegisterUnavailable as exc:
             log.warning("population register unavailable: %s", exc)
             raise ServiceUnavailable("the population register is not answering; nothing "
-                                     "was registered, try again later") from None
+                                     "was registered, try again later",
+                                     code="register.unavailable") from None
 
     def _from_register(self, number: str) -> tuple[RegisterPerson, list[RegisterPerson]]:
         """The child and those with parental responsibility, as the register has them."""
         record = self._lookup(number)
         if record is None:
-            raise Conflict("the population register no longer lists this child")
+            raise Conflict("the population register no longer lists this child",
+                           code="register.child_not_listed")
         parents = [self._lookup(p) for p in record.parental_responsibility]
         if any(p is None for p in parents):
             raise ServiceUnavailable("the population register gave an incomplete answer "
-                                     "(a parent it names is unknown); try again later")
+                                     "(a parent it names is unknown); try again later",
+                                     code="register.incomplete_answer")
         return record, parents
 
     def _mirror_child(self, number: str) -> tuple[Person, bool]:
@@ -723,11 +739,13 @@ class ConsentService(ServiceBase):
         if record is None:
             raise ValidationFailed("the population register has no person with that "
                                    "national identity number",
-                                   {"national_id": ["not in the population register"]})
+                                   {"national_id": ["not in the population register"]},
+                                   code="register.person_unknown")
         if not domain.is_minor(record.birth_date, date.today()):
             raise ValidationFailed("that national identity number is not a child's",
                                    {"national_id": [f"not a child (under "
-                                                    f"{domain.ADULT_AGE})"]})
+                                                    f"{domain.ADULT_AGE})"]},
+                                   code="national_id.not_a_child")
         parents = [self._lookup(p) for p in record.parental_responsibility]
         child = self._new_citizen("child", record.name, number, birth_date=record.birth_date)
         child.protection = record.protection  # the guardians follow at registration

@@ -91,7 +91,8 @@ TARGET_TYPES = {
 
 def transition(current: str, target: str) -> str:
     if target not in TRANSITIONS.get(current, set()):
-        raise Conflict(f"a handover that is {current} cannot become {target}")
+        raise Conflict(f"a handover that is {current} cannot become {target}",
+                       code="handover.invalid_transition")
     return target
 
 
@@ -100,7 +101,7 @@ def transition(current: str, target: str) -> str:
 def require_staff(actor: Actor | None) -> None:
     """Only staff hand over; anyone else is told nothing about the log."""
     if actor is None or actor.kind != STAFF or not actor.person_id or not actor.agency:
-        raise NotFound("no such log")
+        raise NotFound("no such log", code="log.not_found")
 
 
 def receiving_agency(to_agency: str, agencies: list[dict], context: dict,
@@ -110,21 +111,25 @@ def receiving_agency(to_agency: str, agencies: list[dict], context: dict,
     receiver = next((a for a in agencies if a["org_number"] == to_agency), None)
     if receiver is None:
         raise ValidationFailed("the receiving agency is unknown",
-                               {"to_agency": ["no agency with this organisation number"]})
+                               {"to_agency": ["no agency with this organisation number"]},
+                               code="handover.receiver_unknown")
     if to_agency == context["from_agency"]:
         raise ValidationFailed("a log cannot be handed over to its own agency",
-                               {"to_agency": ["must be another agency than the sender's"]})
+                               {"to_agency": ["must be another agency than the sender's"]},
+                               code="handover.receiver_is_sender")
     allowed = TARGET_TYPES.get(transition_kind)
     if allowed and receiver["type"] not in allowed:
         raise ValidationFailed(
             f"a {transition_kind} handover goes to an agency of type "
             f"{' or '.join(sorted(allowed))}",
-            {"to_agency": [f"is a {receiver['type']}, not {' or '.join(sorted(allowed))}"]})
+            {"to_agency": [f"is a {receiver['type']}, not {' or '.join(sorted(allowed))}"]},
+            code="handover.receiver_wrong_type")
     if transition_kind == MUNICIPALITY_MOVE:
         sender = next((a for a in agencies if a["org_number"] == context["from_agency"]), None)
         if sender is not None and sender.get("municipality") == receiver.get("municipality"):
             raise ValidationFailed("a move goes to an agency in another municipality",
-                                   {"to_agency": ["is in the sender's municipality"]})
+                                   {"to_agency": ["is in the sender's municipality"]},
+                                   code="handover.move_same_municipality")
     return receiver
 
 
@@ -132,13 +137,14 @@ def check_named_person(staff: dict | None, to_agency: str, field: str) -> None:
     """A named person (receiver, new stafettholder) is staff of the receiving agency."""
     if staff is None or staff.get("agency") != to_agency:
         raise ValidationFailed("that person is not staff of the receiving agency",
-                               {field: ["must be a staff member of the receiving agency"]})
+                               {field: ["must be a staff member of the receiving agency"]},
+                               code="handover.person_not_receiver_staff")
 
 
 def check_no_open_handover(open_handover) -> None:
     if open_handover is not None:
         raise Conflict("the log already has an open handover; it must be completed, "
-                       "declined, cancelled or expire first")
+                       "declined, cancelled or expire first", code="handover.already_open")
 
 
 def covers(consents: list[dict], agency: str, agency_type: str | None, today: date) -> bool:
@@ -288,7 +294,7 @@ def require_viewer(actor: Actor | None, handover, coverage: Callable[[], list[di
                    today: date) -> str:
     role = viewer_role(actor, handover, coverage, today)
     if role is None:
-        raise NotFound("no such handover")
+        raise NotFound("no such handover", code="handover.not_found")
     return role
 
 
@@ -304,7 +310,8 @@ def require_receiver(actor: Actor | None, handover, coverage: Callable[[], list[
     """Accept and decline: the receiving side. Others who may see it learn why not."""
     role = require_viewer(actor, handover, coverage, today)
     if role != RECEIVER:
-        raise Forbidden("only the receiving agency may accept or decline a handover")
+        raise Forbidden("only the receiving agency may accept or decline a handover",
+                        code="handover.receiver_only")
     return role
 
 
@@ -312,7 +319,8 @@ def require_requester(actor: Actor | None, handover, coverage: Callable[[], list
                       today: date) -> str:
     role = require_viewer(actor, handover, coverage, today)
     if role != REQUESTER:
-        raise Forbidden("only the one who requested the handover may cancel it")
+        raise Forbidden("only the one who requested the handover may cancel it",
+                        code="handover.requester_only")
     return role
 
 
@@ -340,7 +348,8 @@ class Application:
 
 def application(handover, grace_days: int) -> Application:
     if handover.status != ACCEPTED:
-        raise Conflict(f"a handover that is {handover.status} is not to be applied")
+        raise Conflict(f"a handover that is {handover.status} is not to be applied",
+                       code="handover.not_applicable")
     receiving = [p for p in dict.fromkeys([handover.new_stafettholder_person_id,
                                            *(handover.receiving_person_ids or [])]) if p]
     return Application(handover.log_id, handover.id, handover.new_stafettholder_person_id,

@@ -122,7 +122,8 @@ class HandoverService(ServiceBase):
             # the logs service decides: visible, stafettholder, open (NotFound/Forbidden/Conflict)
             context = self.logs.handover_context(data["log_id"])
             if context.get("stafettholder_person_id") != actor.person_id:
-                raise Forbidden("only the stafettholder may hand the log over")
+                raise Forbidden("only the stafettholder may hand the log over",
+                                code="handover.stafettholder_only")
             receiver = domain.receiving_agency(data["to_agency"], self.consent.list_agencies(),
                                                context, data["transition"])
             if data["to_person_id"]:
@@ -152,7 +153,8 @@ class HandoverService(ServiceBase):
             try:
                 self.db.flush()
             except IntegrityError:  # a concurrent request for the same log won the race
-                raise Conflict("the log already has an open handover")
+                raise Conflict("the log already has an open handover",
+                               code="handover.already_open")
             self._emit(handover, events.REQUESTED, events.requested(handover))
         return self._view(handover, domain.REQUESTER)
 
@@ -173,7 +175,8 @@ class HandoverService(ServiceBase):
             if not domain.covers(coverage(), handover.to_agency, handover.to_agency_type,
                                  date.today()):
                 raise Conflict("consent no longer covers the receiving agency; the guardians "
-                               "(or the youth) must consent before it can be accepted")
+                               "(or the youth) must consent before it can be accepted",
+                               code="handover.consent_ended")
             holder = data["new_stafettholder_person_id"]
             domain.check_named_person(self._staff(holder), handover.to_agency,
                                       "new_stafettholder_person_id")
@@ -219,10 +222,11 @@ class HandoverService(ServiceBase):
             if handover.status not in domain.CANCELLABLE_STATES:
                 raise Conflict(f"a handover that is {handover.status} cannot be cancelled"
                                + ("; the receiver has taken it" if handover.status ==
-                                  domain.ACCEPTED else ""))
+                                  domain.ACCEPTED else ""), code="handover.not_cancellable")
             if not self._cancel(handover, domain.REQUESTER_CANCELLED, data["reason"]
                                 or domain.REASON_TEXTS[domain.REQUESTER_CANCELLED]):
-                raise Conflict(f"the handover changed meanwhile; it is now {handover.status}")
+                raise Conflict(f"the handover changed meanwhile; it is now {handover.status}",
+                               code="handover.changed_meanwhile")
         return self._view(handover, domain.REQUESTER)
 
     # -- application: the logs service moves the baton ----------------------------------------
@@ -252,14 +256,14 @@ class HandoverService(ServiceBase):
                 self._record_failure(handover_id, exc)
                 raise
             self.db.rollback()
-            if isinstance(exc, Conflict) and "closed" in (exc.detail or ""):
+            if exc.code == "log.closed":
                 # the log was closed after acceptance: nothing moved, the handover ends
                 self._cancel(handover, domain.LOG_CLOSED,
                              domain.REASON_TEXTS[domain.LOG_CLOSED],
                              apply_attempts=Handover.apply_attempts + 1)
                 self.db.commit()
                 return handover.status
-            if isinstance(exc, Conflict) and "consent" in (exc.detail or ""):
+            if exc.code == "log.receiver_not_covered":
                 # consent stopped covering the receiver after acceptance: nothing moved,
                 # the sender keeps the baton
                 self._cancel(handover, domain.CONSENT_WITHDRAWN,
@@ -413,7 +417,8 @@ class HandoverService(ServiceBase):
 
     def _require_move(self, handover: Handover, target: str, **values) -> None:
         if not self._move(handover, target, **values):
-            raise Conflict(f"the handover changed meanwhile; it is now {handover.status}")
+            raise Conflict(f"the handover changed meanwhile; it is now {handover.status}",
+                           code="handover.changed_meanwhile")
 
     def _cancel(self, handover: Handover, code: str, text: str,
                 requester_covered: bool | None = None, **values) -> bool:
@@ -548,7 +553,7 @@ class HandoverService(ServiceBase):
     @staticmethod
     def _required(handover: Handover | None) -> Handover:
         if handover is None:
-            raise NotFound("no such handover")
+            raise NotFound("no such handover", code="handover.not_found")
         return handover
 
     def _open_handover(self, log_id: str) -> Handover | None:

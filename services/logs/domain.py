@@ -12,7 +12,7 @@ from datetime import date
 from stafett.actor import CITIZEN, STAFF, SYSTEM, Actor
 from stafett.config import comma_list
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
-                            PreconditionRequired, ValidationFailed)
+                            PreconditionRequired, ValidationFailed, coded)
 
 STAFETTHOLDER, MEMBER, FORMER, GUARDIAN, CHILD, SYSTEM_ROLE = (
     "stafettholder", "member", "former", "guardian", "child", "system")
@@ -67,7 +67,7 @@ HANDOVER_PARTICIPANTS = 11
 def check_room(count: int, cap: int, what: str, needed: int = 1) -> None:
     """A log is full at its cap: nothing more of that kind is added (409)."""
     if count + needed > cap:
-        raise Conflict(f"the log has reached its limit of {cap} {what}")
+        raise Conflict(f"the log has reached its limit of {cap} {what}", code="log.limit_reached")
 
 
 @dataclass(frozen=True)
@@ -124,16 +124,16 @@ def authorize(actor: Actor | None, participants, coverage: Coverage, today: date
               policy: AccessPolicy = AccessPolicy()) -> Viewer:
     """Which participant the actor is in this log, or NotFound."""
     if actor is None:
-        raise NotFound("no such log")
+        raise NotFound("no such log", code="log.not_found")
     if actor.kind == SYSTEM:
         # an agency system reads logs its agency takes part in, with the read scope
         if READ_SCOPE in actor.scopes and coverage.covers(actor.agency, actor.agency_type):
             for p in participants:
                 if p.kind == "staff" and p.agency == actor.agency and is_active(p, today):
                     return Viewer(p, SYSTEM_ROLE)
-        raise NotFound("no such log")
+        raise NotFound("no such log", code="log.not_found")
     if not actor.person_id:
-        raise NotFound("no such log")
+        raise NotFound("no such log", code="log.not_found")
     for participant in participants:
         if participant.person_id != actor.person_id:
             continue
@@ -154,28 +154,28 @@ def authorize(actor: Actor | None, participants, coverage: Coverage, today: date
                           and age_on(child_birth_date, today) >= policy.child_min_age)
             if is_active(participant, today) and old_enough and actor.acr in policy.child_acr:
                 return Viewer(participant, CHILD)
-    raise NotFound("no such log")
+    raise NotFound("no such log", code="log.not_found")
 
 
 def require_writer(viewer: Viewer) -> None:
     if not viewer.may_write:
-        raise Forbidden("read-only access")
+        raise Forbidden("read-only access", code="log.read_only_access")
 
 
 def require_staff_writer(viewer: Viewer) -> None:
     if not viewer.is_staff or not viewer.may_write:
-        raise Forbidden("only staff with a role in the log may do this")
+        raise Forbidden("only staff with a role in the log may do this", code="log.staff_only")
 
 
 def require_stafettholder(viewer: Viewer) -> None:
     if viewer.role != STAFETTHOLDER:
         # a participant knows the log exists; telling them why is not a leak
-        raise Forbidden("only the stafettholder may do this")
+        raise Forbidden("only the stafettholder may do this", code="log.stafettholder_only")
 
 
 def require_open(log) -> None:
     if log.status != OPEN:
-        raise Conflict("the log is closed and read-only")
+        raise Conflict("the log is closed and read-only", code="log.closed")
 
 
 def check_version(expected: int | None, current: int) -> None:
@@ -189,53 +189,61 @@ def check_version(expected: int | None, current: int) -> None:
 def require_staff(actor: Actor | None) -> None:
     """Only staff open logs: others learn nothing, not even the request's rules."""
     if actor is None or actor.kind != STAFF or not actor.person_id:
-        raise NotFound("no such child")
+        raise NotFound("no such child", code="child.not_found")
 
 
 def check_can_open(actor: Actor | None, coverage: Coverage, has_open_log: bool) -> None:
     require_staff(actor)
     if not coverage.covers(actor.agency, actor.agency_type):
-        raise NotFound("no such child")  # no consent for this agency: nothing to see
+        raise NotFound("no such child",
+                       code="child.not_found")  # no consent for this agency: nothing to see
     if has_open_log:
-        raise Conflict("the child already has an open log")
+        raise Conflict("the child already has an open log", code="log.already_open")
 
 
 def check_new_participant(staff: dict, coverage: Coverage, existing, today: date) -> None:
     if not coverage.covers(staff["agency"], staff["agency_type"]):
         raise ValidationFailed("consent does not cover that person's agency",
-                               {"person_id": ["the agency is not covered by consent"]})
+                               {"person_id": ["the agency is not covered by consent"]},
+                               code="participant.agency_not_covered")
     if any(p.person_id == staff["id"] and is_active(p, today) for p in existing):
-        raise Conflict("that person already takes part in the log")
+        raise Conflict("that person already takes part in the log",
+                       code="participant.already_in_log")
 
 
 def check_receiving_covered(staff: dict, coverage: Coverage) -> None:
     """A handover is applied only while consent covers the receiving staff's agency (the
     handover service cancels it on this refusal: ``consent``, in the detail, is the code)."""
     if not coverage.covers(staff["agency"], staff["agency_type"]):
-        raise Conflict("consent no longer covers the receiving agency")
+        raise Conflict("consent no longer covers the receiving agency",
+                       code="log.receiver_not_covered")
 
 
 def check_removal(participant, viewer: Viewer) -> None:
     if participant.role == STAFETTHOLDER:
-        raise Conflict("hand the stafettholder role to someone else before removing them")
+        raise Conflict("hand the stafettholder role to someone else before removing them",
+                       code="participant.is_stafettholder")
     if participant.kind != "staff":
         raise ValidationFailed("guardians and the child take part while consent lasts",
-                               {"participant_id": ["only staff can be removed"]})
+                               {"participant_id": ["only staff can be removed"]},
+                               code="participant.not_removable")
 
 
 def check_measure_fields(data: dict, participants, today: date) -> object | None:
     """Validate measure fields; returns the responsible participant (if named)."""
     errors = {}
     if "start_date" in data and "evaluate_by" in data and data["evaluate_by"] < data["start_date"]:
-        errors["evaluate_by"] = ["must be on or after start_date"]
+        errors["evaluate_by"] = [coded("measure.evaluate_by_before_start",
+                                         "must be on or after start_date")]
     responsible = None
     if "responsible_id" in data:
         responsible = next((p for p in participants
                             if p.id == data["responsible_id"] and is_active(p, today)), None)
         if responsible is None:
-            errors["responsible_id"] = ["must be an active participant of the log"]
+            errors["responsible_id"] = [coded("measure.responsible_not_participant",
+                                              "must be an active participant of the log")]
     if errors:
-        raise ValidationFailed("the measure is not valid", errors)
+        raise ValidationFailed("the measure is not valid", errors, code="measure.invalid")
     return responsible
 
 
@@ -246,7 +254,7 @@ def check_measure(data: dict, participants, today: date) -> object:
 
 def check_evaluable(measure) -> None:
     if measure.status == "stopped":
-        raise Conflict("a stopped measure cannot be evaluated")
+        raise Conflict("a stopped measure cannot be evaluated", code="measure.stopped")
 
 
 def latest_outcome(evaluations) -> str | None:
@@ -272,10 +280,12 @@ def check_entry(viewer: Viewer, kind: str, visibility: str) -> None:
     allowed = {GUARDIAN: ("note", "bright_spot"), CHILD: ("child_voice", "bright_spot")}
     if not viewer.is_staff and kind not in allowed.get(viewer.role, ()):
         raise ValidationFailed("you cannot add that kind of entry",
-                               {"kind": [f"choose one of {', '.join(allowed.get(viewer.role, ()))}"]})
+                               {"kind": [f"choose one of {', '.join(allowed.get(viewer.role, ()))}"]},
+                               code="entry.kind_not_allowed")
     if visibility == "staff" and not viewer.is_staff:
         raise ValidationFailed("only staff can write staff-only entries",
-                               {"visibility": ["must be 'all'"]})
+                               {"visibility": ["must be 'all'"]},
+                               code="entry.staff_only_visibility")
 
 
 def entry_visible(entry, viewer: Viewer) -> bool:
@@ -284,12 +294,14 @@ def entry_visible(entry, viewer: Viewer) -> bool:
 
 def check_proposer(viewer: Viewer) -> None:
     if viewer.role not in (GUARDIAN, CHILD):
-        raise Forbidden("staff add measures directly; proposals are for the child and guardians")
+        raise Forbidden("staff add measures directly; proposals are for the child and guardians",
+                        code="proposal.staff_add_directly")
 
 
 def check_answerable(proposal) -> None:
     if proposal.status != "proposed":
-        raise Conflict(f"the proposal is already {proposal.status}")
+        raise Conflict(f"the proposal is already {proposal.status}",
+                       code="proposal.already_answered")
 
 
 def proposal_visible(proposal, viewer: Viewer) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
+from stafett.errors import coded
 from stafett.fields import Text, UtcDateTime
 
 ARENAS = ("home", "school", "kindergarten", "health", "leisure", "other")
@@ -65,7 +66,8 @@ class MeasureUpdateIn(Schema):
     @validates_schema
     def _not_empty(self, data, **kwargs):
         if not data:
-            raise ValidationError("send at least one field to change", "_schema")
+            raise ValidationError(coded("log.nothing_to_change",
+                                        "send at least one field to change"), "_schema")
 
 
 class EvaluationIn(Schema):

@@ -34,7 +34,7 @@ from stafett.contracts import load
 from stafett.db import Database
 from stafett.request_keys import once
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
-                            ServiceUnavailable, ValidationFailed)
+                            ServiceUnavailable, ValidationFailed, coded)
 from stafett.paging import bounded, decode_key, keyset_page, newest_first, visible_page
 from stafett.events import (Envelope, Outbox, as_utc, first_delivery, reliable_event_handler,
                             utcnow)
@@ -68,7 +68,7 @@ class InLog:
     def participant(self, participant_id: str) -> Participant:
         found = next((p for p in self.participants if p.id == participant_id), None)
         if found is None:
-            raise NotFound("no such participant in this log")
+            raise NotFound("no such participant in this log", code="participant.not_found")
         return found
 
     @property
@@ -223,7 +223,8 @@ class LogsService(ServiceBase):
             target = ctx.participant(data["participant_id"])
             if target.kind != "staff" or not domain.is_active(target, date.today()):
                 raise ValidationFailed("the stafettholder must be active staff in the log",
-                                       {"participant_id": ["not active staff in this log"]})
+                                       {"participant_id": ["not active staff in this log"]},
+                                       code="participant.not_active_staff")
             self._move_baton(ctx, ctx.viewer.participant, target, domain.MEMBER)
         return self._view(log_id)
 
@@ -374,14 +375,15 @@ class LogsService(ServiceBase):
             data = load(MeetingIn(), payload)
             errors = {}
             if data["ends_at"] and data["ends_at"] <= data["starts_at"]:
-                errors["ends_at"] = ["must be after starts_at"]
+                errors["ends_at"] = [coded("meeting.ends_before_start", "must be after starts_at")]
             today = date.today()
             invited = [p for p in ctx.participants if p.id in set(data["invited"])
                        and domain.is_active(p, today)]
             if len(invited) != len(set(data["invited"])):
-                errors["invited"] = ["every invited person must be an active participant"]
+                errors["invited"] = [coded("meeting.invitee_not_participant",
+                                             "every invited person must be an active participant")]
             if errors:
-                raise ValidationFailed("the meeting is not valid", errors)
+                raise ValidationFailed("the meeting is not valid", errors, code="meeting.invalid")
             meeting = Meeting(id=new_id(), log_id=log_id, starts_at=data["starts_at"],
                               ends_at=data["ends_at"], mode=data["mode"], place=data["place"],
                               agenda=data["agenda"], created_by=ctx.viewer.participant.id,
@@ -411,7 +413,8 @@ class LogsService(ServiceBase):
             unknown = set(data["attended"]) - {i.participant_id for i in invites}
             if unknown:
                 raise ValidationFailed("attendance names someone not invited",
-                                       {"attended": ["only invited participants can attend"]})
+                                       {"attended": ["only invited participants can attend"]},
+                                       code="meeting.attendee_not_invited")
             for invite in invites:
                 invite.attended = invite.participant_id in set(data["attended"])
             meeting.minutes, meeting.minuted_at = data["minutes"], utcnow()
@@ -420,7 +423,10 @@ class LogsService(ServiceBase):
                 try:
                     measure = self._new_measure(ctx, decision, proposer=ctx.viewer.participant)
                 except ValidationFailed as exc:
-                    raise ValidationFailed(exc.detail, {f"decisions.{index}": exc.errors})
+                    raise ValidationFailed(exc.detail, {f"decisions.{index}": exc.errors},
+                                           code=exc.code, error_codes={
+                                               f"decisions.{index}.{field}": codes
+                                               for field, codes in exc.error_codes.items()})
                 measure.meeting_id = meeting.id
             self.events.emit(self.db, events.MEETING_MINUTED, child_id=ctx.log.child_id,
                              log_id=log_id, data={"meeting_id": meeting.id, "attendee_person_ids": sorted(
@@ -491,7 +497,7 @@ class LogsService(ServiceBase):
         with self._in_log(log_id, "read", "proposal", proposal_id) as ctx:
             proposal = self._proposal(log_id, proposal_id)
             if not domain.proposal_visible(proposal, ctx.viewer):
-                raise NotFound("no such proposal in this log")
+                raise NotFound("no such proposal in this log", code="proposal.not_found")
         return views.dump_proposal(proposal, ctx.participants)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -572,7 +578,7 @@ class LogsService(ServiceBase):
         with self._in_log(log_id, "read", "access_log") as ctx:
             if ctx.viewer.role not in (domain.GUARDIAN, domain.CHILD, domain.STAFETTHOLDER):
                 raise Forbidden("the access log is for the child, the guardians and the "
-                                "stafettholder")
+                                "stafettholder", code="access_log.not_allowed")
             decode_key(cursor)  # a cursor we did not give out: refused, and recorded
         # keyset on the chain's sequence: every read adds a record at the top
         result = keyset_page(self._access_rows(access_table.c.subject_id == log_id, limit,
@@ -601,7 +607,8 @@ class LogsService(ServiceBase):
         actor = self.actor
         with audited_work(self.db, actor, "audit", "access_log"):  # refusals recorded too
             if actor is None or actor.kind != STAFF or "auditor" not in actor.roles:
-                raise Forbidden("only an agency auditor may read the agency's access records")
+                raise Forbidden("only an agency auditor may read the agency's access records",
+                                code="access_log.auditor_only")
             result = keyset_page(self._access_rows(access_table.c.agency == actor.agency,
                                                    limit, cursor), bounded(limit),
                                  lambda r: r["seq"])
@@ -617,7 +624,7 @@ class LogsService(ServiceBase):
         """De-identified counts for planning: no log, child or person can be picked out."""
         actor = self.actor
         if actor is None or actor.kind != STAFF:
-            raise Forbidden("statistics are for staff")
+            raise Forbidden("statistics are for staff", code="statistics.staff_only")
         with audited_work(self.db, actor, "read", "statistics"):
             counts = lists.statistics_counts(self.db)  # counted in the database
         return statistics_from_counts(counts, int(self.config.get("STATS_MIN_COUNT", 5)))
@@ -626,7 +633,8 @@ class LogsService(ServiceBase):
     def log_fhir(self, log_id: str) -> dict:
         with self._in_log(log_id, "export_fhir") as ctx:
             if not ctx.viewer.is_staff:
-                raise Forbidden("the FHIR export is for agency systems and staff")
+                raise Forbidden("the FHIR export is for agency systems and staff",
+                                code="fhir.not_allowed")
         # a whole-log document: every measure (at most LOG_MAX_MEASURES) with its latest
         # evaluation, the participants (at most LOG_MAX_PARTICIPANTS + a handover's)
         return log_bundle(ctx.log, ctx.participants, lists.all_measures(self.db, log_id),
@@ -687,14 +695,15 @@ class LogsService(ServiceBase):
                        receiving_person_ids: list[str], grace_days: int) -> dict:
         """Move the baton to the receiver; idempotent by handover id."""
         if self.actor is None or self.actor.kind != SERVICE:
-            raise Forbidden("only the handover service applies handovers")
+            raise Forbidden("only the handover service applies handovers",
+                            code="log.handover_service_only")
         if self.db.get(AppliedHandover, handover_id) is not None:
             return {"applied": True, "already_applied": True}
         with audited_work(self.db, self.actor, "apply_handover", "log", log_id,
                           subject_id=log_id, role="system") as work:
             log = self.db.get(Log, log_id)
             if log is None:
-                raise NotFound("no such log")
+                raise NotFound("no such log", code="log.not_found")
             work.protected = bool(log.child_protected)
             domain.require_open(log)
             today = date.today()
@@ -881,7 +890,7 @@ class LogsService(ServiceBase):
                 log_id if object_type == "log" else None), subject_id=log_id) as work:
             log = self.db.get(Log, log_id)
             if log is None:
-                raise NotFound("no such log")
+                raise NotFound("no such log", code="log.not_found")
             work.protected = bool(log.child_protected)
             participants = self._participants(log_id)
             viewer = domain.authorize(self.actor, participants, self._coverage(log.child_id),
@@ -922,7 +931,8 @@ class LogsService(ServiceBase):
     def _move_baton(self, ctx: InLog, holder: Participant, target: Participant,
                     holder_becomes: str) -> None:
         if holder.id == target.id:
-            raise Conflict("that person already holds the stafettholder role")
+            raise Conflict("that person already holds the stafettholder role",
+                           code="participant.already_stafettholder")
         holder.role, target.role = holder_becomes, domain.STAFETTHOLDER
         ctx.log.version += 1
         self.events.emit(self.db, events.STAFETTHOLDER_CHANGED, child_id=ctx.log.child_id,
@@ -977,17 +987,18 @@ class LogsService(ServiceBase):
         return list(self.db.scalars(select(MeetingInvite).where(
             MeetingInvite.meeting_id == meeting_id)))
 
-    def _one(self, model, log_id: str, object_id: str, what: str):
+    def _one(self, model, log_id: str, object_id: str, what: str, code: str):
         row = self.db.get(model, object_id)
         if row is None or row.log_id != log_id:
-            raise NotFound(f"no such {what} in this log")
+            raise NotFound(f"no such {what} in this log", code=code)
         return row
 
     def _measure(self, log_id: str, measure_id: str) -> Measure:
-        return self._one(Measure, log_id, measure_id, "measure")
+        return self._one(Measure, log_id, measure_id, "measure", code="measure.not_found")
 
     def _meeting(self, log_id: str, meeting_id: str) -> Meeting:
-        return self._one(Meeting, log_id, meeting_id, "meeting")
+        return self._one(Meeting, log_id, meeting_id, "meeting", code="meeting.not_found")
 
     def _proposal(self, log_id: str, proposal_id: str) -> Proposal:
-        return self._one(Proposal, log_id, proposal_id, "proposal")
+        return self._one(Proposal, log_id, proposal_id, "proposal",
+                         code="proposal.not_found")

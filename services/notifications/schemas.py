@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.notifications import domain
+from stafett.errors import coded
 from stafett.fields import Email, Text, Url, UtcDateTime
 
 
@@ -65,7 +66,8 @@ class PreferencesIn(Schema):
 
 def _known_zone(name: str) -> bool:
     if not domain.valid_time_zone(name):
-        raise ValidationError("unknown IANA time zone, e.g. Europe/Oslo")
+        raise ValidationError(coded("preferences.time_zone_unknown",
+                                    "unknown IANA time zone, e.g. Europe/Oslo"))
     return True
 
 

@@ -132,7 +132,7 @@ class NotificationsService(ServiceBase):
         row = self.db.get(Notification, notification_id)
         if (row is None or self.actor is None or row.person_id != self.actor.person_id
                 or row.dropped_at is not None):  # withdrawn: as if it never was
-            raise NotFound("no such notification")
+            raise NotFound("no such notification", code="notification.not_found")
         row.read_at = (row.read_at or utcnow()) if read else None
         self.db.commit()
         return NotificationView().dump(row)
@@ -141,7 +141,8 @@ class NotificationsService(ServiceBase):
 
     def _person(self) -> str:
         if self.actor is None or not self.actor.person_id:
-            raise NotFound("only a person has notification preferences")
+            raise NotFound("only a person has notification preferences",
+                           code="preferences.person_only")
         return self.actor.person_id
 
     @rpc(expected_exceptions=EXPECTED)
@@ -211,7 +212,8 @@ class NotificationsService(ServiceBase):
         agency = domain.webhook_agency(self.actor)
         if agency is None:
             raise Forbidden("webhooks are managed by an agency administrator or an agency "
-                            f"system with the scope {domain.WEBHOOK_SCOPE}")
+                            f"system with the scope {domain.WEBHOOK_SCOPE}",
+                            code="webhook.not_allowed")
         return agency
 
     @rpc(expected_exceptions=EXPECTED)
@@ -222,15 +224,17 @@ class NotificationsService(ServiceBase):
         allow_http = flag(self.config.get("WEBHOOK_ALLOW_HTTP"), False, "WEBHOOK_ALLOW_HTTP")
         if data["url"].lower().startswith("http:") and not allow_http:
             raise ValidationFailed("the request has invalid fields",
-                                   {"url": ["use https"]})
+                                   {"url": ["use https"]}, code="webhook.url_not_https")
         refusal = TargetPolicy.from_config(self.config).registration_refusal(data["url"])
         if refusal is not None:     # checked again, after resolution, at every delivery
-            raise ValidationFailed("the request has invalid fields", {"url": [refusal]})
+            raise ValidationFailed("the request has invalid fields", {"url": [refusal]},
+                                   code="webhook.url_refused")
         limit = int(self.config.get("WEBHOOKS_PER_AGENCY", 10))
         active = self.db.scalar(select(func.count()).select_from(Webhook).where(
             Webhook.agency == agency, Webhook.active.is_(True)))
         if active >= limit:
-            raise Conflict(f"an agency may have at most {limit} webhooks")
+            raise Conflict(f"an agency may have at most {limit} webhooks",
+                           code="webhook.limit_reached")
         hook_id, secret = new_id(), new_secret()
         with audited_work(self.db, self.actor, "create", "webhook", object_id=hook_id):
             hook = Webhook(id=hook_id, agency=agency, agency_type=self.actor.agency_type,
@@ -252,7 +256,7 @@ class NotificationsService(ServiceBase):
         agency = self._webhook_agency()
         hook = self.db.get(Webhook, webhook_id)
         if hook is None or hook.agency != agency or not hook.active:
-            raise NotFound("no such webhook")
+            raise NotFound("no such webhook", code="webhook.not_found")
         return hook
 
     @rpc(expected_exceptions=EXPECTED)
@@ -281,7 +285,7 @@ class NotificationsService(ServiceBase):
 
     def _require_internal(self) -> None:
         if self.actor is None or self.actor.kind != SERVICE:
-            raise Forbidden("only the platform may do this")
+            raise Forbidden("only the platform may do this", code="operations.platform_only")
 
     @rpc(expected_exceptions=EXPECTED)
     def list_deliveries(self, status: str | None = None, event_id: str | None = None,
@@ -307,9 +311,9 @@ class NotificationsService(ServiceBase):
         self._require_internal()
         row = self.db.get(Delivery, delivery_id)
         if row is None:
-            raise NotFound("no such delivery")
+            raise NotFound("no such delivery", code="delivery.not_found")
         if row.status not in (domain.FAILED_PERMANENT, domain.CANCELLED):
-            raise Conflict(f"the delivery is {row.status}")
+            raise Conflict(f"the delivery is {row.status}", code="delivery.not_requeueable")
         row.status, row.attempts, row.next_attempt_at = domain.QUEUED, 0, utcnow()
         row.last_error, row.updated_at = None, utcnow()
         self.db.commit()

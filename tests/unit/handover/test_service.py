@@ -476,7 +476,7 @@ def test_logs_unavailable_keeps_it_accepted_and_retries(service, engine, world):
 
 def test_a_log_closed_before_application_cancels_the_handover(service, engine, world):
     handover_id = accepted(service)
-    world.apply_error = Conflict("the log is closed and read-only")
+    world.apply_error = Conflict("the log is closed and read-only", code="log.closed")
     worker = service(None)
     worker.on_accepted(accepted_event(handover_id))
     row = one(engine)
@@ -639,11 +639,31 @@ def test_incoming_and_outgoing(service, engine):
 def test_another_conflict_from_the_logs_service_is_a_refusal_not_a_closed_log(
         service, engine, world):
     handover_id = accepted(service)
-    world.apply_error = Conflict("the new stafettholder must be active staff")
+    world.apply_error = Conflict("the new stafettholder must be active staff",
+                                 code="participant.not_active_staff")
     service(None).on_accepted(accepted_event(handover_id))
     row = one(engine)
     assert (row.status, row.reason_code) == ("cancelled", "application_refused")
     assert "active staff" in row.reason
+
+
+@pytest.mark.parametrize("detail, code, reason_code", [
+    # the text changes, the code does not: still a closed log, still consent ended
+    ("Loggen er lukket", "log.closed", "log_closed"),
+    ("the log was archived", "log.closed", "log_closed"),
+    ("receiver lost its coverage", "log.receiver_not_covered", "consent_withdrawn"),
+    # the old words, another code: neither (the handover decides by code, not by text)
+    ("the log is closed and read-only", "state.conflict", "application_refused"),
+    ("consent no longer covers the receiving agency", "participant.not_active_staff",
+     "application_refused"),
+])
+def test_the_logs_refusal_is_classified_by_its_code_not_its_text(
+        service, engine, world, detail, code, reason_code):
+    handover_id = accepted(service)
+    world.apply_error = Conflict(detail, code=code)
+    service(None).on_accepted(accepted_event(handover_id))
+    row = one(engine)
+    assert (row.status, row.reason_code) == ("cancelled", reason_code)
 
 
 def test_authorization_comes_before_validation(service, engine):
@@ -740,7 +760,8 @@ def test_consent_ended_after_acceptance_the_logs_service_refuses_and_it_is_cance
         service, engine, world):
     handover_id = accepted(service)
     world.coverage = []
-    world.apply_error = Conflict("consent no longer covers the receiving agency")
+    world.apply_error = Conflict("consent no longer covers the receiving agency",
+                                 code="log.receiver_not_covered")
     worker = service(None)
     worker.on_consent_withdrawn(ended_event())
     worker.logs.apply_handover.assert_called_once()  # the logs service decides
