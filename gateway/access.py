@@ -66,7 +66,7 @@ class Authenticator(DependencyProvider):
             # forged, expired or foreign tokens, counted by reason for the operators
             AUTH_REJECTIONS.labels(reason=rejection_reason(refused)).inc()
             refused.challenge = f'{BEARER_CHALLENGE}, error="invalid_token"'
-            if refused.detail not in SIGNED_BUT_STALE:
+            if refused.code not in SIGNED_BUT_STALE:
                 address = client_address(request, self.trusted_proxies)
                 wait = self.failures.fail(address)
                 if wait:
@@ -116,8 +116,7 @@ class TokenBucket:
 #: refusals of tokens whose signature was good, only their time is not (a client's cue to
 #: fetch a new token): never counted as failures, always 401, so a client behind the same
 #: address as an attacker still learns to renew its token
-SIGNED_BUT_STALE = frozenset({"token expired", "token not yet valid",
-                              "token issued in the future"})
+SIGNED_BUT_STALE = frozenset({"token.expired", "token.not_yet_valid", "token.issued_in_future"})
 
 
 def networks(value) -> tuple:

@@ -253,8 +253,8 @@ def _b64url_json(segment: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _reject(detail: str) -> Unauthorized:
-    return Unauthorized(detail)
+def _reject(detail: str, code: str = "token.invalid") -> Unauthorized:
+    return Unauthorized(detail, code=code)
 
 
 class TokenVerifier:
@@ -343,9 +343,9 @@ class TokenVerifier:
                 options={"require": required_claims(cfg)},
             )
         except jwt.ExpiredSignatureError:
-            raise _reject("token expired") from None
+            raise _reject("token expired", code="token.expired") from None
         except jwt.ImmatureSignatureError:
-            raise _reject("token not yet valid") from None
+            raise _reject("token not yet valid", code="token.not_yet_valid") from None
         except jwt.InvalidAudienceError:
             raise _reject("invalid audience") from None
         except jwt.InvalidIssuerError:
@@ -363,10 +363,10 @@ class TokenVerifier:
         if not isinstance(iat, (int, float)) or isinstance(iat, bool):
             raise _reject("invalid token")
         if iat > now + cfg.leeway_seconds:
-            raise _reject("token issued in the future")
+            raise _reject("token issued in the future", code="token.issued_in_future")
         nbf = claims.get("nbf")
         if nbf is not None and (not isinstance(nbf, (int, float)) or nbf > now + cfg.leeway_seconds):
-            raise _reject("token not yet valid")
+            raise _reject("token not yet valid", code="token.not_yet_valid")
         sub = claims.get("sub")
         if (cfg.kind != "system" or "sub" in claims) and (not isinstance(sub, str) or not sub):
             raise _reject("missing claim: sub")

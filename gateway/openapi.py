@@ -71,7 +71,11 @@ SCHEMAS = {
 PROBLEM = {"type": "object", "required": ["type", "title", "status"], "properties": {
     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
     "detail": {"type": "string"}, "instance": {"type": "string"},
-    "errors": {"type": "object", "additionalProperties": True}}}
+    "code": {"type": "string", "description": "stable machine code, listed on /problems"},
+    "errors": {"type": "object", "additionalProperties": True},
+    "error_codes": {"type": "object", "description": "{field: [code]}, with errors",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    "error_params": {"type": "object", "additionalProperties": True}}}
 
 PAGING = [
     {"name": "limit", "in": "query", "required": False, "schema": {

@@ -17,6 +17,7 @@ from gateway.agency import AgencyScope
 from gateway.idempotency import RequestKeyContext
 from gateway.http import MAX_IF_MATCH, api, json_body, raw_body
 from gateway.openapi import openapi_document
+from gateway.problems import problems_page
 from gateway.routes.consent import ConsentRoutes
 from gateway.routes.handover import HandoverRoutes
 from gateway.routes.logs import LogsRoutes
@@ -165,6 +166,12 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
         html = (APIDOCS / "index.html").read_text(encoding="utf-8")
         return Response(html, content_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": DOCS_CSP})
+
+    @http("GET", "/problems")
+    def problems(self, request):
+        """Every error code (problem+json ``type`` is ``<PUBLIC_URL>/problems#<code>``)."""
+        return Response(problems_page(), content_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=3600"})
 
     @http("GET", "/api-docs/assets/<name>")
     def api_docs_asset(self, request, name):

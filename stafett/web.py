@@ -81,6 +81,7 @@ class ProblemWsgiApp(WsgiApp):
         super().__init__(server)
         config = server.container.config
         self.transport_security = hsts_for(config.get("PUBLIC_URL"))
+        errors.configure_problem_page(config.get("PUBLIC_URL"))
         self.service = server.container.service_name
         # a gateway that serves one agency names it on its own metrics (and only there)
         self.agency = str(config.get("AGENCY_ORG_NUMBER") or "").strip()

