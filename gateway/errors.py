@@ -9,4 +9,7 @@ CODES = declare("gateway", {
     "token.expired": "the token has expired: fetch a new one",
     "token.not_yet_valid": "the token is not valid yet (nbf): check the clock",
     "token.issued_in_future": "the token was issued in the future (iat): check the clock",
+    # the web client's own form check
+    "child.not_covered": "no child with that national identity number that a consent "
+                         "covers your agency for (web client: new log)",
 })

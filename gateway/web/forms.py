@@ -3,8 +3,9 @@
 A ``Form`` is a list of ``Field``s. ``Form.read(formdata)`` keeps exactly what was typed
 (``values``) and checks the basics in bokmål (required, length, dates, choices); the page
 then builds the RPC payload from the values. When the owning service still refuses the
-input (``ValidationFailed`` with field ``errors``), ``Form.take_service_errors`` turns its
-messages into bokmål ones on the matching fields, so the page re-renders the form with
+input (``ValidationFailed`` with field ``error_codes``), ``Form.take_service_errors`` looks
+its codes up in the bokmål catalogue (``gateway/web/messages.py``; never the English
+messages) and puts the texts on the matching fields, so the page re-renders the form with
 the typed values kept and the message next to each field (``aria-describedby`` and
 ``aria-invalid`` in templates/macros.html).
 
@@ -17,8 +18,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from stafett.errors import (Conflict, Forbidden, PreconditionFailed, PreconditionRequired,
-                            StafettError, ValidationFailed)
+from gateway.web import messages
+from stafett.errors import (FIELD_INVALID, Conflict, Forbidden, PreconditionFailed,
+                            PreconditionRequired, StafettError, ValidationFailed, flatten)
 
 REQUIRED = "Fyll ut {label_lower}."
 CHOOSE = "Velg {label_lower}."
@@ -117,10 +119,10 @@ class Form:
         """The service's refusal as bokmål messages on the fields (or over the form)."""
         aliases = aliases or {}
         if isinstance(exc, ValidationFailed) and exc.errors:
-            for key, messages in flatten(exc.errors).items():
+            for key, texts in field_texts(exc).items():
                 name = aliases.get(key, aliases.get(key.split(".")[0], key.split(".")[0]))
-                for message in messages:
-                    self.error(name, translate(key, message))
+                for text in texts:
+                    self.error(name, text)
             if self.ok:
                 self.general.append(GENERIC_INVALID)
             return
@@ -134,111 +136,31 @@ def _lower(label: str) -> str:
     return label[:1].lower() + label[1:] if label[:2] != label[:2].upper() else label
 
 
-def flatten(errors, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages as ``{"a.b": [...]}``."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    elif isinstance(errors, (list, tuple)):
-        if all(isinstance(e, str) for e in errors):
-            flat.setdefault(prefix or "_schema", []).extend(errors)
-        else:
-            for item in errors:
-                flat.update(flatten(item, prefix))
-    else:
-        flat.setdefault(prefix or "_schema", []).append(str(errors))
-    return flat
-
-
-#: the services' field messages (English, for API clients) → what a person reads
-MESSAGES = [
-    (r"^Missing data for required field", "Fyll ut dette feltet."),
-    (r"^Field may not be null", "Fyll ut dette feltet."),
-    (r"^Not a valid date", "Skriv en gyldig dato, for eksempel 14.03.2026."),
-    (r"^Not a valid datetime|Not a valid aware datetime", "Skriv en gyldig dato og et gyldig klokkeslett."),
-    (r"^Must be one of", "Velg et av alternativene som vises."),
-    (r"^(Length must be|Shorter than|Longer than)", "Teksten er for kort eller for lang."),
-    (r"must be on or after start_date", "Datoen for vurdering kan ikke være før startdatoen."),
-    (r"must be an active participant", "Velg en som er aktiv deltaker i loggen."),
-    (r"must be after starts_at", "Møtet må slutte etter at det begynner."),
-    (r"every invited person", "Alle som inviteres, må være aktive deltakere i loggen."),
-    (r"only invited participants can attend", "Bare de som var invitert, kan føres opp som til stede."),
-    (r"agency is not covered by consent", "Samtykket dekker ikke virksomheten til denne personen."),
-    (r"not active staff in this log", "Velg en ansatt som er aktiv i loggen."),
-    (r"no agency with this organisation number", "Velg en virksomhet fra listen."),
-    (r"must be another agency than the sender", "Velg en annen virksomhet enn din egen."),
-    (r"^is a .*, not ", "Denne typen overgang går til en annen type virksomhet."),
-    (r"in the sender's municipality", "Ved flytting må mottakeren ligge i en annen kommune."),
-    (r"must be a staff member of the receiving agency", "Velg en ansatt i virksomheten som tar imot."),
-    (r"^choose one of", "Du kan ikke skrive denne typen innlegg. Velg en annen."),
-    (r"^must be 'all'", "Bare ansatte kan skrive innlegg som bare ansatte ser."),
-    (r"name at least one agency or agency type", "Velg minst én virksomhet eller type virksomhet."),
-    (r"^unknown agency", "Velg virksomheter fra listen."),
-    (r"must not be in the past", "Datoen kan ikke være tilbake i tid."),
-    (r"must be after valid_from", "Sluttdatoen må være etter startdatoen."),
-    (r"^at most \d+ days after", "Samtykket kan ikke gjelde så lenge. Velg en tidligere sluttdato."),
-    (r"identity number|national identity", "Skriv et gyldig fødselsnummer (11 siffer)."),
-    (r"^not a child", "Fødselsnummeret hører ikke til et barn."),
-    (r"^no child covered", "Fant ikke et barn med dette fødselsnummeret som samtykket dekker "
-                           "din virksomhet for."),
-    (r"an organisation number", "Velg en virksomhet fra listen."),
-    # stafett.fields.Text: what may not be stored, by code point (the person cannot see it)
-    (r"^Not allowed: the control character (U\+[0-9A-F]+)",
-     "Teksten inneholder et usynlig kontrolltegn (tegnkode \\1) som ikke kan lagres. "
-     "Fjern det, for eksempel ved å skrive den delen av teksten på nytt, og prøv igjen."),
-    (r"^Not valid text: a lone surrogate (U\+[0-9A-F]+)",
-     "Teksten inneholder et ugyldig tegn (tegnkode \\1). Skriv den delen av teksten på "
-     "nytt og prøv igjen."),
-    (r"^Not allowed: the invisible direction control (U\+[0-9A-F]+)",
-     "Teksten inneholder et usynlig tegn som snur skriveretningen (tegnkode \\1). Slike "
-     "tegn kan få teksten til å se ut som noe annet, og blir ikke lagret. Fjern det og "
-     "prøv igjen."),
-]
-
-#: the services' problem details (409 and others) → what a person reads
-DETAILS = [
-    (r"already has an open log", "Barnet har allerede en åpen stafettlogg."),
-    (r"log is closed", "Loggen er lukket og kan ikke endres."),
-    (r"stopped measure cannot be evaluated", "Et avsluttet tiltak kan ikke vurderes."),
-    (r"already takes part in the log", "Personen er allerede med i loggen."),
-    (r"already has an open handover", "Loggen har allerede en overgang som ikke er avsluttet."),
-    (r"already has a consent for this period", "Barnet har allerede et samtykke for denne perioden."),
-    (r"^the consent is already", "Samtykket er allerede avsluttet."),
-    (r"not pending", "Samtykket venter ikke lenger på godkjenning."),
-    (r"proposal is already", "Forslaget er allerede besvart."),
-    (r"consent no longer covers the receiving agency",
-     "Samtykket dekker ikke lenger virksomheten som skal ta imot. De foresatte må samtykke først."),
-    (r"cannot be cancelled|cannot become|changed meanwhile",
-     "Overgangen er endret i mellomtiden. Last siden på nytt."),
-    (r"already holds the stafettholder role", "Personen er allerede stafettholder."),
-    (r"only the stafettholder", "Bare stafettholderen kan gjøre dette."),
-    (r"only staff", "Bare ansatte i loggen kan gjøre dette."),
-    (r"the guardians consent|the youth consents alone",
-     "Det er ikke du som samtykker for dette barnet nå."),
-    (r"proposals are for the child and guardians", "Ansatte legger til tiltak direkte."),
-    (r"read-only access", "Du kan lese loggen, men ikke endre den."),
-]
-
-
-def translate(key: str, message: str) -> str:
-    for pattern, text in MESSAGES:
-        match = re.search(pattern, message)
-        if match:
-            return match.expand(text)
-    return "Dette feltet ble ikke godtatt. Sjekk det og prøv igjen."
+def field_texts(exc: ValidationFailed) -> dict[str, list[str]]:
+    """The field errors as bokmål, by their codes (``exc.error_codes``), never by the
+    English messages: ``{"a.b": [text]}``."""
+    codes = exc.error_codes or {key: [FIELD_INVALID] * len(messages)
+                                for key, messages in flatten(exc.errors).items()}
+    texts = {}
+    for key, field_codes in codes.items():
+        params = exc.error_params.get(key) or []
+        texts[key] = [messages.field_message(code, params[i] if i < len(params) else None)
+                      for i, code in enumerate(field_codes)]
+    return texts
 
 
 def problem_text(exc: StafettError) -> str:
+    """The refusal as bokmål, by its code; by its kind when the code is not in the
+    catalogue."""
+    text = messages.problem_message(exc.code)
+    if text:
+        return text
     if isinstance(exc, (PreconditionFailed, PreconditionRequired)):
-        return "Noen har endret dette mens du skrev. Last siden på nytt og prøv igjen."
-    for pattern, text in DETAILS:
-        if re.search(pattern, exc.detail or ""):
-            return text
+        return messages.PROBLEM_MESSAGES["version.changed"]
     if isinstance(exc, Conflict):
-        return "Det lot seg ikke gjøre nå, fordi saken er endret. Last siden på nytt."
+        return messages.PROBLEM_MESSAGES["state.conflict"]
     if isinstance(exc, Forbidden):
-        return "Du har ikke lov til å gjøre dette."
+        return messages.PROBLEM_MESSAGES["access.forbidden"]
     return GENERIC_INVALID
 
 

@@ -15,7 +15,8 @@ from gateway.web.forms import Field, Form, flatten, parse_date, problem_text
 from gateway.web.session import (ANONYMOUS, Sealer, SessionStore, clear_cookie_header,
                                  cookie_header, csrf_ok, hash_id)
 from stafett.db import make_engine, migrate
-from stafett.errors import Conflict, PreconditionFailed, ValidationFailed
+from gateway.web.messages import FIELD_MESSAGES
+from stafett.errors import Conflict, PreconditionFailed, ValidationFailed, coded
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "gateway" / "migrations"
 IDENTITY = {"kind": "citizen", "issuer": "https://idp.example", "sub": "s-1",
@@ -160,20 +161,39 @@ def test_a_form_keeps_what_was_typed_and_says_what_is_wrong_in_bokmal():
 
 def test_service_refusals_become_bokmal_messages_on_the_fields():
     form = Form(Field("evaluate_by", "Vurderes innen", kind="date"),
-                Field("responsible_id", "Ansvarlig"), Field("day", "Dato"))
+                Field("responsible_id", "Ansvarlig"), Field("day", "Dato"),
+                Field("text", "Tekst", kind="textarea"))
     form.take_service_errors(ValidationFailed("the measure is not valid", {
-        "evaluate_by": ["must be on or after start_date"],
-        "responsible_id": ["must be an active participant of the log"],
-        "starts_at": ["Not a valid aware datetime."],
+        "evaluate_by": [coded("measure.evaluate_by_before_start", "any English")],
+        "responsible_id": [coded("measure.responsible_not_participant", "any English")],
+        "starts_at": [coded("datetime.invalid", "Not a valid aware datetime.")],
+        "text": [coded("text.control_character", "Not allowed: ...", char="U+0007")],
         "unknown": ["Something English."]}), aliases={"starts_at": "day"})
     assert form.errors == {
         "evaluate_by": ["Datoen for vurdering kan ikke være før startdatoen."],
         "responsible_id": ["Velg en som er aktiv deltaker i loggen."],
-        "day": ["Skriv en gyldig dato og et gyldig klokkeslett."]}
+        "day": ["Skriv en gyldig dato og et gyldig klokkeslett."],
+        "text": [FIELD_MESSAGES["text.control_character"].format(char="U+0007")]}
+    assert "(tegnkode U+0007)" in form.errors["text"][0]
     assert form.general == ["Dette feltet ble ikke godtatt. Sjekk det og prøv igjen."]
-    assert problem_text(Conflict("the child already has an open log")) == \
+    assert problem_text(Conflict("the child already has an open log",
+                                 code="log.already_open")) == \
         "Barnet har allerede en åpen stafettlogg."
     assert problem_text(PreconditionFailed("stale")).startswith("Noen har endret dette")
+
+
+def test_the_web_client_reads_the_code_not_the_english_text():
+    """A service may reword its detail and messages: the bokmål stays; English words
+    without their code translate to nothing but the generic text of their kind."""
+    reworded = Conflict("Log is archived", code="log.closed")
+    assert problem_text(reworded) == "Loggen er lukket og kan ikke endres."
+    assert problem_text(Conflict("the log is closed and read-only")) == (
+        "Det lot seg ikke gjøre nå, fordi saken er endret. Last siden på nytt.")
+    form = Form(Field("evaluate_by", "Vurderes innen", kind="date"))
+    form.take_service_errors(ValidationFailed("x", {"evaluate_by": [
+        "must be on or after start_date"]}))
+    assert form.errors == {"evaluate_by": ["Dette feltet ble ikke godtatt. Sjekk det og "
+                                           "prøv igjen."]}
 
 
 def test_nested_errors_flatten_and_dates_parse_both_ways():

@@ -1,6 +1,6 @@
 """Error codes (issue 13): every code a raise site names is declared, by exactly one owner,
 and listed on /problems; clients decide by code (tests/unit/handover/test_service.py,
-tests/unit/web/test_messages.py), never by the English text."""
+tests/unit/test_web_messages.py), never by the English text."""
 from __future__ import annotations
 
 import ast

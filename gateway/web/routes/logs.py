@@ -38,7 +38,8 @@ class LogPages:
                 opened = self.logs.open_log({"child_id": child["person_id"],
                                              "level": int(form.text("level") or 1)})
             except NotFound:
-                raise ValidationFailed("no child", {"national_id": ["no child covered"]})
+                raise ValidationFailed("no child", {"national_id": ["no child covered"]},
+                                       code="child.not_covered")
             return redirect(f"/logger/{opened['id']}?melding=logg")
 
         return self._web_form_flow(
