@@ -41,7 +41,8 @@ def assert_refused(response: requests.Response, detail: str) -> None:
     assert response.status_code == 403, response.text
     assert response.headers["Content-Type"] == "application/problem+json"
     problem = response.json()
-    assert problem["type"] == "https://stafett.no/problems/forbidden"
+    assert problem["code"] == "access.forbidden"
+    assert problem["type"].endswith("/problems#access.forbidden")
     assert problem["detail"] == detail
 
 
