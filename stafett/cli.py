@@ -221,9 +221,10 @@ def deliveries(args):
             for row in service.list_deliveries(status=status, limit=1000):
                 if row["id"] == args.delivery_id:
                     if row["status"] not in ("failed-permanent", "cancelled"):
-                        raise Conflict(f"the delivery is {row['status']}")
+                        raise Conflict(f"the delivery is {row['status']}",
+                                       code="delivery.not_requeueable")
                     return {"dry_run": True, "would_retry": row}
-        raise NotFound("no such delivery")
+        raise NotFound("no such delivery", code="delivery.not_found")
 
     return notifications(args, preview)
 
