@@ -68,6 +68,8 @@ REASON_TEXTS = {
     CONSENT_WITHDRAWN: "Samtykket dekker ikke lenger mottakeren",
     EXPIRED_REASON: "Forespørselen utløp før den ble akseptert",
     REQUESTER_CANCELLED: "Trukket av avsender",
+    # the logs service's refusal (English, for developers) stays in last_apply_error
+    APPLICATION_REFUSED: "Loggen kunne ikke overføres",
 }
 
 # -- transitions between institutions ------------------------------------------------------

@@ -275,9 +275,9 @@ class HandoverService(ServiceBase):
             # refused for good (e.g. no such log): the sender keeps the baton, the log is
             # free for a new request
             self._cancel(handover, domain.APPLICATION_REFUSED,
-                         f"Loggen kunne ikke overføres: {exc.detail or exc.title}"[:500],
+                         domain.REASON_TEXTS[domain.APPLICATION_REFUSED],
                          apply_attempts=Handover.apply_attempts + 1,
-                         last_apply_error=f"{type(exc).__name__}: {exc}"[:500])
+                         last_apply_error=f"{type(exc).__name__} {exc.code}: {exc}"[:500])
             self.db.commit()
             return handover.status
         except Exception as exc:  # e.g. a RemoteError: retried, then in the DLQ

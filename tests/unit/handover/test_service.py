@@ -644,7 +644,10 @@ def test_another_conflict_from_the_logs_service_is_a_refusal_not_a_closed_log(
     service(None).on_accepted(accepted_event(handover_id))
     row = one(engine)
     assert (row.status, row.reason_code) == ("cancelled", "application_refused")
-    assert "active staff" in row.reason
+    # a person reads bokmål; the logs service's English detail is for the operators
+    assert row.reason == "Loggen kunne ikke overføres"
+    assert "participant.not_active_staff: the new stafettholder must be active staff" in \
+        row.last_apply_error
 
 
 @pytest.mark.parametrize("detail, code, reason_code", [
