@@ -37,6 +37,12 @@ CODES = declare("consent", {
     "login.assurance_too_low": "this needs a login at a higher assurance level",
     "national_id.invalid": "not a valid national identity number (11 digits, check digits)",
     "national_id.not_a_child": "that national identity number is not a child's",
+    "number_keys.cannot_add": "a new national-id key cannot be added to the keyring",
+    "number_keys.key_missing": "a row is under a key the keyring lacks: restore that key first",
+    "number_keys.operations_only": "key rotation is for operations (the platform's actor)",
+    "number_keys.rows_under_old_key": "rows are still under an old key: step on before "
+                                      "retiring",
+    "number_keys.unknown_action": "unknown key rotation action or batch size",
     "org_number.invalid": "not a valid organisation number (9 digits, check digit)",
     "platform.internal_admin_only": "only an internal administrator may do this",
     "register.child_not_listed": "the population register no longer lists this child",

@@ -50,7 +50,7 @@ def begin(session, numbers: NumberProtector) -> dict:
         try:
             keys.save(ring.with_new_key(PARTS))
         except (KeyringError, OSError) as exc:
-            raise Conflict(f"cannot add a key: {exc}") from None
+            raise Conflict(f"cannot add a key: {exc}", code="number_keys.cannot_add") from None
     return {**status(session, numbers), "started": started}
 
 
@@ -66,7 +66,8 @@ def step(session, numbers: NumberProtector, batch_size: int) -> dict:
                                      person.nin_key_id or FIRST_KEY_ID)
         except KeyringError as exc:
             raise Conflict(f"a row is under key {person.nin_key_id!r}, which the keyring "
-                           f"cannot open ({exc}): restore that key first") from None
+                           f"cannot open ({exc}): restore that key first",
+                           code="number_keys.key_missing") from None
         person.nin_key_id, person.nin_ciphertext, person.nin_index = \
             numbers.protect(number, person.id)
     session.commit()
@@ -77,7 +78,8 @@ def retire(session, numbers: NumberProtector) -> dict:
     """Retire every key but the current one, once no row needs them."""
     left = remaining(session, numbers)
     if left:
-        raise Conflict(f"{left} rows are still under an old key: step on before retiring")
+        raise Conflict(f"{left} rows are still under an old key: step on before retiring",
+                       code="number_keys.rows_under_old_key")
     keys = numbers.keys
     ring = keys.keyring()
     if not ring.rotating:

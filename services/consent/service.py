@@ -550,14 +550,15 @@ class ConsentService(ServiceBase):
         ``batch_size`` rows), ``retire`` (the old keys, once no row needs them). The
         platform's own actor only; numbers never leave the service."""
         if not (self.actor and self.actor.kind == SERVICE):
-            raise Forbidden("key rotation is for operations")
+            raise Forbidden("key rotation is for operations", code="number_keys.operations_only")
         actions = {"status": keys.status, "begin": keys.begin, "retire": keys.retire,
                    "step": lambda db, numbers: keys.step(db, numbers, batch_size)}
         if action not in actions or not isinstance(batch_size, int) or \
                 not 1 <= batch_size <= 10000:
             raise ValidationFailed("unknown action or batch size",
                                    {"action": [f"one of {sorted(actions)}"],
-                                    "batch_size": ["1 to 10000"]})
+                                    "batch_size": ["1 to 10000"]},
+                                   code="number_keys.unknown_action")
         with audited_work(self.db, self.actor, f"keys_{action}", "number_keys"):
             result = actions[action](self.db, self.numbers)
         return result
