@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from stafett.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -33,10 +35,10 @@ class WebSession(Base):
     provider: Mapped[str | None] = mapped_column(String(40), nullable=True)
     #: AES-256-GCM of a JSON object (identity, display name, tokens, pending login)
     sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     #: the absolute end of the session, whatever the activity
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class IdempotencyRecord(Base):
@@ -58,5 +60,5 @@ class IdempotencyRecord(Base):
     status: Mapped[int | None] = mapped_column(nullable=True)
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     headers: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

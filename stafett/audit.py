@@ -23,11 +23,13 @@ import re
 from contextlib import contextmanager
 from datetime import timezone
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, select, text
+from sqlalchemy import Boolean, Column, Integer, String, Table, select, text
 from sqlalchemy.orm import Session
+
 
 from stafett.actor import Actor
 from stafett.clock import as_utc
+from stafett.db import UtcDateTime
 from stafett.errors import Forbidden, NotFound, StafettError, Unauthorized
 from stafett.events import kernel_metadata, utcnow
 from stafett.fields import FORBIDDEN
@@ -45,7 +47,7 @@ access_table = Table(
     "access_log", kernel_metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("id", String(36), nullable=False, unique=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Column("actor_ref", String(80), nullable=False),
     Column("actor_kind", String(20), nullable=False),
     Column("agency", String(9), nullable=True),

@@ -22,3 +22,16 @@ def as_utc(moment: datetime) -> datetime:
 def parse_utc(text: str) -> datetime:
     """An ISO 8601 timestamp; one without an offset is UTC. ``ValueError`` if it is none."""
     return as_utc(datetime.fromisoformat(str(text)))
+
+
+def to_utc(moment: datetime) -> datetime:
+    """An aware ``moment`` as the same instant in UTC; a naive one is refused
+    (``ValueError``): which zone it meant cannot be known."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a timestamp column takes an aware datetime (naive: which zone?)")
+    return moment.astimezone(timezone.utc)
+
+
+def utc_wall_time(moment: datetime) -> datetime:
+    """The naive UTC wall time of an aware ``moment`` (what SQLite stores)."""
+    return to_utc(moment).replace(tzinfo=None)

@@ -9,20 +9,57 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from stafett import metrics
+from stafett.clock import as_utc, to_utc, utc_wall_time
 from stafett.config import flag
 
 log = logging.getLogger(__name__)
+
+
+class UtcDateTime(TypeDecorator):
+    """The one column type for every timestamp: an instant, stored in UTC on every database.
+
+    On the way in it takes an aware ``datetime`` in any zone (a meeting typed in Oslo time
+    arrives as ``+01:00`` or ``+02:00``) and stores that instant in UTC; a naive one is
+    refused (``ValueError``), because nobody can tell which zone it meant. On the way out it
+    gives an aware UTC ``datetime``: PostgreSQL's ``timestamptz`` is converted to UTC
+    whatever the session's zone, and SQLite's naive text is read as the UTC it was written
+    as. Comparisons in queries go through the same conversion, so a bound Oslo time compares
+    as its instant on SQLite too (whose stored text compares as text).
+
+    SQLite rows written before this type (the wall time of whatever offset came in, without
+    the offset) are not rewritten: they were development data.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    @property
+    def python_type(self):
+        return datetime
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"a timestamp column takes a datetime, not {type(value).__name__}")
+        return utc_wall_time(value) if dialect.name == "sqlite" else to_utc(value)
+
+    def process_result_value(self, value, dialect):
+        # SQLite gives back the naive UTC written above; PostgreSQL an aware one
+        return None if value is None else as_utc(value).astimezone(timezone.utc)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

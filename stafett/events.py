@@ -33,14 +33,16 @@ from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
-from sqlalchemy import (JSON, Column, DateTime, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (JSON, Column, Integer, MetaData, String, Table, Text,
                         select, update)
 from sqlalchemy.orm import Session
+
 
 from stafett import broker, metrics
 from stafett.actor import CONTEXT_KEY, Actor
 from stafett.ids import new_id
 from stafett.clock import as_utc, utcnow  # noqa: F401 (as_utc: imported from here too)
+from stafett.db import UtcDateTime
 from stafett.config import flag
 
 log = logging.getLogger(__name__)
@@ -81,8 +83,8 @@ outbox_table = Table(
     Column("type", String(80), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("headers", JSON, nullable=False, default=dict),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime, nullable=True, index=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
 )
@@ -91,7 +93,7 @@ inbox_table = Table(
     "inbox", kernel_metadata,
     Column("consumer", String(120), primary_key=True),
     Column("event_id", String(36), primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
 )
 
 

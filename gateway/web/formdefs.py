@@ -108,7 +108,7 @@ def meeting_form(log: dict) -> Form:
 
 def meeting_payload(form: Form) -> dict | None:
     starts = local_datetime(form.text("day"), form.text("starts"), TIME_ZONE)
-    ends = (local_datetime(form.text("day"), form.text("ends"), TIME_ZONE)
+    ends = (local_datetime(form.text("day"), form.text("ends"), TIME_ZONE, "ends_at")
             if form.text("ends") else None)
     return {"starts_at": starts, "ends_at": ends, "mode": form.text("mode"),
             "place": form.text("place") or None, "agenda": form.text("agenda"),

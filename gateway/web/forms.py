@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 
 from gateway.web import messages
 from stafett.errors import (FIELD_INVALID, Conflict, Forbidden, PreconditionFailed,
@@ -118,6 +118,9 @@ class Form:
     def take_service_errors(self, exc: StafettError, aliases: dict | None = None) -> None:
         """The service's refusal as bokmål messages on the fields (or over the form)."""
         aliases = aliases or {}
+        if isinstance(exc, NonexistentTime):
+            self.error(aliases.get(exc.key, exc.key), exc.text)
+            return
         if isinstance(exc, ValidationFailed) and exc.errors:
             for key, texts in field_texts(exc).items():
                 name = aliases.get(key, aliases.get(key.split(".")[0], key.split(".")[0]))
@@ -191,9 +194,29 @@ def parse_time(value: str) -> time | None:
     return time(hours, minutes)
 
 
-def local_datetime(day: str, clock: str, zone) -> str | None:
-    """An aware ISO datetime from a date and a time field, in Norwegian time."""
+def local_datetime(day: str, clock: str, zone, key: str = "starts_at") -> str | None:
+    """An aware ISO datetime from a date and a time field, in Norwegian time (``zone``),
+    with the offset in force then: ``+01:00`` in winter, ``+02:00`` in summer.
+
+    The hour that comes twice on the last Sunday of October (02:00-02:59) is read as the
+    first one, in summer time (``fold=0``). A time in the hour that is skipped on the last
+    Sunday of March (02:00-02:59) does not exist: ``NonexistentTime`` on field ``key``."""
     parsed_day, parsed_time = parse_date(day), parse_time(clock)
     if parsed_day is None or parsed_time is None:
         return None
-    return datetime.combine(parsed_day, parsed_time, tzinfo=zone).isoformat()
+    moment = datetime.combine(parsed_day, parsed_time, tzinfo=zone)
+    back = moment.astimezone(timezone.utc).astimezone(zone)
+    if (back.date(), back.time()) != (moment.date(), moment.time()):
+        raise NonexistentTime(key, moment)
+    return moment.isoformat()
+
+
+class NonexistentTime(ValidationFailed):
+    """A wall time the clocks skip (spring forward), found by the web client itself: the
+    form shows ``text`` next to the time field, like a service's refusal."""
+
+    def __init__(self, key: str, moment: datetime):
+        super().__init__("no such time in Europe/Oslo", {key: ["no such time"]})
+        self.key = key
+        self.text = (f"Klokkeslettet finnes ikke denne dagen: klokka stilles fram fra 02.00 "
+                     f"til 03.00 natt til {moment.day}. mars. Velg et annet klokkeslett.")

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String,
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String,
                         Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from stafett.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -37,7 +38,7 @@ class Person(Base):
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
     staff_subject: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
     staff_title: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # citizens: facts mirrored from the population register. ``protection`` is the
     # protective address code (None, fortrolig, strengt_fortrolig); the municipality is
     # kept only for unprotected persons of an unprotected case, never for a code
@@ -45,7 +46,7 @@ class Person(Base):
     municipality: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # set when a registration from the register completed: until then a child resolved
     # for a registration is invisible (no half-registered child), and nobody logs in as it
-    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime,
                                                            nullable=True)
 
 
@@ -63,7 +64,7 @@ class GuardianshipChange(Base):
     child_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
     guardian_id: Mapped[str] = mapped_column(ForeignKey("persons.id"))
     change: Mapped[str] = mapped_column(String(10))  # added | removed
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # who asked for the registration that found the change (the register is the source)
     requested_by: Mapped[str] = mapped_column(String(80))
 
@@ -82,13 +83,13 @@ class Consent(Base):
     granted_by: Mapped[list] = mapped_column(JSON, default=list)  # person ids who consented
     paper_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
     recorded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     ended_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     consenting_party: Mapped[str] = mapped_column(String(10), default="guardians")
     paper_kind: Mapped[str | None] = mapped_column(String(30), nullable=True)
     supersedes_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    expiring_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    expiring_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime,
                                                                   nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

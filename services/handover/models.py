@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from stafett.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -37,18 +39,18 @@ class Handover(Base):
     #: the handover summary compiled by the logs service at request time: the receiver
     #: sees this, never the log, before acceptance; it stays as the record afterwards
     summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     #: when consent covered the receiver and the request went to them
-    offered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    offered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     accepted_by_person_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     new_stafettholder_person_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     receiving_person_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime,
                                                           nullable=True)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: requester_cancelled | log_closed | expired | application_refused | declined
     reason_code: Mapped[str | None] = mapped_column(String(30), nullable=True)

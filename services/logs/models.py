@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String,
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from stafett.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -19,8 +21,8 @@ class Log(Base):
     child_birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(10))  # open | closed
     level: Mapped[int] = mapped_column(Integer, default=1)
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # the child's case has a protective address code (consent's child_parties and
@@ -34,7 +36,7 @@ class LevelChange(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     level: Mapped[int] = mapped_column(Integer)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     changed_by: Mapped[str] = mapped_column(String(36))  # participant id
 
 
@@ -52,10 +54,10 @@ class Participant(Base):
     municipality: Mapped[str | None] = mapped_column(String(100), nullable=True)
     active_from: Mapped[date] = mapped_column(Date)
     active_until: Mapped[date | None] = mapped_column(Date, nullable=True)
-    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # after a handover the sender may still read (not write) until this day
     read_only_until: Mapped[date | None] = mapped_column(Date, nullable=True)
-    added_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    added_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Measure(Base):
@@ -76,8 +78,8 @@ class Measure(Base):
     status: Mapped[str] = mapped_column(String(12))
     meeting_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     proposal_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -92,7 +94,7 @@ class Evaluation(Base):
     child_view: Mapped[str | None] = mapped_column(Text, nullable=True)
     evaluator_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))
     evaluated_on: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Meeting(Base):
@@ -100,15 +102,15 @@ class Meeting(Base):
     __table_args__ = (Index("ix_meetings_log_order", "log_id", "starts_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     mode: Mapped[str] = mapped_column(String(10))  # in_person | video | phone
     place: Mapped[str | None] = mapped_column(String(200), nullable=True)
     agenda: Mapped[str] = mapped_column(Text, default="")
     minutes: Mapped[str | None] = mapped_column(Text, nullable=True)
-    minuted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    minuted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_by: Mapped[str] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -128,7 +130,7 @@ class Entry(Base):
     visibility: Mapped[str] = mapped_column(String(6))   # all | staff
     text: Mapped[str] = mapped_column(Text)
     author_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Proposal(Base):
@@ -145,8 +147,8 @@ class Proposal(Base):
     status: Mapped[str] = mapped_column(String(10))  # proposed | accepted | declined
     decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     measure_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     answered_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
@@ -158,7 +160,7 @@ class AppliedHandover(Base):
     log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"))
     from_person_id: Mapped[str] = mapped_column(String(36))
     to_person_id: Mapped[str] = mapped_column(String(36))
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applied_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ConsentProjection(Base):
@@ -171,11 +173,11 @@ class ConsentProjection(Base):
     scope_agency_types: Mapped[list] = mapped_column(JSON, default=list)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ConsentProjectionState(Base):
     """When the projection of a child's consent was last checked against the owner."""
     __tablename__ = "consent_projection_state"
     child_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, Index, Integer, String, Text,
                         UniqueConstraint, false, text, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from stafett.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -35,13 +37,13 @@ class Notification(Base):
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(String(300))
     log_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     #: the child it is about, and the recipient's agency when they are staff (ids only)
     child_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
     #: withdrawn from the inbox (consent for the recipient's agency ended): not shown
-    dropped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    dropped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     drop_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
@@ -71,17 +73,17 @@ class Delivery(Base):
     digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime,
                                                             nullable=True)
     claim: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime,
                                                           nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     #: why it is (or, if a send was under way, will be) dropped: ``consent_ended``
     drop_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime,
                                                          nullable=True)
 
 
@@ -98,7 +100,7 @@ class PreferenceRow(Base):
     time_zone: Mapped[str] = mapped_column(String(60), default="Europe/Oslo",
                                            server_default="Europe/Oslo")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Webhook(Base):
@@ -112,8 +114,8 @@ class Webhook(Base):
     secret_ciphertext: Mapped[str] = mapped_column(Text)   # AES-GCM, bound to the id
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_by: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class ReminderSent(Base):
@@ -122,7 +124,7 @@ class ReminderSent(Base):
     object_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     due: Mapped[date] = mapped_column(Date, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36))
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 # -- projection of the logs service's events ------------------------------------------------------
@@ -134,7 +136,7 @@ class LogFact(Base):
     stafettholder_person_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     stafettholder_agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
     closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ParticipantFact(Base):
@@ -157,7 +159,7 @@ class MeasureFact(Base):
     responsible_agency: Mapped[str | None] = mapped_column(String(9), nullable=True)
     stafettholder_person_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     evaluated_for: Mapped[date | None] = mapped_column(Date, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class MeetingFact(Base):
@@ -165,10 +167,10 @@ class MeetingFact(Base):
     meeting_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     log_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     child_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     invited: Mapped[list] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ChildFact(Base):
@@ -177,4 +179,4 @@ class ChildFact(Base):
     __tablename__ = "child_facts"
     child_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
