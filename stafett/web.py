@@ -1,10 +1,11 @@
 """HTTP plumbing shared by every component: nameko's web server, answering problem+json.
 
 nameko's own server answers an unknown path or method with werkzeug's HTML page; ours
-answers RFC 9457 problem+json like every other error, and adds the security headers
-every response should carry (``Strict-Transport-Security`` too when the component's
-``PUBLIC_URL`` is https). All HTTP entrypoints in a container must use this ``http`` (one
-server per port).
+answers RFC 9457 problem+json like every other error (outside ``/api/``, an entrypoint
+marked ``serves_unknown_paths`` answers instead: the web client's own page), and adds the
+security headers every response should carry (``Strict-Transport-Security`` too when the
+component's ``PUBLIC_URL`` is https). All HTTP entrypoints in a container must use this
+``http`` (one server per port).
 
 Path parameters are ids: a value longer than ``MAX_PATH_VALUE`` or with any character
 outside ``PATH_VALUE`` answers 404 as a missing object would, before any worker runs, so
@@ -106,14 +107,24 @@ class ProblemWsgiApp(WsgiApp):
             if all(PATH_VALUE.fullmatch(str(value)) for value in values.values()):
                 response = provider.handle_request(request)
             else:  # no id looks like that: as missing as any other, in the route's own form
-                response = provider.response_from_exception(
-                    errors.NotFound("no such resource"))
+                fallback = self._unknown_paths(request)
+                if fallback is not None and type(fallback) is type(provider):
+                    request.path_values = {}
+                    response = fallback.handle_request(request)
+                else:
+                    response = provider.response_from_exception(
+                        errors.NotFound("no such resource"))
         except MethodNotAllowed as exc:
             response = problem_response(
                 errors.MethodNotAllowed("this resource does not take that method"),
                 {"Allow": ", ".join(sorted(exc.valid_methods or []))})
         except NotFound:
-            response = problem_response(errors.NotFound("no such resource"))
+            fallback = self._unknown_paths(request)
+            if fallback is not None:
+                request.path_values = {}
+                response = fallback.handle_request(request)
+            else:
+                response = problem_response(errors.NotFound("no such resource"))
         except HTTPException as exc:
             response = problem_response(errors.BadRequest(exc.description or exc.name))
         for header, value in SECURITY_HEADERS.items():
@@ -125,6 +136,15 @@ class ProblemWsgiApp(WsgiApp):
         metrics.observe_http(self.service, route, request.method, response.status_code,
                              environ, time.perf_counter() - started, self.agency)
         return response(environ, start_response)
+
+
+    def _unknown_paths(self, request):
+        """The entrypoint that answers paths no route knows (a web client's own "not found"
+        page: ``serves_unknown_paths``), outside ``/api/``; None: problem+json."""
+        if request.path.startswith("/api/"):
+            return None
+        return next((p for p in self.server._providers
+                     if getattr(p, "serves_unknown_paths", False)), None)
 
 
 class ProblemWebServer(WebServer):

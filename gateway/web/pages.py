@@ -1,13 +1,14 @@
 """Rendering: Jinja2 templates in bokmål, the page entrypoint, static files.
 
 ``page(method, path)`` is the kernel's HTTP entrypoint (``stafett.web.HttpEntrypoint``,
-so the gateway keeps one web server) with HTML errors instead of problem+json: a 404 from
-a service is "Fant ikke siden", a service that does not answer is a 503 page with
+so the gateway keeps one web server) with HTML errors instead of problem+json: a 404 or
+403 from a service, and any unknown address, is the one "Fant ikke siden" page, a service that does not answer is a 503 page with
 Retry-After, a failed CSRF check a 403 page, and a page that needs a login sends the
 browser to ``/logg-inn``. Nothing about the internals is ever shown.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -98,8 +99,7 @@ def redirect(location: str, headers: dict | None = None) -> Response:
 ERRORS = {
     400: ("Noe var feil i forespørselen", "Gå tilbake og prøv igjen."),
     403: ("Du har ikke tilgang", "Du har ikke lov til å gjøre dette."),
-    404: ("Fant ikke siden", "Siden finnes ikke, eller du har ikke tilgang til den. "
-                             "Sjekk adressen, eller gå tilbake til forsiden."),
+    404: ("Fant ikke siden", "Siden finnes ikke, eller du har ikke tilgang til den."),
     409: ("Det lot seg ikke gjøre", "Saken er endret i mellomtiden. Last siden på nytt."),
     429: ("For mange forespørsler", "Det har kommet mange forespørsler på kort tid. Vent "
                                     "litt og prøv igjen."),
@@ -120,8 +120,10 @@ def error_page(status: int, text: str | None = None, headers: dict | None = None
 
 
 class PageEntrypoint(HttpEntrypoint):
-    def __init__(self, method, url, **kwargs):
+    def __init__(self, method, url, serves_unknown_paths: bool = False, **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED + (LoginRequired, CsrfFailed))
+        #: this page answers every path no route knows (stafett.web), outside /api/
+        self.serves_unknown_paths = serves_unknown_paths
         super().__init__(method, url, **kwargs)
 
     def response_from_result(self, result):
@@ -140,10 +142,8 @@ class PageEntrypoint(HttpEntrypoint):
             return error_page(403, CSRF_TEXT)
         if isinstance(exc, ServiceUnavailable):
             return error_page(503, headers={"Retry-After": str(exc.retry_after)})
-        if isinstance(exc, NotFound):
+        if isinstance(exc, (NotFound, Forbidden)):   # one page for both: see ``page``
             return error_page(404)
-        if isinstance(exc, Forbidden):
-            return error_page(403)
         if isinstance(exc, RequestEntityTooLarge):
             return error_page(413)
         if isinstance(exc, StafettError) and exc.status in ERRORS:
@@ -155,7 +155,23 @@ class PageEntrypoint(HttpEntrypoint):
         return error_page(500)
 
 
-page = PageEntrypoint.decorator
+def page(method: str, url: str, **kwargs):
+    """A web page at ``url``. A service's "not found" and "not allowed" (a log that does
+    not exist, one the person never had or no longer has access to, a part of it they may
+    not see) become the one not-found page, rendered in the worker so that it keeps the
+    person's navigation (``WebBase._web_not_found``): a stranger cannot tell from it that
+    a log exists. Forms catch a refusal of what was typed themselves (FORM_ERRORS)."""
+    entrypoint = PageEntrypoint.decorator(method, url, **kwargs)
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def shown(self, request, *args, **values):
+            try:
+                return fn(self, request, *args, **values)
+            except (NotFound, Forbidden):
+                return self._web_not_found(request)
+        return entrypoint(shown)
+    return decorate
 
 
 def static_file(filename: str) -> Response:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from gateway.web import viewmodels as vm
 from gateway.web.forms import Form
-from gateway.web.pages import CsrfFailed, LoginRequired, render, safe_next
+from gateway.web.pages import ERRORS, CsrfFailed, LoginRequired, render, safe_next
 from gateway.web.session import ANONYMOUS, COOKIE_NAME, csrf_ok
 from stafett.actor import Actor
 from stafett.config import flag
@@ -48,6 +48,14 @@ class WebBase:
         self.actor_context.set(actor)
         self._web_me = actor
         return actor
+
+    def _web_not_found(self, request):
+        """The one page for an unknown address, a missing log and lost access: 404, with
+        the person's navigation and what they can do next; the same words whatever the
+        cause, so it tells nobody that a log exists."""
+        title, text = ERRORS[404]
+        return self._web_render(request, "error.html", 404, title=title, text=text,
+                                next_steps=True)
 
     def _web_form(self, request):
         """The posted form, after the CSRF check (403 page otherwise)."""

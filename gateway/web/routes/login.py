@@ -125,6 +125,11 @@ class LoginPages:
             neste=safe_next(request.args.get("neste")) or "",
             logged_out=request.args.get("utlogget") == "1", only_dev=only_dev)
 
+    @page("GET", "/fant-ikke-siden", serves_unknown_paths=True)
+    def web_not_found(self, request):
+        """Every address no route knows (outside /api/) is answered here: stafett.web."""
+        return self._web_not_found(request)
+
     @page("GET", "/static/<path:filename>")
     def web_static(self, request, filename):
         return static_file(filename)
