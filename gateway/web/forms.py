@@ -195,8 +195,8 @@ def parse_time(value: str) -> time | None:
 
 
 def local_datetime(day: str, clock: str, zone, key: str = "starts_at") -> str | None:
-    """An aware ISO datetime from a date and a time field, in Norwegian time (``zone``),
-    with the offset in force then: ``+01:00`` in winter, ``+02:00`` in summer.
+    """The instant a date and a time field name in Norwegian time (``zone``), as an ISO
+    datetime in UTC: 14:00 is 13:00Z in winter and 12:00Z in summer.
 
     The hour that comes twice on the last Sunday of October (02:00-02:59) is read as the
     first one, in summer time (``fold=0``). A time in the hour that is skipped on the last
@@ -208,7 +208,7 @@ def local_datetime(day: str, clock: str, zone, key: str = "starts_at") -> str | 
     back = moment.astimezone(timezone.utc).astimezone(zone)
     if (back.date(), back.time()) != (moment.date(), moment.time()):
         raise NonexistentTime(key, moment)
-    return moment.isoformat()
+    return moment.astimezone(timezone.utc).isoformat()
 
 
 class NonexistentTime(ValidationFailed):

@@ -7,7 +7,7 @@ showed 11:00, because SQLite stored the Oslo wall time without its offset and re
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -68,11 +68,21 @@ def stored_utc(session, meeting_id: str) -> str:
         "WHERE id = :id"), {"id": meeting_id}).scalar_one()
 
 
-def test_a_meeting_typed_in_oslo_time_is_shown_as_typed_across_both_changes(engine):
+def sent_by(sender: str, day: str, clock: str) -> str:
+    """What reaches the logs service: the web client sends the UTC instant; an agency
+    system in Norway may as well send Oslo time with its offset (+01:00 or +02:00)."""
+    instant = local_datetime(day, clock, TIME_ZONE)
+    if sender == "web":
+        return instant
+    return datetime.fromisoformat(instant).astimezone(TIME_ZONE).isoformat()
+
+
+@pytest.mark.parametrize("sender", ["web", "api"])
+def test_a_meeting_typed_in_oslo_time_is_shown_as_typed_across_both_changes(engine, sender):
     with Session(engine) as session:
         session.add(Log(**vars(LOG)))
         for n, (day, clock, _, _) in enumerate(TYPED):
-            data = load(MeetingIn(), {"starts_at": local_datetime(day, clock, TIME_ZONE),
+            data = load(MeetingIn(), {"starts_at": sent_by(sender, day, clock),
                                       "mode": "in_person", "invited": ["p-holder"]})
             session.add(Meeting(id=f"mt-{n:02d}", log_id="log-1", starts_at=data["starts_at"],
                                 ends_at=None, mode="in_person", place=None, agenda="",
@@ -121,7 +131,9 @@ def test_a_time_in_the_spring_gap_is_refused_with_a_message_in_bokmal():
         "natt til 28. mars. Velg et annet klokkeslett."]}
 
 
-def test_the_autumn_hour_that_comes_twice_is_the_first_one():
-    assert local_datetime("31.10.2027", "02:30", TIME_ZONE) == "2027-10-31T02:30:00+02:00"
-    assert local_datetime("31.10.2027", "03:00", TIME_ZONE) == "2027-10-31T03:00:00+01:00"
-    assert local_datetime("28.03.2027", "03:00", TIME_ZONE) == "2027-03-28T03:00:00+02:00"
+def test_the_client_sends_the_utc_instant_and_the_autumn_hour_twice_is_the_first():
+    assert local_datetime("31.10.2027", "02:30", TIME_ZONE) == "2027-10-31T00:30:00+00:00"
+    assert local_datetime("31.10.2027", "03:00", TIME_ZONE) == "2027-10-31T02:00:00+00:00"
+    assert local_datetime("28.03.2027", "03:00", TIME_ZONE) == "2027-03-28T01:00:00+00:00"
+    assert local_datetime("28.03.2027", "01:59", TIME_ZONE) == "2027-03-28T00:59:00+00:00"
+    assert local_datetime("15.06.2027", "09:00", TIME_ZONE) == "2027-06-15T07:00:00+00:00"
