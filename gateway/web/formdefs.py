@@ -6,10 +6,9 @@ so a person only ever picks among things that exist; the services still check ev
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from gateway.web.forms import Field, Form, local_datetime
-from gateway.web.labels import LABELS, OUTCOMES, TIME_ZONE
+from gateway.web.labels import LABELS, OUTCOMES, TIME_ZONE, oslo_today
 
 VERSION = re.compile(r"[0-9]{1,18}", re.ASCII)
 
@@ -43,7 +42,7 @@ def new_log_form() -> Form:
 
 
 def measure_form(log: dict) -> Form:
-    today = date.today().isoformat()
+    today = oslo_today().isoformat()
     return Form(
         Field("title", "Tittel", required=True, max_length=200,
               hint="Et lite, konkret tiltak. For eksempel «Fast plass nær døra»."),
@@ -81,7 +80,7 @@ def evaluation_form() -> Form:
         Field("child_view", "Barnets egne ord", kind="textarea", max_length=4000, rows=3,
               hint="Hva sier barnet selv om tiltaket? Skriv det slik barnet sa det."),
         Field("evaluated_on", "Dato for vurderingen", kind="date", required=True),
-        values={"evaluated_on": date.today().isoformat()})
+        values={"evaluated_on": oslo_today().isoformat()})
 
 
 def evaluation_payload(form: Form) -> dict:
@@ -211,7 +210,7 @@ def accept_proposal_form(log: dict | None, proposal: dict) -> Form:
         Field("start_date", "Startdato", kind="date", required=True),
         Field("evaluate_by", "Vurderes innen", kind="date", required=True),
         version_field(),  # the log's: answering a proposal changes the log
-        values={"goal": proposal.get("goal") or "", "start_date": date.today().isoformat(),
+        values={"goal": proposal.get("goal") or "", "start_date": oslo_today().isoformat(),
                 "version": str((log or {}).get("version", ""))})
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from stafett.clock import as_utc
+from stafett.clock import as_utc, utcnow
 
 TIME_ZONE = ZoneInfo("Europe/Oslo")
 
@@ -139,6 +139,12 @@ def norsk_datetime(value) -> str:
         return norsk_date(moment)
     local = _local(moment)
     return f"{norsk_date(local.date())} kl. {local:%H.%M}"
+
+
+def oslo_today(now: datetime | None = None) -> date:
+    """Today in Norway (a form's default date): from midnight to 01:00 or 02:00 Oslo time
+    the date in UTC, and on a server in UTC ``date.today()``, is still yesterday."""
+    return _local(now or utcnow()).date()
 
 
 def _local(moment: datetime) -> datetime:

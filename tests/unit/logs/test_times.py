@@ -7,7 +7,7 @@ showed 11:00, because SQLite stored the Oslo wall time without its offset and re
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gateway.web import formdefs
 from gateway.web.forms import Field, Form, local_datetime
-from gateway.web.labels import TIME_ZONE, norsk_date, norsk_datetime
+from gateway.web.labels import TIME_ZONE, norsk_date, norsk_datetime, oslo_today
 from services.logs import lists, views
 from services.logs.models import Log, Measure, Meeting, Participant
 from services.logs.schemas import MeetingIn
@@ -137,3 +137,13 @@ def test_the_client_sends_the_utc_instant_and_the_autumn_hour_twice_is_the_first
     assert local_datetime("28.03.2027", "03:00", TIME_ZONE) == "2027-03-28T01:00:00+00:00"
     assert local_datetime("28.03.2027", "01:59", TIME_ZONE) == "2027-03-28T00:59:00+00:00"
     assert local_datetime("15.06.2027", "09:00", TIME_ZONE) == "2027-06-15T07:00:00+00:00"
+
+
+def test_a_forms_default_date_is_todays_date_in_norway():
+    utc = timezone.utc
+    # 00:30 in Oslo is still the day before in UTC, in winter (+01:00) and summer (+02:00)
+    assert oslo_today(datetime(2027, 3, 27, 23, 30, tzinfo=utc)) == date(2027, 3, 28)
+    assert oslo_today(datetime(2027, 10, 30, 22, 30, tzinfo=utc)) == date(2027, 10, 31)
+    assert oslo_today(datetime(2027, 10, 31, 22, 59, tzinfo=utc)) == date(2027, 10, 31)
+    assert oslo_today(datetime(2027, 10, 31, 23, 0, tzinfo=utc)) == date(2027, 11, 1)
+    assert formdefs.evaluation_form().values["evaluated_on"] == oslo_today().isoformat()
