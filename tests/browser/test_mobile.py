@@ -1,6 +1,7 @@
 """The web client at 375 px (issue 18, point 9), in Debian's Chromium: the access log's
 table reflows to one card per record (each value under its column's name, from
-``data-label``), neither the access log nor the log page is wider than the screen, and
+``data-label``), neither the access log nor the log page (nor the timeline, the lists,
+the inbox, consents and handovers) is wider than the screen, and
 no region scrolls that the keyboard cannot reach (every scrollable region takes focus and
 has a name). axe on each.
 
@@ -68,7 +69,12 @@ def test_the_access_log_and_the_log_fit_a_phone_as_cards(seeded, browser):
         person.page.set_viewport_size(PHONE)
         person.login(who(persona))
         for path, page_name in ((f"/logger/{emma}", "log"),
-                                (f"/logger/{emma}/innsyn", "access-log")):
+                                (f"/logger/{emma}/innsyn", "access-log"),
+                                (f"/logger/{emma}/tidslinje", "timeline"),
+                                (f"/logger/{emma}/tiltak", "measures"),
+                                (f"/logger/{emma}/moter", "meetings"),
+                                ("/logger", "my-logs"), ("/innboks", "inbox"),
+                                ("/samtykker", "consents"), ("/overganger", "handovers")):
             assert person.page.goto(path).status == 200, path
             fits(person, f"phone-{name}-{page_name}")
 
