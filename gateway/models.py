@@ -55,8 +55,7 @@ class IdempotencyRecord(Base):
     #: server-side failure (the next attempt is carried out under the same request key)
     state: Mapped[str] = mapped_column(String(12))
     #: while "in_progress": until when the attempt holds the key (a retry gets 409)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
-                                                         nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     status: Mapped[int | None] = mapped_column(nullable=True)
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     headers: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON

@@ -36,7 +36,7 @@ from datetime import timedelta
 import eventlet
 from kombu.utils import json as kombu_json
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Column, DateTime, String, Table, Text, delete, event, insert, select
+from sqlalchemy import Column, String, Table, Text, delete, event, insert, select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from stafett import errors
 from stafett.actor import Actor
 from stafett.clock import as_utc, utcnow
+from stafett.db import UtcDateTime
 from stafett.events import kernel_metadata
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ request_keys_table = Table(
     Column("state", String(12), nullable=False),
     #: {"result": ...} or {"error": {"type", "detail", "errors"}}, as kombu JSON
     Column("answer", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
 )
 
 
