@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 
 from nameko.web.handlers import HttpRequestHandler
@@ -163,6 +164,22 @@ class ProblemWebServer(WebServer):
         server = super().get_wsgi_server(sock, wsgi_app, **kwargs)
         server.url_length_limit = max(server.url_length_limit, MAX_REQUEST_LINE)
         return server
+
+    def process_request(self, sock, address):
+        # eventlet sends a response's headers and a body larger than its write buffer as
+        # two sends; with Nagle on, a body below one segment then waits for the client's
+        # delayed ACK of the headers (40 ms on Linux) on every kept-alive request
+        # (tests/integration/test_keepalive.py)
+        set_nodelay(sock)
+        return super().process_request(sock, address)
+
+
+def set_nodelay(sock) -> None:
+    """``TCP_NODELAY`` on an accepted TCP socket (a no-op for other kinds)."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:  # not TCP (a unix socket in a test), or already closed by the peer
+        pass
 
 
 class HttpEntrypoint(HttpRequestHandler):
