@@ -33,6 +33,8 @@ from stafett.metrics import AUTH_REJECTIONS, label_request
 from stafett.web import BEARER_CHALLENGE
 
 SCOPE_ENVIRON_KEY = "stafett.required_scope"
+#: the verified token's ``exp`` (epoch seconds), for what is kept per token (actor cache)
+TOKEN_EXPIRES_KEY = "stafett.token_expires"
 
 
 class Authenticator(DependencyProvider):
@@ -84,6 +86,9 @@ class Authenticator(DependencyProvider):
                 raise Forbidden("this operation is not open to agency systems")
             if required not in identity["scopes"]:
                 raise Forbidden(f"the token lacks the scope {required}")
+        expires = verified.claims.get("exp")
+        request.environ[TOKEN_EXPIRES_KEY] = (float(expires) if isinstance(expires, (int, float))
+                                              and not isinstance(expires, bool) else None)
         return identity
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from werkzeug.wrappers import Response
 
-from gateway.access import Authenticator, CallerLabels, RateLimiter
+from gateway.access import TOKEN_EXPIRES_KEY, Authenticator, CallerLabels, RateLimiter
+from gateway.actor_cache import ActorCache, credential_key
 from gateway.agency import AgencyScope
 from gateway.idempotency import RequestKeyContext
 from gateway.http import MAX_IF_MATCH, api, json_body, raw_body
@@ -28,6 +29,7 @@ from gateway.web.session import WebSessions
 from stafett.actor import STAFF, SYSTEM, Actor, ActorContext
 from stafett.db import Database
 from stafett.errors import BadRequest, Forbidden, NotFound, PreconditionRequired
+from stafett.events import broadcast_event_handler
 from stafett.paging import MAX_CURSOR, MAX_LIMIT, not_ours, page
 from stafett.rpc import TimeoutRpcProxy
 from stafett.service import ServiceBase
@@ -59,6 +61,7 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
     agency_scope = AgencyScope()
     actor_context = ActorContext()
     request_key_context = RequestKeyContext()  # stafett.request_key on every RPC
+    actor_cache = ActorCache()
     consent = TimeoutRpcProxy("consent")
     logs = TimeoutRpcProxy("logs")
     handover = TimeoutRpcProxy("handover")
@@ -71,16 +74,35 @@ class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRou
         identity = self._identity = self.auth.identity(request)
         self.caller_labels.identified(request, identity)
         self.rate_limit.take(identity)
-        actor = self._actor = self._resolved_actor(identity)
+        token = request.headers["Authorization"].partition(" ")[2].strip()
+        actor = self._actor = self._resolved_actor(
+            identity, credential_key("token", token), request.environ.get(TOKEN_EXPIRES_KEY))
         self.caller_labels.resolved(request, identity, actor)
         self.actor_context.set(actor)
         return actor
 
-    def _resolved_actor(self, identity: dict) -> Actor:
-        """The actor the consent service resolves the verified identity to (API and web).
+    def _resolved_actor(self, identity: dict, credential: str | None = None,
+                        expires_at: float | None = None) -> Actor:
+        """The actor the consent service resolves the verified identity to (API and web),
+        kept per ``credential`` (gateway/actor_cache.py) until ``expires_at`` at the latest.
         A citizen's national identity number goes only to ``consent.resolve_citizen``;
         ``resolve_actor`` gets the person id it gave."""
         self.agency_scope.admit(identity)  # an agency's own gateway: that agency only
+        cached = self.actor_cache.get(credential)
+        if cached is not None:
+            return cached
+        generation = self.actor_cache.generation
+        actor = self._resolve(identity)
+        self.actor_cache.put(credential, actor, generation, expires_at)
+        return actor
+
+    @broadcast_event_handler("consent", "consent.*")
+    def on_consent_event(self, envelope: dict) -> None:
+        """Every gateway replica hears every consent event: one that may change an actor
+        empties this replica's actor cache at once."""
+        self.actor_cache.invalidate(str((envelope or {}).get("type", "")))
+
+    def _resolve(self, identity: dict) -> Actor:
         if "pid" in identity:
             pid, identity = identity["pid"], {k: v for k, v in identity.items() if k != "pid"}
             identity["person_id"] = self.consent.resolve_citizen(

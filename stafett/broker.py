@@ -21,6 +21,9 @@ and kombu really do, and what each needs:
   ``<source>.events``; our ``.retry``/``.dlq`` companions hang off ``<service>.retry``, a
   direct exchange of the consuming service, never the default exchange: writing to the
   default exchange would let a component put a forged event into any queue by its name;
+- a broadcast handler's queue ``evt-<source>-<key>--<service>.<method>-<32 hex>`` (one per
+  replica, exclusive, auto-deleted: ``stafett.events.BroadcastEventHandler``) is bound to
+  ``<source>.events`` the same way, with no companions;
 - the outbox publishes ``<prefix>.<type>`` on its own ``<service>.events`` only.
 
 No component may configure an exchange (configure also means delete): the exchanges are
@@ -64,6 +67,7 @@ RPC_EXCHANGE = "nameko-rpc"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 HANDLER = r"[a-z][a-z0-9_]*"      # an event handler's method name, in its queue's name
 EVENT_TYPE = r"[a-z][a-z0-9_]*"   # what follows "<prefix>." in an event type
+REPLICA = r"[0-9a-f]{32}"         # a broadcast queue's replica id (a uuid4 in hex)
 NOTHING = "^$"                    # RabbitMQ: matches no exchange, queue or routing key
 USER_PREFIX = "stafett-"
 
@@ -127,6 +131,15 @@ class Component:
     events: str | None
     calls: dict
     subscribes: dict
+    broadcasts: dict = None  # source -> binding keys, one queue per replica
+
+    def bindings(self) -> dict:
+        """Every binding key it may bind on each source, pooled or broadcast."""
+        keys: dict = {}
+        for table in (self.subscribes, self.broadcasts or {}):
+            for source, source_keys in table.items():
+                keys.setdefault(source, set()).update(source_keys)
+        return keys
 
 
 class AccessTable:
@@ -135,7 +148,7 @@ class AccessTable:
         self.components: dict[str, Component] = {}
         for name, entry in (document.get("components") or {}).items():
             entry = entry or {}
-            unknown = set(entry) - {"rpc", "events", "calls", "subscribes"}
+            unknown = set(entry) - {"rpc", "events", "calls", "subscribes", "broadcasts"}
             if unknown:
                 raise ConfigError(f"broker access: {name} has unknown keys {sorted(unknown)}")
             self.components[name] = Component(
@@ -143,7 +156,9 @@ class AccessTable:
                 calls={target: tuple(methods) for target, methods in
                        (entry.get("calls") or {}).items()},
                 subscribes={source: tuple(keys) for source, keys in
-                            (entry.get("subscribes") or {}).items()})
+                            (entry.get("subscribes") or {}).items()},
+                broadcasts={source: tuple(keys) for source, keys in
+                            (entry.get("broadcasts") or {}).items()})
         self._check()
 
     @classmethod
@@ -156,7 +171,7 @@ class AccessTable:
                 if target not in self.components or not self.components[target].rpc:
                     raise ConfigError(f"broker access: {component.name} calls {target}, "
                                       "which serves no RPC")
-            for source, keys in component.subscribes.items():
+            for source, keys in component.bindings().items():
                 publisher = self.components.get(source)
                 if publisher is None or not publisher.events:
                     raise ConfigError(f"broker access: {component.name} subscribes to "
@@ -197,6 +212,11 @@ class AccessTable:
             companions = work_queues + r"(\.retry|\.dlq)?"
             # declaring a queue with a dead-letter exchange needs read on it: the retry queue
             consumed = work_queues + r"(\.retry)?"
+        broadcast_queues = None
+        if component.broadcasts:
+            broadcasts = _literals(f"{source}-{key}" for source, keys in
+                                   component.broadcasts.items() for key in keys)
+            broadcast_queues = f"evt-({broadcasts})--{me}\\.{HANDLER}-{REPLICA}"
         written, bound_from = [], []  # exchanges it publishes to / binds its queues from
         if uses_rpc:
             written.append(_escape(self.rpc_exchange))
@@ -206,15 +226,15 @@ class AccessTable:
         if component.subscribes:
             written.append(_escape(retry_exchange(name)))
             bound_from.append(_escape(retry_exchange(name)))
-            bound_from.extend(_escape(events_exchange(source))
-                              for source in sorted(component.subscribes))
+        bound_from.extend(_escape(events_exchange(source))
+                          for source in sorted(component.bindings()))
         return Grant(
             component=name,
-            configure=_anchored(queues + [companions]),
+            configure=_anchored(queues + [companions, broadcast_queues]),
             # binding a queue needs write on the queue; the retry queue's dead-letter
             # exchange needs write on <component>.retry
-            write=_anchored(queues + [companions] + written),
-            read=_anchored(queues + [consumed] + bound_from),
+            write=_anchored(queues + [companions, broadcast_queues] + written),
+            read=_anchored(queues + [consumed, broadcast_queues] + bound_from),
             topics=tuple(self._topic_grants(component, uses_rpc)))
 
     def _topic_grants(self, component: Component, uses_rpc: bool):
@@ -232,14 +252,15 @@ class AccessTable:
             if component.calls:
                 bind.append(f"reply\\.{me}\\.{UUID}")
             yield TopicGrant(self.rpc_exchange, _anchored(publish), _anchored(bind))
-        sources = set(component.subscribes)
+        bindings = component.bindings()
+        sources = set(bindings)
         if component.events:
             sources.add(component.name)
         for source in sorted(sources):
             write = NOTHING
             if source == component.name and component.events:
                 write = f"^{_escape(component.events)}\\.{EVENT_TYPE}$"
-            keys = component.subscribes.get(source, ())
+            keys = bindings.get(source, ())
             read = f"^({_literals(keys)})$" if keys else NOTHING
             yield TopicGrant(events_exchange(source), write, read)
 

@@ -31,7 +31,7 @@ from eventlet.queue import Empty, LightQueue
 from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import AMQP_URI_CONFIG_KEY
-from nameko.events import EventHandler
+from nameko.events import BROADCAST, EventHandler
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (JSON, Column, Integer, MetaData, String, Table, Text,
                         select, update)
@@ -401,3 +401,38 @@ class ReliableEventHandler(EventHandler):
 
 
 reliable_event_handler = ReliableEventHandler.decorator
+
+
+class BroadcastEventHandler(EventHandler):
+    """Every replica of the consuming service gets every matching event: for state each
+    replica keeps in memory (the gateway's actor cache), where one replica of a pool
+    taking the event would leave the others stale.
+
+    The queue is the replica's own, ``evt-<source>-<key>--<service>.<handler>-<32 hex>``:
+    exclusive and auto-deleted with its connection, so a replica that stops leaves nothing
+    behind, and a replica that was not running has nothing to catch up on (its memory
+    starts empty). No retries and no dead letters: what it does must not fail (dropping
+    cached entries). The source's exchange is checked, never declared (no component may
+    configure an exchange: stafett/broker.py); the grant is ``broadcasts`` in
+    config/broker-access.yaml.
+    """
+
+    def __init__(self, source_service, event_type, **kwargs):
+        super().__init__(source_service, event_type, handler_type=BROADCAST,
+                         reliable_delivery=False, **kwargs)
+
+    @property
+    def broadcast_identifier(self) -> str:
+        return uuid.uuid4().hex  # read once, in setup: one queue per replica and start
+
+    def setup(self):
+        super().setup()
+        source = Exchange(broker.events_exchange(self.source_service), type="topic",
+                          durable=True, no_declare=True)
+        self.queue = Queue(self.queue.name, exchange=source, routing_key=self.event_type,
+                           durable=False, auto_delete=True, exclusive=True)
+        with broker.connected(self.container.config) as connection:
+            broker.ensure_exchanges(connection, [source])
+
+
+broadcast_event_handler = BroadcastEventHandler.decorator

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 
 import jwt
 import requests
@@ -114,13 +115,14 @@ def rejections() -> dict:
 
 def test_every_forged_token_is_a_401_problem_and_reaches_no_service(platform):
     platform.seed()
-    valid = platform.client("teacher")
     served = (("consent", "resolve_actor"), ("logs", "my_logs"))
 
     def one_valid_call() -> dict:
         """A valid call, then its services' metrics: a barrier, for they are recorded
-        just after the reply, and the calls before it were answered before it."""
+        just after the reply, and the calls before it were answered before it. A fresh
+        token each time: the gateway keeps the actor per token (gateway/actor_cache.py)."""
         earlier = rpc_calls()
+        valid = platform.client("teacher", jti=uuid.uuid4().hex)
         assert valid.get("/api/v1/logs").status_code == 200
         return wait_for(lambda: all((c := rpc_calls()).get(k, 0) == earlier.get(k, 0) + 1
                                     for k in served) and c,

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from nameko.rpc import Rpc
 
-from stafett.events import ReliableEventHandler
+from stafett.events import BroadcastEventHandler, ReliableEventHandler
 from stafett.run import COMPONENTS, service_class
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
@@ -28,8 +28,10 @@ def test_every_rpc_method_is_documented(component):
 def test_every_event_queue_is_documented(component):
     missing = []
     for name, ep in entrypoints(component):
-        if isinstance(ep, ReliableEventHandler):
+        if isinstance(ep, (ReliableEventHandler, BroadcastEventHandler)):
             queue = f"evt-{ep.source_service}-{ep.event_type}--{component}.{name}"
+            if isinstance(ep, BroadcastEventHandler):
+                queue += "-<replica>"  # one queue per replica
             if f"`{queue}`" not in DOC:
                 missing.append(queue)
     assert missing == []

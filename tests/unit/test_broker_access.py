@@ -15,7 +15,7 @@ from nameko.rpc import Rpc, RpcProxy
 
 from stafett.broker import AccessTable, with_credentials
 from stafett.config import ConfigError, component_config
-from stafett.events import ReliableEventHandler
+from stafett.events import BroadcastEventHandler, ReliableEventHandler
 from stafett.run import COMPONENTS, service_class
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +80,16 @@ def granted_subscriptions(component) -> set[str]:
             TABLE.components[component].subscribes.items() for key in keys}
 
 
+def broadcasts_in_code(component) -> set[str]:
+    return {f"{ep.source_service}.{ep.event_type}" for _, ep in entrypoints(component)
+            if isinstance(ep, BroadcastEventHandler)}
+
+
+def granted_broadcasts(component) -> set[str]:
+    return {f"{source}.{key}" for source, keys in
+            (TABLE.components[component].broadcasts or {}).items() for key in keys}
+
+
 def test_the_table_names_every_component_and_nothing_else():
     assert set(TABLE.components) == set(COMPONENTS)
 
@@ -116,6 +126,16 @@ def test_every_subscription_in_the_code_is_granted_and_no_other(component):
     assert granted_subscriptions(component) - in_code - ahead == set()
 
 
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_every_broadcast_subscription_in_the_code_is_granted_and_no_other(component):
+    assert broadcasts_in_code(component) == granted_broadcasts(component)
+
+
+def test_the_gateway_hears_consent_events_in_every_replica():
+    """The actor cache (gateway/actor_cache.py) needs every consent event in every replica."""
+    assert broadcasts_in_code("gateway") == {"consent.consent.*"}
+
+
 def test_nothing_is_granted_ahead_that_has_landed():
     landed = set()
     for component, kind, name in AHEAD:
@@ -147,6 +167,7 @@ def allowed(regex: str, name: str) -> bool:
 
 
 REPLY = str(uuid.uuid4())
+REPLY_HEX = uuid.uuid4().hex
 
 
 @pytest.mark.parametrize("component,name,verb,expected", [
@@ -168,6 +189,24 @@ REPLY = str(uuid.uuid4())
     ("logs", "evt-consent-consent.granted--logs.on_consent_granted-x", "configure", False),
     ("logs", "evt-consent-consent.granted--handover.on_consent_granted", "configure", False),
     ("gateway", "rpc-gateway", "configure", False),
+    # the gateway's broadcast queues: one per replica, its own, consent's events only
+    ("gateway", f"evt-consent-consent.*--gateway.on_consent_event-{REPLY_HEX}", "configure",
+     True),
+    ("gateway", f"evt-consent-consent.*--gateway.on_consent_event-{REPLY_HEX}", "write", True),
+    ("gateway", f"evt-consent-consent.*--gateway.on_consent_event-{REPLY_HEX}", "read", True),
+    ("gateway", "consent.events", "read", True),
+    ("gateway", "consent.events", "write", False),
+    ("gateway", "consent.events", "configure", False),
+    ("gateway", "evt-consent-consent.*--gateway.on_consent_event", "configure", False),
+    ("gateway", f"evt-consent-consent.*--gateway.on_consent_event-{REPLY_HEX}.retry",
+     "configure", False),
+    ("gateway", f"evt-logs-log.*--gateway.on_consent_event-{REPLY_HEX}", "configure", False),
+    ("gateway", f"evt-consent-consent.*--notifications.on_consent_event-{REPLY_HEX}",
+     "read", False),
+    ("notifications", f"evt-consent-consent.*--gateway.on_consent_event-{REPLY_HEX}",
+     "read", False),
+    ("gateway", "logs.events", "read", False),
+    ("gateway", "gateway.retry", "write", False),
     # exchanges: written only where it publishes, never configured, never the default
     ("consent", "consent.events", "write", True),
     ("consent", "logs.events", "write", False),
@@ -236,6 +275,9 @@ def test_rpc_bindings(component, key, expected):
     ("notifications", "logs.events", "read", "#", False),
     ("handover", "handover.events", "read", "handover.accepted", True),
     ("handover", "handover.events", "read", "handover.*", False),
+    ("gateway", "consent.events", "read", "consent.*", True),
+    ("gateway", "consent.events", "read", "#", False),
+    ("gateway", "consent.events", "write", "consent.withdrawn", False),
 ])
 def test_event_topics(component, exchange, verb, key, expected):
     assert allowed(getattr(topic(component, exchange), verb), key) is expected

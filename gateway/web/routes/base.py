@@ -1,6 +1,7 @@
 """What every page does first: the session, the actor, CSRF, rendering, the form flow."""
 from __future__ import annotations
 
+from gateway.actor_cache import credential_key
 from gateway.web import viewmodels as vm
 from gateway.web.forms import Form
 from gateway.web.pages import ERRORS, CsrfFailed, LoginRequired, render, safe_next
@@ -42,7 +43,8 @@ class WebBase:
         limiter = getattr(self, "rate_limit", None)
         if limiter is not None:
             limiter.take(session.identity)
-        actor = self._resolved_actor(session.identity)
+        actor = self._resolved_actor(session.identity,
+                                     credential_key("session", session.id_hash))
         if labels is not None:
             labels.resolved(request, session.identity, actor)
         self.actor_context.set(actor)
