@@ -122,6 +122,10 @@ class AuditedWork:
         self.object_id, self.subject_id, self.role = object_id, subject_id, role
         #: set when the work concerns a child whose case has a protective address code
         self.protected = False
+        #: run last, after the access record and just before commit (a refusal there
+        #: undoes the work like any other): what locks a contended row, e.g. a log's
+        #: version, so the lock is held for the commit only
+        self.before_commit: list = []
 
 
 @contextmanager
@@ -138,6 +142,11 @@ def audited_work(session: Session, actor: Actor | None, action: str, object_type
     work = AuditedWork(object_id, subject_id, role)
     try:
         yield work
+        record_access(session, actor, action=action, object_type=object_type,
+                      object_id=work.object_id, subject_id=work.subject_id, role=work.role,
+                      outcome="allowed", protected=work.protected)
+        for hook in work.before_commit:
+            hook()
     except StafettError as exc:
         session.rollback()
         outcome = "denied" if isinstance(exc, (NotFound, Forbidden, Unauthorized)) else "rejected"
@@ -150,7 +159,4 @@ def audited_work(session: Session, actor: Actor | None, action: str, object_type
     except Exception:
         session.rollback()
         raise
-    record_access(session, actor, action=action, object_type=object_type,
-                  object_id=work.object_id, subject_id=work.subject_id, role=work.role,
-                  outcome="allowed", protected=work.protected)
     session.commit()

@@ -28,6 +28,7 @@ from services.logs.schemas import (AccessRecordView, CloseLogIn, EntryIn, Evalua
                                    ProposalDeclineIn, ProposalIn, StafettholderIn, TimelineItem)
 from services.logs.stats import statistics_from_counts
 from services.logs.summary import handover_summary
+from services.logs.versions import LogVersions
 from stafett.actor import SERVICE, STAFF, SYSTEM
 from stafett.audit import access_table, audited_work
 from stafett.contracts import load
@@ -64,6 +65,7 @@ class InLog:
     participants: list
     viewer: domain.Viewer
     work: object
+    versions: LogVersions  # the log's version goes up just before commit (versions.py)
 
     def participant(self, participant_id: str) -> Participant:
         found = next((p for p in self.participants if p.id == participant_id), None)
@@ -182,7 +184,7 @@ class LogsService(ServiceBase):
         """Change the BTI level (kept in its history)."""
         with self._in_log(log_id, "change_level", write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
-            domain.check_version(expected_version, ctx.log.version)
+            self._check_log_version(ctx, expected_version)
             data = load(LogUpdateIn(), payload)
             previous = ctx.log.level
             if data["level"] != previous:
@@ -192,7 +194,7 @@ class LogsService(ServiceBase):
                 self.events.emit(self.db, events.LEVEL_CHANGED, child_id=ctx.log.child_id,
                                  log_id=log_id, data={"from_level": previous,
                                                       "to_level": data["level"]})
-            ctx.log.version += 1
+            ctx.versions.bump(ctx.log)
         return self._view(log_id)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -200,11 +202,11 @@ class LogsService(ServiceBase):
     def close_log(self, log_id: str, payload: dict, expected_version=None) -> dict:
         with self._in_log(log_id, "close", write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
-            domain.check_version(expected_version, ctx.log.version)
+            self._check_log_version(ctx, expected_version)
             data = load(CloseLogIn(), payload)
             ctx.log.status, ctx.log.closed_at = domain.CLOSED, utcnow()
             ctx.log.close_reason = data["reason"]
-            ctx.log.version += 1
+            ctx.versions.bump(ctx.log)
             today = date.today()
             self.events.emit(self.db, events.CLOSED, child_id=ctx.log.child_id, log_id=log_id,
                              data={"participant_person_ids": sorted(
@@ -218,7 +220,7 @@ class LogsService(ServiceBase):
         """Pass the role within the log; there is exactly one stafettholder at any time."""
         with self._in_log(log_id, "change_stafettholder", write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
-            domain.check_version(expected_version, ctx.log.version)
+            self._check_log_version(ctx, expected_version)
             data = load(StafettholderIn(), payload)
             target = ctx.participant(data["participant_id"])
             if target.kind != "staff" or not domain.is_active(target, date.today()):
@@ -245,7 +247,7 @@ class LogsService(ServiceBase):
             participant = self._staff_participant(log_id, staff, domain.MEMBER, today,
                                                   data["active_until"])
             ctx.work.object_id = participant.id
-            ctx.log.version += 1
+            ctx.versions.bump(ctx.log)
             self.events.emit(self.db, events.PARTICIPANT_ADDED, child_id=ctx.log.child_id,
                              log_id=log_id, data=events.participant_data(participant))
         return ParticipantStaffView().dump(participant)
@@ -258,10 +260,10 @@ class LogsService(ServiceBase):
                           write=True) as ctx:
             domain.require_stafettholder(ctx.viewer)
             participant = ctx.participant(participant_id)  # a missing one: 404 first
-            domain.check_version(expected_version, ctx.log.version)
+            self._check_log_version(ctx, expected_version)
             domain.check_removal(participant, ctx.viewer)
             participant.removed_at = utcnow()
-            ctx.log.version += 1
+            ctx.versions.bump(ctx.log)
             self.events.emit(self.db, events.PARTICIPANT_REMOVED, child_id=ctx.log.child_id,
                              log_id=log_id, data=events.participant_data(participant))
         return ParticipantStaffView().dump(participant)
@@ -310,7 +312,7 @@ class LogsService(ServiceBase):
                 measure.evaluate_by_set_on = today
             measure.version += 1
             measure.updated_at = utcnow()
-            ctx.log.version += 1
+            ctx.versions.bump(ctx.log)
             self.events.emit(self.db, events.MEASURE_UPDATED, child_id=ctx.log.child_id,
                              log_id=log_id, data=self._measure_event(ctx, measure))
         return self._dump_measure(ctx, measure)
@@ -331,7 +333,7 @@ class LogsService(ServiceBase):
                                     created_at=utcnow())
             self.db.add(evaluation)
             measure.version += 1
-            ctx.log.version += 1
+            ctx.versions.bump(ctx.log)
             self.events.emit(self.db, events.MEASURE_EVALUATED, child_id=ctx.log.child_id,
                              log_id=log_id, data={**self._measure_event(ctx, measure),
                                                   "evaluation_id": evaluation.id,
@@ -393,7 +395,7 @@ class LogsService(ServiceBase):
             for participant in invited:
                 self.db.add(MeetingInvite(meeting_id=meeting.id, participant_id=participant.id))
             ctx.work.object_id = meeting.id
-            ctx.log.version += 1
+            ctx.versions.bump(ctx.log)
             self.events.emit(self.db, events.MEETING_SCHEDULED, child_id=ctx.log.child_id,
                              log_id=log_id, data=events.meeting_data(
                                  meeting, [p.person_id for p in invited], ctx.stafettholder))
@@ -476,7 +478,7 @@ class LogsService(ServiceBase):
                           author_id=ctx.viewer.participant.id, created_at=utcnow())
             self.db.add(entry)
             ctx.work.object_id = entry.id
-            ctx.log.version += 1
+            ctx.versions.bump(ctx.log)
             self.events.emit(self.db, events.ENTRY_ADDED, child_id=ctx.log.child_id,
                              log_id=log_id, data={"entry_id": entry.id, "kind": entry.kind,
                                                   "visibility": entry.visibility})
@@ -510,7 +512,7 @@ class LogsService(ServiceBase):
                                 status="proposed", created_at=utcnow(), **data)
             self.db.add(proposal)
             ctx.work.object_id = proposal.id
-            ctx.log.version += 1
+            ctx.versions.bump(ctx.log)
             self.events.emit(self.db, events.PROPOSAL_MADE, child_id=ctx.log.child_id,
                              log_id=log_id, data={
                                  "proposal_id": proposal.id,
@@ -529,7 +531,7 @@ class LogsService(ServiceBase):
             domain.require_stafettholder(ctx.viewer)
             proposal = self._proposal(log_id, proposal_id)  # a missing one: 404 first
             if expected_version is not None:
-                domain.check_version(expected_version, ctx.log.version)
+                self._check_log_version(ctx, expected_version)
             data = load(ProposalAcceptIn(), payload)
             domain.check_answerable(proposal)
             measure = self._new_measure(ctx, {
@@ -551,7 +553,7 @@ class LogsService(ServiceBase):
             domain.require_stafettholder(ctx.viewer)
             proposal = self._proposal(log_id, proposal_id)  # a missing one: 404 first
             if expected_version is not None:
-                domain.check_version(expected_version, ctx.log.version)
+                self._check_log_version(ctx, expected_version)
             data = load(ProposalDeclineIn(), payload)
             domain.check_answerable(proposal)
             proposal.decline_reason = data["reason"]
@@ -723,7 +725,9 @@ class LogsService(ServiceBase):
                 domain.check_receiving_covered(staff, coverage)
                 receiving[person_id] = existing or self._staff_participant(
                     log_id, staff, domain.MEMBER, today)
-            ctx = InLog(log, participants, domain.Viewer(holder, domain.STAFETTHOLDER), None)
+            ctx = InLog(log, participants, domain.Viewer(holder, domain.STAFETTHOLDER), work,
+                        LogVersions())
+            work.before_commit.append(lambda: ctx.versions.apply(self.db))
             self._move_baton(ctx, holder, receiving[new_stafettholder_person_id], domain.FORMER)
             # the sender's role ends today; reading goes on through the grace period only
             holder.active_until = today - timedelta(days=1)
@@ -779,6 +783,7 @@ class LogsService(ServiceBase):
             return
         data, now, today = event.data or {}, utcnow(), date.today()
         logs = list(self.db.scalars(select(Log).where(Log.child_id == event.child_id)))
+        versions = LogVersions()
         added = set(data.get("added_guardian_ids") or [])
         names = {}
         if added and any(log.status == domain.OPEN for log in logs):
@@ -792,7 +797,7 @@ class LogsService(ServiceBase):
                         and participant.person_id in set(data.get("removed_guardian_ids")
                                                          or [])):
                     participant.removed_at = now
-                    log.version += 1
+                    versions.bump(log)
                     self.events.emit(self.db, events.PARTICIPANT_REMOVED,
                                      child_id=log.child_id, log_id=log.id,
                                      data=events.participant_data(participant))
@@ -808,9 +813,10 @@ class LogsService(ServiceBase):
                     role=domain.GUARDIAN, added_at=now, display_name=names[person_id],
                     active_from=today)
                 self.db.add(participant)
-                log.version += 1
+                versions.bump(log)
                 self.events.emit(self.db, events.PARTICIPANT_ADDED, child_id=log.child_id,
                                  log_id=log.id, data=events.participant_data(participant))
+        versions.apply(self.db)
         self.db.commit()
 
     @reliable_event_handler("consent", "consent.protection_changed")
@@ -899,7 +905,15 @@ class LogsService(ServiceBase):
             if write:
                 domain.require_writer(viewer)
                 domain.require_open(log)
-            yield InLog(log, participants, viewer, work)
+            versions = LogVersions()
+            work.before_commit.append(lambda: versions.apply(self.db))
+            yield InLog(log, participants, viewer, work, versions)
+
+    @staticmethod
+    def _check_log_version(ctx: InLog, expected_version) -> None:
+        """If-Match on the log: checked now, and again under the row lock at the end."""
+        domain.check_version(expected_version, ctx.log.version)
+        ctx.versions.expect(ctx.log, expected_version)
 
     def _view(self, log_id: str) -> dict:
         """The log as the actor sees it (access already recorded by the caller)."""
@@ -934,7 +948,7 @@ class LogsService(ServiceBase):
             raise Conflict("that person already holds the stafettholder role",
                            code="participant.already_stafettholder")
         holder.role, target.role = holder_becomes, domain.STAFETTHOLDER
-        ctx.log.version += 1
+        ctx.versions.bump(ctx.log)
         self.events.emit(self.db, events.STAFETTHOLDER_CHANGED, child_id=ctx.log.child_id,
                          log_id=ctx.log.id, data={"from_person_id": holder.person_id,
                                                   "to_person_id": target.person_id,
@@ -950,7 +964,7 @@ class LogsService(ServiceBase):
         self.db.add(measure)
         self.db.flush()
         ctx.work.object_id = ctx.work.object_id or measure.id
-        ctx.log.version += 1
+        ctx.versions.bump(ctx.log)
         self.events.emit(self.db, events.MEASURE_ADDED, child_id=ctx.log.child_id,
                          log_id=ctx.log.id, data=events.measure_data(
                              measure, responsible, proposer, ctx.stafettholder))
@@ -963,7 +977,7 @@ class LogsService(ServiceBase):
     def _answer(self, ctx: InLog, proposal: Proposal, decision: str, measure_id=None) -> None:
         proposal.status, proposal.answered_at = decision, utcnow()
         proposal.answered_by, proposal.measure_id = ctx.viewer.participant.id, measure_id
-        ctx.log.version += 1
+        ctx.versions.bump(ctx.log)
         self.events.emit(self.db, events.PROPOSAL_ANSWERED, child_id=ctx.log.child_id,
                          log_id=ctx.log.id, data={
                              "proposal_id": proposal.id, "decision": decision,
