@@ -39,7 +39,7 @@ services:
 	@scripts/ensure-services.sh
 
 bench: $(STAMP) services
-	$(PY) bench/rpc_overhead.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
