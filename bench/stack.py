@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from stafett.config import component_config  # noqa: E402
-from stafett.devissuer import dev_issuer_url, ensure_dev_keys, mint  # noqa: E402
+from stafett.dev.issuer import dev_issuer_url, ensure_dev_keys, mint  # noqa: E402
 from tests.support.platform import free_port  # noqa: E402
 from tests.support.servers import (LOCAL_POSTGRES, make_database_urls,  # noqa: E402
                                    start_broker)
@@ -91,7 +91,7 @@ class Stack:
         for name in COMPONENTS:
             self._wait_ready(name)
         self.url = f"http://127.0.0.1:{self.ports['gateway']}"
-        from stafett.demo import seed, seed_stories
+        from stafett.dev.demo import seed, seed_stories
 
         with self.rpc() as proxy:
             seed(proxy, dev_issuer_url)
@@ -136,7 +136,7 @@ class Stack:
                                timeout=timeout)
 
     def token(self, persona: str, ttl_seconds: int = 3600) -> str:
-        from stafett.demo import PERSONAS
+        from stafett.dev.demo import PERSONAS
 
         claims = {k: v for k, v in PERSONAS[persona].items() if k != "description"}
         kind = claims.pop("issuer_kind")

@@ -24,14 +24,13 @@ import time
 from cachetools import TLRUCache
 from nameko.extensions import DependencyProvider
 
-from services.consent import events as consent_events
-
 #: the consent events after which a cached actor may be wrong (or a credential's access
-#: has narrowed, which the owning services enforce anyway): every entry goes
+#: has narrowed, which the owning services enforce anyway): every entry goes. The event
+#: types are the wire contract (services/consent/events.py; the gateway imports no service
+#: code, tests/unit/test_layering.py): tests/unit/test_actor_cache.py checks the names
 INVALIDATING = frozenset({
-    consent_events.WITHDRAWN, consent_events.EXPIRED, consent_events.SUPERSEDED,
-    consent_events.CHILD_REGISTERED, consent_events.GUARDIANSHIP_CHANGED,
-    consent_events.PROTECTION_CHANGED,
+    "consent.withdrawn", "consent.expired", "consent.superseded",
+    "consent.child_registered", "consent.guardianship_changed", "consent.protection_changed",
 })
 
 

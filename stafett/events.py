@@ -23,6 +23,7 @@ into any queue by its name (``stafett.broker``). Exchanges are checked, not decl
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import asdict, dataclass, field
 from weakref import WeakKeyDictionary
 

@@ -9,7 +9,7 @@ import time
 
 from gateway.actor_cache import ActorCache
 from stafett import metrics
-from stafett.demo import AGENCIES, EMMA
+from stafett.dev.demo import AGENCIES, EMMA
 from stafett.run import service_class
 from tests.support.platform import ApiClient, free_port, wait_for
 

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 import stafett.audit
-from stafett.demo import AGENCIES, EMMA
+from stafett.dev.demo import AGENCIES, EMMA
 from tests.support.platform import Platform
 
 SCHOOL, PPT = AGENCIES["school"]["org_number"], AGENCIES["ppt"]["org_number"]

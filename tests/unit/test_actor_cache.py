@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from gateway.actor_cache import INVALIDATING, ActorCache, credential_key
+from services.consent import events as consent_events
 from stafett.actor import Actor
 
 TEACHER = Actor(kind="staff", person_id="p1", agency="974760673", agency_type="school")
@@ -97,3 +98,11 @@ def test_zero_seconds_turns_it_off(clock):
 def test_no_token_is_kept_as_a_key():
     key = credential_key("token", "eyJhbGciOiJSUzI1NiJ9.payload.signature")
     assert "eyJ" not in key and len(key) == 64
+
+
+def test_it_listens_for_event_types_the_consent_service_publishes():
+    published = {value for name, value in vars(consent_events).items()
+                 if name.isupper() and isinstance(value, str)}
+    assert INVALIDATING <= published
+    assert {consent_events.WITHDRAWN, consent_events.GUARDIANSHIP_CHANGED,
+            consent_events.PROTECTION_CHANGED} <= INVALIDATING
