@@ -250,6 +250,7 @@ def prober(populated_platform):
     return Prober(platform, world)
 
 
+@pytest.mark.timeout(600)  # every route, role and object: minutes on a loaded runner
 def test_every_endpoint_role_and_object_is_as_documented(prober):
     observed = {}
     for method, path, which in rows():

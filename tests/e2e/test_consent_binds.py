@@ -38,6 +38,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
+import pytest
+
 from stafett.dev.demo import AGENCIES, JONAS
 from stafett.events import Outbox
 from tests.support.platform import wait_for
@@ -156,6 +158,7 @@ def relay_of(platform, component: str) -> Outbox:
                 if isinstance(d, Outbox))
 
 
+@pytest.mark.timeout(600)  # every GET route as every persona: minutes on a loaded runner
 def test_after_a_withdrawal_nothing_about_the_child_answers_to_the_agency(populated_platform):
     platform, world = populated_platform
     jonas = world.stories["jonas"]
