@@ -1,8 +1,15 @@
-"""Access records: who read or changed what, hash-chained so tampering shows.
+"""Access records: who read or changed what, in a transparency log so tampering shows.
 
-Each record stores the SHA-256 of its canonical content plus the previous record's hash.
-Editing, deleting or reordering any record breaks ``verify_chain``. Records are written in
-the same transaction as the work they describe.
+A record is written in the same transaction as the work it describes, with no lock shared
+with any other request: the table's autoincrement ``seq`` orders records, and ``hash`` is the
+SHA-256 of the record's canonical content (``leaf_bytes``). The service's sequencer
+(``stafett/transparency.py``) later gives each committed record its place in the log
+(``leaf_index``), folds it into an RFC 9162 Merkle tree and signs a checkpoint, which also
+goes to a witness outside the database; ``stafett audit verify`` recomputes the tree.
+
+Records written before the transparency log (the hash chain) keep their ``prev_hash``, which
+stays part of their canonical content, so their stored hash still matches; new records
+have none.
 
 A refused request is recorded too, often before its input was validated, so what a record
 takes from a request is bounded here: an object or subject id that is no id of ours (too
@@ -23,7 +30,7 @@ import re
 from contextlib import contextmanager
 from datetime import timezone
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, select, text
+from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, select
 from sqlalchemy.orm import Session
 
 
@@ -59,34 +66,51 @@ access_table = Table(
     Column("outcome", String(10), nullable=False),                # allowed | denied
     Column("reason", String(120), nullable=True),
     Column("protected", Boolean, nullable=True),   # about a child with a protective code
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=True),   # the former hash chain's link only
+    Column("hash", String(64), nullable=False),       # SHA-256 of leaf_bytes(record)
+    # the record's place in the transparency log, given by the sequencer after commit
+    Column("leaf_index", BigInteger, nullable=True, unique=True, index=True),
 )
 
 _HASHED = ("id", "at", "actor_ref", "actor_kind", "agency", "role", "action", "object_type",
            "object_id", "subject_id", "outcome", "reason", "prev_hash")
+#: the columns leaf_bytes reads, in the order of a ``select(*LEAF_COLUMNS)`` row
+LEAF_COLUMNS = ("id", "at", "actor_ref", "actor_kind", "agency", "role", "action",
+                "object_type", "object_id", "subject_id", "outcome", "reason", "prev_hash",
+                "protected")
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def leaf_bytes(record) -> bytes:
+    """The record's canonical encoding: its content as JSON, keys sorted, no spaces, the
+    time in UTC ISO 8601; ``prev_hash`` only on records of the former chain, ``protected``
+    only when set (so records without it encode as before the mark existed)."""
+    # UTC, whatever time zone the database session hands the timestamp back in
+    at = as_utc(record["at"]).astimezone(timezone.utc).isoformat()
+    # keys in sorted order (json.dumps(sort_keys=True) gives the same text, slower)
+    content = {"action": record["action"], "actor_kind": record["actor_kind"],
+               "actor_ref": record["actor_ref"], "agency": record["agency"], "at": at,
+               "id": record["id"], "object_id": record["object_id"],
+               "object_type": record["object_type"], "outcome": record["outcome"]}
+    if record["prev_hash"] is not None:
+        content["prev_hash"] = record["prev_hash"]
+    if record.get("protected"):
+        content["protected"] = True
+    content["reason"] = record["reason"]
+    content["role"] = record["role"]
+    content["subject_id"] = record["subject_id"]
+    return _encode(content).encode()
 
 
 def _digest(record: dict) -> str:
-    # UTC, whatever time zone the database session hands the timestamp back in
-    at = record["at"]
-    at = as_utc(at).astimezone(timezone.utc)
-    content = {k: (at.isoformat() if k == "at" else record[k]) for k in _HASHED}
-    if record.get("protected"):
-        content["protected"] = True
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(leaf_bytes(record)).hexdigest()
 
 
 def record_access(session: Session, actor: Actor | None, *, action: str, object_type: str,
                   object_id: str | None, subject_id: str | None, outcome: str,
                   role: str | None = None, reason: str | None = None,
                   protected: bool = False) -> dict:
-    if session.get_bind().dialect.name == "postgresql":
-        # serialise chain appends; released at commit
-        session.execute(text("SELECT pg_advisory_xact_lock(7261)"))
-    last = session.execute(select(access_table.c.hash).order_by(access_table.c.seq.desc())
-                           .limit(1)).scalar()
+    # no lock and no read: concurrent requests append independently; the sequencer orders
     record = {
         "id": new_id(), "at": utcnow().replace(microsecond=0),
         "actor_ref": actor.ref if actor else "anonymous",
@@ -95,7 +119,7 @@ def record_access(session: Session, actor: Actor | None, *, action: str, object_
         "object_type": object_type, "object_id": _recorded_id(object_id),
         "subject_id": _recorded_id(subject_id), "outcome": outcome,
         "reason": FORBIDDEN.sub("\ufffd", reason)[:120] if reason else reason,
-        "prev_hash": last or GENESIS,
+        "prev_hash": None,
     }
     if protected:
         record["protected"] = True
@@ -105,13 +129,12 @@ def record_access(session: Session, actor: Actor | None, *, action: str, object_
 
 
 def verify_chain(session: Session) -> tuple[bool, int | None]:
-    """(True, None) if intact, else (False, seq of the first broken record)."""
-    previous = GENESIS
+    """(True, None) if every record's content matches its hash, else (False, seq of the
+    first that does not). What the stored hashes alone can show; the tree and checkpoints
+    are checked by ``stafett.transparency.verify_log``."""
     for row in session.execute(select(access_table).order_by(access_table.c.seq)).mappings():
-        record = dict(row)
-        if record["prev_hash"] != previous or _digest(record) != record["hash"]:
-            return False, record["seq"]
-        previous = record["hash"]
+        if _digest(row) != row["hash"]:
+            return False, row["seq"]
     return True, None
 
 

@@ -5,6 +5,7 @@ from alembic import context
 
 import stafett.audit  # noqa: F401  (registers the access_log kernel table)
 import stafett.request_keys  # noqa: F401  (registers the request_keys kernel table)
+import stafett.transparency  # noqa: F401  (registers audit_tree_state, audit_checkpoint)
 
 
 def run_env(target_metadata) -> None:
@@ -30,8 +31,10 @@ def _run(connection, target_metadata) -> None:
 
 
 # -- the kernel's own tables ------------------------------------------------------------------
-# ``outbox`` and ``inbox`` (stafett/events.py), ``access_log`` (stafett/audit.py) and
-# ``request_keys`` (stafett/request_keys.py) live in every service's database. Their migration steps are written once, here, and each service's
+# ``outbox`` and ``inbox`` (stafett/events.py), ``access_log`` (stafett/audit.py),
+# ``request_keys`` (stafett/request_keys.py) and the transparency log's
+# ``audit_tree_state`` and ``audit_checkpoint`` (stafett/transparency.py) live in every
+# service's database. Their migration steps are written once, here, and each service's
 # revision that takes a step calls it under that service's own revision id: the revision
 # chains are unchanged, so a database migrated before upgrades (and downgrades) as it did.
 # A new kernel step is a function here plus one revision per service that calls it.
@@ -137,3 +140,53 @@ def drop_request_keys(op) -> None:
     with op.batch_alter_table("request_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_request_keys_created_at"))
     op.drop_table("request_keys")
+
+
+def add_transparency_log(op) -> None:
+    """The access log becomes a transparency log (stafett/transparency.py): records get a
+    place (``leaf_index``) from the sequencer and no longer chain (``prev_hash`` nullable;
+    existing records keep theirs, part of their content); the tree's state (one row, the
+    empty tree) and the signed checkpoints. Existing records are folded in, oldest first,
+    by the sequencer's first round."""
+    import hashlib
+
+    import sqlalchemy as sa
+
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.alter_column("prev_hash", existing_type=sa.String(length=64), nullable=True)
+        batch_op.add_column(sa.Column("leaf_index", sa.BigInteger(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_access_log_leaf_index"), ["leaf_index"],
+                              unique=True)
+    state = op.create_table(
+        "audit_tree_state",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("tree_size", sa.BigInteger(), nullable=False),
+        sa.Column("root_hash", sa.String(length=64), nullable=False),
+        sa.Column("frontier", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.bulk_insert(state, [{"id": 1, "tree_size": 0, "frontier": "[]",
+                            "root_hash": hashlib.sha256(b"").hexdigest()}])
+    op.create_table(
+        "audit_checkpoint",
+        sa.Column("tree_size", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("root_hash", sa.String(length=64), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("tree_size"),
+    )
+
+
+def drop_transparency_log(op) -> None:
+    """Back to the hash chain's schema; records written since have no ``prev_hash`` and are
+    deleted with the tree (the chain cannot take them in)."""
+    import sqlalchemy as sa
+
+    op.drop_table("audit_checkpoint")
+    op.drop_table("audit_tree_state")
+    op.execute("DELETE FROM access_log WHERE prev_hash IS NULL")
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_access_log_leaf_index"))
+        batch_op.drop_column("leaf_index")
+        batch_op.alter_column("prev_hash", existing_type=sa.String(length=64), nullable=False)

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from stafett import audit, errors
+from stafett import audit, errors, transparency
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, SYSTEM_ACTOR, Actor
 from stafett.config import DEFAULT_CONFIG, ConfigError, component_config, expand, load_file
 from stafett.events import Envelope, kernel_metadata
@@ -429,7 +429,7 @@ def test_scrub_in_numeric_extras(log_lines):
     assert SHAPED not in json.dumps(lines()[0])
 
 
-# --- audit chain -----------------------------------------------------------------------------
+# --- access records (the tree and its tampering: tests/unit/test_transparency.py) ---------
 
 @pytest.fixture
 def audit_session():
@@ -442,6 +442,15 @@ def audit_session():
 
 
 ACTOR = Actor(kind=STAFF, person_id="s-1", agency="974760673", agency_type="school")
+
+def log_key():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.from_private_bytes(b"t" * 32)
+    public = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                               serialization.PublicFormat.Raw)
+    return transparency.LogKey("stafett.test/audit/kernel", private, public)
 
 
 def three_records(session):
@@ -460,23 +469,42 @@ def three_records(session):
     return records
 
 
+def sequenced(session, key=None):
+    """Each record sequenced on its own (a checkpoint at sizes 1, 2, 3)."""
+    key = key or log_key()
+    for _ in range(3):
+        audit.record_access(session, ACTOR, action="read", object_type="log",
+                            object_id="l-1", subject_id="l-1", outcome="allowed")
+        session.commit()
+        transparency.sequence(session.get_bind(), key)
+    return key
+
+
 def rows(session):
     return [dict(row) for row in session.execute(
         select(audit.access_table).order_by(audit.access_table.c.seq)).mappings()]
 
 
-def test_audit_chain_intact(audit_session):
+def test_audit_records_are_appended_without_a_lock_or_a_read(audit_session):
+    """One INSERT per record: no advisory lock, no read of the previous record."""
+    from sqlalchemy import event
+
+    statements = []
+    engine = audit_session.get_bind()
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: statements.append(statement))
     first, second, third = three_records(audit_session)
+    assert [s.split()[0] for s in statements] == ["INSERT"] * 3
     assert audit.verify_chain(audit_session) == (True, None)
-    assert first["prev_hash"] == audit.GENESIS
-    assert second["prev_hash"] == first["hash"] and third["prev_hash"] == second["hash"]
+    assert first["prev_hash"] is None and first["hash"] == audit._digest(first)
     assert [r["seq"] for r in rows(audit_session)] == [1, 2, 3]
+    assert [r["leaf_index"] for r in rows(audit_session)] == [None] * 3  # not yet placed
     assert second["actor_ref"] == "anonymous" and first["actor_ref"] == "person:s-1"
 
 
 def test_audit_protected_mark_is_hashed_and_old_records_hash_as_before(audit_session):
     """A record about a child with a protective address code is marked; removing the mark
-    breaks the chain, and records without it hash exactly as before the mark existed."""
+    breaks its hash, and records without it hash exactly as before the mark existed."""
     plain = audit.record_access(audit_session, ACTOR, action="read", object_type="log",
                                 object_id="l-1", subject_id="l-1", outcome="allowed")
     marked = audit.record_access(audit_session, ACTOR, action="read", object_type="log",
@@ -493,8 +521,10 @@ def test_audit_protected_mark_is_hashed_and_old_records_hash_as_before(audit_ses
     assert audit.verify_chain(audit_session) == (False, 2)
 
 
-def test_audit_empty_chain_is_intact(audit_session):
+def test_audit_empty_log_is_intact(audit_session):
     assert audit.verify_chain(audit_session) == (True, None)
+    report = transparency.verify_log(audit_session.get_bind(), log_key(), None)
+    assert report["ok"] is True and report["records"] == 0
 
 
 def test_audit_edited_outcome_is_detected(audit_session):
@@ -505,28 +535,34 @@ def test_audit_edited_outcome_is_detected(audit_session):
     assert audit.verify_chain(audit_session) == (False, 2)
 
 
-def test_audit_edit_with_recomputed_hash_is_detected_at_the_next_record(audit_session):
-    three_records(audit_session)
+def test_audit_edit_with_recomputed_hash_is_detected_by_the_checkpoint(audit_session):
+    key = sequenced(audit_session)
     record = rows(audit_session)[1]
-    record["outcome"] = "allowed"
-    record["at"] = record["at"].replace(tzinfo=timezone.utc)
+    record["outcome"] = "denied"
     audit_session.execute(update(audit.access_table).where(audit.access_table.c.seq == 2)
-                          .values(outcome="allowed", hash=audit._digest(record)))
+                          .values(outcome="denied", hash=audit._digest(record)))
     audit_session.commit()
-    assert audit.verify_chain(audit_session) == (False, 3)
+    assert audit.verify_chain(audit_session) == (True, None)  # the hashes alone cannot
+    report = transparency.verify_log(audit_session.get_bind(), key, None)
+    assert report["first_bad_position"] == 1
+    assert {(p["kind"], p.get("checkpoint")) for p in report["problems"]} == {
+        ("root_mismatch", 2), ("root_mismatch", 3), ("state_mismatch", None)}
 
 
 def test_audit_deleted_middle_record_is_detected(audit_session):
-    three_records(audit_session)
+    key = sequenced(audit_session)
     audit_session.execute(delete(audit.access_table).where(audit.access_table.c.seq == 2))
     audit_session.commit()
-    assert audit.verify_chain(audit_session) == (False, 3)
+    report = transparency.verify_log(audit_session.get_bind(), key, None)
+    assert report["first_bad_position"] == 1
+    assert report["problems"][0]["kind"] == "missing"
 
 
 def _swap(session, seq_a, seq_b):
     table = audit.access_table
     by_seq = {row["seq"]: row for row in rows(session)}
-    content = lambda row: {k: v for k, v in row.items() if k != "seq"}  # noqa: E731
+    content = lambda row: {k: v for k, v in row.items()  # noqa: E731
+                           if k not in ("seq", "leaf_index")}
     session.execute(update(table).where(table.c.seq == seq_a).values(id="swapping"))
     session.execute(update(table).where(table.c.seq == seq_b)
                     .values(**content(by_seq[seq_a])))
@@ -535,17 +571,14 @@ def _swap(session, seq_a, seq_b):
     session.commit()
 
 
-def test_audit_swapped_records_are_detected(audit_session):
-    three_records(audit_session)
-    _swap(audit_session, 1, 2)
-    assert audit.verify_chain(audit_session) == (False, 1)
-
-
-def test_audit_swapped_later_records_are_detected(audit_session):
-    first, second, third = three_records(audit_session)
-    _swap(audit_session, 2, 3)
-    assert [r["id"] for r in rows(audit_session)] == [first["id"], third["id"], second["id"]]
-    assert audit.verify_chain(audit_session) == (False, 2)
+@pytest.mark.parametrize("pair, position", [((1, 2), 0), ((2, 3), 1)])
+def test_audit_swapped_records_are_detected(audit_session, pair, position):
+    key = sequenced(audit_session)
+    _swap(audit_session, *pair)
+    assert audit.verify_chain(audit_session) == (True, None)  # each record is still itself
+    report = transparency.verify_log(audit_session.get_bind(), key, None)
+    assert report["first_bad_position"] == position
+    assert report["problems"][0]["kind"] == "root_mismatch"
 
 
 def test_environment_values_are_not_reinterpreted_as_yaml(tmp_path):

@@ -10,12 +10,14 @@ from sqlalchemy import inspect
 
 import stafett.audit  # noqa: F401  (access_log joins the kernel metadata)
 import stafett.request_keys  # noqa: F401  (request_keys joins the kernel metadata)
+import stafett.transparency  # noqa: F401  (and the transparency log's tables)
 from stafett.db import make_engine, migrate
 from stafett.events import kernel_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("consent", "logs", "handover", "notifications")
-KERNEL_TABLES = ("access_log", "inbox", "outbox", "request_keys")
+KERNEL_TABLES = ("access_log", "inbox", "outbox", "request_keys", "audit_tree_state",
+                 "audit_checkpoint")
 
 
 def _columns(engine, table):
