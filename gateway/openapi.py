@@ -27,10 +27,34 @@ class Me(Schema):
     scopes = fields.List(Text())
 
 
+class AuditCheckpoint(Schema):
+    """A service's newest checkpoint (stafett/transparency.py, docs/security.md)."""
+    service = Text()
+    origin = Text(metadata={"description": "the checkpoint's first line and key name"})
+    tree_size = fields.Integer()
+    root_hash = Text(metadata={"description": "base64 SHA-256 (RFC 9162)"})
+    created_at = fields.DateTime()
+    note = Text(metadata={"description": "the C2SP signed note, as the witness keeps it"})
+    verifier_key = Text(metadata={"description": "<name>+<key id>+<base64 Ed25519 key>"})
+
+
+class AuditCheckpoints(Schema):
+    checkpoints = fields.List(fields.Nested(AuditCheckpoint))
+
+
+class AuditConsistency(Schema):
+    service = Text()
+    first = fields.Integer()
+    second = fields.Integer()
+    proof = fields.List(Text(), metadata={"description": "base64 hashes (RFC 9162 2.1.4)"})
+
+
 #: component name → marshmallow schema; leaves before the schemas nesting them, so
 #: apispec reuses their names
 SCHEMAS = {
     "Me": Me,
+    "AuditCheckpoint": AuditCheckpoint, "AuditCheckpoints": AuditCheckpoints,
+    "AuditConsistency": AuditConsistency,
     # consent
     "Agency": consent.AgencyListOut, "Child": consent.ChildOut,
     "ChildRegistration": consent.ChildIn, "ChildSearch": consent.ChildSearchIn,

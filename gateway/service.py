@@ -19,6 +19,7 @@ from gateway.idempotency import RequestKeyContext
 from gateway.http import MAX_IF_MATCH, api, json_body, raw_body
 from gateway.openapi import openapi_document
 from gateway.problems import problems_page
+from gateway.routes.audit import AuditRoutes
 from gateway.routes.consent import ConsentRoutes
 from gateway.routes.handover import HandoverRoutes
 from gateway.routes.logs import LogsRoutes
@@ -47,7 +48,7 @@ LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
 
 
 class GatewayService(ConsentRoutes, LogsRoutes, HandoverRoutes, NotificationsRoutes,
-                     WebRoutes, ServiceBase):
+                     AuditRoutes, WebRoutes, ServiceBase):
     name = "gateway"
 
     # the web client's server-side sessions (gateway/web, docs/web.md); no domain data

@@ -9,7 +9,9 @@ a command line that does not parse), never a traceback.
     stafett deliveries list [--status S] [--channel C] [--event ID] [--limit N]
     stafett deliveries retry DELIVERY_ID [--dry-run]
     stafett reminders run [--today YYYY-MM-DD]
-    stafett audit verify                           (not yet available)
+    stafett audit verify [--service S]             recompute each service's access log
+        tree; check every checkpoint (database and witness): signature, both copies equal,
+        root; report the first bad position. Exit 1 when anything is wrong.
     stafett keys status                            the national-id keyring and what is left
     stafett keys rotate [--batch-size N] [--pause SECONDS]
                                                    new national-id key, re-seal, retire old
@@ -38,7 +40,15 @@ import sys  # noqa: E402
 
 _AGE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-NOT_YET = "not yet available: it comes with the audit chain's verification and key rotation"
+SERVICES = ("consent", "logs", "handover", "notifications")
+
+
+class Findings(Exception):
+    """A result to print on stdout with exit status 1 (``audit verify`` found something)."""
+
+    def __init__(self, result):
+        super().__init__("findings")
+        self.result = result
 
 
 class Failure(Exception):
@@ -120,9 +130,12 @@ def parser() -> argparse.ArgumentParser:
     run = reminders.add_parser("run", help="run the reminder check now")
     run.add_argument("--today", help="YYYY-MM-DD")
 
-    audit = commands.add_parser("audit", help="the audit chain").add_subparsers(
+    audit = commands.add_parser("audit", help="the access logs").add_subparsers(
         dest="action", required=True)
-    audit.add_parser("verify", help=NOT_YET)
+    verify = audit.add_parser("verify", help="recompute each service's access log and check "
+                              "its checkpoints (exit 1 when anything is wrong)")
+    verify.add_argument("--service", action="append", choices=SERVICES,
+                        help="only this service (repeatable; default: all four)")
     keys = commands.add_parser("keys", help="the national-id keys")
     keys.register("action", "parsers", _Actions)
     keys = keys.add_subparsers(dest="action", required=True)
@@ -233,6 +246,49 @@ def reminders(args):
     return notifications(args, lambda service: service.run_reminders(args.today))
 
 
+def audit_verify(args):
+    """Each service's log, from its configuration (database, witness, key): docs/operations.md.
+    """
+    results = {}
+    for service in args.service or SERVICES:
+        results[service] = verify_service(args, service)
+    result = {"ok": all(r["ok"] for r in results.values()), "services": results}
+    if not result["ok"]:
+        raise Findings(result)
+    return result
+
+
+def verify_service(args, service: str) -> dict:
+    from stafett.config import ConfigError, component_config
+    from stafett.transparency import Witness, verify_log, verifying_key, witness_dir
+
+    try:  # never create a key or a database here: a missing one is a finding
+        config = component_config(service, args.config, SECRETS_CREATE="false")
+    except (ConfigError, OSError) as exc:
+        raise Failure("configuration", f"cannot read the configuration: {exc}") from None
+    url = str(config["DATABASE_URL"])
+    if url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+        return {"ok": False, "error": "no_database", "detail": f"no database at {url}"}
+    try:
+        key = verifying_key(config, service)
+    except (OSError, ValueError) as exc:
+        return {"ok": False, "error": "no_key",
+                "detail": f"cannot read the log's key: {type(exc).__name__}: {exc}"}
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from stafett.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        return verify_log(engine, key, Witness(witness_dir(config, service)))
+    except SQLAlchemyError as exc:
+        return {"ok": False, "error": "database",
+                "detail": f"cannot read the access log: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:200]}"}
+    finally:
+        engine.dispose()
+
+
 #: a batch that re-sealed nothing while rows are left: another rotation holds them
 BUSY_PAUSE, BUSY_TRIES = 0.5, 40
 
@@ -263,6 +319,8 @@ def rotate_keys(args):
 
 
 def run(args):
+    if args.command == "audit":
+        return audit_verify(args)
     if args.command == "keys":
         if args.action == "status":
             return notifications(args, lambda consent: consent.rotate_number_keys("status"),
@@ -274,13 +332,17 @@ def run(args):
         return deliveries(args)
     if args.command == "reminders":
         return reminders(args)
-    raise Failure("not_available", f"stafett {args.command} {args.action}: {NOT_YET}")
+    raise Failure("unknown_command", f"stafett {args.command} {args.action}: no such command")
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
         result = run(args)
+    except Findings as findings:
+        json.dump(findings.result, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+        return 1
     except Failure as failure:
         json.dump({"error": failure.code, "detail": failure.detail}, sys.stderr,
                   ensure_ascii=False)

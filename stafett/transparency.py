@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 
 from stafett import metrics
 from stafett.audit import LEAF_COLUMNS, access_table, leaf_bytes
-from stafett.clock import utcnow
+from stafett.clock import as_utc, utcnow
 from stafett.db import UtcDateTime
 from stafett.errors import EXPECTED, BadRequest, NotFound
 from stafett.events import kernel_metadata
@@ -295,16 +295,17 @@ class AuditEndpoints:
     audit_log = AuditSequencer()
 
     @rpc(expected_exceptions=EXPECTED)
-    def audit_checkpoint(self) -> dict:
-        """The newest signed checkpoint of this service's access log."""
+    def audit_checkpoint(self) -> dict | None:
+        """The newest signed checkpoint of this service's access log (None before the
+        first)."""
         row = self.db.execute(select(checkpoint_table).order_by(
             checkpoint_table.c.tree_size.desc()).limit(1)).mappings().first()
         if row is None:
-            raise NotFound("no checkpoint yet")
+            return None
         return {"service": self.name, "origin": self.audit_log.key.origin,
                 "tree_size": row["tree_size"],
                 "root_hash": base64.b64encode(bytes.fromhex(row["root_hash"])).decode(),
-                "created_at": row["created_at"], "note": row["note"],
+                "created_at": as_utc(row["created_at"]).isoformat(), "note": row["note"],
                 "verifier_key": self.audit_log.key.verifier}
 
     @rpc(expected_exceptions=EXPECTED)

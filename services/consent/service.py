@@ -35,6 +35,7 @@ from stafett.rpc import TimeoutRpcProxy
 from services.consent.gauges import refresh_gauges
 from stafett.gauges import ScrapeGauges
 from stafett.service import ServiceBase
+from stafett.transparency import AuditEndpoints
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -71,7 +72,7 @@ def parse_number(value: str, field: str = "national_id"):
                                code="national_id.invalid")
 
 
-class ConsentService(ServiceBase):
+class ConsentService(AuditEndpoints, ServiceBase):
     name = "consent"
 
     db = Database(MIGRATIONS)

@@ -37,6 +37,7 @@ from stafett.rpc import TimeoutRpcProxy
 from services.handover.gauges import refresh_gauges
 from stafett.gauges import ScrapeGauges
 from stafett.service import ServiceBase
+from stafett.transparency import AuditEndpoints
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -56,7 +57,7 @@ class ConfiguredTimer(Timer):
 configured_timer = ConfiguredTimer.decorator
 
 
-class HandoverService(ServiceBase):
+class HandoverService(AuditEndpoints, ServiceBase):
     name = "handover"
 
     db = Database(MIGRATIONS)

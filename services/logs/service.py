@@ -44,6 +44,7 @@ from stafett.rpc import TimeoutRpcProxy
 from services.logs.gauges import refresh_gauges
 from stafett.gauges import ScrapeGauges
 from stafett.service import ServiceBase
+from stafett.transparency import AuditEndpoints
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -79,7 +80,7 @@ class InLog:
                     and p.removed_at is None)
 
 
-class LogsService(ServiceBase):
+class LogsService(AuditEndpoints, ServiceBase):
     name = "logs"
 
     db = Database(MIGRATIONS)

@@ -39,13 +39,14 @@ from stafett.ids import new_id
 from stafett.gauges import ScrapeGauges
 from stafett.paging import bounded, decode_position, newest_first, position_page
 from stafett.service import ServiceBase
+from stafett.transparency import AuditEndpoints
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: how often the reminder timer looks for due evaluations and tomorrow's meetings
 REMINDER_INTERVAL_SECONDS = 600
 
 
-class NotificationsService(ServiceBase):
+class NotificationsService(AuditEndpoints, ServiceBase):
     name = "notifications"
 
     db = Database(MIGRATIONS)

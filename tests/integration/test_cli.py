@@ -141,14 +141,6 @@ def test_a_wrong_password_is_a_clear_error_without_a_traceback(amqp_uri, action)
     assert "not-the-password" not in result.stderr
 
 
-def test_audit_says_it_is_not_yet_available():
-    for action in (("audit", "verify"),):
-        result = run_process(*action)
-        assert result.returncode == 1 and "Traceback" not in result.stderr
-        error = json.loads(result.stderr)
-        assert error["error"] == "not_available" and "not yet available" in error["detail"]
-
-
 def test_deliveries_listed_and_a_dead_one_retried(container_factory, amqp_uri, database_urls,
                                                   tmp_path, capsys):
     from sqlalchemy import create_engine

@@ -63,6 +63,7 @@ def settings(amqp_uri, database_urls, tmp_path, sink):
         config = component_config(
             "notifications", AMQP_URI=amqp_uri, DATABASE_URL=database_urls["notifications"],
             WEB_SERVER_ADDRESS=f"127.0.0.1:{free_port()}", SECRETS_DIR=str(tmp_path / "secrets"),
+            AUDIT_WITNESS_DIR=str(tmp_path / "audit-witness"),
             PUBLIC_URL=PUBLIC_URL, SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port,
             WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOW_LOOPBACK="true",  # the receiver
             DELIVERY_POLL_SECONDS=0.2,

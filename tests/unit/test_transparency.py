@@ -383,3 +383,76 @@ def test_records_of_the_former_chain_keep_their_hash_and_are_folded_in(tmp_path)
         assert connection.execute(select(func.count()).select_from(checkpoint_table)
                                   ).scalar() == 1
     engine.dispose()
+
+
+# -- stafett audit verify -------------------------------------------------------------------
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """Four services' databases with sequenced records, keys in SECRETS_DIR, a witness."""
+    from stafett.config import component_config
+    from stafett.transparency import signing_key, witness_dir
+
+    urls = {}
+    for service in SERVICES:
+        urls[service] = f"sqlite:///{tmp_path}/{service}.db"
+    path = tmp_path / "site.yaml"
+    path.write_text(json.dumps({
+        "common": {"SECRETS_DIR": str(tmp_path / "secrets"),
+                   "AUDIT_WITNESS_DIR": str(tmp_path / "witness")},
+        "components": {s: {"DATABASE_URL": url} for s, url in urls.items()}}))
+    monkeypatch.setenv("STAFETT_SITE_CONFIG", str(path))
+    for service in SERVICES:
+        config = component_config(service)
+        engine = make_engine(urls[service])
+        migrate(engine, ROOT / "services" / service / "migrations")
+        with Session(engine) as session:
+            for i in range(3):
+                record_access(session, ACTOR, action="read", object_type="log",
+                              object_id=f"l-{i}", subject_id="l-1", outcome="allowed")
+                session.commit()
+                sequence(engine, signing_key(config, service),
+                         Witness(witness_dir(config, service)))
+        engine.dispose()
+    return urls
+
+
+def cli(capsys, *argv):
+    from stafett.cli import main
+
+    code = main(["audit", "verify", *argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, json.loads(out) if out else json.loads(err)
+
+
+def test_cli_verify_passes_an_untouched_site(site, capsys):
+    code, report = cli(capsys)
+    assert code == 0 and report["ok"] is True
+    assert {s: r["records"] for s, r in report["services"].items()} == dict.fromkeys(
+        SERVICES, 3)
+
+
+def test_cli_verify_names_the_tampered_service_and_position(site, capsys):
+    engine = make_engine(site["handover"])
+    execute(engine, update(access_table).where(access_table.c.leaf_index == 1)
+            .values(reason="nothing to see"))
+    engine.dispose()
+    code, report = cli(capsys)
+    assert code == 1 and report["ok"] is False
+    handover = report["services"]["handover"]
+    assert handover["first_bad_position"] == 1
+    assert handover["problems"][0]["kind"] == "edited"
+    assert all(report["services"][s]["ok"] for s in SERVICES if s != "handover")
+    code, only = cli(capsys, "--service", "logs")
+    assert code == 0 and list(only["services"]) == ["logs"]
+
+
+def test_cli_verify_says_what_is_missing_without_a_traceback(site, capsys, tmp_path):
+    Path(site["logs"][len("sqlite:///"):]).unlink()
+    (tmp_path / "secrets" / "audit-consent.key").unlink()
+    code, report = cli(capsys)
+    assert code == 1
+    assert report["services"]["logs"]["error"] == "no_database"
+    assert report["services"]["consent"]["error"] == "no_key"
+    assert not (tmp_path / "secrets" / "audit-consent.key").exists()  # not created
