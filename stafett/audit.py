@@ -28,7 +28,8 @@ import hashlib
 import json
 import re
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import timedelta, timezone
+from json.encoder import encode_basestring_ascii
 
 from sqlalchemy import BigInteger, Boolean, Column, Integer, String, Table, select
 from sqlalchemy.orm import Session
@@ -74,32 +75,53 @@ access_table = Table(
 
 _HASHED = ("id", "at", "actor_ref", "actor_kind", "agency", "role", "action", "object_type",
            "object_id", "subject_id", "outcome", "reason", "prev_hash")
-#: the columns leaf_bytes reads, in the order of a ``select(*LEAF_COLUMNS)`` row
-LEAF_COLUMNS = ("id", "at", "actor_ref", "actor_kind", "agency", "role", "action",
-                "object_type", "object_id", "subject_id", "outcome", "reason", "prev_hash",
-                "protected")
+#: the columns of a record's content, in the order ``canonical`` takes them
+LEAF_COLUMNS = ("action", "actor_kind", "actor_ref", "agency", "at", "id", "object_id",
+                "object_type", "outcome", "prev_hash", "protected", "reason", "role",
+                "subject_id")
 _encode = json.JSONEncoder(separators=(",", ":")).encode
+_ZERO = timedelta(0)
+
+
+def _json(value) -> str:
+    if value is None:
+        return "null"
+    return encode_basestring_ascii(value) if type(value) is str else _encode(value)
+
+
+def _utc_text(at) -> str:
+    # UTC, whatever time zone the database session hands the timestamp back in (SQLite:
+    # naive, stored as UTC)
+    offset = at.utcoffset()
+    if offset is None:
+        return at.isoformat() + "+00:00"
+    return (at if offset == _ZERO else at.astimezone(timezone.utc)).isoformat()
+
+
+def canonical(action, actor_kind, actor_ref, agency, at, id, object_id, object_type, outcome,
+              prev_hash, protected, reason, role, subject_id) -> bytes:
+    """Exactly ``json.dumps(content, sort_keys=True, separators=(",", ":"))`` of the record's
+    content (the former chain's encoding), written out: this runs once per record when a
+    million are verified."""
+    return (f'{{"action":{_json(action)},"actor_kind":{_json(actor_kind)},'
+            f'"actor_ref":{_json(actor_ref)},"agency":{_json(agency)},'
+            f'"at":"{_utc_text(at)}","id":{_json(id)},"object_id":{_json(object_id)},'
+            f'"object_type":{_json(object_type)},"outcome":{_json(outcome)}'
+            + ("" if prev_hash is None else f',"prev_hash":{_json(prev_hash)}')
+            + (',"protected":true' if protected else "")
+            + f',"reason":{_json(reason)},"role":{_json(role)},'
+              f'"subject_id":{_json(subject_id)}}}').encode()
 
 
 def leaf_bytes(record) -> bytes:
     """The record's canonical encoding: its content as JSON, keys sorted, no spaces, the
     time in UTC ISO 8601; ``prev_hash`` only on records of the former chain, ``protected``
     only when set (so records without it encode as before the mark existed)."""
-    # UTC, whatever time zone the database session hands the timestamp back in
-    at = as_utc(record["at"]).astimezone(timezone.utc).isoformat()
-    # keys in sorted order (json.dumps(sort_keys=True) gives the same text, slower)
-    content = {"action": record["action"], "actor_kind": record["actor_kind"],
-               "actor_ref": record["actor_ref"], "agency": record["agency"], "at": at,
-               "id": record["id"], "object_id": record["object_id"],
-               "object_type": record["object_type"], "outcome": record["outcome"]}
-    if record["prev_hash"] is not None:
-        content["prev_hash"] = record["prev_hash"]
-    if record.get("protected"):
-        content["protected"] = True
-    content["reason"] = record["reason"]
-    content["role"] = record["role"]
-    content["subject_id"] = record["subject_id"]
-    return _encode(content).encode()
+    return canonical(record["action"], record["actor_kind"], record["actor_ref"],
+                     record["agency"], record["at"], record["id"], record["object_id"],
+                     record["object_type"], record["outcome"], record["prev_hash"],
+                     record.get("protected"), record["reason"], record["role"],
+                     record["subject_id"])
 
 
 def _digest(record: dict) -> str:

@@ -20,6 +20,7 @@ import hashlib
 from dataclasses import dataclass
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+_sha256 = hashlib.sha256
 ED25519 = 0x01
 SIGNATURE_PREFIX = "\u2014 "  # "— "
 
@@ -50,34 +51,29 @@ def root(leaves: list[bytes], start: int = 0, end: int | None = None) -> bytes:
 
 
 class Frontier:
-    """The right edge of a tree: (size, hash) of each perfect subtree, largest first."""
+    """The right edge of a tree: the root of each perfect subtree, largest first (one per
+    set bit of the size, in order)."""
 
     def __init__(self, size: int = 0, hashes: list[bytes] | None = None):
-        hashes = list(hashes or [])
-        sizes = [1 << bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1]
-        if len(sizes) != len(hashes):
+        self.size, self.hashes = size, list(hashes or [])
+        if len(self.hashes) != bin(size).count("1"):
             raise ValueError("a frontier needs one hash per set bit of its size")
-        self.size, self.nodes = size, list(zip(sizes, hashes))
 
     def append(self, leaf: bytes) -> None:
-        nodes = self.nodes
-        nodes.append((1, leaf))
-        while len(nodes) > 1 and nodes[-1][0] == nodes[-2][0]:
-            (size, right), (_, left) = nodes.pop(), nodes.pop()
-            nodes.append((size * 2, node_hash(left, right)))
+        size, hashes, merged = self.size, self.hashes, leaf
+        while size & 1:  # each trailing 1 bit: a perfect subtree of that size to merge with
+            merged = _sha256(b"\x01" + hashes.pop() + merged).digest()
+            size >>= 1
+        hashes.append(merged)
         self.size += 1
 
     def root(self) -> bytes:
-        if not self.nodes:
+        if not self.hashes:
             return EMPTY_ROOT
-        result = self.nodes[-1][1]
-        for _, left in reversed(self.nodes[:-1]):
+        result = self.hashes[-1]
+        for left in reversed(self.hashes[:-1]):
             result = node_hash(left, result)
         return result
-
-    @property
-    def hashes(self) -> list[bytes]:
-        return [h for _, h in self.nodes]
 
 
 def consistency_proof(leaves: list[bytes], first: int, second: int) -> list[bytes]:

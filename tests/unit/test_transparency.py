@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -89,6 +89,36 @@ def test_a_rewritten_history_has_no_consistency_proof():
     other = hashes[:3] + [tlog.leaf_hash(b"rewritten")] + hashes[4:]
     proof = tlog.consistency_proof(other, 5, 9)
     assert not tlog.verify_consistency(5, 9, mth(hashes[:5]), mth(other), proof)
+
+
+@pytest.mark.parametrize("values", [
+    {},
+    {"reason": 'sa "nei"\\ \u00e6\u00f8\u00e5 \u2014 \U0001F600 \x7f', "role": None,
+     "agency": "974760673"},
+    {"prev_hash": "a" * 64, "protected": True},
+    {"protected": False, "at": datetime(2026, 3, 1, 12, 0, 0, 5,
+                                        tzinfo=timezone(timedelta(hours=2)))},
+    {"at": datetime(2026, 3, 1, 12, 0, 0)},  # naive, as SQLite gives it back: UTC
+])
+def test_the_canonical_encoding_is_sorted_compact_json(values):
+    """leaf_bytes writes the JSON out by hand (it runs a million times in a verify): it must
+    be exactly what json.dumps(sort_keys=True) gives, as the former chain hashed."""
+    from stafett.audit import leaf_bytes
+
+    record = {"id": "r-1", "at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+              "actor_ref": "person:s-1", "actor_kind": "staff", "agency": None,
+              "role": "stafettholder", "action": "read", "object_type": "log",
+              "object_id": "l-1", "subject_id": None, "outcome": "allowed", "reason": None,
+              "prev_hash": None, "protected": None, **values}
+    content = {k: v for k, v in record.items() if k not in ("protected", "prev_hash")}
+    at = record["at"] if record["at"].tzinfo else record["at"].replace(tzinfo=timezone.utc)
+    content["at"] = at.astimezone(timezone.utc).isoformat()
+    if record["prev_hash"] is not None:
+        content["prev_hash"] = record["prev_hash"]
+    if record["protected"]:
+        content["protected"] = True
+    assert leaf_bytes(record) == json.dumps(content, sort_keys=True,
+                                            separators=(",", ":")).encode()
 
 
 def key(seed: bytes = b"k" * 32, origin: str = "stafett.test/audit/x") -> LogKey:
