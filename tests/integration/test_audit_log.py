@@ -43,22 +43,25 @@ def test_checkpoints_are_signed_witnessed_served_and_verified(platform, tmp_path
         witness = platform.var_dir / "audit-witness" / checkpoint["service"]
         assert checkpoint["note"] in {p.read_text() for p in witness.glob("*.checkpoint")}
 
-    logs = teacher.get("/api/v1/audit/checkpoint/logs").json()
+    def newest_of_logs():
+        return next(c for c in teacher.get("/api/v1/audit/checkpoint").json()["checkpoints"]
+                    if c["service"] == "logs")
+    logs = newest_of_logs()
     first = logs["tree_size"]
     assert teacher.get("/api/v1/logs").status_code == 200
-    later = wait_for(lambda: (c := teacher.get("/api/v1/audit/checkpoint/logs").json())
-                     ["tree_size"] > first and c, timeout=10, message="a newer checkpoint")
-    proof = teacher.get(f"/api/v1/audit/consistency/logs?first={first}"
+    later = wait_for(lambda: (c := newest_of_logs())["tree_size"] > first and c,
+                     timeout=10, message="a newer checkpoint")
+    proof = teacher.get(f"/api/v1/audit/consistency?service=logs&first={first}"
                         f"&second={later['tree_size']}")
     assert proof.status_code == 200, proof.text
     hashes = [base64.b64decode(h) for h in proof.json()["proof"]]
     assert tlog.verify_consistency(first, later["tree_size"],
                                    base64.b64decode(logs["root_hash"]),
                                    base64.b64decode(later["root_hash"]), hashes)
-    assert teacher.get("/api/v1/audit/consistency/logs?first=0&second=1").status_code == 400
-    assert teacher.get("/api/v1/audit/consistency/logs?first=1&second=999999"
-                       ).status_code == 404
-    assert teacher.get("/api/v1/audit/checkpoint/nosuch").status_code == 404
+    consistency = "/api/v1/audit/consistency?service="
+    assert teacher.get(consistency + "logs&first=0&second=1").status_code == 400
+    assert teacher.get(consistency + "nosuch&first=1&second=1").status_code == 400
+    assert teacher.get(consistency + "logs&first=1&second=999999").status_code == 404
     assert platform.client(None).get("/api/v1/audit/checkpoint").status_code == 401
 
     platform.close()
