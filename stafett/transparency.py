@@ -246,9 +246,23 @@ class AuditSequencer(DependencyProvider):
         self.database = databases[0]
         config, service = self.container.config, self.container.service_name
         self.interval = float(config.get("AUDIT_CHECKPOINT_SECONDS", 5))
-        self.key = signing_key(config, service)
+        self.origin = origin_of(config, service)
         self.witness = Witness(witness_dir(config, service))
         self._thread = None
+        self.key, self.key_error = None, None
+        self._load_key()
+
+    def _load_key(self) -> None:
+        """Without its key the service still serves: its records are kept and placed once
+        the key is there (looked for again every round); meanwhile each round says why, and
+        the sequencer's heartbeat stops, which the timer alert reports."""
+        try:
+            self.key = signing_key(self.container.config, self.container.service_name)
+            self.key_error = None
+        except (OSError, ValueError) as exc:
+            self.key_error = f"{type(exc).__name__}: {exc}"
+            log.error("no audit signing key; the access log is not sealed: %s",
+                      self.key_error)
 
     def start(self):
         metrics.heartbeat(self.container.service_name, "audit_sequencer", self.interval)
@@ -275,6 +289,10 @@ class AuditSequencer(DependencyProvider):
                 log.warning("audit sequencer round failed; will retry", exc_info=True)
 
     def run_once(self) -> str | None:
+        if self.key is None:
+            self._load_key()
+        if self.key is None:
+            raise RuntimeError(f"no audit signing key ({self.key_error})")
         made = sequence(self.database.engine, self.key, self.witness)
         self._witness_backlog()
         return made
@@ -283,9 +301,10 @@ class AuditSequencer(DependencyProvider):
         """Checkpoints committed but not witnessed (the process stopped in between)."""
         newest = max(self.witness.sizes(), default=0)
         with self.database.engine.connect() as connection:
-            rows = connection.execute(select(checkpoint_table.c.tree_size, checkpoint_table.c.note)
-                                      .where(checkpoint_table.c.tree_size > newest)
-                                      .order_by(checkpoint_table.c.tree_size)).all()
+            rows = connection.execute(
+                select(checkpoint_table.c.tree_size, checkpoint_table.c.note)
+                .where(checkpoint_table.c.tree_size > newest)
+                .order_by(checkpoint_table.c.tree_size)).all()
         for size, note in rows:
             self.witness.write(size, note)
 
@@ -303,11 +322,12 @@ class AuditEndpoints:
             checkpoint_table.c.tree_size.desc()).limit(1)).mappings().first()
         if row is None:
             return None
-        return {"service": self.name, "origin": self.audit_log.key.origin,
+        key = self.audit_log.key
+        return {"service": self.name, "origin": self.audit_log.origin,
                 "tree_size": row["tree_size"],
                 "root_hash": base64.b64encode(bytes.fromhex(row["root_hash"])).decode(),
                 "created_at": as_utc(row["created_at"]).isoformat(), "note": row["note"],
-                "verifier_key": self.audit_log.key.verifier}
+                "verifier_key": key.verifier if key is not None else None}
 
     @rpc(expected_exceptions=EXPECTED)
     def audit_consistency(self, first: int, second: int) -> dict:

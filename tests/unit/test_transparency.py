@@ -486,3 +486,56 @@ def test_cli_verify_says_what_is_missing_without_a_traceback(site, capsys, tmp_p
     assert report["services"]["logs"]["error"] == "no_database"
     assert report["services"]["consent"]["error"] == "no_key"
     assert not (tmp_path / "secrets" / "audit-consent.key").exists()  # not created
+
+
+# -- the sequencer in a service container --------------------------------------------------
+
+def sequencer_in(tmp_path, **config):
+    """An AuditSequencer set up as a container would (the logs service's database)."""
+    from types import SimpleNamespace
+
+    from stafett.db import Database
+    from stafett.transparency import AuditSequencer
+
+    database = Database(ROOT / "services" / "logs" / "migrations")
+    database.engine = make_engine(f"sqlite:///{tmp_path}/logs.db")
+    migrate(database.engine, database.migrations_dir)
+    sequencer = AuditSequencer()
+    sequencer.container = SimpleNamespace(
+        dependencies={database}, service_name="logs",
+        config={"SECRETS_DIR": str(tmp_path / "secrets"),
+                "AUDIT_WITNESS_DIR": str(tmp_path / "witness"), **config})
+    sequencer.setup()
+    return sequencer, database.engine
+
+
+def test_the_sequencer_without_its_key_keeps_the_service_up_and_says_why(tmp_path):
+    sequencer, engine = sequencer_in(tmp_path, SECRETS_CREATE="false")
+    assert sequencer.key is None and "audit-logs.key" in sequencer.key_error
+    with Session(engine) as session:
+        record_access(session, ACTOR, action="read", object_type="log", object_id="l-1",
+                      subject_id="l-1", outcome="allowed")
+        session.commit()
+    with pytest.raises(RuntimeError, match="no audit signing key"):
+        sequencer.run_once()
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "audit-logs.key").write_text((b"s" * 32).hex())
+    note = sequencer.run_once()  # the key found at the next round
+    assert note.startswith("stafett.havvik.example/audit/logs\n1\n")
+    assert sequencer.witness.sizes() == [1]
+    engine.dispose()
+
+
+def test_the_sequencer_witnesses_checkpoints_it_committed_but_did_not_write(tmp_path):
+    """The process stopped between the commit and the witness: the next round copies it."""
+    sequencer, engine = sequencer_in(tmp_path)
+    with Session(engine) as session:
+        record_access(session, ACTOR, action="read", object_type="log", object_id="l-1",
+                      subject_id="l-1", outcome="allowed")
+        session.commit()
+    sequence(engine, sequencer.key, witness=None)  # committed, not witnessed
+    assert sequencer.witness.sizes() == []
+    assert sequencer.run_once() is None  # nothing new to place …
+    assert sequencer.witness.sizes() == [1]  # … but the checkpoint reached the witness
+    assert verify_log(engine, sequencer.key, sequencer.witness)["ok"] is True
+    engine.dispose()
