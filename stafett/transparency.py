@@ -362,7 +362,7 @@ def verify_log(engine: Engine, key: LogKey, witness: Witness | None) -> dict:
     position that can no longer be trusted (for a root that does not match, the size of the
     last checkpoint that did: the tampering is in the records after it).
     """
-    problems: list[dict] = []
+    problems = _Problems()
     notes: dict[int, dict[str, str]] = {}
     with engine.connect() as connection:
         for size, note in connection.execute(select(checkpoint_table.c.tree_size,
@@ -381,6 +381,8 @@ def verify_log(engine: Engine, key: LogKey, witness: Witness | None) -> dict:
         copies = notes[size]
         claimed = {}
         for where, note in copies.items():
+            if where == "database" and copies.get("witness") == note:
+                continue  # the same text as the witness's, whose signature is checked
             try:
                 checkpoint = open_checkpoint(note, key.origin, key.public_key)
             except NoteError as exc:
@@ -408,7 +410,7 @@ def verify_log(engine: Engine, key: LogKey, witness: Witness | None) -> dict:
 
     sizes = sorted(roots)
     frontier, position, last_good = Frontier(), 0, 0
-    next_check = 0
+    next_check = expected = 0  # expected: the leaf_index the next record should have
     next_size = sizes[0] if sizes else -1
     table = access_table
     sha256, hashes = hashlib.sha256, frontier.hashes
@@ -417,12 +419,14 @@ def verify_log(engine: Engine, key: LogKey, witness: Witness | None) -> dict:
             select(table.c.leaf_index, table.c.hash, *(table.c[n] for n in LEAF_COLUMNS))
             .where(table.c.leaf_index.is_not(None)).order_by(table.c.leaf_index))
         for row in rows:  # the hot loop: a million records in seconds (docs/performance.md)
-            if row[0] != position:
-                kind = "missing" if row[0] > position else "duplicate"
+            if row[0] != expected:  # reported once; the records after it follow on
+                kind = "missing" if row[0] > expected else "duplicate"
                 problems.append({"kind": kind, "position": position,
                                  "detail": f"position {position}: "
-                                           + ("no record (deleted)" if kind == "missing"
+                                           + (f"no record at places {expected} to "
+                                              f"{row[0] - 1} (deleted)" if kind == "missing"
                                               else "a second record (inserted)")})
+            expected = row[0] + 1
             content = canonical(*row[2:])
             if sha256(content).hexdigest() != row[1]:
                 problems.append({"kind": "edited", "position": position,
@@ -451,16 +455,34 @@ def verify_log(engine: Engine, key: LogKey, witness: Witness | None) -> dict:
                                                                    state["tree_size"]),
                          "detail": f"the sequencer's state says {state['tree_size']} records, "
                                    f"the records make {position}, or the roots differ"})
-    positions = [p["position"] for p in problems if "position" in p]
     newest = max(sizes, default=0)
-    return {"ok": not problems, "records": position, "pending": pending,
+    return {"ok": not problems.count, "records": position, "pending": pending,
             "checkpoints": {"database": sum("database" in c for c in notes.values()),
                             "witness": sum("witness" in c for c in notes.values())},
             "newest_checkpoint": newest or None,
             "root_hash": base64.b64encode(frontier.root()).decode(),
-            "first_bad_position": min(positions) if positions else None,
-            "problem_count": len(problems),
-            "problems": sorted(problems, key=_order)[:MAX_PROBLEMS]}
+            "first_bad_position": problems.first_position,
+            "problem_count": problems.count,
+            "problems": sorted(problems.kept, key=_order)[:MAX_PROBLEMS]}
+
+
+class _Problems:
+    """What verify_log found: all counted, the lowest position kept, the first 1000 kept
+    (a rewritten table must not fill memory with a million of them)."""
+    KEEP = 1000
+
+    def __init__(self):
+        self.kept: list[dict] = []
+        self.count, self.first_position = 0, None
+
+    def append(self, problem: dict) -> None:
+        self.count += 1
+        position = problem.get("position")
+        if position is not None and (self.first_position is None
+                                     or position < self.first_position):
+            self.first_position = position
+        if len(self.kept) < self.KEEP:
+            self.kept.append(problem)
 
 
 def _check_root(problems, size, roots, frontier, last_good) -> int:

@@ -230,6 +230,16 @@ def test_a_record_deleted_in_the_middle_is_named(log):
     report = verify(log)
     assert report["first_bad_position"] == 2
     assert ("missing", 2, None) in kinds(report)
+    # named once: the records after the gap are not each reported as misplaced
+    assert [p["kind"] for p in report["problems"]].count("missing") == 1
+
+
+def test_a_run_of_deleted_records_is_named_once(log):
+    execute(log[0], delete(access_table).where(access_table.c.leaf_index.in_([1, 2, 3])))
+    report = verify(log)
+    missing = [p for p in report["problems"] if p["kind"] == "missing"]
+    assert report["first_bad_position"] == 1 and len(missing) == 1
+    assert "places 1 to 3" in missing[0]["detail"]
 
 
 def test_a_record_deleted_in_the_middle_and_the_rest_renumbered_is_named(log):
