@@ -41,8 +41,7 @@ from stafett.audit import GENESIS, _digest, access_table, record_access  # noqa:
 from stafett.db import make_engine, migrate  # noqa: E402
 from stafett.events import utcnow  # noqa: E402
 from stafett.ids import new_id  # noqa: E402
-from stafett.transparency import (AuditSequencer, Witness, sequence,  # noqa: E402,F401
-                                  signing_key, verify_log)
+from stafett.transparency import Witness, sequence, signing_key, verify_log  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 ACTOR = Actor(kind=STAFF, person_id="s-1", agency="974760673", agency_type="school")

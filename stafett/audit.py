@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session
 
 
 from stafett.actor import Actor
-from stafett.clock import as_utc
 from stafett.db import UtcDateTime
 from stafett.errors import Forbidden, NotFound, StafettError, Unauthorized
 from stafett.events import kernel_metadata, utcnow
