@@ -315,21 +315,17 @@ def seed_stories(rpc_as, issuer_for_kind, today: date | None = None) -> dict:
     with as_("kindergarten-teacher") as rpc:
         log = rpc.logs.open_log({"child_id": jonas, "level": 1})
         me = log["viewer_participant_id"]
-        group = rpc.logs.add_measure(log["id"], {
-            "title": "Språkgruppe tre ganger i uka", "goal": "Jonas bruker flere ord i lek",
-            "responsible_id": me, "arena": "kindergarten", "start_date": day(-60),
-            "evaluate_by": day(-20), "status": "active"})
-        rpc.logs.add_evaluation(log["id"], group["id"], {
-            "outcome": "red", "evaluated_on": day(-20),
-            "text": "Jonas trekker seg unna i gruppa. Vi prøver heller én-til-én."})
-        signs = rpc.logs.add_measure(log["id"], {
-            "title": "Tegn til tale hjemme og i barnehagen",
-            "goal": "Jonas kan vise hva han vil med tegn når ordene ikke strekker til",
-            "responsible_id": me, "arena": "kindergarten", "start_date": day(-60),
-            "evaluate_by": day(-20), "status": "active"})
-        rpc.logs.add_evaluation(log["id"], signs["id"], {
-            "outcome": "green", "evaluated_on": day(-20),
-            "text": "Jonas bruker tegn for «mer», «ferdig» og «hjelp» hver dag."})
+        for title, goal, outcome, text in (
+                ("Språkgruppe tre ganger i uka", "Jonas bruker flere ord i lek", "red",
+                 "Jonas trekker seg unna i gruppa. Vi prøver heller én-til-én."),
+                ("Tegn til tale hjemme og i barnehagen",
+                 "Jonas kan vise hva han vil med tegn når ordene ikke strekker til", "green",
+                 "Jonas bruker tegn for «mer», «ferdig» og «hjelp» hver dag.")):
+            measure = rpc.logs.add_measure(log["id"], {
+                "title": title, "goal": goal, "responsible_id": me, "arena": "kindergarten",
+                "start_date": day(-60), "evaluate_by": day(-20), "status": "active"})
+            rpc.logs.add_evaluation(log["id"], measure["id"], {
+                "outcome": outcome, "evaluated_on": day(-20), "text": text})
     told["jonas"] = log["id"]
 
     # Sara (16): consents herself; a red measure that needs rethinking
