@@ -62,6 +62,25 @@ def print_rows(title: str, rows: list[Row]) -> None:
     print(flush=True)
 
 
+def run_alone(title: str, run, description: str, extra=None) -> int:
+    """One bench script on its own: ``--quick``, a stack of its own, its rows printed.
+    ``extra(args)`` may print something first and answer True to stop there."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    if extra is not None:
+        parser.add_argument("--model", action="store_true", help="print the model and stop")
+    args = parser.parse_args()
+    if extra is not None and extra(args):
+        return 0
+    from bench.stack import Stack
+
+    with Stack() as stack:
+        print_rows(title, run(stack, args.quick))
+    return 0
+
+
 class Client:
     """One kept-alive HTTP connection to the gateway, with a bearer token."""
 

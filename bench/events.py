@@ -17,7 +17,6 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eventlet.queue import LightQueue  # noqa: E402
 
-from bench.common import Client, Row, open_loop, pct, print_rows  # noqa: E402
+from bench.common import Client, Row, open_loop, pct, run_alone  # noqa: E402
 
 RATES = (10, 50, 100)
 
@@ -120,14 +119,7 @@ def run(stack, quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    from bench.stack import Stack
-
-    with Stack() as stack:
-        print_rows("Events", run(stack, args.quick))
-    return 0
+    return run_alone("Events", run, __doc__)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -25,7 +24,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Client, Row, closed_loop, pct, print_rows  # noqa: E402
+from bench.common import Client, Row, closed_loop, pct, run_alone  # noqa: E402
 
 ENTRY = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 70  # ~4 KB
 
@@ -138,14 +137,7 @@ def run(stack, quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    from bench.stack import Stack
-
-    with Stack() as stack:
-        print_rows("GET /api/v1/logs/{id}", run(stack, args.quick))
-    return 0
+    return run_alone("GET /api/v1/logs/{id}", run, __doc__)
 
 
 if __name__ == "__main__":

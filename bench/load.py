@@ -27,7 +27,6 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-import argparse  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -38,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eventlet.queue import LightQueue  # noqa: E402
 
-from bench.common import Client, Row, open_loop, pct, print_rows  # noqa: E402
+from bench.common import Client, Row, open_loop, pct, run_alone  # noqa: E402
 
 P99_LIMIT_MS = 250
 
@@ -169,18 +168,11 @@ def run(stack, quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--model", action="store_true", help="print the model and stop")
-    args = parser.parse_args()
-    print(describe())
-    if args.model:
-        return 0
-    from bench.stack import Stack
+    def model_first(args) -> bool:
+        print(describe())
+        return args.model
 
-    with Stack() as stack:
-        print_rows("Mixed load (national model)", run(stack, args.quick))
-    return 0
+    return run_alone("Mixed load (national model)", run, __doc__, extra=model_first)
 
 
 if __name__ == "__main__":

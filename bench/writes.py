@@ -13,13 +13,12 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Client, Row, closed_loop, print_rows  # noqa: E402
+from bench.common import Client, Row, closed_loop, run_alone  # noqa: E402
 
 
 def run(stack, quick: bool = False) -> list[Row]:
@@ -44,14 +43,7 @@ def run(stack, quick: bool = False) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    from bench.stack import Stack
-
-    with Stack() as stack:
-        print_rows("Writes", run(stack, args.quick))
-    return 0
+    return run_alone("Writes", run, __doc__)
 
 
 if __name__ == "__main__":
