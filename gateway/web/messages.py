@@ -78,6 +78,8 @@ FIELD_MESSAGES = {
     "participant.not_active_staff": "Velg en ansatt som er aktiv i loggen.",
     "participant.not_removable": "Bare ansatte kan fjernes fra loggen. Barnet og de foresatte "
                                  "er med så lenge samtykket gjelder.",
+    "stafettholder.cannot_act": "Velg en ansatt som kan være stafettholder nå: aktiv i loggen, "
+                                "og fra en virksomhet samtykket dekker.",
     # handover
     "handover.move_same_municipality": "Ved flytting må mottakeren ligge i en annen kommune.",
     "handover.person_not_receiver_staff": "Velg en ansatt i virksomheten som tar imot.",
@@ -144,6 +146,8 @@ PROBLEM_MESSAGES = {
                                 "De foresatte må samtykke først.",
     "log.stafettholder_only": "Bare stafettholderen kan gjøre dette.",
     "log.staff_only": "Bare ansatte i loggen kan gjøre dette.",
+    "stafettholder.cannot_act": "Stafettholderen må være en ansatt som er aktiv i loggen, fra "
+                                "en virksomhet samtykket dekker.",
     "measure.invalid": "Tiltaket ble ikke godtatt. Sjekk feltene og prøv igjen.",
     "measure.not_found": "Fant ikke tiltaket.",
     "measure.stopped": "Et avsluttet tiltak kan ikke vurderes.",

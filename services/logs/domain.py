@@ -92,6 +92,80 @@ def is_active(participant, today: date) -> bool:
             and (participant.active_until is None or today <= participant.active_until))
 
 
+# -- the stafettholder: exactly one who can act ----------------------------------------------
+#
+# A log always has one stafettholder who can act, or says it has none. A holder lapses
+# when they stop being able to act (their participation ended, they were removed, or
+# consent stopped covering their agency); the service then clears the role, records the
+# lapse and tells the remaining staff and the guardians (event log.stafettholder_lapsed),
+# and the log shows no holder until someone takes the baton.
+
+PARTICIPATION_ENDED, CONSENT_ENDED = "participation_ended", "consent_ended"
+
+
+def can_act(participant, on_date: date, coverage: Coverage) -> bool:
+    """Staff, in their active period (its last day included), with consent covering
+    their agency on ``on_date``."""
+    return (participant.kind == "staff" and is_active(participant, on_date)
+            and coverage.covers(participant.agency, participant.agency_type))
+
+
+def stafettholder_row(participants):
+    """The participant holding the role (able to act or not), or None."""
+    return next((p for p in participants if p.role == STAFETTHOLDER
+                 and getattr(p, "removed_at", None) is None), None)
+
+
+def current_stafettholder(participants, on_date: date, coverage: Coverage):
+    """The stafettholder who can act on ``on_date``, or None: the log has none."""
+    holder = stafettholder_row(participants)
+    return holder if holder is not None and can_act(holder, on_date, coverage) else None
+
+
+def lapsed_stafettholder(participants, on_date: date, coverage: Coverage):
+    """The holder who can no longer act (not yet recorded as lapsed), or None."""
+    holder = stafettholder_row(participants)
+    return holder if holder is not None and not can_act(holder, on_date, coverage) else None
+
+
+def lapse_reason(holder, on_date: date, coverage: Coverage) -> str:
+    return PARTICIPATION_ENDED if not is_active(holder, on_date) else CONSENT_ENDED
+
+
+def clear_stafettholder(holder) -> None:
+    """The lapsed holder keeps their participation (as it is), not the role."""
+    holder.role = MEMBER
+
+
+def told_of_lapse(participants, holder, on_date: date, coverage: Coverage) -> dict:
+    """Who hears that the log has no stafettholder: the staff who can still act and the
+    guardians in the log (ids only)."""
+    staff = sorted({p.person_id for p in participants
+                    if p is not holder and can_act(p, on_date, coverage)})
+    guardians = sorted({p.person_id for p in participants
+                        if p.kind == "guardian" and is_active(p, on_date)})
+    return {"staff_person_ids": staff, "guardian_person_ids": guardians}
+
+
+def check_new_stafettholder(target, on_date: date, coverage: Coverage) -> None:
+    """The log refuses a stafettholder who cannot act."""
+    if not can_act(target, on_date, coverage):
+        raise ValidationFailed(
+            "the stafettholder must be staff who can act in the log: in their active "
+            "period, with consent covering their agency",
+            {"participant_id": [coded("stafettholder.cannot_act",
+                                      "cannot act as stafettholder")]},
+            code="stafettholder.cannot_act")
+
+
+def require_may_pass_baton(viewer: "Viewer", holder) -> None:
+    """The holder passes the baton; while the log has none, any staff participant who
+    can act takes it (for themselves or another)."""
+    if holder is None and viewer.is_staff and viewer.may_write:
+        return
+    require_stafettholder(viewer)
+
+
 def may_still_read(participant, today: date) -> bool:
     """A former stafettholder's grace period after a handover."""
     until = getattr(participant, "read_only_until", None)

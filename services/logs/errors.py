@@ -44,5 +44,7 @@ CODES = declare("logs", {
     "proposal.not_found": "no such proposal in this log",
     "proposal.staff_add_directly": "staff add measures directly; proposals are for the child "
                                    "and guardians",
+    "stafettholder.cannot_act": "the stafettholder must be staff who can act in the log: in "
+                                "their active period, with consent covering their agency",
     "statistics.staff_only": "statistics are for staff",
 })

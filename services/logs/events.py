@@ -9,9 +9,10 @@ log. Every event's envelope also carries ``log_id`` and ``child_id``.
 | log.opened | level, stafettholder_person_id, stafettholder_agency |
 | log.closed | participant_person_ids (everyone with a role when it closed), stafettholder_person_id |
 | log.level_changed | from_level, to_level |
-| log.stafettholder_changed | from_person_id, to_person_id, to_agency |
+| log.stafettholder_changed | from_person_id (null: the log had no stafettholder and someone took the baton), to_person_id, to_agency |
+| log.stafettholder_lapsed | from_person_id, from_agency, reason (participation_ended/consent_ended), staff_person_ids (the staff who can still act), guardian_person_ids: the log has no stafettholder until someone takes the baton |
 | log.participant_added / log.participant_removed | participant_id, person_id, kind, role, agency |
-| log.measure_added / log.measure_updated | measure_id, status, arena, evaluate_by, responsible_person_id, responsible_agency, proposer_person_id, stafettholder_person_id |
+| log.measure_added / log.measure_updated | measure_id, status, arena, evaluate_by, responsible_person_id, responsible_agency, proposer_person_id, stafettholder_person_id (null while the log has none: also below) |
 | log.measure_evaluated | the above + evaluation_id, outcome (green/yellow/red) |
 | log.meeting_scheduled | meeting_id, starts_at, ends_at, invited_person_ids, stafettholder_person_id |
 | log.meeting_minuted | meeting_id, attendee_person_ids |
@@ -25,6 +26,7 @@ OPENED = "log.opened"
 CLOSED = "log.closed"
 LEVEL_CHANGED = "log.level_changed"
 STAFETTHOLDER_CHANGED = "log.stafettholder_changed"
+STAFETTHOLDER_LAPSED = "log.stafettholder_lapsed"
 PARTICIPANT_ADDED = "log.participant_added"
 PARTICIPANT_REMOVED = "log.participant_removed"
 MEASURE_ADDED = "log.measure_added"
@@ -35,6 +37,10 @@ MEETING_MINUTED = "log.meeting_minuted"
 ENTRY_ADDED = "log.entry_added"
 PROPOSAL_MADE = "log.proposal_made"
 PROPOSAL_ANSWERED = "log.proposal_answered"
+
+
+def person_id(participant) -> str | None:
+    return participant.person_id if participant is not None else None
 
 
 def participant_data(participant) -> dict:
@@ -48,11 +54,11 @@ def measure_data(measure, responsible, proposer, stafettholder) -> dict:
             "responsible_person_id": responsible.person_id,
             "responsible_agency": responsible.agency,
             "proposer_person_id": proposer.person_id if proposer else None,
-            "stafettholder_person_id": stafettholder.person_id}
+            "stafettholder_person_id": person_id(stafettholder)}
 
 
 def meeting_data(meeting, invited_person_ids, stafettholder) -> dict:
     return {"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat(),
             "ends_at": meeting.ends_at.isoformat() if meeting.ends_at else None,
             "invited_person_ids": sorted(invited_person_ids),
-            "stafettholder_person_id": stafettholder.person_id}
+            "stafettholder_person_id": person_id(stafettholder)}

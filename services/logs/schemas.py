@@ -292,6 +292,12 @@ class LogStaffView(Schema):
     version = fields.Integer()
     viewer_role = Text()
     viewer_participant_id = Text()
+    stafettholder_id = Text(allow_none=True, metadata={
+        "description": "the participant holding the stafettholder role who can act; null: "
+                       "the log has no stafettholder until someone takes the baton"})
+    can_take_baton = fields.Boolean(metadata={
+        "description": "the log has no stafettholder and the viewer may take the baton "
+                       "(set_stafettholder, naming themselves or another who can act)"})
     participants = fields.List(fields.Nested(ParticipantStaffView))
     measures = fields.List(fields.Nested(MeasureView))
     meetings = fields.List(fields.Nested(MeetingView))
@@ -310,6 +316,9 @@ class LogGuardianView(Schema):
     version = fields.Integer()
     viewer_role = Text()
     viewer_participant_id = Text()
+    stafettholder_id = Text(allow_none=True, metadata={
+        "description": "the participant holding the stafettholder role who can act; null: "
+                       "the log has no stafettholder until someone takes the baton"})
     participants = fields.List(fields.Nested(ParticipantCitizenView))
     measures = fields.List(fields.Nested(MeasureView))
     meetings = fields.List(fields.Nested(MeetingView))
@@ -323,6 +332,9 @@ class LogChildView(Schema):
     status = Text()
     viewer_role = Text()
     viewer_participant_id = Text()
+    stafettholder_id = Text(allow_none=True, metadata={
+        "description": "the participant holding the stafettholder role who can act; null: "
+                       "the log has no stafettholder until someone takes the baton"})
     participants = fields.List(fields.Nested(ParticipantCitizenView))
     measures = fields.List(fields.Nested(ChildMeasureView))
     meetings = fields.List(fields.Nested(ChildMeetingView))

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from sqlalchemy import func, select
+from nameko.timer import timer
+from sqlalchemy import func, select, update
 
 from services.logs import domain, events, lists, views
 from services.logs.fhir import log_bundle
@@ -48,6 +49,8 @@ from stafett.transparency import AuditEndpoints
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: how often the timer looks for stafettholders whose participation has ended
+STAFETTHOLDER_CHECK_SECONDS = 600
 
 
 class StartedAt(DependencyProvider):
@@ -75,9 +78,8 @@ class InLog:
         return found
 
     @property
-    def stafettholder(self) -> Participant:
-        return next(p for p in self.participants if p.role == domain.STAFETTHOLDER
-                    and p.removed_at is None)
+    def stafettholder(self) -> Participant | None:
+        return domain.stafettholder_row(self.participants)
 
 
 class LogsService(AuditEndpoints, ServiceBase):
@@ -212,7 +214,7 @@ class LogsService(AuditEndpoints, ServiceBase):
             self.events.emit(self.db, events.CLOSED, child_id=ctx.log.child_id, log_id=log_id,
                              data={"participant_person_ids": sorted(
                                  {p.person_id for p in ctx.participants if domain.is_active(p, today)}),
-                                 "stafettholder_person_id": ctx.stafettholder.person_id})
+                                 "stafettholder_person_id": events.person_id(ctx.stafettholder)})
         return self._view(log_id)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -220,15 +222,20 @@ class LogsService(AuditEndpoints, ServiceBase):
     def set_stafettholder(self, log_id: str, payload: dict, expected_version=None) -> dict:
         """Pass the role within the log; there is exactly one stafettholder at any time."""
         with self._in_log(log_id, "change_stafettholder", write=True) as ctx:
-            domain.require_stafettholder(ctx.viewer)
+            today, coverage = date.today(), self._coverage(ctx.log.child_id)
+            holder = domain.current_stafettholder(ctx.participants, today, coverage)
+            domain.require_may_pass_baton(ctx.viewer, holder)   # none: anyone who can act
             self._check_log_version(ctx, expected_version)
             data = load(StafettholderIn(), payload)
             target = ctx.participant(data["participant_id"])
-            if target.kind != "staff" or not domain.is_active(target, date.today()):
+            if target.kind != "staff":
                 raise ValidationFailed("the stafettholder must be active staff in the log",
                                        {"participant_id": ["not active staff in this log"]},
                                        code="participant.not_active_staff")
-            self._move_baton(ctx, ctx.viewer.participant, target, domain.MEMBER)
+            domain.check_new_stafettholder(target, today, coverage)
+            if holder is None:
+                self._record_lapse(ctx.log, ctx.participants, today, coverage, ctx.versions)
+            self._move_baton(ctx, holder, target, domain.MEMBER)
         return self._view(log_id)
 
     # -- participants -----------------------------------------------------------------------
@@ -518,7 +525,7 @@ class LogsService(AuditEndpoints, ServiceBase):
                              log_id=log_id, data={
                                  "proposal_id": proposal.id,
                                  "proposer_person_id": ctx.viewer.participant.person_id,
-                                 "stafettholder_person_id": ctx.stafettholder.person_id})
+                                 "stafettholder_person_id": events.person_id(ctx.stafettholder)})
         return views.dump_proposal(proposal, ctx.participants)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -715,8 +722,7 @@ class LogsService(AuditEndpoints, ServiceBase):
             self._sync_projection(log.child_id)
             coverage = self._coverage(log.child_id)
             participants = self._participants(log_id)
-            holder = next(p for p in participants if p.role == domain.STAFETTHOLDER
-                          and p.removed_at is None)
+            holder = domain.stafettholder_row(participants)  # None: the role had lapsed
             receiving = {}
             for person_id in dict.fromkeys([new_stafettholder_person_id, *receiving_person_ids]):
                 existing = next((p for p in participants if p.person_id == person_id
@@ -730,15 +736,42 @@ class LogsService(AuditEndpoints, ServiceBase):
                         LogVersions())
             work.before_commit.append(lambda: ctx.versions.apply(self.db))
             self._move_baton(ctx, holder, receiving[new_stafettholder_person_id], domain.FORMER)
-            # the sender's role ends today; reading goes on through the grace period only
-            holder.active_until = today - timedelta(days=1)
-            holder.read_only_until = (today + timedelta(days=int(grace_days))
-                                      if int(grace_days) > 0 else None)
+            if holder is not None:
+                # the sender's role ends today; reading goes on through the grace period only
+                holder.active_until = today - timedelta(days=1)
+                holder.read_only_until = (today + timedelta(days=int(grace_days))
+                                          if int(grace_days) > 0 else None)
             self.db.add(AppliedHandover(handover_id=handover_id, log_id=log_id,
-                                        from_person_id=holder.person_id,
+                                        from_person_id=events.person_id(holder) or "",  # "": none held it
                                         to_person_id=new_stafettholder_person_id,
                                         applied_at=utcnow()))
         return {"applied": True, "already_applied": False}
+
+    # -- the stafettholder's lapse ------------------------------------------------------------
+
+    @timer(interval=STAFETTHOLDER_CHECK_SECONDS)
+    def check_stafettholders(self) -> dict:
+        """A holder whose participation has ended (the day after its last day) lapses: the
+        role is cleared and the remaining staff and the guardians are told. Consent ending
+        is caught at once by the consent handlers and refresh_consent; this also catches
+        it if they could not run. Each lapse once, also with several replicas."""
+        today, lapsed = date.today(), 0
+        holders = select(Participant.log_id).where(Participant.role == domain.STAFETTHOLDER)
+        for log in self.db.scalars(select(Log).where(Log.status == domain.OPEN,
+                                                     Log.id.in_(holders))).all():
+            try:
+                coverage = self._coverage(log.child_id)
+            except ServiceUnavailable:
+                logger.warning("consent unreachable; the holder is checked next round",
+                               extra={"log_id": log.id})
+                continue
+            versions = LogVersions()
+            lapsed += self._record_lapse(log, self._participants(log.id), today, coverage,
+                                         versions)
+            versions.apply(self.db)
+            self.db.commit()
+        self.db.commit()
+        return {"lapsed": lapsed}
 
     # -- consent projection -----------------------------------------------------------------
     #
@@ -751,6 +784,7 @@ class LogsService(AuditEndpoints, ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def refresh_consent(self, child_id: str) -> None:
         self._sync_projection(child_id)
+        self._lapses_of_child(child_id)
         self.db.commit()
 
     @reliable_event_handler("consent", "consent.granted")
@@ -838,6 +872,8 @@ class LogsService(AuditEndpoints, ServiceBase):
             self.db.commit()  # an old event after the consent ended changes nothing
             return
         self._upsert_projection(event.child_id, event.data)
+        self.db.flush()
+        self._lapses_of_child(event.child_id)
         self.db.commit()
 
     def _upsert_projection(self, child_id: str, data: dict) -> None:
@@ -920,11 +956,13 @@ class LogsService(AuditEndpoints, ServiceBase):
         """The log as the actor sees it (access already recorded by the caller)."""
         log = self.db.get(Log, log_id)
         participants = self._participants(log_id)
-        viewer = domain.authorize(self.actor, participants, self._coverage(log.child_id),
-                                  date.today(), log.child_birth_date, self._policy())
+        today, coverage = date.today(), self._coverage(log.child_id)
+        viewer = domain.authorize(self.actor, participants, coverage, today,
+                                  log.child_birth_date, self._policy())
         recent = lists.recent(self.db, log_id, viewer)
         self.db.commit()
-        return views.log_view(viewer, log, participants, recent, date.today())
+        return views.log_view(viewer, log, participants, recent, today,
+                              domain.current_stafettholder(participants, today, coverage))
 
     def _dump_measure(self, ctx: InLog, measure: Measure, extras: dict | None = None) -> dict:
         """A measure as the viewer sees it, with its latest evaluations (``extras``: those
@@ -943,17 +981,54 @@ class LogsService(AuditEndpoints, ServiceBase):
         self.db.flush()
         return participant
 
-    def _move_baton(self, ctx: InLog, holder: Participant, target: Participant,
+    def _move_baton(self, ctx: InLog, holder: Participant | None, target: Participant,
                     holder_becomes: str) -> None:
-        if holder.id == target.id:
+        """``holder`` None: the log had no stafettholder, and ``target`` takes the baton."""
+        if holder is not None and holder.id == target.id:
             raise Conflict("that person already holds the stafettholder role",
                            code="participant.already_stafettholder")
-        holder.role, target.role = holder_becomes, domain.STAFETTHOLDER
+        if holder is not None:
+            holder.role = holder_becomes
+        target.role = domain.STAFETTHOLDER
         ctx.versions.bump(ctx.log)
         self.events.emit(self.db, events.STAFETTHOLDER_CHANGED, child_id=ctx.log.child_id,
-                         log_id=ctx.log.id, data={"from_person_id": holder.person_id,
-                                                  "to_person_id": target.person_id,
-                                                  "to_agency": target.agency})
+                         log_id=ctx.log.id, data={
+                             "from_person_id": holder.person_id if holder else None,
+                             "to_person_id": target.person_id, "to_agency": target.agency})
+
+    def _record_lapse(self, log: Log, participants, today: date, coverage: domain.Coverage,
+                      versions: LogVersions) -> bool:
+        """If the log's stafettholder can no longer act: clear the role, and tell the
+        remaining staff and the guardians (log.stafettholder_lapsed). Once per lapse."""
+        holder = domain.lapsed_stafettholder(participants, today, coverage)
+        if holder is None or log.status != domain.OPEN:
+            return False
+        reason = domain.lapse_reason(holder, today, coverage)
+        claimed = self.db.execute(update(Participant).where(
+            Participant.id == holder.id, Participant.role == domain.STAFETTHOLDER).values(
+            role=domain.MEMBER)).rowcount  # a concurrent check recorded it: once only
+        if not claimed:
+            return False
+        domain.clear_stafettholder(holder)
+        versions.bump(log)
+        self.events.emit(self.db, events.STAFETTHOLDER_LAPSED, child_id=log.child_id,
+                         log_id=log.id, data={
+                             "from_person_id": holder.person_id, "from_agency": holder.agency,
+                             "reason": reason,
+                             **domain.told_of_lapse(participants, holder, today, coverage)})
+        return True
+
+    def _lapses_of_child(self, child_id: str) -> None:
+        """Right after the child's consent projection changed: a holder whose agency it
+        no longer covers lapses at once (the projection as it now is, no RPC)."""
+        today = date.today()
+        coverage = domain.coverage_from(self.db.scalars(select(ConsentProjection).where(
+            ConsentProjection.child_id == child_id)).all(), today)
+        versions = LogVersions()
+        for log in self.db.scalars(select(Log).where(Log.child_id == child_id,
+                                                     Log.status == domain.OPEN)).all():
+            self._record_lapse(log, self._participants(log.id), today, coverage, versions)
+        versions.apply(self.db)
 
     def _new_measure(self, ctx: InLog, data: dict, proposer: Participant) -> Measure:
         today = date.today()

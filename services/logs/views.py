@@ -84,12 +84,16 @@ def dump_proposal(proposal, participants) -> dict:
     return ProposalView().dump(proposal_dict(proposal, participants))
 
 
-def log_view(viewer, log, participants, recent: dict, today: date) -> dict:
+def log_view(viewer, log, participants, recent: dict, today: date, holder=None) -> dict:
     """The log as this viewer sees it, with what ``recent`` holds of its lists
     (lists.recent: the newest of each the viewer may see, their totals and the links to
-    the rest). Nothing here filters: the rows were read for this viewer."""
+    the rest). Nothing here filters: the rows were read for this viewer. ``holder``: the
+    stafettholder who can act (domain.current_stafettholder), None when the log has none."""
     visible_people = [p for p in participants if p.removed_at is None]
     view = {
+        "stafettholder_id": holder.id if holder is not None else None,
+        "can_take_baton": (holder is None and log.status == domain.OPEN and viewer.is_staff
+                           and viewer.may_write),
         "id": log.id, "child_id": log.child_id, "status": log.status, "level": log.level,
         "level_history": [{"level": lv.level, "changed_at": lv.changed_at}
                           for lv in recent["levels"]],

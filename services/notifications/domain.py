@@ -39,12 +39,15 @@ HANDOVER_CANCELLED = "handover_cancelled"
 LOG_CLOSED = "log_closed"
 PROPOSAL_ANSWERED = "proposal_answered"
 GUARDIANSHIP_CHANGED = "guardianship_changed"
+STAFETTHOLDER_LAPSED = "stafettholder_lapsed"                # to the staff: take the baton
+STAFETTHOLDER_LAPSED_FAMILY = "stafettholder_lapsed_family"  # to the guardians
 
 KINDS = (MEASURE_ASSIGNED, MEETING_INVITED, MEETING_TOMORROW, EVALUATION_DUE,
          EVALUATION_OVERDUE, CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_EXPIRING_STAFETTHOLDER,
          CONSENT_EXPIRED_STAFETTHOLDER, HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED,
          HANDOVER_ACCEPTED, HANDOVER_DECLINED, LOG_CLOSED, PROPOSAL_ANSWERED, CONSENT_RECORDED,
-         HANDOVER_CONSENT_ENDED, HANDOVER_CANCELLED, GUARDIANSHIP_CHANGED)
+         HANDOVER_CONSENT_ENDED, HANDOVER_CANCELLED, GUARDIANSHIP_CHANGED,
+         STAFETTHOLDER_LAPSED, STAFETTHOLDER_LAPSED_FAMILY)
 #: kinds whose e-mail carries the meeting as an iCalendar attachment
 CALENDAR_KINDS = (MEETING_INVITED, MEETING_TOMORROW)
 
@@ -253,6 +256,18 @@ def _log_closed(event, data, facts, actor):
                    person_agencies=facts.participants)]
 
 
+def _stafettholder_lapsed(event, data, facts, actor):
+    """The log has no stafettholder who can act: the staff who still can (one of them
+    takes the baton; their agencies' systems hear of it) and the guardians are told at
+    once. The lapsed holder is not: they no longer have a part to play."""
+    staff = data.get("staff_person_ids") or []
+    agencies = {p: facts.participants.get(p) for p in staff}
+    return [notice(STAFETTHOLDER_LAPSED, staff, agencies.values(), _ids(event, data),
+                   person_agencies=agencies),
+            notice(STAFETTHOLDER_LAPSED_FAMILY, data.get("guardian_person_ids") or [], [],
+                   _ids(event, data))]
+
+
 def _guardianship_changed(event, data, facts, actor):
     """Parental responsibility changed in the population register: the guardians who had
     it and keep it, and the youth from the consent age (``notify_person_ids``), hear of it,
@@ -271,6 +286,7 @@ RULES = {
     "log.measure_updated": _measure_updated,
     "log.meeting_scheduled": _meeting_scheduled,
     "log.closed": _log_closed,
+    "log.stafettholder_lapsed": _stafettholder_lapsed,
     "log.proposal_answered": _proposal_answered,
     "consent.granted": _consent_granted,
     "consent.guardianship_changed": _guardianship_changed,

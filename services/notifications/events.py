@@ -11,7 +11,8 @@ and/or go through the recipient rules in ``domain.py``.
 from __future__ import annotations
 
 CONSUMES = {
-    "logs": ["log.opened", "log.closed", "log.stafettholder_changed", "log.participant_added",
+    "logs": ["log.opened", "log.closed", "log.stafettholder_changed", "log.stafettholder_lapsed",
+             "log.participant_added",
              "log.participant_removed", "log.measure_added", "log.measure_updated",
              "log.measure_evaluated", "log.meeting_scheduled", "log.proposal_answered"],
     "consent": ["consent.granted", "consent.expiring", "consent.expired", "consent.withdrawn",

@@ -95,6 +95,13 @@ def apply(session, event: Envelope) -> None:
         elif _newer(child, at):
             child.protected, child.updated_at = bool(data["protected"]), at or child.updated_at
         return
+    if event.type == "log.stafettholder_lapsed" and event.log_id:
+        log = session.get(LogFact, event.log_id)
+        if log is not None and log.stafettholder_person_id == data.get("from_person_id"):
+            # no holder: nobody is reminded as one until someone takes the baton
+            log.stafettholder_person_id = log.stafettholder_agency = None
+            log.updated_at = at or log.updated_at
+        return
     if event.type in ("log.opened", "log.closed", "log.stafettholder_changed") and event.log_id:
         log = session.get(LogFact, event.log_id)
         if log is None:

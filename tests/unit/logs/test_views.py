@@ -182,8 +182,8 @@ def recent_of(viewer) -> dict:
                       for kind, rows in pages.items()}}
 
 
-def log_view(viewer, log=LOG):
-    return views.log_view(viewer, log, PARTICIPANTS, recent_of(viewer), TODAY)
+def log_view(viewer, log=LOG, holder=HOLDER):
+    return views.log_view(viewer, log, PARTICIPANTS, recent_of(viewer), TODAY, holder)
 
 
 def walk(node, path="$"):
@@ -212,12 +212,13 @@ def strings(node):
 
 STAFF_TOP = {"id", "child_id", "status", "level", "level_history", "opened_at", "closed_at",
              "close_reason", "version", "viewer_role", "viewer_participant_id",
-             "participants", "measures", "meetings", "entries", "proposals", "lists"}
+             "participants", "measures", "meetings", "entries", "proposals", "lists",
+             "stafettholder_id", "can_take_baton"}
 GUARDIAN_TOP = {"id", "status", "level", "opened_at", "closed_at", "close_reason",
                 "version", "viewer_role", "viewer_participant_id", "participants",
-                "measures", "meetings", "entries", "proposals", "lists"}
+                "measures", "meetings", "entries", "proposals", "lists", "stafettholder_id"}
 CHILD_TOP = {"id", "status", "viewer_role", "viewer_participant_id", "participants",
-             "measures", "meetings", "entries", "proposals", "lists"}
+             "measures", "meetings", "entries", "proposals", "lists", "stafettholder_id"}
 LISTS = {"entries", "measures", "meetings", "proposals"}
 LIST_INFO = {"total", "next_cursor", "next"}
 
@@ -587,3 +588,20 @@ def test_preparation_for_the_first_meeting():
     assert prepared["previous_meeting_at"] is None
     # due by 10 January: nothing yet
     assert prepared["evaluations_due"] == []
+
+
+# -- the stafettholder who can act (issue 13, point 7) ---------------------------------------
+
+@pytest.mark.parametrize("name", ["staff", "guardian", "child"])
+def test_every_view_names_the_holder_who_can_act_or_none(name):
+    assert log_view(VIEWERS[name])["stafettholder_id"] == HOLDER.id
+    assert log_view(VIEWERS[name], holder=None)["stafettholder_id"] is None
+
+
+def test_without_a_holder_staff_who_may_write_may_take_the_baton_while_the_log_is_open():
+    member = Viewer(HOLDER, domain.MEMBER)
+    assert log_view(member, holder=None)["can_take_baton"] is True
+    assert log_view(member)["can_take_baton"] is False           # someone holds it
+    assert log_view(Viewer(HOLDER, domain.FORMER), holder=None)["can_take_baton"] is False
+    closed = SimpleNamespace(**{**vars(LOG), "status": domain.CLOSED})
+    assert log_view(member, closed, holder=None)["can_take_baton"] is False

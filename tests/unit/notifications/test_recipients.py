@@ -173,6 +173,25 @@ def test_a_closed_log_without_the_list_uses_the_projection():
     assert who(notices) == {"log_closed": ({RESPONSIBLE}, {SCHOOL, PPT})}
 
 
+# -- the stafettholder lapsed: the staff who can act, and the guardians (issue 13, point 7) --------
+
+def test_a_lapsed_stafettholder_is_told_to_the_remaining_staff_and_the_guardians():
+    data = {"from_person_id": HOLDER, "from_agency": SCHOOL, "reason": "participation_ended",
+            "staff_person_ids": [RESPONSIBLE], "guardian_person_ids": [G1, G2]}
+    notices = notices_for(event("log.stafettholder_lapsed", data, actor=None),
+                          Facts(participants={HOLDER: SCHOOL, RESPONSIBLE: PPT, G1: None}))
+    assert who(notices) == {"stafettholder_lapsed": ({RESPONSIBLE}, {PPT}),
+                            "stafettholder_lapsed_family": ({G1, G2}, set())}
+    assert {n.kind: n.person_agencies for n in notices}["stafettholder_lapsed"] == {
+        RESPONSIBLE: PPT}
+    assert all(n.context == {"log_id": LOG_ID, "child_id": CHILD_ID} for n in notices)
+
+
+def test_a_lapse_with_nobody_left_to_tell_tells_nobody():
+    data = {"from_person_id": HOLDER, "staff_person_ids": [], "guardian_person_ids": []}
+    assert notices_for(event("log.stafettholder_lapsed", data, actor=None)) == []
+
+
 # -- a child's proposal answered: the proposer -------------------------------------------------------
 
 def test_an_answered_proposal_goes_to_the_proposer():
