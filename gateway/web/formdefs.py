@@ -229,6 +229,11 @@ def decline_form(hint: str = "Den som foreslo tiltaket, ser begrunnelsen.",
                 values={"version": "" if version is None else str(version)})
 
 
+def take_baton_form(version=None) -> Form:
+    """Take the baton of a log that has no stafettholder (the log's version only)."""
+    return Form(version_field(), values={"version": "" if version is None else str(version)})
+
+
 HANDOVER_DECLINE_HINT = "Den som sendte forespørselen, ser begrunnelsen."
 
 

@@ -26,6 +26,7 @@ MESSAGES = {
     "forslag-godtatt": "Forslaget er godtatt og er blitt et tiltak.",
     "forslag-avslatt": "Du har svart nei til forslaget.",
     "deltaker": "Deltakeren er lagt til.",
+    "stafettpinne": "Du er nå stafettholder for loggen.",
     "overgang": "Forespørselen om overgang er sendt.",
     "overgang-godtatt": "Du har godtatt overgangen. Loggen flyttes til dere.",
     "overgang-avslatt": "Du har avslått overgangen.",
@@ -94,7 +95,8 @@ def log_page(log: dict, timeline: list[dict]) -> dict:
     role = log.get("viewer_role")
     is_open = log.get("status") == "open"
     child = next((p for p in people.values() if p["kind"] == "child"), None)
-    holder = next((p for p in people.values() if p["role"] == "stafettholder"), None)
+    # the stafettholder who can act, as the logs service says (null: the log has none)
+    holder = people.get(log.get("stafettholder_id") or "")
     shown = log_items(log, {kind: log.get(kind, []) for kind in LIST_PAGES})
     measures, proposals = shown["measures"], shown["proposals"]
     meetings, entries = shown["meetings"], shown["entries"]
@@ -106,6 +108,8 @@ def log_page(log: dict, timeline: list[dict]) -> dict:
     return {
         **log, "child_name": child["display_name"] if child else "barnet",
         "holder_name": holder["display_name"] if holder else None,
+        "no_holder": is_open and holder is None,
+        "can_take_baton": bool(log.get("can_take_baton")) and is_open,
         "is_staff": role in STAFF_ROLES, "is_citizen": role in ("guardian", "child"),
         "is_child": role == "child", "is_holder": role == "stafettholder" and is_open,
         "can_write": role in WRITER_ROLES and is_open, "is_open": is_open,

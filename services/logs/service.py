@@ -784,7 +784,7 @@ class LogsService(AuditEndpoints, ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     def refresh_consent(self, child_id: str) -> None:
         self._sync_projection(child_id)
-        self._lapses_of_child(child_id)
+        self._lapses_of_child(child_id, verified=True)
         self.db.commit()
 
     @reliable_event_handler("consent", "consent.granted")
@@ -913,9 +913,7 @@ class LogsService(AuditEndpoints, ServiceBase):
                 if state is None:
                     raise  # nothing to go on: better 503 than a guess
                 logger.warning("consent unreachable; using the projection as it is")
-        rows = self.db.scalars(select(ConsentProjection).where(
-            ConsentProjection.child_id == child_id)).all()
-        return domain.coverage_from(rows, date.today())
+        return self._projected_coverage(child_id, date.today())
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -1018,17 +1016,31 @@ class LogsService(AuditEndpoints, ServiceBase):
                              **domain.told_of_lapse(participants, holder, today, coverage)})
         return True
 
-    def _lapses_of_child(self, child_id: str) -> None:
+    def _lapses_of_child(self, child_id: str, verified: bool = False) -> None:
         """Right after the child's consent projection changed: a holder whose agency it
-        no longer covers lapses at once (the projection as it now is, no RPC)."""
+        no longer covers lapses at once. Before recording a lapse the projection is
+        checked with the consent service (unless ``verified``: just synced), so a
+        replacing consent whose event is still on its way is counted: who is told
+        depends on it."""
         today = date.today()
-        coverage = domain.coverage_from(self.db.scalars(select(ConsentProjection).where(
-            ConsentProjection.child_id == child_id)).all(), today)
+        logs = self.db.scalars(select(Log).where(Log.child_id == child_id,
+                                                 Log.status == domain.OPEN)).all()
+        coverage = self._projected_coverage(child_id, today)
+        if not verified and any(domain.lapsed_stafettholder(self._participants(log.id), today,
+                                                            coverage) for log in logs):
+            try:
+                self._sync_projection(child_id)
+                coverage = self._projected_coverage(child_id, today)
+            except ServiceUnavailable:
+                logger.warning("consent unreachable; the lapse is judged on the projection")
         versions = LogVersions()
-        for log in self.db.scalars(select(Log).where(Log.child_id == child_id,
-                                                     Log.status == domain.OPEN)).all():
+        for log in logs:
             self._record_lapse(log, self._participants(log.id), today, coverage, versions)
         versions.apply(self.db)
+
+    def _projected_coverage(self, child_id: str, today: date) -> domain.Coverage:
+        return domain.coverage_from(self.db.scalars(select(ConsentProjection).where(
+            ConsentProjection.child_id == child_id)).all(), today)
 
     def _new_measure(self, ctx: InLog, data: dict, proposer: Participant) -> Measure:
         today = date.today()

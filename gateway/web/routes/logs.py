@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from gateway.web import formdefs as fd
 from gateway.web import viewmodels as vm
+from gateway.web.forms import problem_text
 from gateway.web.pages import page, redirect
 from gateway.web.routes.base import FORM_ERRORS, role_of
 from stafett.errors import NotFound, ValidationFailed
@@ -52,12 +53,33 @@ class LogPages:
     @page("GET", "/logger/<log_id>")
     def web_log(self, request, log_id):
         self._web_actor(request)
+        return self._web_log_page(request, log_id)
+
+    def _web_log_page(self, request, log_id, baton=None, status=200):
         log_view = self.logs.get_log(log_id)
         latest = self.logs.timeline(log_id, limit=10, newest_first=True)
         view = vm.log_page(log_view, latest["items"])
-        return self._web_render(request, "log.html", title=f"Stafettloggen til {view['child_name']}",
+        return self._web_render(request, "log.html", status,
+                                title=f"Stafettloggen til {view['child_name']}",
                                 log=view, more_timeline=latest["next_cursor"] is not None,
+                                baton=baton or fd.take_baton_form(log_view["version"]),
                                 active="logger")
+
+    @page("POST", "/logger/<log_id>/stafettpinne")
+    def web_take_baton(self, request, log_id):
+        """The log has no stafettholder: a staff participant who can act takes the baton."""
+        self._web_actor(request)
+        form = fd.take_baton_form().read(self._web_form(request))
+        if form.ok:
+            try:
+                me = self.logs.get_log(log_id)["viewer_participant_id"]
+                self.logs.set_stafettholder(log_id, {"participant_id": me},
+                                            fd.form_version(form))
+                return redirect(f"/logger/{log_id}?melding=stafettpinne")
+            except FORM_ERRORS as exc:
+                form.general.append(problem_text(exc))
+                return self._web_log_page(request, log_id, baton=form, status=409)
+        return self._web_log_page(request, log_id, baton=form, status=422)
 
     # -- the rest of a log's lists, a page at a time ("Vis flere", then "Eldre") -----------
 
