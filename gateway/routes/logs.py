@@ -63,7 +63,8 @@ class LogsRoutes:
         return json_result(log, 200, etag(log["version"]))
 
     @api("POST", "/logs/<log_id>/stafettholder", "Pass the stafettholder role to another "
-         "staff participant (stafettholder)", request="StafettholderRequest",
+         "staff participant who can act (stafettholder; while the log has none, any staff "
+         "participant who can act takes the baton)", request="StafettholderRequest",
          response="LogStaffView", if_match=True)
     def set_stafettholder(self, request, log_id):
         self._authenticate(request)
