@@ -106,6 +106,13 @@ def require_staff(actor: Actor | None) -> None:
         raise NotFound("no such log", code="log.not_found")
 
 
+def require_stafettholder(actor: Actor, context: dict) -> None:
+    """The logs service's answer (``handover_context``) names the stafettholder."""
+    if context.get("stafettholder_person_id") != actor.person_id:
+        raise Forbidden("only the stafettholder may hand the log over",
+                        code="handover.stafettholder_only")
+
+
 def receiving_agency(to_agency: str, agencies: list[dict], context: dict,
                      transition_kind: str) -> dict:
     """The receiving agency from the registry, checked against the sender and the
@@ -356,3 +363,141 @@ def application(handover, grace_days: int) -> Application:
                                            *(handover.receiving_person_ids or [])]) if p]
     return Application(handover.log_id, handover.id, handover.new_stafettholder_person_id,
                        receiving, grace_days)
+
+
+# -- the aggregate ------------------------------------------------------------------------------
+
+class Handover:
+    """The handover's behaviour: the mapped row (``models.Handover``) inherits it, so a
+    row is the aggregate; a test builds one without a session. Every transition is applied
+    here (status, the values that go with it, ``updated_at``, ``version``); it returns the
+    status it moved from (``moved_from``, also kept on the object for the store's
+    compare-and-set), or None when the current state cannot become the target: then
+    nothing changed. Those answering a person raise the reason instead."""
+
+    moved_from = None  # not mapped: the status the last transition left
+
+    @classmethod
+    def request(cls, *, id: str, context: dict, receiver: dict, data: dict, actor: Actor,
+                covered: bool, consent_person_ids: list[str], summary: dict | None,
+                now: datetime, expiry_days: int):
+        """A new request: offered at once if consent covers the receiver, else waiting."""
+        return cls(
+            id=id, log_id=context["log_id"], open_for_log=context["log_id"],
+            child_id=context["child_id"], from_agency=context["from_agency"],
+            from_agency_type=context.get("from_agency_type"),
+            to_agency=receiver["org_number"], to_agency_type=receiver["type"],
+            to_person_id=data["to_person_id"], transition=data["transition"],
+            status=AWAITING_ACCEPTANCE if covered else CONSENT_PENDING,
+            requested_by=actor.ref, requested_by_person_id=actor.person_id,
+            note=data["note"], consent_person_ids=consent_person_ids, summary=summary,
+            created_at=now, updated_at=now, expires_at=expires_at(now, expiry_days),
+            offered_at=now if covered else None, apply_attempts=0, version=1)
+
+    def _become(self, target: str, now: datetime, **values) -> str | None:
+        current = self.status
+        if target not in TRANSITIONS.get(current, set()):
+            return None
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.status, self.updated_at = target, now
+        self.version = (self.version or 0) + 1
+        if target in TERMINAL_STATES:
+            self.open_for_log = None  # the log is free for a new request
+        self.moved_from = current
+        return current
+
+    # -- a person acts ---------------------------------------------------------------------
+
+    def accept(self, actor: Actor, new_stafettholder_person_id: str,
+               participant_person_ids: list[str], *, coverage: Callable[[], list[dict]],
+               staff: Callable[[str], dict | None], now: datetime, today: date) -> str:
+        """The receiver takes the baton, naming the new stafettholder and who joins. Only
+        while consent (``coverage()``, the owner's answer) covers the receiving agency, and
+        only naming staff of that agency (``staff(person_id)``, the directory's answer)."""
+        transition(self.status, ACCEPTED)
+        if not self.covers_receiver(coverage(), today):
+            raise Conflict("consent no longer covers the receiving agency; the guardians "
+                           "(or the youth) must consent before it can be accepted",
+                           code="handover.consent_ended")
+        holder = new_stafettholder_person_id
+        check_named_person(staff(holder), self.to_agency, "new_stafettholder_person_id")
+        for index, person_id in enumerate(participant_person_ids):
+            check_named_person(staff(person_id), self.to_agency,
+                               f"participant_person_ids.{index}")
+        receiving = [p for p in dict.fromkeys(participant_person_ids) if p != holder]
+        return self._moved(self._become(
+            ACCEPTED, now, accepted_at=now, accepted_by_person_id=actor.person_id,
+            new_stafettholder_person_id=holder, receiving_person_ids=receiving))
+
+    def decline(self, reason: str | None, now: datetime) -> str:
+        transition(self.status, DECLINED)
+        return self._moved(self._become(DECLINED, now, reason=reason,
+                                        reason_code=DECLINED_REASON, ended_at=now))
+
+    def withdraw(self, reason: str | None, now: datetime) -> str:
+        """The requester cancels, before the receiver has taken it."""
+        if self.status not in CANCELLABLE_STATES:
+            raise Conflict(f"a handover that is {self.status} cannot be cancelled"
+                           + ("; the receiver has taken it" if self.status == ACCEPTED
+                              else ""), code="handover.not_cancellable")
+        return self._moved(self.cancel(REQUESTER_CANCELLED, now,
+                                       reason or REASON_TEXTS[REQUESTER_CANCELLED]))
+
+    def _moved(self, previous: str | None) -> str:
+        if previous is None:
+            raise Conflict(f"the handover changed meanwhile; it is now {self.status}",
+                           code="handover.changed_meanwhile")
+        return previous
+
+    # -- the workflow moves it ---------------------------------------------------------------
+
+    def cancel(self, code: str, now: datetime, text: str | None = None,
+               **values) -> str | None:
+        return self._become(CANCELLED, now, reason=text or REASON_TEXTS[code],
+                            reason_code=code, ended_at=now, **values)
+
+    def expire_if_due(self, now: datetime) -> str | None:
+        if self.status not in EXPIRABLE_STATES or not is_due(self.expires_at, now):
+            return None
+        return self._become(EXPIRED, now, reason_code=EXPIRED_REASON,
+                            reason=REASON_TEXTS[EXPIRED_REASON], ended_at=now)
+
+    def covers_receiver(self, consents: list[dict], today: date) -> bool:
+        return covers(consents, self.to_agency, self.to_agency_type, today)
+
+    def covers_sender(self, consents: list[dict], today: date) -> bool:
+        return covers(consents, self.from_agency, self.from_agency_type, today)
+
+    def follow_consent(self, consents: list[dict], today: date, now: datetime) -> str | None:
+        """What the owner's answer about consent (``consents``) asks of this handover
+        (``consent_action``), applied: offered, or taken back (the receiver no longer sees
+        it). The action (``CHECK_APPLICATION``: for the logs service to decide), or None."""
+        action = consent_action(self.status, self.covers_receiver(consents, today))
+        if action == OFFER:
+            return action if self._become(AWAITING_ACCEPTANCE, now, offered_at=now) else None
+        if action == BACK_TO_CONSENT:
+            return action if self._become(CONSENT_PENDING, now, offered_at=None) else None
+        return action  # CHECK_APPLICATION: the logs service decides; or None
+
+    def complete(self, now: datetime) -> str | None:
+        """The logs service applied it: the receiver holds the baton."""
+        return self._become(COMPLETED, now, completed_at=now, ended_at=now,
+                            apply_attempts=(self.apply_attempts or 0) + 1,
+                            last_apply_error=None)
+
+    def refused(self, code: str | None, error: str, now: datetime) -> str | None:
+        """The logs service refused the application (by its error code): nothing moved,
+        the sender keeps the baton and the handover ends with the reason."""
+        reason = refusal_reason(code)
+        extra = {"last_apply_error": error[:500]} if reason == APPLICATION_REFUSED else {}
+        return self.cancel(reason, now, apply_attempts=(self.apply_attempts or 0) + 1,
+                           **extra)
+
+
+def refusal_reason(code: str | None) -> str:
+    """Why a refused application ended the handover, by the logs service's error code:
+    the log was closed after acceptance; consent stopped covering the receiver; anything
+    else refuses for good (e.g. no such log)."""
+    return {"log.closed": LOG_CLOSED,
+            "log.receiver_not_covered": CONSENT_WITHDRAWN}.get(code, APPLICATION_REFUSED)

@@ -73,3 +73,23 @@ def cancelled(handover, reason: str, previous_status: str,
         data["consent_person_ids"] = list(handover.consent_person_ids or [])
         data["requester_covered"] = requester_covered
     return data
+
+
+def transitioned(handover, previous_status: str,
+                 requester_covered: bool | None = None) -> tuple[str, dict]:
+    """The event a transition the aggregate made publishes: its type and data.
+    ``requester_covered``: for a handover taken back (or cancelled because consent ended),
+    whether consent still covers the requesting agency, so its staff are told."""
+    status = handover.status
+    if status == "awaiting_acceptance":
+        return CONSENT_GRANTED, consent_granted(handover)
+    if status == "consent_pending":
+        return CONSENT_ENDED, consent_ended(handover, previous_status, bool(requester_covered))
+    if status in ("cancelled", "expired"):
+        return CANCELLED, cancelled(handover, handover.reason_code, previous_status,
+                                    requester_covered)
+    if status == "accepted":
+        return ACCEPTED, accepted(handover)
+    if status == "declined":
+        return DECLINED, declined(handover)
+    return COMPLETED, completed(handover)

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.handover import domain
 from stafett.db import UtcDateTime
 
 
@@ -13,7 +14,9 @@ class Base(DeclarativeBase):
     pass
 
 
-class Handover(Base):
+class Handover(domain.Handover, Base):
+    """The row is the aggregate: its behaviour (transitions, versions) is ``domain.Handover``."""
+
     __tablename__ = "handovers"
     __table_args__ = (UniqueConstraint("open_for_log", name="uq_handovers_open_for_log"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
