@@ -6,13 +6,14 @@ row as it is now.
 """
 from __future__ import annotations
 
-from sqlalchemy import String, cast, inspect, select, update
+from sqlalchemy import String, cast, select, update
 
 from services.handover import domain
 from services.handover.models import Handover
 from stafett.actor import CITIZEN, STAFF, Actor
 from sqlalchemy.exc import IntegrityError
 
+from stafett.changes import compare_and_set
 from stafett.errors import Conflict
 
 
@@ -20,14 +21,9 @@ def save(session, handover: Handover, required: bool = False) -> bool:
     """Write the transition the aggregate applied (``moved_from`` → its status) unless
     someone else moved the row first; then False (``required``: Conflict), and the row is
     reloaded as it is now."""
-    previous, state = handover.moved_from, inspect(handover)
-    changed = {attr.key: attr.history.added[0] for attr in state.attrs
-               if attr.history.added and attr.key != "id"} if previous else {}
-    session.expire(handover)  # the compare-and-set below is the one write
-    claimed = previous is not None and session.execute(
-        update(Handover).where(Handover.id == handover.id, Handover.status == previous)
-        .values(**changed).execution_options(synchronize_session=False)).rowcount
-    session.refresh(handover)
+    previous = handover.moved_from
+    claimed = previous is not None and compare_and_set(session, handover,
+                                                       Handover.status == previous)
     handover.moved_from = None
     if required and not claimed:
         raise Conflict(f"the handover changed meanwhile; it is now {handover.status}",

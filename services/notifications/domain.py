@@ -14,7 +14,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from stafett import etags
+from stafett.actor import SERVICE
 from stafett.clock import as_utc
+from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
+                            ValidationFailed)
 
 DEFAULT_TIME_ZONE = "Europe/Oslo"
 
@@ -559,3 +563,130 @@ def webhook_agency(actor) -> str | None:
     if actor.kind == "staff" and AGENCY_ADMIN in actor.roles and actor.person_id:
         return actor.agency
     return None
+
+
+# -- the objects with behaviour (the mapped rows in models.py inherit them) ----------------------
+
+class InboxItem:
+    """A notification in a person's inbox (``models.Notification``)."""
+
+    def shown_to(self, actor) -> bool:
+        """Only its recipient sees it, and nobody once it was withdrawn (as if it never
+        was)."""
+        return (actor is not None and self.person_id == actor.person_id
+                and self.dropped_at is None)
+
+    def mark(self, read: bool, now: datetime) -> None:
+        """Read keeps the first time it was read; unread forgets it."""
+        self.read_at = (self.read_at or now) if read else None
+
+
+def require_shown(item: InboxItem | None, actor) -> InboxItem:
+    if item is None or not item.shown_to(actor):
+        raise NotFound("no such notification", code="notification.not_found")
+    return item
+
+
+class Delivery:
+    """One (event, recipient, channel) delivery (``models.Delivery``); sending and retries
+    are the courier's (``delivery.py``)."""
+
+    def requeue(self, now: datetime) -> None:
+        """Operations send a dead (or cancelled) delivery again, with fresh attempts."""
+        if self.status not in (FAILED_PERMANENT, CANCELLED):
+            raise Conflict(f"the delivery is {self.status}", code="delivery.not_requeueable")
+        self.status, self.attempts, self.next_attempt_at = QUEUED, 0, now
+        self.last_error, self.updated_at = None, now
+
+
+class PersonPreferences:
+    """A person's stored choices (``models.PreferenceRow``); ``version`` is the ETag. A
+    person without a row has the defaults (``Preferences()``) at version 0."""
+
+    @classmethod
+    def first(cls, person_id: str, values: dict, now: datetime):
+        return cls(person_id=person_id, version=1, updated_at=now, **values)
+
+    def replace(self, values: dict, now: datetime) -> None:
+        """A PUT: every choice replaced; the version moves on."""
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.updated_at, self.version = now, self.version + 1
+
+    def set_email(self, email: str | None, now: datetime) -> None:
+        """The platform's contact address (seed, registry); a change moves the version."""
+        if self.email != email:
+            self.email, self.version, self.updated_at = email, self.version + 1, now
+
+
+def preference_values(data: dict) -> dict:
+    """The stored choices from a loaded ``PreferencesIn`` (a PUT replaces all of them)."""
+    quiet = data["quiet_hours"] or {}
+    return {"email": data["email"], "inbox_enabled": data["channels"]["inbox"],
+            "email_enabled": data["channels"]["email"],
+            "digest_daily": data["digest"]["daily"], "digest_hour": data["digest"]["hour"],
+            "quiet_start": quiet.get("start"), "quiet_end": quiet.get("end"),
+            "time_zone": data["time_zone"]}
+
+
+def check_preferences_tag(tag, row: PersonPreferences | None) -> None:
+    """If-Match: the preferences as last read (``etags.matches``), or 412."""
+    if not etags.matches(tag, row.version if row is not None else None):
+        raise PreconditionFailed("the preferences changed since you read them; "
+                                 "GET them again")
+
+
+class AgencyWebhook:
+    """An agency's webhook (``models.Webhook``)."""
+
+    @classmethod
+    def register(cls, *, id: str, actor, agency: str, data: dict, sealed_secret: str,
+                 allow_http: bool, refusal, active: int, limit: int, now: datetime):
+        """A new webhook: https (unless configured otherwise), a URL the target policy
+        does not refuse (``refusal(url)``: why not, or None), at most ``limit`` active
+        ones per agency (``active`` now)."""
+        if data["url"].lower().startswith("http:") and not allow_http:
+            raise ValidationFailed("the request has invalid fields",
+                                   {"url": ["use https"]}, code="webhook.url_not_https")
+        refused = refusal(data["url"])
+        if refused is not None:     # checked again, after resolution, at every delivery
+            raise ValidationFailed("the request has invalid fields", {"url": [refused]},
+                                   code="webhook.url_refused")
+        if active >= limit:
+            raise Conflict(f"an agency may have at most {limit} webhooks",
+                           code="webhook.limit_reached")
+        return cls(id=id, agency=agency, agency_type=actor.agency_type, url=data["url"],
+                   description=data["description"], secret_ciphertext=sealed_secret,
+                   active=True, created_by=actor.ref, created_at=now)
+
+    def owned_by(self, agency: str) -> bool:
+        return self.agency == agency and bool(self.active)
+
+    def delete(self, now: datetime) -> None:
+        self.active, self.deleted_at = False, now
+
+
+def require_webhook_agency(actor) -> str:
+    agency = webhook_agency(actor)
+    if agency is None:
+        raise Forbidden("webhooks are managed by an agency administrator or an agency "
+                        f"system with the scope {WEBHOOK_SCOPE}", code="webhook.not_allowed")
+    return agency
+
+
+def require_own_webhook(hook: AgencyWebhook | None, agency: str) -> AgencyWebhook:
+    if hook is None or not hook.owned_by(agency):
+        raise NotFound("no such webhook", code="webhook.not_found")
+    return hook
+
+
+def require_person(actor) -> str:
+    if actor is None or not actor.person_id:
+        raise NotFound("only a person has notification preferences",
+                       code="preferences.person_only")
+    return actor.person_id
+
+
+def require_platform(actor) -> None:
+    if actor is None or actor.kind != SERVICE:
+        raise Forbidden("only the platform may do this", code="operations.platform_only")

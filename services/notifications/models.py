@@ -6,6 +6,9 @@
   member's, a webhook's), so that when consent for that agency ends what is queued for it
   about the child is dropped and its staff's inbox items about the child are withdrawn.
 - ``preferences``: a person's contact point and choices; ``webhooks``: agency endpoints.
+- The rows of the inbox, deliveries, preferences and webhooks are the domain's objects:
+  their behaviour is in ``domain.py`` (``InboxItem``, ``Delivery``, ``PersonPreferences``,
+  ``AgencyWebhook``), which the mapped classes here inherit.
 - ``reminders_sent``: a reminder's (kind, object, due date), inserted before it is sent.
 - ``log_facts``, ``participant_facts``, ``measure_facts``, ``meeting_facts``: the small
   projection of the logs service's events that the recipient rules and reminders need.
@@ -18,6 +21,7 @@ from sqlalchemy import (JSON, Boolean, Date, Index, Integer, String, Text,
                         UniqueConstraint, false, text, true)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.notifications import domain
 from stafett.db import UtcDateTime
 
 
@@ -25,7 +29,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class Notification(Base):
+class Notification(domain.InboxItem, Base):
     __tablename__ = "notifications"
     __table_args__ = (UniqueConstraint("event_id", "person_id", "channel"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -47,7 +51,7 @@ class Notification(Base):
     drop_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
-class Delivery(Base):
+class Delivery(domain.Delivery, Base):
     """queued → sent → delivered | failed-temporary (→ sent again) | failed-permanent;
     cancelled when it no longer applies (e-mail turned off, webhook deleted); dropped when
     consent for the recipient's agency ended before it was sent (``drop_reason``)."""
@@ -87,7 +91,7 @@ class Delivery(Base):
                                                          nullable=True)
 
 
-class PreferenceRow(Base):
+class PreferenceRow(domain.PersonPreferences, Base):
     __tablename__ = "preferences"
     person_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
@@ -103,7 +107,7 @@ class PreferenceRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class Webhook(Base):
+class Webhook(domain.AgencyWebhook, Base):
     __tablename__ = "webhooks"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     agency: Mapped[str] = mapped_column(String(9), index=True)

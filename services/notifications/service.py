@@ -1,43 +1,38 @@
-"""Notifications service entrypoints: events in; inbox, e-mail and webhooks out.
+"""Notifications service entrypoints and wiring only: events in; inbox, e-mail and webhooks
+out.
 
-Thin: the recipient rules are in ``domain.py``, the projection and planning in
-``store.py``, the channels in ``channels.py``, sending and retries in ``delivery.py``.
+The recipient rules and the objects' behaviour (inbox items, deliveries, preferences,
+webhooks) are in ``domain.py``; the steps behind the event handlers and reminders in
+``workflow.py``; the projection and planning in ``store.py``, read queries in
+``queries.py``; the channels in ``channels.py``, sending and retries in ``delivery.py``.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date, datetime, time
 from pathlib import Path
 
 from nameko.rpc import rpc
 from nameko.timer import timer
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.exc import IntegrityError
 
-from services.notifications import domain, store
+from services.notifications import domain, queries, store, workflow
 from services.notifications.channels import neutral_error
-from services.notifications.delivery import DROPPED, Courier
-from services.notifications.events import CONSUMED
+from services.notifications.delivery import Courier
 from services.notifications.gauges import refresh_gauges
-from services.notifications.models import (Delivery, Notification, PreferenceRow,
-                                           ReminderSent, Webhook)
+from services.notifications.models import Delivery, Notification, PreferenceRow, Webhook
 from services.notifications.protection import WebhookSecrets, new_secret
-from services.notifications.targets import TargetPolicy
 from services.notifications.schemas import (DeliveryOpsView, DeliveryView, NotificationView,
                                             PreferencesIn, WebhookIn, WebhookView,
                                             preferences_view)
-from stafett.actor import SERVICE
+from services.notifications.targets import TargetPolicy
+from stafett import etags
 from stafett.audit import audited_work
 from stafett.config import flag
 from stafett.contracts import load
 from stafett.db import Database
-from stafett.request_keys import once
-from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
-                            PreconditionFailed, PreconditionRequired, ValidationFailed)
-from stafett.events import Envelope, first_delivery, reliable_event_handler, utcnow
-from stafett.ids import new_id
+from stafett.errors import EXPECTED, NotFound
+from stafett.events import Envelope, reliable_event_handler, utcnow
 from stafett.gauges import ScrapeGauges
-from stafett.paging import bounded, decode_position, newest_first, position_page
+from stafett.ids import new_id
+from stafett.request_keys import once
 from stafett.service import ServiceBase
 from stafett.transparency import AuditEndpoints
 
@@ -73,22 +68,7 @@ class NotificationsService(AuditEndpoints, ServiceBase):
         self._deliver(Envelope.from_dict(payload), "on_log_event")
 
     def _deliver(self, event: Envelope, consumer: str) -> None:
-        """Once per event: facts → rules → deliveries (inbox written now), one transaction."""
-        if event.type not in CONSUMED or not first_delivery(
-                self.db, f"notifications.{consumer}", event.event_id):
-            self.db.rollback()  # not ours, or a redelivery: let go of the connection
-            return
-        facts = store.facts_for(self.db, event)
-        store.apply(self.db, event)
-        dropping = domain.drop_for(event)
-        dropped = store.drop(self.db, dropping, utcnow()) if dropping else {}
-        notices = domain.notices_for(event, facts)
-        counts = store.plan(self.db, event_id=event.event_id, event_type=event.type,
-                            occurred_at=event.occurred_at, notices=notices, now=utcnow())
-        self.db.commit()
-        for channel, count in dropped.items():
-            DROPPED.labels(service=self.name, channel=channel, reason=dropping.reason).inc(count)
-        if counts[domain.EMAIL] or counts[domain.WEBHOOK]:
+        if workflow.deliver(self.db, self.name, event, consumer):
             self.courier.wake()
 
     # -- the inbox -----------------------------------------------------------------------------
@@ -104,20 +84,10 @@ class NotificationsService(AuditEndpoints, ServiceBase):
         """Newest first; ``next_cursor`` continues after the last item (opaque)."""
         if self.actor is None or not self.actor.person_id:
             return {"items": [], "next_cursor": None, "unread": 0}
-        limit = bounded(limit)
-        mine = and_(Notification.person_id == self.actor.person_id,
-                    Notification.channel == domain.INBOX, Notification.dropped_at.is_(None))
-        query = select(Notification).where(mine)
-        if unread_only:
-            query = query.where(Notification.read_at.is_(None))
-        query = newest_first(query, Notification.created_at, Notification.id,
-                             decode_position(cursor))
-        result = position_page(self.db.scalars(query.limit(limit + 1)).all(), limit,
-                               lambda row: (row.created_at, row.id))
-        unread = self.db.scalar(select(func.count()).select_from(Notification).where(
-            mine, Notification.read_at.is_(None)))
-        return {"items": NotificationView(many=True).dump(result["items"]),
-                "next_cursor": result["next_cursor"], "unread": unread}
+        page, unread = queries.inbox_page(self.db, self.actor.person_id, limit, cursor,
+                                          unread_only)
+        return {"items": NotificationView(many=True).dump(page["items"]),
+                "next_cursor": page["next_cursor"], "unread": unread}
 
     @rpc(expected_exceptions=EXPECTED)
     @once
@@ -130,193 +100,115 @@ class NotificationsService(AuditEndpoints, ServiceBase):
         return self._mark(notification_id, read=False)
 
     def _mark(self, notification_id: str, read: bool) -> dict:
-        row = self.db.get(Notification, notification_id)
-        if (row is None or self.actor is None or row.person_id != self.actor.person_id
-                or row.dropped_at is not None):  # withdrawn: as if it never was
-            raise NotFound("no such notification", code="notification.not_found")
-        row.read_at = (row.read_at or utcnow()) if read else None
+        item = domain.require_shown(self.db.get(Notification, notification_id), self.actor)
+        item.mark(read, utcnow())
         self.db.commit()
-        return NotificationView().dump(row)
+        return NotificationView().dump(item)
 
     # -- preferences ------------------------------------------------------------------------------
 
-    def _person(self) -> str:
-        if self.actor is None or not self.actor.person_id:
-            raise NotFound("only a person has notification preferences",
-                           code="preferences.person_only")
-        return self.actor.person_id
-
     @rpc(expected_exceptions=EXPECTED)
     def get_preferences(self) -> dict:
-        return preferences_view(self.db.get(PreferenceRow, self._person()))
+        return preferences_view(self.db.get(PreferenceRow, domain.require_person(self.actor)))
 
     @rpc(expected_exceptions=EXPECTED)
     @once
     def update_preferences(self, payload: dict, if_match: str | None = None) -> dict:
         """Replace the actor's preferences; ``if_match`` is the ETag (version) last read."""
-        person = self._person()
-        if not if_match:
-            raise PreconditionRequired(
-                "send If-Match with the ETag from GET /me/preferences")
-        data = load(PreferencesIn(), payload)
-        quiet = data["quiet_hours"] or {}
-        values = {"email": data["email"], "inbox_enabled": data["channels"]["inbox"],
-                  "email_enabled": data["channels"]["email"],
-                  "digest_daily": data["digest"]["daily"], "digest_hour": data["digest"]["hour"],
-                  "quiet_start": quiet.get("start"), "quiet_end": quiet.get("end"),
-                  "time_zone": data["time_zone"], "updated_at": utcnow()}
+        person = domain.require_person(self.actor)
+        tag = etags.if_match(if_match, "send If-Match with the ETag from GET /me/preferences")
+        values, now = domain.preference_values(load(PreferencesIn(), payload)), utcnow()
         with audited_work(self.db, self.actor, "update", "preferences", object_id=person,
                           subject_id=person):
             row = self.db.get(PreferenceRow, person)
-            current = row.version if row is not None else 0
-            tag = if_match.strip()
-            if tag != "*" or row is None:
-                if tag.removeprefix("W/").strip('"') != str(current):
-                    raise PreconditionFailed("the preferences changed since you read them; "
-                                             "GET them again")
+            domain.check_preferences_tag(tag, row)
             if row is None:
-                self.db.add(PreferenceRow(person_id=person, version=1, **values))
-                try:
-                    self.db.flush()
-                except IntegrityError:   # a concurrent first write won
-                    raise PreconditionFailed("the preferences changed since you read them")
+                row = PreferenceRow.first(person, values, now)
+                store.save_preferences(self.db, row, new=True)
             else:
-                changed = self.db.execute(update(PreferenceRow).where(
-                    PreferenceRow.person_id == person, PreferenceRow.version == current)
-                    .values(version=current + 1, **values)
-                    .execution_options(synchronize_session=False)).rowcount
-                if not changed:
-                    raise PreconditionFailed("the preferences changed since you read them")
-        self.db.expire_all()
-        return preferences_view(self.db.get(PreferenceRow, person))
+                row.replace(values, now)
+                store.save_preferences(self.db, row, new=False)
+        return preferences_view(row)
 
     @rpc(expected_exceptions=EXPECTED)
     @once
     def seed_contacts(self, contacts: list[dict]) -> int:
         """The platform sets contact e-mail addresses (demo seed, registry integrations)."""
-        self._require_internal()
+        domain.require_platform(self.actor)
         for contact in contacts:
             row = self.db.get(PreferenceRow, contact["person_id"])
             if row is None:
-                self.db.add(PreferenceRow(person_id=contact["person_id"],
-                                          email=contact.get("email"), version=1,
-                                          updated_at=utcnow()))
-            elif row.email != contact.get("email"):
-                row.email, row.version, row.updated_at = (contact.get("email"),
-                                                          row.version + 1, utcnow())
+                self.db.add(PreferenceRow.first(contact["person_id"],
+                                                {"email": contact.get("email")}, utcnow()))
+            else:
+                row.set_email(contact.get("email"), utcnow())
         self.db.commit()
         return len(contacts)
 
     # -- webhooks -----------------------------------------------------------------------------------
 
-    def _webhook_agency(self) -> str:
-        agency = domain.webhook_agency(self.actor)
-        if agency is None:
-            raise Forbidden("webhooks are managed by an agency administrator or an agency "
-                            f"system with the scope {domain.WEBHOOK_SCOPE}",
-                            code="webhook.not_allowed")
-        return agency
-
     @rpc(expected_exceptions=EXPECTED)
     @once(keep_answer=False)  # the secret is shown once, never stored
     def create_webhook(self, payload: dict) -> dict:
-        agency = self._webhook_agency()
-        data = load(WebhookIn(), payload)
-        allow_http = flag(self.config.get("WEBHOOK_ALLOW_HTTP"), False, "WEBHOOK_ALLOW_HTTP")
-        if data["url"].lower().startswith("http:") and not allow_http:
-            raise ValidationFailed("the request has invalid fields",
-                                   {"url": ["use https"]}, code="webhook.url_not_https")
-        refusal = TargetPolicy.from_config(self.config).registration_refusal(data["url"])
-        if refusal is not None:     # checked again, after resolution, at every delivery
-            raise ValidationFailed("the request has invalid fields", {"url": [refusal]},
-                                   code="webhook.url_refused")
-        limit = int(self.config.get("WEBHOOKS_PER_AGENCY", 10))
-        active = self.db.scalar(select(func.count()).select_from(Webhook).where(
-            Webhook.agency == agency, Webhook.active.is_(True)))
-        if active >= limit:
-            raise Conflict(f"an agency may have at most {limit} webhooks",
-                           code="webhook.limit_reached")
-        hook_id, secret = new_id(), new_secret()
+        agency = domain.require_webhook_agency(self.actor)
+        data, hook_id, secret = load(WebhookIn(), payload), new_id(), new_secret()
+        hook = Webhook.register(
+            id=hook_id, actor=self.actor, agency=agency, data=data,
+            sealed_secret=self.secrets.seal(secret, hook_id),
+            allow_http=flag(self.config.get("WEBHOOK_ALLOW_HTTP"), False, "WEBHOOK_ALLOW_HTTP"),
+            refusal=TargetPolicy.from_config(self.config).registration_refusal,
+            active=queries.active_webhook_count(self.db, agency),
+            limit=int(self.config.get("WEBHOOKS_PER_AGENCY", 10)), now=utcnow())
         with audited_work(self.db, self.actor, "create", "webhook", object_id=hook_id):
-            hook = Webhook(id=hook_id, agency=agency, agency_type=self.actor.agency_type,
-                           url=data["url"],
-                           description=data["description"],
-                           secret_ciphertext=self.secrets.seal(secret, hook_id), active=True,
-                           created_by=self.actor.ref, created_at=utcnow())
             self.db.add(hook)
         return {**WebhookView().dump(hook), "secret": secret}  # the only time it is shown
 
     @rpc(expected_exceptions=EXPECTED)
     def list_webhooks(self) -> list[dict]:
-        agency = self._webhook_agency()
-        return WebhookView(many=True).dump(self.db.scalars(select(Webhook).where(
-            Webhook.agency == agency, Webhook.active.is_(True))
-            .order_by(Webhook.created_at)).all())
+        agency = domain.require_webhook_agency(self.actor)
+        return WebhookView(many=True).dump(queries.active_webhooks(self.db, agency))
 
     def _own_webhook(self, webhook_id: str) -> Webhook:
-        agency = self._webhook_agency()
-        hook = self.db.get(Webhook, webhook_id)
-        if hook is None or hook.agency != agency or not hook.active:
-            raise NotFound("no such webhook", code="webhook.not_found")
-        return hook
+        return domain.require_own_webhook(self.db.get(Webhook, webhook_id),
+                                          domain.require_webhook_agency(self.actor))
 
     @rpc(expected_exceptions=EXPECTED)
     @once
     def delete_webhook(self, webhook_id: str) -> None:
         with audited_work(self.db, self.actor, "delete", "webhook", object_id=webhook_id):
-            hook = self._own_webhook(webhook_id)
-            hook.active, hook.deleted_at = False, utcnow()
+            self._own_webhook(webhook_id).delete(utcnow())
 
     @rpc(expected_exceptions=EXPECTED)
     def webhook_deliveries(self, webhook_id: str, limit: int = 50,
                            cursor: str | None = None) -> dict:
         """The agency's view of a webhook's deliveries (status, attempts, the error's
         category only), newest first, one page at a time."""
-        hook = self._own_webhook(webhook_id)
-        limit = bounded(limit)
-        query = newest_first(select(Delivery).where(Delivery.webhook_id == hook.id),
-                             Delivery.created_at, Delivery.id, decode_position(cursor))
-        result = position_page(self.db.scalars(query.limit(limit + 1)).all(), limit,
-                               lambda row: (row.created_at, row.id))
+        page = queries.webhook_deliveries(self.db, self._own_webhook(webhook_id).id, limit,
+                                          cursor)
         items = [{**item, "last_error": neutral_error(item["last_error"])}
-                 for item in DeliveryView(many=True).dump(result["items"])]
-        return {**result, "items": items}
+                 for item in DeliveryView(many=True).dump(page["items"])]
+        return {**page, "items": items}
 
     # -- operations ------------------------------------------------------------------------------
-
-    def _require_internal(self) -> None:
-        if self.actor is None or self.actor.kind != SERVICE:
-            raise Forbidden("only the platform may do this", code="operations.platform_only")
 
     @rpc(expected_exceptions=EXPECTED)
     def list_deliveries(self, status: str | None = None, event_id: str | None = None,
                         channel: str | None = None, limit: int = 100) -> list[dict]:
         """Operations: deliveries by status (``failed-permanent``: the dead ones), event or
         channel, newest first."""
-        self._require_internal()
-        query = select(Delivery)
-        if status:
-            query = query.where(Delivery.status == status)
-        if event_id:
-            query = query.where(Delivery.event_id == event_id)
-        if channel:
-            query = query.where(Delivery.channel == channel)
-        rows = self.db.scalars(query.order_by(Delivery.updated_at.desc())
-                               .limit(max(1, min(int(limit), 1000)))).all()
-        return DeliveryOpsView(many=True).dump(rows)
+        domain.require_platform(self.actor)
+        return DeliveryOpsView(many=True).dump(
+            queries.deliveries(self.db, status, event_id, channel, limit))
 
     @rpc(expected_exceptions=EXPECTED)
     @once
     def requeue_delivery(self, delivery_id: str) -> dict:
         """Operations: send a dead (or cancelled) delivery again, with fresh attempts."""
-        self._require_internal()
+        domain.require_platform(self.actor)
         row = self.db.get(Delivery, delivery_id)
         if row is None:
             raise NotFound("no such delivery", code="delivery.not_found")
-        if row.status not in (domain.FAILED_PERMANENT, domain.CANCELLED):
-            raise Conflict(f"the delivery is {row.status}", code="delivery.not_requeueable")
-        row.status, row.attempts, row.next_attempt_at = domain.QUEUED, 0, utcnow()
-        row.last_error, row.updated_at = None, utcnow()
+        row.requeue(utcnow())
         self.db.commit()
         self.courier.wake()
         return DeliveryOpsView().dump(row)
@@ -331,42 +223,11 @@ class NotificationsService(AuditEndpoints, ServiceBase):
     @once
     def run_reminders(self, today: str | None = None) -> dict:
         """Operations and tests: run the reminder check now (``today`` as YYYY-MM-DD)."""
-        self._require_internal()
+        domain.require_platform(self.actor)
         return self._reminders(today)
 
     def _reminders(self, today: str | None) -> dict:
-        tz = domain.zone(self.config.get("TIME_ZONE"))
-        now = utcnow()
-        today = date.fromisoformat(today) if today else now.astimezone(tz).date()
-        days_ahead = int(self.config.get("REMINDER_DAYS_AHEAD", 3))
-        window_start = datetime.combine(today, time(0), tzinfo=tz)
-        measures, meetings = store.reminder_candidates(self.db, today, days_ahead,
-                                                       window_start)
-        reminders = domain.due_reminders(today, days_ahead, measures, meetings, tz)
-        protected = store.protected_children(
-            self.db, {r.notice.context.get("child_id") for r in reminders})
-        reminders = [replace(r, notice=domain.protect(r.notice))
-                     if r.notice.context.get("child_id") in protected else r for r in reminders]
-        sent = store.already_sent(self.db, reminders)
-        self.db.rollback()
-        counts = {}
-        for reminder in reminders:
-            if (reminder.kind, reminder.object_id, reminder.due) in sent:
-                continue
-            try:
-                # insert first: of two replicas (or a restart) only one gets past here
-                self.db.add(ReminderSent(kind=reminder.kind, object_id=reminder.object_id,
-                                         due=reminder.due, event_id=reminder.event_id,
-                                         sent_at=now))
-                self.db.flush()
-                store.plan(self.db, event_id=reminder.event_id,
-                           event_type=f"reminder.{reminder.kind}",
-                           occurred_at=now.isoformat(), notices=[reminder.notice], now=now)
-                self.db.commit()
-            except IntegrityError:
-                self.db.rollback()
-                continue
-            counts[reminder.kind] = counts.get(reminder.kind, 0) + 1
+        counts = workflow.run_reminders(self.db, self.config, today)
         if counts:
             self.courier.wake()
         return counts

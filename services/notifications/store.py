@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.notifications import domain
 from services.notifications.channels import InboxChannel, Outgoing
 from services.notifications.models import (ChildFact, Delivery, LogFact, MeasureFact,
                                            MeetingFact, Notification, ParticipantFact,
                                            PreferenceRow, ReminderSent, Webhook)
+from stafett.changes import compare_and_set
+from stafett.errors import PreconditionFailed
 from stafett.events import Envelope, as_utc, utcnow
 from stafett.ids import new_id
 
@@ -305,3 +308,19 @@ def already_sent(session, reminders) -> set:
     rows = session.execute(select(ReminderSent.kind, ReminderSent.object_id, ReminderSent.due)
                            .where(ReminderSent.object_id.in_({r.object_id for r in reminders})))
     return {(kind, object_id, _date(due)) for kind, object_id, due in rows}
+
+
+# -- preferences: one version at a time --------------------------------------------------------
+
+def save_preferences(session, row: PreferenceRow, new: bool) -> None:
+    """Write a person's replaced preferences: a first row, or the row changed from the
+    version that was read (a compare-and-set); 412 if someone else wrote first."""
+    try:
+        if new:
+            session.add(row)
+            session.flush()
+            return
+    except IntegrityError:   # a concurrent first write won
+        raise PreconditionFailed("the preferences changed since you read them")
+    if not compare_and_set(session, row, PreferenceRow.version == row.version - 1):
+        raise PreconditionFailed("the preferences changed since you read them")
