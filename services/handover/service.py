@@ -283,4 +283,4 @@ class HandoverService(AuditEndpoints, ServiceBase):
 
     @property
     def flow(self) -> Workflow:
-        return Workflow(self.db, self.events, self.consent, self.logs, self.config)
+        return Workflow(self)

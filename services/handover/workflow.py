@@ -18,11 +18,13 @@ log = logging.getLogger("services.handover.service")
 
 
 class Workflow:
-    """One worker's steps, over its session (``db``), the outbox, the consent and logs
-    services' proxies and the configuration."""
+    """One worker's steps, over its session (``db``), its outbox (``events``), its proxies
+    to the consent and logs services (used as ``worker.<proxy>.<method>``, which
+    tests/unit/test_broker_access.py reads) and its configuration."""
 
-    def __init__(self, db, outbox, consent, logs, config):
-        self.db, self.outbox, self.consent, self.logs = db, outbox, consent, logs
+    def __init__(self, worker):
+        self.worker, self.db, self.outbox = worker, worker.db, worker.events
+        config = worker.config
         self.grace_days = max(0, int(config.get("HANDOVER_GRACE_DAYS", 30)))
         self.expiry_days = max(1, int(config.get("HANDOVER_EXPIRY_DAYS", 14)))
         self.youth_age = int(config.get("CONSENT_YOUTH_AGE", 15))
@@ -92,7 +94,7 @@ class Workflow:
         for child_id in {h.child_id for h in handovers if h.child_id}:
             if child_id not in answers:
                 try:
-                    answers[child_id] = self.consent.coverage(child_id)
+                    answers[child_id] = self.worker.consent.coverage(child_id)
                 except ServiceUnavailable:
                     log.warning("consent unreachable; open handovers are checked later")
                     return done
@@ -120,13 +122,13 @@ class Workflow:
                     answer.append([])
                 else:
                     self.release()
-                    answer.append(self.consent.coverage(child_id))
+                    answer.append(self.worker.consent.coverage(child_id))
             return answer[0]
         return coverage
 
     def staff(self, person_id: str) -> dict | None:
         try:
-            return self.consent.staff_member(person_id)
+            return self.worker.consent.staff_member(person_id)
         except NotFound:
             return None
 
@@ -134,7 +136,7 @@ class Workflow:
         """Whether consent still covers the requesting agency (to tell its staff); when the
         consent service cannot say, they are not told."""
         try:
-            return handover.covers_sender(self.consent.coverage(handover.child_id),
+            return handover.covers_sender(self.worker.consent.coverage(handover.child_id),
                                           date.today())
         except ServiceUnavailable:
             return False
@@ -150,7 +152,7 @@ class Workflow:
         self.release()
         application = domain.application(handover, self.grace_days)
         try:
-            self.logs.apply_handover(application.log_id, application.handover_id,
+            self.worker.logs.apply_handover(application.log_id, application.handover_id,
                                      application.new_stafettholder_person_id,
                                      application.receiving_person_ids,
                                      application.grace_days)
@@ -193,7 +195,7 @@ class Workflow:
         if not handover.child_id:
             return None
         try:
-            parties = self.consent.child_parties(handover.child_id)
+            parties = self.worker.consent.child_parties(handover.child_id)
         except (ServiceUnavailable, NotFound):
             return None
         return child_view(parties, role, handover)

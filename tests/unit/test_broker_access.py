@@ -46,9 +46,19 @@ def proxies(component) -> dict[str, str]:
             if isinstance(value, RpcProxy)}
 
 
+def is_the_worker(node) -> bool:
+    """``self`` in the service class, or ``self.worker`` in a helper the service hands
+    itself to (``services/handover/workflow.py``)."""
+    if isinstance(node, ast.Name):
+        return node.id == "self"
+    return (isinstance(node, ast.Attribute) and node.attr == "worker"
+            and isinstance(node.value, ast.Name) and node.value.id == "self")
+
+
 def calls_in_code(component) -> tuple[set[str], list[str]]:
-    """``target.method`` for every ``self.<proxy>.<method>`` in the component's package, and
-    the places where a proxy is used otherwise (which this scan could not follow)."""
+    """``target.method`` for every ``self.<proxy>.<method>`` (or ``self.worker.<proxy>.
+    <method>``) in the component's package, and the places where a proxy is used otherwise
+    (which this scan could not follow)."""
     targets = proxies(component)
     calls, unfollowed = set(), []
     for path in sorted(PACKAGES[component].rglob("*.py")):
@@ -56,7 +66,7 @@ def calls_in_code(component) -> tuple[set[str], list[str]]:
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in targets \
-                    and isinstance(node.value, ast.Name) and node.value.id == "self":
+                    and is_the_worker(node.value):
                 parent = parents.get(node)
                 if isinstance(parent, ast.Attribute) and parent.value is node:
                     calls.add(f"{targets[node.attr]}.{parent.attr}")
