@@ -220,10 +220,11 @@ class HandoverService(AuditEndpoints, ServiceBase):
         event = Envelope.from_dict(payload)
         if not first_delivery(self.db, "handover.on_consent_granted", event.event_id):
             return
+        flow = self.flow
         for handover in store.in_states(self.db, (domain.CONSENT_PENDING,),
                                         child_id=event.child_id):
             if handover.follow_consent([event.data], date.today(), utcnow()):
-                self.flow.save(handover)
+                flow.save(handover)
         self.db.commit()
 
     @reliable_event_handler("consent", "consent.withdrawn")
@@ -273,10 +274,11 @@ class HandoverService(AuditEndpoints, ServiceBase):
         event = Envelope.from_dict(payload)
         if not first_delivery(self.db, "handover.on_log_closed", event.event_id):
             return
+        flow = self.flow
         for handover in store.in_states(self.db, domain.CANCELLABLE_STATES,
                                         log_id=event.log_id):
             if handover.cancel(domain.LOG_CLOSED, utcnow()):
-                self.flow.save(handover)
+                flow.save(handover)
         self.db.commit()
 
     # -- wiring -------------------------------------------------------------------------------
