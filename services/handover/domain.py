@@ -475,10 +475,19 @@ class Handover:
         it). The action (``CHECK_APPLICATION``: for the logs service to decide), or None."""
         action = consent_action(self.status, self.covers_receiver(consents, today))
         if action == OFFER:
-            return action if self._become(AWAITING_ACCEPTANCE, now, offered_at=now) else None
+            return action if self.offer(now) else None
         if action == BACK_TO_CONSENT:
-            return action if self._become(CONSENT_PENDING, now, offered_at=None) else None
+            return action if self.request_consent(now) else None
         return action  # CHECK_APPLICATION: the logs service decides; or None
+
+    def offer(self, now: datetime) -> str | None:
+        """Consent covers the receiver: the request goes to them."""
+        return self._become(AWAITING_ACCEPTANCE, now, offered_at=now)
+
+    def request_consent(self, now: datetime) -> str | None:
+        """Consent no longer covers the receiver before acceptance: the request waits for
+        consent again, and the receiver no longer sees it."""
+        return self._become(CONSENT_PENDING, now, offered_at=None)
 
     def complete(self, now: datetime) -> str | None:
         """The logs service applied it: the receiver holds the baton."""

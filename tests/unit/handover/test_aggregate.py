@@ -176,3 +176,15 @@ def test_only_the_stafettholder_requests():
     with pytest.raises(Exception) as caught:
         domain.require_stafettholder(TEACHER, {"stafettholder_person_id": "s-other"})
     assert caught.value.code == "handover.stafettholder_only"
+
+
+def test_an_offer_goes_back_to_waiting_for_consent_and_only_from_an_offer():
+    h = handover()
+    assert h.request_consent(NOW) == domain.AWAITING_ACCEPTANCE
+    assert (h.status, h.offered_at, h.version) == (domain.CONSENT_PENDING, None, 4)
+    assert h.offer(NOW + timedelta(days=1)) == domain.CONSENT_PENDING
+    assert (h.status, h.offered_at, h.version) == (domain.AWAITING_ACCEPTANCE,
+                                                   NOW + timedelta(days=1), 5)
+    accepted = handover(domain.ACCEPTED)
+    assert accepted.request_consent(NOW) is None and accepted.offer(NOW) is None
+    assert accepted.status == domain.ACCEPTED
