@@ -53,7 +53,7 @@ from urllib.parse import quote, urlsplit, urlunsplit  # noqa: E402
 import nameko.rpc  # noqa: E402
 import requests  # noqa: E402
 import yaml  # noqa: E402
-from amqp.exceptions import AccessRefused, NotFound  # noqa: E402
+from amqp.exceptions import AccessRefused, NotFound, PreconditionFailed  # noqa: E402
 from kombu import Connection, Exchange  # noqa: E402
 from nameko.extensions import DependencyProvider  # noqa: E402
 
@@ -496,6 +496,88 @@ class Responder(nameko.rpc.Responder):
 
 
 nameko.rpc.Responder = Responder  # RpcConsumer.handle_result looks it up at each reply
+
+
+# -- RPC request queues: quorum where QUORUM_QUEUES is on -----------------------------------
+
+QUORUM = {"x-queue-type": "quorum"}
+
+
+def rpc_queue_arguments(config: dict) -> dict:
+    """The arguments an RPC request queue ``rpc-<service>`` is declared with: quorum
+    (replicated over the cluster's nodes, so losing one node loses neither the queue nor its
+    requests) where ``QUORUM_QUEUES`` is on, classic otherwise."""
+    from stafett.config import flag
+
+    return dict(QUORUM) if flag(config.get("QUORUM_QUEUES"), True, "QUORUM_QUEUES") else {}
+
+
+def existing_queue_arguments(config: dict, queue) -> dict:
+    """The arguments to declare ``queue`` with: its own, unless the queue already exists as
+    the other type (a broker that ran before the switch changed: a queue's type cannot
+    change while it exists). Then the existing type is kept, with a warning saying how to
+    move it (docs/operations.md, "Quorum queues")."""
+    wanted = dict(queue.queue_arguments or {})
+    try:
+        with connected(config, max_retries=1) as conn:
+            channel = conn.channel()
+            try:
+                queue(channel).declare()
+                return wanted
+            except PreconditionFailed as exc:
+                other = {k: v for k, v in wanted.items() if k != "x-queue-type"} \
+                    if "x-queue-type" in wanted else {**wanted, **QUORUM}
+                channel = conn.channel()  # the failed declare closed the first one
+                queue.queue_arguments = other
+                try:
+                    queue(channel).declare()
+                finally:
+                    queue.queue_arguments = wanted
+                log.warning("the queue %s exists as a %s queue, not %s; kept as it is: stop "
+                            "every consumer, delete it and start them again to change it (%s)",
+                            queue.name, other.get("x-queue-type", "classic"),
+                            wanted.get("x-queue-type", "classic"), exc)
+                return other
+    except (BrokerNotProvisioned, BrokerTlsRefused):
+        raise
+    except Exception as exc:  # the broker is away: nameko's consumer retries, as declared
+        log.warning("could not check the queue %s (%s: %s); declaring it as configured",
+                    queue.name, type(exc).__name__, exc)
+        return wanted
+
+
+_nameko_rpc_consumer_setup = getattr(nameko.rpc.RpcConsumer.setup, "stafett_original",
+                                     nameko.rpc.RpcConsumer.setup)
+
+
+def _rpc_consumer_setup(self):
+    """nameko's ``RpcConsumer.setup`` (one per container, shared by its ``@rpc`` methods),
+    its request queue declared with ``rpc_queue_arguments``."""
+    declared = self.queue is None
+    _nameko_rpc_consumer_setup(self)
+    if declared:
+        config = self.container.config
+        self.queue.queue_arguments = rpc_queue_arguments(config)
+        self.queue.queue_arguments = existing_queue_arguments(config, self.queue)
+
+
+_rpc_consumer_setup.stafett_original = _nameko_rpc_consumer_setup
+nameko.rpc.RpcConsumer.setup = _rpc_consumer_setup
+
+
+# -- RPC reply queues: transient, so a caller re-declares its own on any node ---------------
+
+def reply_queue(name: str, exchange, routing_key: str, arguments: dict):
+    """A caller's reply queue: not durable, deleted with its consumer. A durable classic
+    queue whose node is down cannot be declared again ("home node ... is down") until the
+    node returns; a transient one goes with its node, and the caller, reconnected to another
+    node, declares it afresh there. Replies in flight when it went are lost: the caller
+    times out (503), and its retry, under the same request key, is answered from the
+    service's record (``stafett.request_keys``)."""
+    from kombu import Queue
+
+    return Queue(name, exchange=exchange, routing_key=routing_key, durable=False,
+                 auto_delete=True, queue_arguments=arguments)
 
 
 class RpcExchange(DependencyProvider):

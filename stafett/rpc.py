@@ -15,11 +15,10 @@ be able to bind a queue of its own with them and read their replies.
 from __future__ import annotations
 
 import eventlet
-from kombu import Queue
 from nameko.exceptions import UnknownService
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
 
-from stafett.broker import reply_routing_key
+from stafett.broker import reply_queue, reply_routing_key
 from stafett.errors import ServiceUnavailable, unavailable
 
 
@@ -30,8 +29,8 @@ class ScopedReplyListener(ReplyListener):
         super().setup()
         self.routing_key = reply_routing_key(self.container.service_name, self.routing_key)
         queue = self.queue
-        self.queue = Queue(queue.name, exchange=queue.exchange, routing_key=self.routing_key,
-                           queue_arguments=queue.queue_arguments)
+        self.queue = reply_queue(queue.name, queue.exchange, self.routing_key,
+                                 queue.queue_arguments)
 
 
 class TimeoutMethodProxy(MethodProxy):

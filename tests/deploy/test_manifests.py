@@ -25,6 +25,7 @@ import yaml
 from nameko.events import EventHandler
 from nameko.rpc import Rpc
 
+from stafett.broker import rpc_queue_arguments
 from stafett.config import component_config
 from stafett.run import COMPONENTS, service_class
 from tests.support.deploy import (CRDS, GID, K8S, OVERLAYS, REPO, UID, Dockerfile, crd_schemas,
@@ -535,11 +536,12 @@ def test_the_topology_operator_declares_the_queues_as_the_services_do(overlay):
     rpc = {f"rpc-{c}" for c in SERVICES if has_rpc(c)}
     assert rpc <= set(queues)
     for name in rpc:
-        # exactly nameko's declaration (durable, classic, no arguments), else its own
-        # declaration would fail with PRECONDITION_FAILED
+        # exactly the services' declaration with QUORUM_QUEUES=true (durable, quorum, no
+        # other arguments), else their own would fail with PRECONDITION_FAILED
         spec = queues[name]
         assert spec["durable"] is True and spec.get("autoDelete", False) is False, name
-        assert "type" not in spec and "arguments" not in spec, name
+        assert spec["type"] == "quorum" and "arguments" not in spec, name
+        assert rpc_queue_arguments({"QUORUM_QUEUES": "true"}) == {"x-queue-type": "quorum"}
     (policy,) = [p for p in by_kind(objects, "Policy")
                  if p["spec"]["name"] == "stafett-event-queues"]
     work = {q for c in COMPONENTS for q in event_queues(c)}
