@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test unit integration e2e deploy-tests browser services bench clean
+.PHONY: run test unit integration e2e deploy-tests browser services bench clean cluster faults
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ browser: $(STAMP) services
 
 services:
 	@scripts/ensure-services.sh
+
+# a three-node RabbitMQ cluster, two replicas of everything behind HAProxy (loopback only)
+cluster: $(STAMP) services
+	$(PY) -m stafett.dev.cluster
+
+# the fault suite against its own cluster: one row per fault (docs/operations.md)
+faults: $(STAMP) services
+	$(PY) -m stafett.dev.faults
 
 bench: $(STAMP) services
 	$(PY) bench/run_all.py $(BENCH_ARGS)

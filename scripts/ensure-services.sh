@@ -41,6 +41,12 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   apt_install --no-install-recommends prometheus || echo "could not install prometheus: the rule tests will fail" >&2
 fi
 
+# make cluster / make faults put Debian's HAProxy in front of the gateways and broker nodes
+if ! command -v haproxy >/dev/null; then
+  echo "installing Debian's haproxy for make cluster"
+  apt_install haproxy || echo "could not install haproxy: make cluster will fail" >&2
+fi
+
 # The web client's browser tests (tests/browser) drive Debian's Chromium; never a browser
 # download. If it cannot be installed the other tests still run, and those fail, loudly.
 if [ ! -x /usr/bin/chromium ]; then
