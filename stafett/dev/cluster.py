@@ -213,7 +213,9 @@ class Haproxy:
         self.process: subprocess.Popen | None = None
 
     def config(self) -> str:
-        lines = ["global", "  maxconn 512", "defaults", "  timeout connect 2s",
+        lines = ["global", "  maxconn 512",
+                 f"  stats socket {self.folder / 'haproxy.sock'} mode 600 level admin",
+                 "defaults", "  timeout connect 2s",
                  "  timeout client 120s", "  timeout server 120s", "  retries 2",
                  "  option redispatch",
                  "frontend gateways", f"  bind 127.0.0.1:{self.http_port}", "  mode http",
@@ -244,6 +246,17 @@ class Haproxy:
         self.process = subprocess.Popen(["haproxy", "-db", "-f", str(path)], stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         wait_until(lambda: port_open(self.http_port), 20, "HAProxy to listen")
+
+    def command(self, line: str) -> str:
+        """A command on HAProxy's admin socket (``shutdown sessions server b/s``, ...)."""
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.folder / "haproxy.sock"))
+            sock.sendall(line.encode() + b"\n")
+            chunks = []
+            while chunk := sock.recv(4096):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -315,14 +328,19 @@ class Components:
     replicas: int = 2
     extra_env: dict = field(default_factory=dict)
     module: str = "stafett.run"        # what runs a component (tests swap it)
+    smtp_port: int = 0
     supervisor: Supervisor | None = None
+
+    #: picks each replica's port (tests: their shard's free ports); else base_port upwards
+    pick_port: object = None
 
     def __post_init__(self):
         self.list = []
         port = self.base_port
         for component in (*SERVICES, "gateway"):
             for i in range(self.replicas):
-                self.list.append(Replica(f"{component}-{i + 1}", component, port))
+                chosen = self.pick_port() if self.pick_port else port
+                self.list.append(Replica(f"{component}-{i + 1}", component, chosen))
                 port += 1
 
     def replica(self, name: str) -> Replica:
@@ -338,7 +356,7 @@ class Components:
                    AMQP_URI=self.amqp_uris[component], QUORUM_QUEUES="true",
                    MAX_WORKERS="4", GATEWAY_MAX_WORKERS="16", RPC_TIMEOUT="5",
                    OUTBOX_POLL_SECONDS="0.5", METRICS_HTTP="", LOG_LEVEL="WARNING",
-                   SMTP_PORT=str(self.base_port - 1),
+                   SMTP_PORT=str(self.smtp_port or self.base_port - 1),
                    PUBLIC_URL=f"http://127.0.0.1:{replica.port}")
         env[ENV_PORT[component]] = f"127.0.0.1:{replica.port}"
         env[ENV_DATABASE[component]] = self.database_urls[component]
