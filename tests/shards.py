@@ -32,6 +32,8 @@ COSTS = (("browser", 9.0), ("platform", 6.0), ("container_factory", 4.0),
          ("amqp_uri", 3.0), ("broker", 3.0), ("postgres_url", 1.5))
 #: whole folders whose tests start processes of their own (pods, images, Prometheus)
 FOLDER_COSTS = {"deploy": 6.0}
+#: single files far heavier than their fixtures say (each test starts its own processes)
+FILE_COSTS = {"tests/e2e/test_faults.py": 80.0}
 UNIT_COST = 0.03
 
 
@@ -44,6 +46,9 @@ def parse(value: str) -> tuple[int, int]:
 
 
 def cost(item) -> float:
+    for path, seconds in FILE_COSTS.items():
+        if str(item.path).endswith(path):
+            return seconds
     names = set(getattr(item, "fixturenames", ()))
     for fixture, seconds in COSTS:
         if fixture in names:

@@ -223,7 +223,7 @@ class Haproxy:
                  "backend gateways", "  mode http", "  balance roundrobin",
                  "  option httpchk GET /healthz",
                  # a request that reached a gateway is never sent again to the other one
-                 "  retry-on conn-failure empty-response"]
+                 "  retry-on conn-failure"]
         lines += [f"  server gw{i + 1} 127.0.0.1:{port} check inter 1s fall 2 rise 1"
                   for i, port in enumerate(self.gateway_ports)]
         if self.broker_port:
