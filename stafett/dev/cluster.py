@@ -458,9 +458,11 @@ class Platform:
     BROKER_PORT = 5680   # HAProxy -> the broker nodes
     COMPONENT_PORT = 8191
 
-    def __init__(self, folder: Path = CLUSTER_DIR, replicas: int = 2):
+    def __init__(self, folder: Path = CLUSTER_DIR, replicas: int = 2,
+                 extra_env: dict | None = None):
         self.folder = folder
         self.replicas = replicas
+        self.extra_env = dict(extra_env or {})
         self.rabbit = RabbitCluster(folder)
         self.haproxy: Haproxy | None = None
         self.components: Components | None = None
@@ -497,7 +499,8 @@ class Platform:
         ensure_dev_keys(self.folder)
         self.sink = start_mail_sink(self.folder, self.COMPONENT_PORT - 1)
         self.components = Components(self.folder, uris, self.database_urls,
-                                     self.COMPONENT_PORT, self.replicas)
+                                     self.COMPONENT_PORT, self.replicas,
+                                     extra_env=self.extra_env)
         say(f"Starter {self.replicas} kopier av hver tjeneste og gateway ...")
         self.components.start()
         wait_until(lambda: _ok(self.url + "/healthz"), 30, "HAProxy to reach a gateway")
