@@ -7,7 +7,8 @@ with the same key on 502/503/504/409/429, a timeout or a lost connection, for at
 and healed. When the workload ends the checker waits (at most ``SETTLE`` seconds) for every
 acknowledged measure's event to reach the notifications service, then compares:
 
-- acknowledged: operations answered 201 (or replayed 200);
+- acknowledged: operations answered 201 (or replayed 200); the workload goes on past
+  ``FAULT_OPS`` until the fault is healed (at most ten times as many);
 - lost: acknowledged, but no row in the logs database;
 - dup: operations whose measure is in the database more than once (effects), and measures
   with more than one ``log.measure_added`` event handled by notifications (notifications);
@@ -63,6 +64,7 @@ class Workload:
         self._next = 0
         self._lock = threading.Lock()
         self.threads: list[threading.Thread] = []
+        self.healed = threading.Event()
 
     def body(self, title: str) -> dict:
         today = date.today()
@@ -71,8 +73,11 @@ class Workload:
                 "evaluate_by": (today + timedelta(days=21)).isoformat()}
 
     def _take(self) -> int | None:
+        """The next operation: ``ops`` of them, and more (at most ``10 * ops``) until the
+        fault is healed, so a slow fault never strikes an idle platform."""
         with self._lock:
-            if self._next >= self.ops:
+            if self._next >= self.ops * 10 or (self._next >= self.ops and
+                                                self.healed.is_set()):
                 return None
             self._next += 1
             return self._next
@@ -378,8 +383,11 @@ def run_fault(platform, faults: Faults, target: dict, name: str, ops: int,
     while workload.answered() < max(1, ops // 5) and time.monotonic() - start < 60:
         time.sleep(0.1)
     injected = time.monotonic()
-    if name != "none":
-        faults.run(name)
+    try:
+        if name != "none":
+            faults.run(name)
+    finally:
+        workload.healed.set()
     workload.join(op_deadline + ops * 2)
     times = sorted(t for t in workload.outcome.ack_times if t >= injected)
     points = [injected] + times

@@ -90,7 +90,7 @@ def test_three_faults_lose_nothing_and_do_nothing_twice(amqp_uri, tmp_path):
     rows = short_run(amqp_uri, tmp_path, "stafett.run", "on")
     for row in rows:
         check = row.check
-        assert check.acked == OPS, (row.fault, row.cells())
+        assert check.acked >= OPS and check.never_acked == 0, (row.fault, row.cells())
         assert (check.lost, check.dup_effects, check.dup_notifications) == (0, 0, 0), \
             (row.fault, row.cells())
         assert check.stuck() == [], (row.fault, row.cells())
