@@ -3,7 +3,7 @@
 A client that retries a POST after a timeout sends the same ``Idempotency-Key``: the
 first response is stored and replayed (``Idempotent-Replayed: true``); the same key with
 a different body is refused with 422; a key whose first request is still running gets
-409 while its lease lasts (``IDEMPOTENCY_LEASE_SECONDS``, 60). Keys are scoped to the
+409 while its lease lasts (``IDEMPOTENCY_LEASE_SECONDS``, 15). Keys are scoped to the
 caller (issuer and subject) and the route, and kept for ``IDEMPOTENCY_TTL_HOURS`` (24).
 
 The scoped key is also the request key of every RPC the request makes
@@ -101,7 +101,7 @@ def idempotent(route):
             session.commit()
             record = None
         now = utcnow()
-        lease = timedelta(seconds=float(self.config.get("IDEMPOTENCY_LEASE_SECONDS", 60)))
+        lease = timedelta(seconds=float(self.config.get("IDEMPOTENCY_LEASE_SECONDS", 15)))
         if record is not None:
             if record.request_hash != request_hash:
                 raise ValidationFailed("this Idempotency-Key was used with another body",
