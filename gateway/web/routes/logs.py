@@ -62,7 +62,8 @@ class LogPages:
         return self._web_render(request, "log.html", status,
                                 title=f"Stafettloggen til {view['child_name']}",
                                 log=view, more_timeline=latest["next_cursor"] is not None,
-                                baton=baton or fd.take_baton_form(log_view["version"]),
+                                # the family's view carries no version: it cannot take the baton
+                                baton=baton or fd.take_baton_form(log_view.get("version")),
                                 active="logger")
 
     @page("POST", "/logger/<log_id>/stafettpinne")
