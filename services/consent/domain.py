@@ -13,7 +13,8 @@ from datetime import date, timedelta
 from services.consent.identity_numbers import age_on
 from stafett.actor import CITIZEN, SERVICE, STAFF, Actor
 from stafett.config import comma_list
-from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed, coded
+from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
+                            PreconditionRequired, ValidationFailed, coded)
 
 AGENCY_TYPES = ("kindergarten", "school", "health_station", "ppt", "child_welfare", "nav",
                 "bup", "other")
@@ -229,9 +230,152 @@ def no_longer_covered(ended, others, agencies, today: date) -> list[str]:
                                for c in in_force)})
 
 
+def check_grant(data: dict, recording_staff: Actor | None, party: str, child_id: str,
+                guardian_ids, known_agencies: set[str], open_consents, agency_of,
+                today: date, policy: ConsentPolicy) -> tuple[date, date]:
+    """May this consent be granted as asked? Answers its validity period.
+
+    ``recording_staff``: the staff member recording a signed paper form (None: given
+    digitally by those who consent); ``agency_of(person_id)``: the organisation number of
+    the agency of whoever recorded a consent being replaced."""
+    if recording_staff is not None:
+        if data["paper"] is None:
+            raise ValidationFailed("staff record consent from a signed paper form",
+                                   {"paper": ["required when staff record consent"]},
+                                   code="consent.paper_required")
+        check_signatories(data["paper"]["signed_by"], party, child_id, guardian_ids, policy)
+    scope = data["scope"]
+    check_scope(scope["agencies"], scope["agency_types"], known_agencies)
+    if recording_staff is not None and not covers(scope["agencies"], scope["agency_types"],
+                                                  recording_staff.agency,
+                                                  recording_staff.agency_type):
+        raise ValidationFailed("staff record consent only for their own agency",
+                               {"scope": ["must cover the recording staff's agency"]},
+                               code="consent.scope_misses_own_agency")
+    start, end = validity(data["valid_from"], data["valid_until"], today, policy)
+    check_no_overlap(start, end, open_consents, data["supersedes"])
+    if recording_staff is not None and data["supersedes"]:
+        replaced = next(c for c in open_consents if c.id == data["supersedes"])
+        check_paper_may_replace(replaced, agency_of(replaced.recorded_by),
+                                recording_staff.agency)
+    return start, end
+
+
+# -- need to know -----------------------------------------------------------------------------
+
+def covered_now(open_consents, agency: str | None, agency_type: str | None,
+                today: date) -> bool:
+    """Does a consent in force today cover this agency?"""
+    return any(is_in_force(c, today) and covers(c.scope_agencies, c.scope_agency_types,
+                                                agency, agency_type) for c in open_consents)
+
+
+def staff_need_to_know(actor: Actor, open_consents, today: date, takes_part) -> bool:
+    """Staff see a child's consents only with a need to know: while a consent covers their
+    agency, if they take part in the child's log (``takes_part()``, asked only then) or
+    recorded one of its open paper consents."""
+    if not (actor.kind == STAFF and actor.person_id):
+        return False
+    if not covered_now(open_consents, actor.agency, actor.agency_type, today):
+        return False
+    return (any(c.recorded_by == actor.person_id for c in open_consents)
+            or bool(takes_part()))
+
+
+def citizen_may_read(actor: Actor, child_id: str, birth_date: date | None,
+                     guardian_ids, today: date, policy: "ConsentPolicy") -> bool:
+    """A citizen (at the policy's level) reads a child's consents as one of its guardians,
+    or as the child itself from the age it sees its own case."""
+    require_citizen_high(actor, policy)
+    if actor.person_id in set(guardian_ids):
+        return True
+    return actor.person_id == child_id and sees_own_case(birth_date, today, policy)
+
+
+# -- a consent's behaviour -------------------------------------------------------------------
+
+def check_version(expected, current: int, required: bool) -> None:
+    """If-Match: ``required`` refuses a missing version; a stale one is always refused."""
+    if expected is None:
+        if required:
+            raise PreconditionRequired("send If-Match with the version you last read")
+        return
+    if int(expected) != current:
+        raise PreconditionFailed("the consent changed since you read it")
+
+
+class ConsentBehaviour:
+    """What a consent does to itself: it guards its own state and bumps its own version.
+    Mixed into the table's row class (``models.Consent``); any object with the same
+    attributes works, so the rules are tested without a database."""
+
+    @classmethod
+    def grant(cls, *, id: str, child_id: str, party: str, approvals: set[str],
+              guardian_ids, policy: "ConsentPolicy", scope: dict, purpose: str,
+              start: date, end: date, paper: dict | None, recorded_by: str | None,
+              supersedes: str | None, now):
+        """A new consent: active once those who consent all have (by the policy)."""
+        return cls(id=id, child_id=child_id, consenting_party=party,
+                   status=status_after_approvals(party, approvals, child_id, guardian_ids,
+                                                 policy),
+                   scope_agencies=scope["agencies"], scope_agency_types=scope["agency_types"],
+                   purpose=purpose, valid_from=start, valid_until=end,
+                   method="paper" if paper else "digital", granted_by=sorted(approvals),
+                   paper_kind=paper["kind"] if paper else None,
+                   paper_reference=paper["reference"] if paper else None,
+                   recorded_by=recorded_by, supersedes_id=supersedes, created_at=now,
+                   version=1)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ACTIVE
+
+    def approve(self, person_id: str, guardian_ids, policy: "ConsentPolicy", today: date,
+                expected_version) -> bool:
+        """A further guardian adds their consent (If-Match required). True when this made
+        it active; then it is valid from today at the earliest."""
+        check_version(expected_version, self.version, required=True)
+        if self.status != PENDING:
+            raise Conflict(f"the consent is {self.status}, not pending",
+                           code="consent.not_pending")
+        approvals = set(self.granted_by) | {person_id}
+        self.granted_by = sorted(approvals)
+        self.version += 1
+        self.status = status_after_approvals(self.consenting_party, approvals, self.child_id,
+                                             guardian_ids, policy)
+        if self.status == ACTIVE and self.valid_from < today:
+            self.valid_from = today
+        return self.status == ACTIVE
+
+    def withdraw(self, by: str, now, expected_version=None) -> bool:
+        """Withdrawn by one of those who consent. If-Match optional: withdrawing is never
+        harder than granting; a stale version is refused. True if it was active."""
+        check_version(expected_version, self.version, required=False)
+        if self.status not in OPEN_STATES:
+            raise Conflict(f"the consent is already {self.status}",
+                           code="consent.already_ended")
+        return self._end(WITHDRAWN, by, now)
+
+    def supersede(self, by: str, now) -> bool:
+        """Replaced by a newer consent (which may cover less). True if it was active."""
+        return self._end(SUPERSEDED, by, now)
+
+    def expire(self, now) -> bool:
+        """Past its last day. True if it was active."""
+        return self._end(EXPIRED, EXPIRED_BY, now)
+
+    def _end(self, status: str, by: str, now) -> bool:
+        was_active = self.status == ACTIVE
+        self.status, self.ended_at, self.ended_by = status, now, by
+        self.version += 1
+        return was_active
+
+
 # -- expiry ----------------------------------------------------------------------------------
 
 EXPIRE, WARN = "expire", "warn"
+#: who ended an expired consent (``ended_by``)
+EXPIRED_BY = "consent:expiry"
 
 
 def expiry_action(consent, today: date, policy: ConsentPolicy) -> str | None:

@@ -47,3 +47,18 @@ def guardianship_data(added, removed, current, notify_person_ids, protected: boo
     return {"added_guardian_ids": sorted(added), "removed_guardian_ids": sorted(removed),
             "guardian_ids": sorted(current), "notify_person_ids": list(notify_person_ids),
             "protected": bool(protected)}
+
+
+def of_registration(done, told: list[str]) -> list[tuple[str, dict]]:
+    """What a registration from the population register tells (``store.Registration``):
+    the first one that the child is registered; a later one a change of guardianship
+    (``told``: who hears of it), else a change of protection; else nothing."""
+    if done.first:
+        return [(CHILD_REGISTERED, {"guardian_ids": sorted(done.current),
+                                    "protected": done.protected})]
+    if done.added or done.removed:
+        return [(GUARDIANSHIP_CHANGED, guardianship_data(done.added, done.removed, done.current,
+                                                         told, done.protected))]
+    if done.protected != done.protected_before:
+        return [(PROTECTION_CHANGED, {"protected": done.protected})]
+    return []

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 
 from services.consent.models import Person
 from services.consent.protection import PARTS, NumberProtector
-from stafett.errors import Conflict
+from stafett.errors import Conflict, ValidationFailed
 from stafett.secrets import FIRST_KEY_ID, KeyringError
 
 
@@ -98,3 +98,17 @@ def retire(session, numbers: NumberProtector) -> dict:
     return {**status(session, numbers),
             "retired_now": [k for k in ring.active if k != ring.current],
             "removed_files": removed}
+
+
+def action(name: str, batch_size: int = 500):
+    """The step ``name`` of a rotation as ``(session, numbers) -> dict``: ``status``,
+    ``begin`` (a new current key), ``step`` (re-seal one batch of at most ``batch_size``
+    rows), ``retire`` (the old keys, once no row needs them)."""
+    actions = {"status": status, "begin": begin, "retire": retire,
+               "step": lambda session, numbers: step(session, numbers, batch_size)}
+    if name not in actions or not isinstance(batch_size, int) or not 1 <= batch_size <= 10000:
+        raise ValidationFailed("unknown action or batch size",
+                               {"action": [f"one of {sorted(actions)}"],
+                                "batch_size": ["1 to 10000"]},
+                               code="number_keys.unknown_action")
+    return actions[name]

@@ -7,6 +7,7 @@ from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, S
                         Text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.consent.domain import ConsentBehaviour
 from stafett.db import UtcDateTime
 
 
@@ -69,7 +70,7 @@ class GuardianshipChange(Base):
     requested_by: Mapped[str] = mapped_column(String(80))
 
 
-class Consent(Base):
+class Consent(Base, ConsentBehaviour):
     __tablename__ = "consents"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     child_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
