@@ -310,21 +310,24 @@ class ConsentBehaviour:
     attributes works, so the rules are tested without a database."""
 
     @classmethod
-    def grant(cls, *, id: str, child_id: str, party: str, approvals: set[str],
-              guardian_ids, policy: "ConsentPolicy", scope: dict, purpose: str,
-              start: date, end: date, paper: dict | None, recorded_by: str | None,
-              supersedes: str | None, now):
-        """A new consent: active once those who consent all have (by the policy)."""
+    def grant(cls, id: str, child_id: str, party: str, data: dict, by: Actor,
+              guardian_ids, period: tuple[date, date], policy: "ConsentPolicy", now):
+        """A new consent (``data`` passed ``check_grant``, which gave ``period``): given
+        digitally by a citizen (``by``), or recorded by staff (``by``) from a paper form
+        its signatories signed; active once those who consent all have (by the policy)."""
+        paper = data["paper"] if by.kind == STAFF else None
+        approvals = set(paper["signed_by"]) if paper else {by.person_id}
         return cls(id=id, child_id=child_id, consenting_party=party,
                    status=status_after_approvals(party, approvals, child_id, guardian_ids,
                                                  policy),
-                   scope_agencies=scope["agencies"], scope_agency_types=scope["agency_types"],
-                   purpose=purpose, valid_from=start, valid_until=end,
+                   scope_agencies=data["scope"]["agencies"],
+                   scope_agency_types=data["scope"]["agency_types"],
+                   purpose=data["purpose"], valid_from=period[0], valid_until=period[1],
                    method="paper" if paper else "digital", granted_by=sorted(approvals),
                    paper_kind=paper["kind"] if paper else None,
                    paper_reference=paper["reference"] if paper else None,
-                   recorded_by=recorded_by, supersedes_id=supersedes, created_at=now,
-                   version=1)
+                   recorded_by=by.person_id if paper else None,
+                   supersedes_id=data["supersedes"], created_at=now, version=1)
 
     @property
     def is_active(self) -> bool:

@@ -49,16 +49,16 @@ def guardianship_data(added, removed, current, notify_person_ids, protected: boo
             "protected": bool(protected)}
 
 
-def of_registration(done, told: list[str]) -> list[tuple[str, dict]]:
+def of_registration(done) -> list[tuple[str, dict]]:
     """What a registration from the population register tells (``store.Registration``):
     the first one that the child is registered; a later one a change of guardianship
-    (``told``: who hears of it), else a change of protection; else nothing."""
+    (to ``done.told``), else a change of protection; else nothing."""
     if done.first:
         return [(CHILD_REGISTERED, {"guardian_ids": sorted(done.current),
                                     "protected": done.protected})]
     if done.added or done.removed:
         return [(GUARDIANSHIP_CHANGED, guardianship_data(done.added, done.removed, done.current,
-                                                         told, done.protected))]
+                                                         done.told, done.protected))]
     if done.protected != done.protected_before:
         return [(PROTECTION_CHANGED, {"protected": done.protected})]
     return []

@@ -6,25 +6,22 @@ import logging
 from datetime import date
 from pathlib import Path
 
-from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.consent import domain, events, keys
+from services.consent import domain, events, identities, keys
 from services.consent.fhir import consent_resource
 from services.consent.gauges import refresh_gauges
-from services.consent import identities
-from services.consent.identity_numbers import InvalidOrganisationNumber, validate_org_number
-from services.consent.models import Agency, Consent, Person
+from services.consent.models import Consent, Person
 from services.consent.protection import NumberProtector
 from services.consent.register import from_config as register_from_config
 from services.consent.schemas import AgencyIn, AgencyOut, ConsentIn, ConsentOut, StaffIn
-from services.consent.store import Store
+from services.consent.store import FromConfig, Store
 from stafett.actor import SERVICE, STAFF
-from stafett.audit import audited_work, record_access
+from stafett.audit import audited_work
 from stafett.contracts import load
 from stafett.db import Database
-from stafett.errors import EXPECTED, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from stafett.errors import EXPECTED, Forbidden, ServiceUnavailable
 from stafett.events import Outbox, utcnow
 from stafett.gauges import ScrapeGauges
 from stafett.ids import new_id
@@ -35,19 +32,6 @@ from stafett.transparency import AuditEndpoints
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class FromConfig(DependencyProvider):
-    """One object made from configuration at start (``make(config)``), shared by workers."""
-
-    def __init__(self, make):
-        self.make = make
-
-    def setup(self):
-        self.made = self.make(self.container.config)
-
-    def get_dependency(self, worker_ctx):
-        return self.made
 
 
 class ConsentService(AuditEndpoints, ServiceBase):
@@ -74,8 +58,7 @@ class ConsentService(AuditEndpoints, ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def resolve_citizen(self, purpose: str, payload: dict) -> dict:
-        """The only RPC whose body carries a national identity number: resolve one to a
-        person id (``{"person_id": id or None}``), by purpose (identities.py)."""
+        """The only RPC whose body carries a national identity number (identities.py)."""
         return identities.resolve_citizen(self.store, purpose, payload)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -89,17 +72,8 @@ class ConsentService(AuditEndpoints, ServiceBase):
     @once
     def register_agency(self, payload: dict) -> dict:
         domain.require_internal(self.actor)
-        data = load(AgencyIn(), payload)
-        try:
-            data["org_number"] = validate_org_number(data["org_number"])
-        except InvalidOrganisationNumber as exc:
-            raise ValidationFailed("invalid organisation number", {"org_number": [str(exc)]},
-                                   code="org_number.invalid")
-        agency = self.store.agency_or_none(data["org_number"])
-        if agency is None:
-            agency = Agency(id=new_id(), **data)
-            self.db.add(agency)
-            self.db.commit()
+        agency = self.store.register_agency(load(AgencyIn(), payload))
+        self.db.commit()
         return AgencyOut().dump(agency)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -125,26 +99,18 @@ class ConsentService(AuditEndpoints, ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     @once
     def register_child(self, child_id: str) -> dict:
-        """Register (or refresh) a child from the population register: name, birth date,
-        protective code and parental responsibility, in one transaction, never from a
-        request. A refresh that finds no change changes nothing; a change of guardianship
-        is kept in its history, audited and told (``consent.guardianship_changed``)."""
+        """Register (or refresh) a child from the population register, never from a request
+        (store.register_child); a change of guardianship is audited and told."""
         actor, store = self.actor, self.store
         if not (actor and actor.kind == SERVICE):
             domain.require_staff(actor)
         with audited_work(self.db, actor, "register", "child", child_id,
                           subject_id=child_id) as work:
-            done = store.register_child(child_id, work)
-            told = domain.told_of_guardianship_change(done.previous, done.current, child_id,
-                                                      done.child.birth_date, date.today(),
-                                                      self.policy)
-            for event_type, data in events.of_registration(done, told):
+            done = store.register_child(child_id, work, date.today(), self.policy)
+            for event_type, data in events.of_registration(done):
                 self.events.emit(self.db, event_type, child_id=child_id, data=data)
             if (done.added or done.removed) and not done.first:
-                record_access(self.db, actor, action="change_guardianship",
-                              object_type="guardianship", object_id=child_id,
-                              subject_id=child_id, outcome="allowed",
-                              reason="population register", protected=work.protected)
+                store.record_guardianship_change(child_id, work.protected)
             store.flush_registration()
         return store.child_out(done.child)
 
@@ -163,8 +129,7 @@ class ConsentService(AuditEndpoints, ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def find_child(self, child_id: str) -> dict:
-        """Staff look up a child they found by national id (``resolve_citizen``, purpose
-        ``search``). Names in a protected case only to those with a direct role in it."""
+        """Staff look up a child they found by national id (``resolve_citizen``: search)."""
         domain.require_staff(self.actor)
         store = self.store
         with audited_work(self.db, self.actor, "search", "child", child_id,
@@ -185,9 +150,8 @@ class ConsentService(AuditEndpoints, ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def child_parties(self, child_id: str) -> dict:
-        """The child and its guardians with parental responsibility (for the logs and
-        handover services), and whether the case is protected: then whoever shows it
-        shows names only to those with a direct role, and nothing that locates them."""
+        """The child, its guardians with parental responsibility and whether the case is
+        protected (names then only to a direct role): for the logs and handover services."""
         result = self.store.child_parties(self.store.child(child_id))
         self.db.rollback()
         return result
@@ -204,8 +168,8 @@ class ConsentService(AuditEndpoints, ServiceBase):
     def grant_consent(self, child_id: str, payload: dict) -> dict:
         """Guardians (or the youth) consent digitally; staff record a signed paper form."""
         actor, store, today, policy = self.actor, self.store, date.today(), self.policy
-        paper_recorded = actor is not None and actor.kind == STAFF
-        if paper_recorded:
+        staff = actor if actor is not None and actor.kind == STAFF else None  # a paper form
+        if staff:
             domain.require_staff(actor)
         else:
             domain.require_citizen_high(actor, policy)
@@ -213,21 +177,14 @@ class ConsentService(AuditEndpoints, ServiceBase):
             child = store.child(child_id)
             guardian_ids = store.guardian_ids(child.id)
             party = domain.consenting_party(child.birth_date, today, policy)
-            if not paper_recorded:  # who may consent is decided before the body is read
+            if not staff:  # who may consent is decided before the body is read
                 domain.check_may_consent(actor.person_id, party, child.id, guardian_ids, policy)
             data = load(ConsentIn(), payload)
-            open_consents = store.open_consents(child.id)
-            start, end = domain.check_grant(
-                data, actor if paper_recorded else None, party, child.id, guardian_ids,
-                store.org_numbers(), open_consents, store.agency_of, today, policy)
-            consent = Consent.grant(
-                id=new_id(), child_id=child.id, party=party, guardian_ids=guardian_ids,
-                approvals=set(data["paper"]["signed_by"]) if paper_recorded
-                else {actor.person_id}, policy=policy, scope=data["scope"],
-                purpose=data["purpose"], start=start, end=end,
-                paper=data["paper"] if paper_recorded else None,
-                recorded_by=actor.person_id if paper_recorded else None,
-                supersedes=data["supersedes"], now=utcnow())
+            start, end = domain.check_grant(data, staff, party, child.id, guardian_ids,
+                                            store.org_numbers(), store.open_consents(child.id),
+                                            store.agency_of, today, policy)
+            consent = Consent.grant(new_id(), child.id, party, data, actor, guardian_ids,
+                                    (start, end), policy, utcnow())
             self.db.add(consent)
             work.object_id = consent.id
             if consent.is_active:
@@ -261,11 +218,12 @@ class ConsentService(AuditEndpoints, ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def get_consent(self, consent_id: str) -> dict:
-        return ConsentOut().dump(self._readable(consent_id, "read"))
+        return ConsentOut().dump(self.store.readable(consent_id, "read", date.today(), self.policy))
 
     @rpc(expected_exceptions=EXPECTED)
     def consent_fhir(self, consent_id: str) -> dict:
-        return consent_resource(self._readable(consent_id, "export_fhir"))
+        return consent_resource(self.store.readable(consent_id, "export_fhir", date.today(),
+                                                    self.policy))
 
     @rpc(expected_exceptions=EXPECTED)
     @once
@@ -289,62 +247,41 @@ class ConsentService(AuditEndpoints, ServiceBase):
     def check_expiry(self) -> dict:
         """Warn before a consent's last day and expire it after; each exactly once, also
         with several replicas (every change is a compare-and-set on the row)."""
-        store, today = self.store, date.today()
-        counts = {domain.EXPIRE: 0, domain.WARN: 0}
+        store, today, counts = self.store, date.today(), {domain.EXPIRE: 0, domain.WARN: 0}
         for consent in store.all_open_consents():
             action = domain.expiry_action(consent, today, self.policy)
-            if action == domain.EXPIRE:
-                was_active = consent.is_active
-                claimed = store.claim_expiry(consent)
-                if claimed:
-                    self._ended(store, consent, events.EXPIRED, was_active)
-            elif action == domain.WARN:
-                claimed = store.claim_warning(consent)
-                if claimed:
-                    self.events.emit(self.db, events.EXPIRING, child_id=consent.child_id,
-                                     data=events.consent_data(consent, store.notify(consent)))
-            else:
+            if action is None:
                 continue
+            was_active, claimed = consent.is_active, store.claim(consent, action)
+            if claimed and action == domain.EXPIRE:
+                self._ended(store, consent, events.EXPIRED, was_active)
+            elif claimed:
+                self.events.emit(self.db, events.EXPIRING, child_id=consent.child_id,
+                                 data=events.consent_data(consent, store.notify(consent)))
             self.db.commit()
             counts[action] += claimed
-            if action == domain.EXPIRE and claimed:
+            if claimed and action == domain.EXPIRE:
                 self._tell_logs(consent.child_id)
         return {"expired": counts[domain.EXPIRE], "warned": counts[domain.WARN]}
 
-    # -- key rotation (operations: stafett keys rotate) -------------------------------------
-
     @rpc(expected_exceptions=EXPECTED)
     def rotate_number_keys(self, action: str, batch_size: int = 500) -> dict:
-        """One step of a rotation of the national-id keys (services/consent/keys.py):
-        ``status``, ``begin``, ``step`` (one batch of at most ``batch_size`` rows),
-        ``retire``. The platform's own actor only; numbers never leave the service."""
+        """One step of a rotation of the national-id keys (keys.action), for the platform's
+        own actor only; numbers never leave the service."""
         if not (self.actor and self.actor.kind == SERVICE):
             raise Forbidden("key rotation is for operations", code="number_keys.operations_only")
-        step = keys.action(action, batch_size)
+        step = keys.action(action, batch_size)  # an unknown one is refused before the audit
         with audited_work(self.db, self.actor, f"keys_{action}", "number_keys"):
             return step(self.db, self.numbers)
 
     # -- wiring -----------------------------------------------------------------------------
-
-    def _readable(self, consent_id: str, action: str) -> Consent:
-        """A consent the actor may read; one they may not answers like one that is not."""
-        store = self.store
-        with store.audited(action, "consent", consent_id) as work:
-            consent = store.consent(consent_id)
-            work.subject_id = consent.child_id
-            try:
-                store.require_may_read(consent.child_id, date.today(), self.policy)
-            except NotFound:
-                raise NotFound("no such consent", code="consent.not_found")
-        return consent
 
     def _activate(self, store: Store, consent: Consent) -> None:
         if consent.supersedes_id:
             previous = store.consent(consent.supersedes_id)
             self._ended(store, previous, events.SUPERSEDED,
                         previous.supersede(self.actor.ref, utcnow()))
-        # a paper form recorded by staff is told to those who consent: a form they never
-        # signed does not go unnoticed
+        # a paper form recorded by staff is told to those who consent (one they never signed)
         self.events.emit(self.db, events.GRANTED, child_id=consent.child_id,
                          data=events.consent_data(consent, store.notify(consent)
                                                   if consent.method == "paper" else None))
@@ -356,9 +293,8 @@ class ConsentService(AuditEndpoints, ServiceBase):
                                                                          date.today())))
 
     def _tell_logs(self, child_id: str) -> None:
-        """After commit: the logs service re-reads coverage now instead of waiting for the
-        event, so the very next request is judged on the new state. Best effort: if logs is
-        down, it re-checks every projection when it starts, and the event follows."""
+        """After commit, best effort: the logs service re-reads coverage now, not at the event
+        (if down, it re-checks every projection when it starts, and the event follows)."""
         try:
             self.logs.refresh_consent(child_id)
         except ServiceUnavailable:

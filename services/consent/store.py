@@ -9,16 +9,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
+from nameko.extensions import DependencyProvider
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.consent import domain, keys
-from services.consent.identity_numbers import InvalidIdentityNumber, parse
+from services.consent.identity_numbers import (InvalidIdentityNumber, InvalidOrganisationNumber,
+                                               parse, validate_org_number)
 from services.consent.models import Agency, Consent, Guardianship, GuardianshipChange, Person
 from services.consent.register import RegisterPerson, RegisterUnavailable
 from services.consent.schemas import ChildOut, StaffOut
 from stafett.actor import CITIZEN, SERVICE, STAFF
-from stafett.audit import audited_work
+from stafett.audit import audited_work, record_access
 from stafett.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from stafett.events import utcnow
 from stafett.ids import new_id
@@ -34,6 +36,20 @@ def parse_number(value: str, field: str = "national_id"):
                                code="national_id.invalid")
 
 
+class FromConfig(DependencyProvider):
+    """One object made from configuration at start (``make(config)``), shared by workers:
+    the number protection, the population register port."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def setup(self):
+        self.made = self.make(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.made
+
+
 @dataclass
 class Registration:
     """What a registration from the population register changed (for the events)."""
@@ -45,6 +61,7 @@ class Registration:
     current: set[str]
     added: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
+    told: list[str] = field(default_factory=list)  # who hears of a change of guardianship
 
 
 class Store:
@@ -131,6 +148,19 @@ class Store:
         return list(self.db.scalars(select(Person).where(
             Person.agency_id == agency.id, Person.kind == "staff").order_by(Person.name)))
 
+    def register_agency(self, data: dict) -> Agency:
+        """An agency new to the registry (not committed); one already there stays as is."""
+        try:
+            data["org_number"] = validate_org_number(data["org_number"])
+        except InvalidOrganisationNumber as exc:
+            raise ValidationFailed("invalid organisation number", {"org_number": [str(exc)]},
+                                   code="org_number.invalid")
+        agency = self.agency_or_none(data["org_number"])
+        if agency is None:
+            agency = Agency(id=new_id(), **data)
+            self.db.add(agency)
+        return agency
+
     def staff_by_subject(self, subject: str, **fields) -> Person:
         """A staff member by token subject; new ones are added (not committed)."""
         person = self.db.scalar(select(Person).where(Person.staff_subject == subject))
@@ -174,6 +204,18 @@ class Store:
         if self.actor.person_id == child_id and not domain.sees_own_case(
                 self.child(child_id).birth_date, today, policy):
             raise NotFound("no such child", code="child.not_found")
+
+    def readable(self, consent_id: str, action: str, today: date, policy) -> Consent:
+        """A consent the actor may read (audited); one they may not answers like one that
+        does not exist."""
+        with self.audited(action, "consent", consent_id) as work:
+            consent = self.consent(consent_id)
+            work.subject_id = consent.child_id
+            try:
+                self.require_may_read(consent.child_id, today, policy)
+            except NotFound:
+                raise NotFound("no such consent", code="consent.not_found")
+        return consent
 
     def require_consenting(self, consent: Consent, today: date, policy) -> list[str]:
         """The actor is one of those who consent (else: as if the consent did not exist,
@@ -222,6 +264,11 @@ class Store:
                                         [tuple(a) for a in agencies], today)
 
     # -- expiry: compare-and-set, so each happens once also with several replicas ---------
+
+    def claim(self, consent: Consent, action: str) -> int:
+        """The expiry timer's ``action`` (domain.EXPIRE or WARN) on one consent: 1 if this
+        replica did it, 0 if another did first."""
+        return (self.claim_expiry if action == domain.EXPIRE else self.claim_warning)(consent)
 
     def claim_expiry(self, consent: Consent) -> int:
         """Expire the row unless another replica changed its status first (then 0)."""
@@ -313,7 +360,7 @@ class Store:
         return child, domain.case_protected([record.protection]
                                             + [p.protection for p in parents if p])
 
-    def register_child(self, child_id: str, work) -> Registration:
+    def register_child(self, child_id: str, work, today: date, policy) -> Registration:
         """Name, birth date, protective code and guardianship of a mirrored child from the
         register, as it says now; ``work.protected`` follows as soon as it is known."""
         child = self.db.get(Person, child_id) if isinstance(child_id, str) else None
@@ -334,9 +381,17 @@ class Store:
         result = Registration(child, child.registered_at is None, protected, protected_before,
                               previous, current, *domain.guardianship_diff(previous, current))
         self.apply_guardianship(child, result.added, result.removed)
+        result.told = domain.told_of_guardianship_change(previous, current, child.id,
+                                                         child.birth_date, today, policy)
         if result.first:
             child.registered_at = utcnow()
         return result
+
+    def record_guardianship_change(self, child_id: str, protected: bool) -> None:
+        """The register changed who has parental responsibility: in the access log too."""
+        record_access(self.db, self.actor, action="change_guardianship",
+                      object_type="guardianship", object_id=child_id, subject_id=child_id,
+                      outcome="allowed", reason="population register", protected=protected)
 
     def flush_registration(self) -> None:
         try:
