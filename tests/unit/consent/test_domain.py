@@ -10,7 +10,8 @@ import pytest
 from services.consent import domain
 from services.consent.domain import ConsentPolicy
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, Actor
-from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
+                            PreconditionRequired, ValidationFailed)
 
 TODAY = date(2025, 3, 10)
 POLICY = ConsentPolicy(default_days=365, max_days=1095)
@@ -599,3 +600,256 @@ def test_expiry_action_pending_is_never_warned(today):
 @pytest.mark.parametrize("today", [UNTIL - timedelta(days=10), UNTIL + timedelta(days=1)])
 def test_expiry_action_closed_consents_are_left_alone(status_, today):
     assert domain.expiry_action(expiring(status=status_), today, EXPIRY_POLICY) is None
+
+
+# --- a consent's own behaviour (plain objects: no table, no session) -----------------------
+
+class PlainConsent(domain.ConsentBehaviour):
+    """The behaviour on an object that is not the table's row: the rules need no ORM."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
+GUARDIANS_OF = ["g-1", "g-2"]
+ALL_POLICY = ConsentPolicy(guardians=domain.ALL_GUARDIANS)
+
+
+def plain(status=domain.ACTIVE, version=3, **fields):
+    values = dict(id="c-1", child_id="k-1", consenting_party=domain.GUARDIANS, status=status,
+                  version=version, granted_by=["g-1"], valid_from=TODAY - timedelta(days=5),
+                  valid_until=TODAY + timedelta(days=300), ended_at=None, ended_by=None,
+                  scope_agencies=["974760673"], scope_agency_types=[], recorded_by=None)
+    values.update(fields)
+    return PlainConsent(**values)
+
+
+def grant_data(**fields):
+    data = {"paper": None, "scope": {"agencies": ["974760673"], "agency_types": ["ppt"]},
+            "purpose": "Samarbeid", "valid_from": None, "valid_until": None,
+            "supersedes": None}
+    data.update(fields)
+    return data
+
+
+def test_withdraw_ends_an_active_consent_and_bumps_its_version():
+    consent = plain()
+    assert consent.withdraw("citizen:g-1", NOW) is True  # it was active: coverage ends
+    assert (consent.status, consent.ended_at, consent.ended_by, consent.version) == (
+        domain.WITHDRAWN, NOW, "citizen:g-1", 4)
+
+
+def test_withdraw_of_a_pending_consent_says_it_covered_no_one():
+    consent = plain(status=domain.PENDING)
+    assert consent.withdraw("citizen:g-1", NOW) is False
+    assert consent.status == domain.WITHDRAWN
+
+
+def test_withdraw_takes_the_current_version_and_needs_none():
+    assert plain(version=3).withdraw("citizen:g-1", NOW, expected_version="3") is True
+    assert plain(version=3).withdraw("citizen:g-1", NOW, expected_version=None) is True
+
+
+def test_withdraw_refuses_a_stale_version_and_changes_nothing():
+    consent = plain(version=3)
+    with pytest.raises(PreconditionFailed):
+        consent.withdraw("citizen:g-1", NOW, expected_version=2)
+    assert (consent.status, consent.version, consent.ended_at) == (domain.ACTIVE, 3, None)
+
+
+@pytest.mark.parametrize("status", [domain.WITHDRAWN, domain.EXPIRED, domain.SUPERSEDED])
+def test_withdraw_of_an_ended_consent_is_a_conflict(status):
+    consent = plain(status=status)
+    with pytest.raises(Conflict) as caught:
+        consent.withdraw("citizen:g-1", NOW)
+    assert caught.value.code == "consent.already_ended"
+    assert consent.version == 3
+
+
+def test_the_version_is_checked_before_the_state():
+    """A stale If-Match on an ended consent: 412 (read again), as before, not 409."""
+    with pytest.raises(PreconditionFailed):
+        plain(status=domain.WITHDRAWN).withdraw("citizen:g-1", NOW, expected_version=1)
+
+
+def test_supersede_and_expire_end_it_by_whom_they_say():
+    superseded, expired = plain(), plain(status=domain.PENDING)
+    assert superseded.supersede("citizen:g-2", NOW) is True
+    assert expired.expire(NOW) is False
+    assert (superseded.status, superseded.ended_by, superseded.version) == (
+        domain.SUPERSEDED, "citizen:g-2", 4)
+    assert (expired.status, expired.ended_by, expired.version) == (
+        domain.EXPIRED, domain.EXPIRED_BY, 4)
+
+
+def test_approve_requires_if_match():
+    consent = plain(status=domain.PENDING)
+    with pytest.raises(PreconditionRequired):
+        consent.approve("g-2", GUARDIANS_OF, ALL_POLICY, TODAY, expected_version=None)
+    assert consent.granted_by == ["g-1"] and consent.version == 3
+
+
+def test_approve_refuses_a_stale_version():
+    with pytest.raises(PreconditionFailed):
+        plain(status=domain.PENDING).approve("g-2", GUARDIANS_OF, ALL_POLICY, TODAY, 2)
+
+
+def test_approve_of_a_consent_no_longer_pending_is_a_conflict():
+    with pytest.raises(Conflict) as caught:
+        plain(status=domain.ACTIVE).approve("g-2", GUARDIANS_OF, ALL_POLICY, TODAY, 3)
+    assert caught.value.code == "consent.not_pending"
+
+
+def test_the_last_guardian_s_approval_activates_it_from_today():
+    consent = plain(status=domain.PENDING)
+    assert consent.approve("g-2", GUARDIANS_OF, ALL_POLICY, TODAY, "3") is True
+    assert (consent.status, consent.granted_by, consent.version, consent.valid_from) == (
+        domain.ACTIVE, ["g-1", "g-2"], 4, TODAY)
+
+
+def test_an_approval_short_of_all_guardians_leaves_it_pending_with_its_start():
+    consent = plain(status=domain.PENDING, granted_by=[],
+                    valid_from=TODAY + timedelta(days=3))
+    assert consent.approve("g-1", GUARDIANS_OF, ALL_POLICY, TODAY, 3) is False
+    assert (consent.status, consent.version, consent.valid_from) == (
+        domain.PENDING, 4, TODAY + timedelta(days=3))
+
+
+def test_a_digital_grant_is_approved_by_the_citizen_who_gives_it():
+    period = (TODAY, TODAY + timedelta(days=30))
+    one = PlainConsent.grant("c-9", "k-1", domain.GUARDIANS, grant_data(), citizen("g-1"),
+                             GUARDIANS_OF, period, POLICY, NOW)
+    everyone = PlainConsent.grant("c-9", "k-1", domain.GUARDIANS, grant_data(),
+                                  citizen("g-1"), GUARDIANS_OF, period, ALL_POLICY, NOW)
+    assert (one.status, one.method, one.granted_by, one.recorded_by, one.version) == (
+        domain.ACTIVE, "digital", ["g-1"], None, 1)
+    assert everyone.status == domain.PENDING  # the all-guardians policy waits for g-2
+
+
+def test_a_paper_grant_is_approved_by_its_signatories_and_names_its_recorder():
+    staff = Actor(kind=STAFF, person_id="s-1", agency="974760673", agency_type="school")
+    data = grant_data(paper={"kind": "signed_form", "reference": "A-1",
+                             "signed_by": ["g-2", "g-1"]})
+    consent = PlainConsent.grant("c-9", "k-1", domain.GUARDIANS, data, staff, GUARDIANS_OF,
+                                 (TODAY, TODAY + timedelta(days=30)), ALL_POLICY, NOW)
+    assert (consent.status, consent.method, consent.granted_by, consent.recorded_by,
+            consent.paper_kind, consent.paper_reference) == (
+        domain.ACTIVE, "paper", ["g-1", "g-2"], "s-1", "signed_form", "A-1")
+
+
+# --- may it be granted -------------------------------------------------------------------
+
+SCHOOL_STAFF = Actor(kind=STAFF, person_id="s-1", agency="974760673", agency_type="school")
+
+
+def check_grant(data, staff=None, open_consents=(), agency_of=lambda person_id: None):
+    return domain.check_grant(data, staff, domain.GUARDIANS, "k-1", GUARDIANS_OF, KNOWN,
+                              list(open_consents), agency_of, TODAY, POLICY)
+
+
+def test_check_grant_answers_the_validity_period():
+    assert check_grant(grant_data()) == (TODAY, TODAY + timedelta(days=365))
+
+
+def test_staff_record_only_a_paper_form():
+    with pytest.raises(ValidationFailed) as caught:
+        check_grant(grant_data(), staff=SCHOOL_STAFF)
+    assert caught.value.code == "consent.paper_required"
+
+
+def test_staff_record_only_for_their_own_agency():
+    data = grant_data(scope={"agencies": ["971526920"], "agency_types": []},
+                      paper={"kind": "signed_form", "reference": "A", "signed_by": ["g-1"]})
+    with pytest.raises(ValidationFailed) as caught:
+        check_grant(data, staff=SCHOOL_STAFF)
+    assert caught.value.code == "consent.scope_misses_own_agency"
+
+
+def test_staff_do_not_replace_another_agency_s_paper_form():
+    replaced = plain(id="c-0", method="paper", recorded_by="s-9",
+                     valid_from=TODAY, valid_until=TODAY + timedelta(days=10))
+    data = grant_data(supersedes="c-0",
+                      paper={"kind": "signed_form", "reference": "A", "signed_by": ["g-1"]})
+    with pytest.raises(Forbidden) as caught:
+        check_grant(data, staff=SCHOOL_STAFF, open_consents=[replaced],
+                    agency_of={"s-9": "971526920"}.get)
+    assert caught.value.code == "consent.paper_changed_by_recording_agency"
+    assert check_grant(data, staff=SCHOOL_STAFF, open_consents=[replaced],
+                       agency_of={"s-9": "974760673"}.get)[0] == TODAY
+
+
+# --- who needs to know -------------------------------------------------------------------
+
+def asked(answer):
+    """``takes_part`` as the logs service answers it, remembering that it was asked."""
+    calls = []
+
+    def takes_part():
+        calls.append(1)
+        return answer
+    return takes_part, calls
+
+
+def test_staff_of_a_covered_agency_who_take_part_need_to_know():
+    takes_part, calls = asked(True)
+    assert domain.staff_need_to_know(SCHOOL_STAFF, [plain()], TODAY, takes_part) is True
+    assert calls == [1]
+
+
+def test_staff_of_a_covered_agency_who_do_not_take_part_do_not():
+    takes_part, _ = asked(False)
+    assert domain.staff_need_to_know(SCHOOL_STAFF, [plain()], TODAY, takes_part) is False
+
+
+def test_the_recorder_of_an_open_paper_form_needs_to_know_without_asking_logs():
+    takes_part, calls = asked(False)
+    consents = [plain(recorded_by="s-1", method="paper")]
+    assert domain.staff_need_to_know(SCHOOL_STAFF, consents, TODAY, takes_part) is True
+    assert calls == []
+
+
+@pytest.mark.parametrize("consent", [
+    plain(status=domain.PENDING),                                     # not in force
+    plain(valid_from=TODAY + timedelta(days=1)),                      # not yet
+    plain(valid_until=TODAY - timedelta(days=1)),                     # no longer
+    plain(scope_agencies=["971526920"]),                              # another agency
+], ids=["pending", "not-yet", "ended", "other-agency"])
+def test_staff_outside_a_consent_in_force_are_not_asked_about(consent):
+    takes_part, calls = asked(True)
+    assert domain.staff_need_to_know(SCHOOL_STAFF, [consent], TODAY, takes_part) is False
+    assert calls == []  # the logs service is not asked about someone with no cover
+
+
+def test_coverage_ends_on_the_day_after_valid_until():
+    last_day = plain(valid_until=TODAY)
+    assert domain.covered_now([last_day], "974760673", "school", TODAY) is True
+    assert domain.covered_now([last_day], "974760673", "school",
+                              TODAY + timedelta(days=1)) is False
+
+
+def test_citizens_never_need_to_know_as_staff():
+    takes_part, _ = asked(True)
+    assert domain.staff_need_to_know(citizen(), [plain()], TODAY, takes_part) is False
+
+
+def test_a_guardian_reads_the_child_s_consents():
+    assert domain.citizen_may_read(citizen("g-1"), "k-1", date(2015, 1, 1), GUARDIANS_OF,
+                                   TODAY, POLICY) is True
+
+
+def test_the_child_reads_its_own_from_the_policy_s_age():
+    policy = ConsentPolicy(child_min_age=12)
+    birthday = date(TODAY.year - 12, TODAY.month, TODAY.day)
+    day_before = birthday + timedelta(days=1)
+    assert domain.citizen_may_read(citizen("k-1"), "k-1", birthday, [], TODAY, policy) is True
+    assert domain.citizen_may_read(citizen("k-1"), "k-1", day_before, [], TODAY,
+                                   policy) is False
+
+
+def test_a_stranger_does_not_read_and_a_low_level_is_refused():
+    assert domain.citizen_may_read(citizen("x"), "k-1", date(2015, 1, 1), GUARDIANS_OF,
+                                   TODAY, POLICY) is False
+    with pytest.raises(Forbidden):
+        domain.citizen_may_read(citizen("g-1", acr="idporten-loa-substantial"), "k-1",
+                                date(2015, 1, 1), GUARDIANS_OF, TODAY, POLICY)
