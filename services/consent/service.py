@@ -150,9 +150,9 @@ class ConsentService(AuditEndpoints, ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED)
     def child_parties(self, child_id: str) -> dict:
-        """The child, its guardians with parental responsibility and whether the case is
-        protected (names then only to a direct role): for the logs and handover services."""
-        result = self.store.child_parties(self.store.child(child_id))
+        """The child, its guardians with parental responsibility, who consents, whether the
+        case is protected (names only to a direct role): for the logs and handover services."""
+        result = self.store.child_parties(self.store.child(child_id), date.today(), self.policy)
         self.db.rollback()
         return result
 

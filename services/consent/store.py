@@ -447,12 +447,18 @@ class Store:
                                 "guardians": [{"id": g.id, "name": g.name if named else None}
                                               for g in guardians]})
 
-    def child_parties(self, child: Person) -> dict:
-        guardians = [self.db.get(Person, g) for g in self.guardian_ids(child.id)]
+    def child_parties(self, child: Person, today: date, policy) -> dict:
+        """Also who consents for the child today (``consenting_party``, by the age rule,
+        and ``consenting_person_ids``): consent's decision, which others use, not copy."""
+        guardian_ids = self.guardian_ids(child.id)
+        guardians = [self.db.get(Person, g) for g in guardian_ids]
+        party = domain.consenting_party(child.birth_date, today, policy)
         return {"child": {"id": child.id, "name": child.name,
                           "birth_date": child.birth_date.isoformat()},
                 "guardians": [{"id": g.id, "name": g.name} for g in guardians],
-                "protected": self.case_protected(child)}
+                "protected": self.case_protected(child), "consenting_party": party,
+                "consenting_person_ids": sorted(domain.parties_who_consent(
+                    party, child.id, guardian_ids))}
 
     @staticmethod
     def staff_out(person: Person, agency: Agency) -> dict:

@@ -200,18 +200,10 @@ def consent_action(status: str, covered: bool) -> str | None:
     return None
 
 
-def age_on(birth_date: date, today: date) -> int:
-    return today.year - birth_date.year - ((today.month, today.day)
-                                           < (birth_date.month, birth_date.day))
-
-
-def consenting_person_ids(parties: dict, today: date, youth_age: int) -> list[str]:
-    """Who consents for the child, by the consent service's rule: below ``youth_age`` the
-    guardians with parental responsibility, from it the youth alone."""
-    child = parties["child"]
-    if age_on(date.fromisoformat(child["birth_date"]), today) >= youth_age:
-        return [child["id"]]
-    return sorted(g["id"] for g in parties["guardians"])
+def consenting_person_ids(parties: dict) -> list[str]:
+    """Who is asked to consent for the child: as the consent service decides it (its
+    ``child_parties`` answer, by its age rule), never decided here."""
+    return sorted(parties["consenting_person_ids"])
 
 
 def expires_at(now: datetime, days: int) -> datetime:

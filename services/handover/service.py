@@ -121,7 +121,7 @@ class HandoverService(AuditEndpoints, ServiceBase):
                 covered=domain.covers(self.consent.coverage(context["child_id"]),
                                       receiver["org_number"], receiver["type"], today),
                 consent_person_ids=domain.consenting_person_ids(
-                    self.consent.child_parties(context["child_id"]), today, flow.youth_age),
+                    self.consent.child_parties(context["child_id"])),
                 summary=self.logs.handover_summary(context["log_id"]), now=now,
                 expiry_days=flow.expiry_days)
             work.object_id = handover.id

@@ -27,7 +27,6 @@ class Workflow:
         config = worker.config
         self.grace_days = max(0, int(config.get("HANDOVER_GRACE_DAYS", 30)))
         self.expiry_days = max(1, int(config.get("HANDOVER_EXPIRY_DAYS", 14)))
-        self.youth_age = int(config.get("CONSENT_YOUTH_AGE", 15))
 
     # -- record → emit ----------------------------------------------------------------------
 

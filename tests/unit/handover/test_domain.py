@@ -122,23 +122,18 @@ def test_coverage_of_the_receiver(consents, covered):
     assert domain.covers(consents, UPPER, "school", TODAY) is covered
 
 
-def parties(birth_date):
-    return {"child": {"id": "c-1", "birth_date": birth_date.isoformat()},
-            "guardians": [{"id": "g-2"}, {"id": "g-1"}]}
+def test_those_asked_to_consent_are_whom_the_consent_service_names():
+    """The age rule is the consent service's: the handover service takes its answer."""
+    youth = {"child": {"id": "c-1", "birth_date": "2011-03-10"}, "guardians": [{"id": "g-1"}],
+             "consenting_party": "youth", "consenting_person_ids": ["c-1"]}
+    guardians = {**youth, "consenting_party": "guardians",
+                 "consenting_person_ids": ["g-2", "g-1"]}
+    assert domain.consenting_person_ids(youth) == ["c-1"]
+    assert domain.consenting_person_ids(guardians) == ["g-1", "g-2"]
 
 
-def test_below_the_youth_age_the_guardians_are_asked():
-    assert domain.consenting_person_ids(parties(date(2012, 3, 11)), TODAY, 15) == ["g-1", "g-2"]
-
-
-def test_from_the_youth_age_the_youth_alone_is_asked():
-    assert domain.consenting_person_ids(parties(date(2011, 3, 10)), TODAY, 15) == ["c-1"]
-    assert domain.consenting_person_ids(parties(date(2011, 3, 10)), TODAY, 16) == ["g-1", "g-2"]
-
-
-def test_age_counts_the_birthday():
-    assert domain.age_on(date(2011, 3, 10), date(2026, 3, 9)) == 14
-    assert domain.age_on(date(2011, 3, 10), date(2026, 3, 10)) == 15
+def test_the_handover_service_has_no_age_rule_of_its_own():
+    assert not hasattr(domain, "age_on")
 
 
 def test_expiry():

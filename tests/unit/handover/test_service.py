@@ -50,7 +50,7 @@ SUMMARY = {"compiled_at": "2026-03-10T12:00:00+00:00", "level": 2,
            "what_did_not": [], "child_voice": [{"text": "Jeg liker å sitte ved døra.",
                                                 "created_at": "2026-01-20T10:00:00+00:00"}],
            "open_questions": []}
-CONFIG = {"HANDOVER_EXPIRY_DAYS": 14, "HANDOVER_GRACE_DAYS": 30, "CONSENT_YOUTH_AGE": 15}
+CONFIG = {"HANDOVER_EXPIRY_DAYS": 14, "HANDOVER_GRACE_DAYS": 30}
 
 
 def consent_covering(*agencies, types=()):
@@ -69,6 +69,7 @@ class World:
                         "from_agency_type": "school", "stafettholder_person_id": "s-teacher"}
         self.coverage = [consent_covering(SCHOOL, UPPER)]
         self.birth_date = date(2012, 1, 1)
+        self.consenting = ("guardians", ["g-2", "g-1"])  # the consent service's decision
         self.logs_error = None
         self.apply_error = None
 
@@ -101,7 +102,8 @@ class World:
         consent.staff_member.side_effect = staff_member
         consent.child_parties.side_effect = lambda child_id: {
             "child": {"id": child_id, "name": "Emma", "birth_date": self.birth_date.isoformat()},
-            "guardians": [{"id": "g-2", "name": "B"}, {"id": "g-1", "name": "A"}]}
+            "guardians": [{"id": "g-2", "name": "B"}, {"id": "g-1", "name": "A"}],
+            "consenting_party": self.consenting[0], "consenting_person_ids": self.consenting[1]}
         return consent
 
 
@@ -214,10 +216,18 @@ def test_a_request_consent_does_not_cover_asks_the_guardians(service, engine, wo
     assert data["status"] == "consent_pending" and data["consent_person_ids"] == ["g-1", "g-2"]
 
 
-def test_from_the_youth_age_the_youth_is_asked(service, world):
-    world.coverage, world.birth_date = [], date.today().replace(year=date.today().year - 16)
+def test_the_youth_the_consent_service_names_is_asked(service, world):
+    world.coverage, world.consenting = [], ("youth", ["c-1"])
     worker, _ = request(service)
     assert emitted(worker)[0][1]["consent_person_ids"] == ["c-1"]
+
+
+def test_who_consents_is_the_consent_service_s_decision_not_the_birth_date(service, world):
+    """A youth of 16 by birth date, but the consent service names the guardians (say, a
+    deployment's consent age of 18): the guardians are asked. No age setting here."""
+    world.coverage, world.birth_date = [], date.today().replace(year=date.today().year - 16)
+    worker, _ = request(service)
+    assert emitted(worker)[0][1]["consent_person_ids"] == ["g-1", "g-2"]
 
 
 def test_a_named_receiver_must_be_staff_there(service, engine):
