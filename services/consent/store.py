@@ -448,8 +448,9 @@ class Store:
                                               for g in guardians]})
 
     def child_parties(self, child: Person, today: date, policy) -> dict:
-        """Also who consents for the child today (``consenting_party``, by the age rule,
-        and ``consenting_person_ids``): consent's decision, which others use, not copy."""
+        """Also the age rules' answers for today: who consents for the child
+        (``consenting_party``, ``consenting_person_ids``) and whether it sees its own case
+        (``sees_own_case``): consent's decisions, which others use and do not copy."""
         guardian_ids = self.guardian_ids(child.id)
         guardians = [self.db.get(Person, g) for g in guardian_ids]
         party = domain.consenting_party(child.birth_date, today, policy)
@@ -457,6 +458,7 @@ class Store:
                           "birth_date": child.birth_date.isoformat()},
                 "guardians": [{"id": g.id, "name": g.name} for g in guardians],
                 "protected": self.case_protected(child), "consenting_party": party,
+                "sees_own_case": domain.sees_own_case(child.birth_date, today, policy),
                 "consenting_person_ids": sorted(domain.parties_who_consent(
                     party, child.id, guardian_ids))}
 

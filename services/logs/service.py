@@ -174,7 +174,7 @@ class LogsService(AuditEndpoints, ServiceBase):
         try:
             viewer = domain.authorize(actor, self._participants(log.id),
                                       self._coverage(log.child_id), today,
-                                      log.child_birth_date, self._policy())
+                                      self._child_sees(log.child_id), self._policy())
         except NotFound:
             return None
         return {"id": log.id, "child_id": log.child_id, "status": log.status,
@@ -668,7 +668,7 @@ class LogsService(AuditEndpoints, ServiceBase):
                                                      Log.id.in_(mine))).all():
             try:
                 domain.authorize(actor, self._participants(log.id), covered,
-                                 today, log.child_birth_date, policy)
+                                 today, False, policy)  # staff only
             except NotFound:
                 continue
             return True
@@ -917,6 +917,16 @@ class LogsService(AuditEndpoints, ServiceBase):
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _child_sees(self, child_id: str):
+        """Whether the child sees its own case: the consent service decides (its age rule),
+        asked only when the child itself is the actor."""
+        def ask() -> bool:
+            try:
+                return bool(self.consent.child_parties(child_id).get("sees_own_case"))
+            except NotFound:
+                return False
+        return ask
+
     def _policy(self) -> domain.AccessPolicy:
         return domain.AccessPolicy.from_config(self.config)
 
@@ -935,7 +945,8 @@ class LogsService(AuditEndpoints, ServiceBase):
             work.protected = bool(log.child_protected)
             participants = self._participants(log_id)
             viewer = domain.authorize(self.actor, participants, self._coverage(log.child_id),
-                                      date.today(), log.child_birth_date, self._policy())
+                                      date.today(), self._child_sees(log.child_id),
+                                      self._policy())
             work.role = viewer.role
             if write:
                 domain.require_writer(viewer)
@@ -956,7 +967,7 @@ class LogsService(AuditEndpoints, ServiceBase):
         participants = self._participants(log_id)
         today, coverage = date.today(), self._coverage(log.child_id)
         viewer = domain.authorize(self.actor, participants, coverage, today,
-                                  log.child_birth_date, self._policy())
+                                  self._child_sees(log.child_id), self._policy())
         recent = lists.recent(self.db, log_id, viewer)
         self.db.commit()
         return views.log_view(viewer, log, participants, recent, today,

@@ -853,3 +853,21 @@ def test_a_stranger_does_not_read_and_a_low_level_is_refused():
     with pytest.raises(Forbidden):
         domain.citizen_may_read(citizen("g-1", acr="idporten-loa-substantial"), "k-1",
                                 date(2015, 1, 1), GUARDIANS_OF, TODAY, POLICY)
+
+
+# --- the age rules: consent's alone (logs and handover take its answers) ------------------
+
+@pytest.mark.parametrize("birth, sees", [
+    (date(2013, 3, 10), True),    # 12 today (the default age)
+    (date(2013, 3, 11), False),   # 12 tomorrow
+    (date(2012, 2, 29), True),    # a leap-day birth is 13 on 1 March
+    (None, False),                # no birth date known
+])
+def test_the_child_sees_its_own_case_from_its_birthday(birth, sees):
+    assert domain.sees_own_case(birth, TODAY, ConsentPolicy()) is sees
+
+
+def test_the_youth_consents_from_its_birthday():
+    assert domain.consenting_party(date(2010, 3, 10), TODAY, ConsentPolicy()) == domain.YOUTH
+    assert domain.consenting_party(date(2010, 3, 11), TODAY,
+                                   ConsentPolicy()) == domain.GUARDIANS

@@ -22,8 +22,6 @@ READ = "stafett:logs.read"
 COVERED = Coverage(frozenset({SCHOOL}), frozenset({"ppt"}))
 NOTHING = Coverage(frozenset(), frozenset())
 
-# the child turns 12 (the default child_min_age) on TODAY
-TWELFTH_BIRTHDAY_TODAY = date(2013, 3, 10)
 
 
 def participant(pid, person_id, kind="staff", role=domain.MEMBER, agency=None,
@@ -138,8 +136,7 @@ def test_guardian_with_acr_high():
 
 
 def test_child_with_acr_high_and_old_enough():
-    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
-                              date(2010, 5, 1))
+    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY, True)
     assert viewer.participant is CHILD
     assert viewer.role == domain.CHILD
     assert viewer.is_staff is False
@@ -469,55 +466,50 @@ def test_guardian_whose_period_ended_is_not_found():
 
 # --- authorize: the child --------------------------------------------------------------------
 
-def test_child_on_the_birthday_that_reaches_the_minimum_age():
-    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
-                              TWELFTH_BIRTHDAY_TODAY)
+def test_a_child_the_consent_service_says_sees_its_case_reads_the_log():
+    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY, True)
     assert viewer == Viewer(CHILD, domain.CHILD)
     assert viewer.view == "child"
     assert viewer.may_write is True
 
 
-def test_child_the_day_before_reaching_the_minimum_age_is_not_found():
+def test_a_child_too_young_by_the_consent_service_s_rule_is_not_found():
     with pytest.raises(NotFound):
-        domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
-                         date(2013, 3, 11))
+        domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY, False)
 
 
-def test_child_above_the_minimum_age():
-    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
-                              date(2008, 7, 1))
-    assert viewer.role == domain.CHILD
+def test_the_age_decision_is_asked_only_when_the_child_is_the_actor():
+    asked = []
+
+    def sees():
+        asked.append(1)
+        return True
+    assert domain.authorize(citizen("c-guardian"), PARTICIPANTS, NOTHING, TODAY,
+                            sees).role == domain.GUARDIAN
+    assert asked == []
+    assert domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
+                            sees).role == domain.CHILD
+    assert asked == [1]
 
 
-def test_child_without_known_birth_date_is_not_found():
-    with pytest.raises(NotFound):
-        domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY, None)
+def test_the_logs_service_has_no_age_rule_of_its_own():
+    assert not hasattr(domain, "age_on")
+    assert not hasattr(AccessPolicy(), "child_min_age")
 
 
 def test_child_with_acr_substantial_is_not_found():
     with pytest.raises(NotFound):
-        domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY,
-                         date(2008, 7, 1))
+        domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY, True)
 
 
 def test_child_acr_follows_child_policy_not_citizen_policy():
     guardians_only = AccessPolicy(citizen_acr=(HIGH, SUBSTANTIAL))
     with pytest.raises(NotFound):
         domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY,
-                         date(2008, 7, 1), guardians_only)
+                         True, guardians_only)
     child_too = AccessPolicy(child_acr=(HIGH, SUBSTANTIAL))
     viewer = domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY,
-                              date(2008, 7, 1), child_too)
-    assert viewer.role == domain.CHILD
-
-
-def test_child_min_age_follows_policy():
-    policy = AccessPolicy(child_min_age=15)
-    with pytest.raises(NotFound):
-        domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
-                         date(2010, 3, 11), policy)  # 14 until tomorrow
-    viewer = domain.authorize(citizen("c-child"), PARTICIPANTS, NOTHING, TODAY,
-                              date(2010, 3, 10), policy)  # 15 today
+                              True, child_too)
     assert viewer.role == domain.CHILD
 
 
@@ -525,7 +517,7 @@ def test_removed_child_row_is_not_found():
     removed = participant("p-c", "c-c", kind="child", role=domain.CHILD,
                           removed_at=datetime(2025, 3, 1, tzinfo=timezone.utc))
     with pytest.raises(NotFound):
-        domain.authorize(citizen("c-c"), [removed], NOTHING, TODAY, date(2008, 1, 1))
+        domain.authorize(citizen("c-c"), [removed], NOTHING, TODAY, True)
 
 
 # --- authorize: agency systems ---------------------------------------------------------------
@@ -585,7 +577,7 @@ def test_system_without_agency_is_not_found():
 def test_actor_without_person_id_is_not_found(actor):
     rows = PARTICIPANTS + [participant("p-blank", None, agency=SCHOOL, agency_type="school")]
     with pytest.raises(NotFound):
-        domain.authorize(actor, rows, COVERED, TODAY, date(2008, 1, 1))
+        domain.authorize(actor, rows, COVERED, TODAY, True)
 
 
 # --- Viewer ----------------------------------------------------------------------------------
@@ -863,41 +855,22 @@ def test_suppress_small_custom_threshold():
     assert domain.suppress_small(3, threshold=3) == 3
 
 
-@pytest.mark.parametrize("birth, on, age", [
-    (date(2013, 3, 10), date(2025, 3, 10), 12),   # birthday today
-    (date(2013, 3, 11), date(2025, 3, 10), 11),   # birthday tomorrow
-    (date(2013, 3, 9), date(2025, 3, 10), 12),
-    (date(2013, 12, 31), date(2025, 1, 1), 11),
-    (date(2012, 2, 29), date(2025, 2, 28), 12),   # leap-day birth, not yet in Feb
-    (date(2012, 2, 29), date(2025, 3, 1), 13),
-    (date(2025, 3, 10), date(2025, 3, 10), 0),
-])
-def test_age_on(birth, on, age):
-    assert domain.age_on(birth, on) == age
-
-
 def test_access_policy_defaults():
     policy = AccessPolicy()
-    assert (policy.child_min_age, policy.child_acr, policy.citizen_acr) == (12, (HIGH,),
-                                                                             (HIGH,))
+    assert (policy.child_acr, policy.citizen_acr) == ((HIGH,), (HIGH,))
 
 
 def test_access_policy_from_empty_config_is_the_default():
-    assert AccessPolicy.from_config({}) == AccessPolicy(12, (HIGH,), (HIGH,))
+    assert AccessPolicy.from_config({}) == AccessPolicy((HIGH,), (HIGH,))
 
 
 def test_access_policy_from_config_reads_strings_from_the_environment():
     policy = AccessPolicy.from_config({
-        "LOG_CHILD_MIN_AGE": "15",
         "LOG_CHILD_ACR": "idporten-loa-high, idporten-loa-substantial",
         "LOG_CITIZEN_ACR": "idporten-loa-substantial",
         "UNRELATED": "x"})
-    assert policy == AccessPolicy(child_min_age=15, child_acr=(HIGH, SUBSTANTIAL),
+    assert policy == AccessPolicy(child_acr=(HIGH, SUBSTANTIAL),
                                   citizen_acr=(SUBSTANTIAL,))
-
-
-def test_access_policy_from_config_integer_age():
-    assert AccessPolicy.from_config({"LOG_CHILD_MIN_AGE": 13}).child_min_age == 13
 
 
 # -- caps on what is loaded whole ------------------------------------------------------------
