@@ -80,7 +80,8 @@ def resolve_actor(store: Store, identity: dict) -> dict:
             person = store.staff_by_subject(f"{identity['issuer']}|{identity['sub']}",
                                             name=identity.get("name") or "",
                                             agency_id=agency.id)
-            db.commit()
+            if db.new:  # registered just in time
+                db.commit()
             actor["person_id"] = person.id
     db.rollback()
     return actor

@@ -73,7 +73,8 @@ class ConsentService(AuditEndpoints, ServiceBase):
     def register_agency(self, payload: dict) -> dict:
         domain.require_internal(self.actor)
         agency = self.store.register_agency(load(AgencyIn(), payload))
-        self.db.commit()
+        if self.db.new:  # one already registered is answered as it is
+            self.db.commit()
         return AgencyOut().dump(agency)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -228,8 +229,7 @@ class ConsentService(AuditEndpoints, ServiceBase):
     @rpc(expected_exceptions=EXPECTED)
     @once
     def withdraw_consent(self, consent_id: str, expected_version=None) -> dict:
-        """One call by any one of those who consent (a guardian, or the youth). If-Match
-        is optional here: withdrawing must never be harder than granting."""
+        """By any one of those who consent; If-Match optional (never harder than granting)."""
         store = self.store
         domain.require_citizen_high(self.actor, self.policy)
         with store.audited("withdraw", "consent", consent_id) as work:
