@@ -245,8 +245,7 @@ class ConsentService(AuditEndpoints, ServiceBase):
 
     @timer(interval=3600)
     def check_expiry(self) -> dict:
-        """Warn before a consent's last day and expire it after; each exactly once, also
-        with several replicas (every change is a compare-and-set on the row)."""
+        """Warn before a consent's last day, expire it after: once (store.claim), any replicas."""
         store, today, counts = self.store, date.today(), {domain.EXPIRE: 0, domain.WARN: 0}
         for consent in store.all_open_consents():
             action = domain.expiry_action(consent, today, self.policy)
