@@ -244,9 +244,10 @@ def test_views_are_minimised_per_role_and_strangers_get_404(platform, emma_log):
     staff_view, family_view, child_view = (c.get(base).json() for c in (teacher, guardian, child))
     assert {"child_id", "level_history"} <= set(staff_view)
     assert "child_id" not in family_view and "level_history" not in family_view
+    # the stafettholder (a participant the child sees anyway), or None: "Ingen stafettholder"
     assert set(child_view) == {"id", "status", "viewer_role", "viewer_participant_id",
                                "participants", "measures", "meetings", "entries", "proposals",
-                               "lists"}
+                               "lists", "stafettholder_id"}
     assert "person_id" in staff_view["participants"][0]
     assert all("person_id" not in p and "agency" not in p for p in family_view["participants"])
     assert "description" not in child_view["measures"][0]
