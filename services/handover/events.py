@@ -6,7 +6,7 @@ requested_by_person_id``; then, per type:
 
 | type | further data |
 |---|---|
-| handover.requested | status (consent_pending / awaiting_acceptance), consent_person_ids (those asked to consent — the guardians with parental responsibility, or the youth from CONSENT_YOUTH_AGE — when consent_pending, else []) |
+| handover.requested | status (consent_pending / awaiting_acceptance), consent_person_ids (those asked to consent — the guardians with parental responsibility, or the youth, as the consent service decides (consent.child_parties) — when consent_pending, else []) |
 | handover.consent_granted | (none: consent now covers the receiver; the handover awaits acceptance) |
 | handover.consent_ended | previous_status (awaiting_acceptance), consent_person_ids (those asked to consent again), requester_covered (whether consent still covers the requesting agency: if not, its staff are not told) — consent no longer covers the receiver; the handover is consent_pending again |
 | handover.accepted | new_stafettholder_person_id, accepted_by_person_id |
