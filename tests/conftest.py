@@ -14,7 +14,6 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import os  # noqa: E402
-import signal  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -38,29 +37,6 @@ def pytest_collection_modifyitems(config, items):
         if lane in LANES:
             item.add_marker(lane)
     shards.select(config, items)  # `make test` runs the suite as shards side by side
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_timeout_set_timer(item, settings):
-    """pytest-timeout by SIGALRM, as on any POSIX system without eventlet: the test that
-    overruns fails and the run goes on. Under eventlet's patched ``threading`` the plugin
-    no longer sees the main thread as main, falls back to its thread method and, at the
-    first overrun, ends the whole run with ``os._exit``."""
-    if settings.method != "signal" or not settings.timeout or settings.timeout <= 0:
-        return None
-
-    def overrun(signum, frame):
-        __tracebackhide__ = True
-        pytest.fail(f"Timeout: {item.nodeid} ran longer than {settings.timeout:g} s")
-
-    def cancel():
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
-
-    item.cancel_timeout = cancel
-    signal.signal(signal.SIGALRM, overrun)
-    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
-    return True
 
 
 def pytest_addoption(parser):
