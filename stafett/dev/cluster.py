@@ -36,7 +36,7 @@ import requests  # noqa: E402
 
 from stafett import broker  # noqa: E402
 from stafett.config import ROOT  # noqa: E402
-from stafett.dev.stack import Supervisor  # noqa: E402
+from stafett.dev.stack import Supervisor, stop_processes  # noqa: E402
 
 CLUSTER_DIR = ROOT / "var" / "cluster"
 RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")
@@ -259,13 +259,7 @@ class Haproxy:
         return b"".join(chunks).decode()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_processes([self.process])
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------
@@ -510,10 +504,7 @@ class Platform:
     def stop(self) -> None:
         if self.components:
             self.components.stop()
-        for process in (self.sink,):
-            if process and process.poll() is None:
-                process.terminate()
-                process.wait(10)
+        stop_processes([self.sink])
         if self.haproxy:
             self.haproxy.stop()
         self.rabbit.stop()

@@ -115,6 +115,21 @@ def retire_old_retry_queues(api: broker.ManagementApi, vhost: str) -> None:
             api.delete_queue(vhost, queue["name"])
 
 
+def stop_processes(processes, grace: float = 10) -> None:
+    """SIGTERM to each that still runs, then a shared ``grace`` period before SIGKILL."""
+    processes = [p for p in processes if p is not None]
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 def wait_ready(url: str, process: subprocess.Popen, name: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -246,15 +261,7 @@ def main() -> int:
     processes: dict[str, subprocess.Popen] = {}
 
     def stop_all(*_):
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for process in processes.values():
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes.values(), grace=15)
 
     # Ctrl-C and SIGTERM both end in KeyboardInterrupt; SIGINT is set explicitly because a
     # shell that starts us in the background leaves it ignored.

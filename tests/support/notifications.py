@@ -29,6 +29,7 @@ import eventlet
 import eventlet.wsgi
 
 from stafett.config import ROOT
+from stafett.dev.stack import stop_processes
 from tests.support.platform import free_port, wait_for
 
 WEBHOOK_DOC = ROOT / "docs" / "webhooks.md"
@@ -71,13 +72,7 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_processes([self.process])
 
     def raw(self) -> list[bytes]:
         return [path.read_bytes() for path in sorted(self.directory.glob("*.eml"))]

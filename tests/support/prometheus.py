@@ -10,6 +10,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from stafett.dev.stack import stop_processes
 from tests.support.platform import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,13 +72,7 @@ class Prometheus:
             return False
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_processes([self.process])
         if getattr(self, "log", None):
             self.log.close()
 
