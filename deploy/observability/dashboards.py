@@ -86,205 +86,202 @@ def query_variable(name: str, label: str, query: str, include_all: bool = False)
             "hide": 0, "sort": 1}
 
 
-def overview() -> Board:
-    gw = 'service="gateway"'
-    board = Board("stafett-overview", "Stafett / Platform overview",
-                  "SLOs, and rate, errors and duration of every component")
+def rate(metric: str, selector: str = "") -> str:
+    """``rate(metric{selector}[$__rate_interval])``."""
+    return f"rate({metric}{{{selector}}}[{RI}])" if selector else f"rate({metric}[{RI}])"
+
+
+def summed(metric: str, by: str = "", selector: str = "") -> str:
+    """The per-second rate, summed (``by`` labels, if any)."""
+    return f"sum by ({by}) ({rate(metric, selector)})" if by else f"sum({rate(metric, selector)})"
+
+
+def quantile(q: float, histogram: str, by: str = "", selector: str = "") -> str:
+    """The ``q`` quantile of a histogram's rate (``by`` labels, if any, besides ``le``)."""
+    labels = f"{by}, le" if by else "le"
+    return (f"histogram_quantile({q}, sum by ({labels}) "
+            f"({rate(histogram + '_bucket', selector)}))")
+
+
+def dashboard(uid: str, title: str, description: str, variables=()):
+    """``@dashboard(...)`` over a function that fills the board it is given."""
+    def wrap(fill):
+        def make() -> Board:
+            board = Board(uid, title, description, variables)
+            fill(board)
+            return board
+        make.__name__ = fill.__name__
+        return make
+    return wrap
+
+
+GW = 'service="gateway"'
+
+
+@dashboard("stafett-overview", "Stafett / Platform overview",
+           "SLOs, and rate, errors and duration of every component")
+def overview(board: Board) -> None:
     board.row("SLOs: 99.5 % of the gateway's answers no 5xx, 99 % within 1 s (30 days)")
     board.stat("Availability, 30 days",
-               (f'1 - (sum(increase(stafett_http_requests_total{{{gw},code=~"5.."}}[30d])) '
-                f'/ sum(increase(stafett_http_requests_total{{{gw}}}[30d])))', ""),
+               (f'1 - (sum(increase(stafett_http_requests_total{{{GW},code=~"5.."}}[30d])) '
+                f'/ sum(increase(stafett_http_requests_total{{{GW}}}[30d])))', ""),
                unit="percentunit", description="Share of the gateway's answers that were no "
                "server error. Objective 99.5 %.")
     board.stat("Within 1 s, 30 days",
                (f'sum(increase(stafett_http_request_duration_seconds_bucket'
-                f'{{{gw},le="1.0"}}[30d])) '
-                f'/ sum(increase(stafett_http_request_duration_seconds_count{{{gw}}}[30d]))', ""),
+                f'{{{GW},le="1.0"}}[30d])) '
+                f'/ sum(increase(stafett_http_request_duration_seconds_count{{{GW}}}[30d]))', ""),
                unit="percentunit", description="Objective 99 %.")
     board.stat("Error budget burn (1h)", ("stafett:gateway_http_errors:ratio_rate1h / 0.005", ""),
                unit="x", description="1 spends the month's budget in exactly 30 days; the page "
                "fires at 14.4 (1h) and 6 (6h).")
     board.stat("Latency budget burn (1h)", ("stafett:gateway_http_slow:ratio_rate1h / 0.01", ""),
                unit="x")
-    board.graph("Error budget burn by window",
-                ("stafett:gateway_http_errors:ratio_rate5m / 0.005", "5m"),
-                ("stafett:gateway_http_errors:ratio_rate1h / 0.005", "1h"),
-                ("stafett:gateway_http_errors:ratio_rate6h / 0.005", "6h"),
-                ("stafett:gateway_http_errors:ratio_rate1d / 0.005", "1d"), unit="x")
-    board.graph("Latency budget burn by window",
-                ("stafett:gateway_http_slow:ratio_rate5m / 0.01", "5m"),
-                ("stafett:gateway_http_slow:ratio_rate1h / 0.01", "1h"),
-                ("stafett:gateway_http_slow:ratio_rate6h / 0.01", "6h"),
-                ("stafett:gateway_http_slow:ratio_rate1d / 0.01", "1d"), unit="x")
+    for budget, record, objective in (("Error", "errors", "0.005"), ("Latency", "slow", "0.01")):
+        board.graph(f"{budget} budget burn by window",
+                    *[(f"stafett:gateway_http_{record}:ratio_rate{window} / {objective}", window)
+                      for window in ("5m", "1h", "6h", "1d")], unit="x")
     board.row("Gateway HTTP")
-    board.graph("Answers by "
-                "status", (f"sum by (code) (rate(stafett_http_requests_total{{{gw}}}[{RI}]))",
-                                      "{{code}}"), unit="reqps")
+    board.graph("Answers by status",
+                (summed("stafett_http_requests_total", "code", GW), "{{code}}"), unit="reqps")
     board.graph("Answers by caller's agency type",
-                (f"sum by (agency_type) (rate(stafett_http_requests_total{{{gw}}}[{RI}]))",
-                 "{{agency_type}}"), unit="reqps")
-    board.graph("Duration percentiles",
-                *[(f"histogram_quantile({q}, sum by (le) "
-                   f"(rate(stafett_http_request_duration_seconds_bucket{{{gw}}}[{RI}])))",
-                   f"p{int(q * 100)}")
-                  for q in (0.5, 0.95, 0.99)], unit="s")
-    board.graph("Refused tokens by reason",
-                (f"sum by (reason) (rate(stafett_auth_rejections_total[{RI}]))", "{{reason}}"),
+                (summed("stafett_http_requests_total", "agency_type", GW), "{{agency_type}}"),
                 unit="reqps")
+    board.graph("Duration percentiles",
+                *[(quantile(q, "stafett_http_request_duration_seconds", selector=GW),
+                   f"p{int(q * 100)}") for q in (0.5, 0.95, 0.99)], unit="s")
+    board.graph("Refused tokens by reason",
+                (summed("stafett_auth_rejections_total", "reason"), "{{reason}}"), unit="reqps")
     board.row("Every component: rate, errors, duration (RED)")
     board.graph("Calls by component and kind",
-                (f"sum by (service, kind) (rate(stafett_requests_total[{RI}]))",
-                 "{{service}} {{kind}}"), unit="ops")
+                (summed("stafett_requests_total", "service, kind"), "{{service}} {{kind}}"),
+                unit="ops")
     board.graph("Errors by component and kind (refused, invalid, failed)",
-                (f"sum by (service, kind) (rate(stafett_request_errors_total[{RI}]))",
+                (summed("stafett_request_errors_total", "service, kind"),
                  "{{service}} {{kind}}"), unit="ops")
     board.graph("Failed calls by entrypoint",
-                (f'sum by (service, entrypoint, error) '
-                 f'(rate(stafett_request_errors_total{{kind="failed"}}[{RI}]))',
-                 "{{service}}.{{entrypoint}} {{error}}"), unit="ops")
+                (summed("stafett_request_errors_total", "service, entrypoint, error",
+                        'kind="failed"'), "{{service}}.{{entrypoint}} {{error}}"), unit="ops")
     board.graph("p95 duration by component",
-                (f"histogram_quantile(0.95, sum by (service, le) "
-                 f"(rate(stafett_request_duration_seconds_bucket[{RI}])))", "{{service}}"),
+                (quantile(0.95, "stafett_request_duration_seconds", "service"), "{{service}}"),
                 unit="s")
-    board.graph("Slowest entrypoints (p95)",
-                (f"topk(10, histogram_quantile(0.95, sum by (service, entrypoint, le) "
-                 f"(rate(stafett_request_duration_seconds_bucket[{RI}]))))",
-                 "{{service}}.{{entrypoint}}"), unit="s")
-    board.graph("Targets up by "
-                "component", ('sum by (component) (up{job="stafett"})', "{{component}}"))
-    return board
+    slowest = quantile(0.95, "stafett_request_duration_seconds", "service, entrypoint")
+    board.graph("Slowest entrypoints (p95)", (f"topk(10, {slowest})", "{{service}}.{{entrypoint}}"),
+                unit="s")
+    board.graph("Targets up by component",
+                ('sum by (component) (up{job="stafett"})', "{{component}}"))
 
 
-def agency() -> Board:
-    sel = 'agency="$agency"'
-    board = Board("stafett-agency", "Stafett / One agency",
-                  "One agency's own gateway (AGENCY_ORG_NUMBER), and its agency type on the "
-                  "shared gateway and in webhook deliveries",
-                  [query_variable("agency", "Agency gateway (org number)",
-                                  "label_values(stafett_http_requests_total, agency)"),
-                   query_variable("agency_type", "Agency type",
-                                  "label_values(stafett_http_requests_total, agency_type)")])
+AGENCY = 'agency="$agency"'
+TYPED = 'agency_type="$agency_type"'
+
+
+@dashboard("stafett-agency", "Stafett / One agency",
+           "One agency's own gateway (AGENCY_ORG_NUMBER), and its agency type on the "
+           "shared gateway and in webhook deliveries",
+           [query_variable("agency", "Agency gateway (org number)",
+                           "label_values(stafett_http_requests_total, agency)"),
+            query_variable("agency_type", "Agency type",
+                           "label_values(stafett_http_requests_total, agency_type)")])
+def agency(board: Board) -> None:
+    requests = "stafett_http_requests_total"
     board.row("The agency's own gateway")
-    board.graph("Requests by "
-                "route", (f"sum by (route) (rate(stafett_http_requests_total{{{sel}}}[{RI}]))",
-                                      "{{route}}"), unit="reqps")
-    board.graph("Answers by "
-                "status", (f"sum by (code) (rate(stafett_http_requests_total{{{sel}}}[{RI}]))",
-                                      "{{code}}"), unit="reqps")
-    board.graph("Error ratio (5xx)",
-                (f'sum(rate(stafett_http_requests_total{{{sel},code=~"5.."}}[{RI}])) '
-                 f"/ sum(rate(stafett_http_requests_total{{{sel}}}[{RI}]))", "5xx"),
+    board.graph("Requests by route", (summed(requests, "route", AGENCY), "{{route}}"),
+                unit="reqps")
+    board.graph("Answers by status", (summed(requests, "code", AGENCY), "{{code}}"),
+                unit="reqps")
+    errors = summed(requests, selector=AGENCY + ',code=~"5.."')
+    board.graph("Error ratio (5xx)", (f"{errors} / {summed(requests, selector=AGENCY)}", "5xx"),
                 unit="percentunit")
     board.graph("Rate-limit refusals (429)",
-                (f'sum(rate(stafett_http_requests_total{{{sel},code="429"}}[{RI}]))', "429"),
-                unit="reqps")
+                (summed(requests, selector=AGENCY + ',code="429"'), "429"), unit="reqps")
     board.graph("Duration p95",
-                (f"histogram_quantile(0.95, sum by (le) "
-                 f"(rate(stafett_http_request_duration_seconds_bucket{{{sel}}}[{RI}])))", "p95"),
-                unit="s")
+                (quantile(0.95, "stafett_http_request_duration_seconds", selector=AGENCY),
+                 "p95"), unit="s")
     board.graph("Refusals (401, 403, 404)",
-                (f'sum by (code) '
-                 f'(rate(stafett_http_requests_total{{{sel},code=~"401|403|404"}}[{RI}]))',
-                 "{{code}}"), unit="reqps")
+                (summed(requests, "code", AGENCY + ',code=~"401|403|404"'), "{{code}}"),
+                unit="reqps")
     board.row("The agency type on the shared gateway, and its webhooks")
-    typed = 'agency_type="$agency_type"'
     board.graph("Requests by status",
-                (f"sum by (code) "
-                 f"(rate(stafett_http_requests_total{{service=\"gateway\",{typed}}}[{RI}]))",
-                 "{{code}}"), unit="reqps")
+                (summed(requests, "code", f'service="gateway",{TYPED}'), "{{code}}"),
+                unit="reqps")
     board.graph("Rate-limit refusals (429)",
-                (f'sum(rate(stafett_http_requests_total'
-                 f'{{service="gateway",{typed},code="429"}}[{RI}]))',
-                 "429"), unit="reqps")
+                (summed(requests, selector=f'service="gateway",{TYPED},code="429"'), "429"),
+                unit="reqps")
     board.graph("Webhook delivery attempts by outcome",
-                (f'sum by (outcome) '
-                 f'(rate(stafett_notifications_deliveries_total'
-                 f'{{channel="webhook",{typed}}}[{RI}]))',
-                 "{{outcome}}"), unit="ops")
+                (summed("stafett_notifications_deliveries_total", "outcome",
+                        f'channel="webhook",{TYPED}'), "{{outcome}}"), unit="ops")
     board.graph("Webhook pool full (bulkhead)",
-                (f"sum(rate(stafett_notifications_bulkhead_saturated_total{{{typed}}}[{RI}]))",
+                (summed("stafett_notifications_bulkhead_saturated_total", selector=TYPED),
                  "saturated rounds"), unit="ops")
-    return board
 
 
-def messaging() -> Board:
-    board = Board("stafett-messaging", "Stafett / Messaging",
-                  "The broker's queues, dead letters, the outboxes, event lag and consumers")
-    work = 'queue!~".*\\\\.(dlq|retry)"'
+WORK = 'queue!~".*\\\\.(dlq|retry)"'
+
+
+@dashboard("stafett-messaging", "Stafett / Messaging",
+           "The broker's queues, dead letters, the outboxes, event lag and consumers")
+def messaging(board: Board) -> None:
     board.row("Queues (RabbitMQ, per queue)")
-    board.graph("Ready messages by work queue",
-                (f"sum by (queue) (rabbitmq_detailed_queue_messages_ready{{{work}}})", "{{queue}}"))
-    board.graph("Unacknowledged messages by work queue",
-                (f"sum by (queue) "
-                 f"(rabbitmq_detailed_queue_messages_unacked{{{work}}})", "{{queue}}"))
+    for title, gauge in (("Ready messages by work queue", "messages_ready"),
+                         ("Unacknowledged messages by work queue", "messages_unacked")):
+        board.graph(title, (f"sum by (queue) (rabbitmq_detailed_queue_{gauge}{{{WORK}}})",
+                            "{{queue}}"))
     board.graph("Dead letters waiting",
                 ('sum by (queue) '
                  '(rabbitmq_detailed_queue_messages{queue=~".*\\\\.dlq"})', "{{queue}}"),
                 description="stafett dlq list | show | replay (docs/operations.md)")
     board.graph("Consumers per work queue",
-                (f"sum by (queue) (rabbitmq_detailed_queue_consumers{{{work}}})", "{{queue}}"))
+                (f"sum by (queue) (rabbitmq_detailed_queue_consumers{{{WORK}}})", "{{queue}}"))
     board.row("Events")
     board.graph("Outbox pending", ("max by (service) (stafett_outbox_pending)", "{{service}}"))
     board.graph("Events published and unrouted",
-                (f"sum by (service) "
-                 f"(rate(stafett_events_published_total[{RI}]))", "{{service}} published"),
-                (f"sum by (service) "
-                 f"(rate(stafett_events_unrouted_total[{RI}]))", "{{service}} unrouted"),
-                unit="ops")
+                *[(summed(f"stafett_events_{what}_total", "service"), f"{{{{service}}}} {what}")
+                  for what in ("published", "unrouted")], unit="ops")
     board.graph("Event lag p95 by consumer",
-                (f"histogram_quantile(0.95, sum by (service, handler, le) "
-                 f"(rate(stafett_event_lag_seconds_bucket[{RI}])))", "{{service}}.{{handler}}"),
-                unit="s")
+                (quantile(0.95, "stafett_event_lag_seconds", "service, handler"),
+                 "{{service}}.{{handler}}"), unit="s")
     board.graph("Retries and dead-lettered events",
-                (f"sum by (service, handler) (rate(stafett_event_retries_total[{RI}]))",
+                (summed("stafett_event_retries_total", "service, handler"),
                  "{{service}}.{{handler}} retried"),
-                (f"sum by (service, handler) (increase(stafett_dead_letters_total[1h]))",
+                ("sum by (service, handler) (increase(stafett_dead_letters_total[1h]))",
                  "{{service}}.{{handler}} dead-lettered (1h)"))
     board.row("Timers and worker loops")
     board.graph("Seconds since last successful run",
                 ("time() - max by (service, timer) (stafett_timer_last_success_timestamp_seconds)",
                  "{{service}}.{{timer}}"), unit="s")
     board.graph("Interval (the alert fires after three, at least 10 minutes)",
-                ("max by (service, timer) "
-                 "(stafett_timer_interval_seconds)", "{{service}}.{{timer}}"),
-                unit="s")
+                ("max by (service, timer) (stafett_timer_interval_seconds)",
+                 "{{service}}.{{timer}}"), unit="s")
     board.row("Broker")
     board.graph("Connections and channels", ("sum(rabbitmq_connections)", "connections"),
                 ("sum(rabbitmq_channels)", "channels"))
     board.graph("Messages received, delivered, returned unroutable",
-                (f"sum(rate(rabbitmq_global_messages_received_total[{RI}]))", "received"),
-                (f"sum(rate(rabbitmq_global_messages_delivered_total[{RI}]))", "delivered"),
-                (f"sum(rate(rabbitmq_global_messages_unroutable_returned_total[{RI}]))",
-                 "unroutable"),
+                *[(summed(f"rabbitmq_global_messages_{counter}_total"), legend)
+                  for counter, legend in (("received", "received"), ("delivered", "delivered"),
+                                          ("unroutable_returned", "unroutable"))],
                 unit="ops")
-    return board
 
 
-def data() -> Board:
-    board = Board("stafett-data", "Stafett / Data",
-                  "Each component's database pool and query latency; PostgreSQL (CloudNativePG) "
-                  "and its PgBouncer pooler")
+@dashboard("stafett-data", "Stafett / Data",
+           "Each component's database pool and query latency; PostgreSQL (CloudNativePG) "
+           "and its PgBouncer pooler")
+def data(board: Board) -> None:
     board.row("As the components see it")
     board.graph("Pool connections by state",
                 ("sum by (service, state) (stafett_db_pool_connections)", "{{service}} {{state}}"))
     board.graph("Pool in use / size",
                 ('sum by (service) (stafett_db_pool_connections{state="checked_out"}) '
                  "/ sum by (service) (stafett_db_pool_size)", "{{service}}"), unit="percentunit")
-    board.graph("Query p95",
-                (f"histogram_quantile(0.95, sum by (service, le) "
-                 f"(rate(stafett_db_query_duration_seconds_bucket[{RI}])))", "{{service}}"),
-                unit="s")
-    board.graph("Query p99",
-                (f"histogram_quantile(0.99, sum by (service, le) "
-                 f"(rate(stafett_db_query_duration_seconds_bucket[{RI}])))", "{{service}}"),
-                unit="s")
+    for q in (0.95, 0.99):
+        board.graph(f"Query p{int(q * 100)}",
+                    (quantile(q, "stafett_db_query_duration_seconds", "service"), "{{service}}"),
+                    unit="s")
     board.graph("Statements per second",
-                (f"sum by (service) "
-                 f"(rate(stafett_db_query_duration_seconds_count[{RI}]))", "{{service}}"),
+                (summed("stafett_db_query_duration_seconds_count", "service"), "{{service}}"),
                 unit="ops")
     board.graph("Statements that raised",
-                (f"sum by (service) (rate(stafett_db_query_errors_total[{RI}]))", "{{service}}"),
-                unit="ops")
+                (summed("stafett_db_query_errors_total", "service"), "{{service}}"), unit="ops")
     board.row("PostgreSQL (CloudNativePG)")
     board.stat("Instances up", ("sum(cnpg_collector_up)", ""))
     board.stat("Replication lag", ("max(cnpg_pg_replication_lag)", ""), unit="s")
@@ -294,35 +291,30 @@ def data() -> Board:
                 (f'sum by (datname, state) (cnpg_backends_total{{{DBS}}})',
                  "{{datname}} {{state}}"))
     board.graph("Commits and rollbacks",
-                (f'sum by (datname) '
-                 f'(rate(cnpg_pg_stat_database_xact_commit{{{DBS}}}[{RI}]))',
-                 "{{datname}} commit"),
-                (f'sum by (datname) '
-                 f'(rate(cnpg_pg_stat_database_xact_rollback{{{DBS}}}[{RI}]))',
-                 "{{datname}} rollback"), unit="ops")
+                *[(summed(f"cnpg_pg_stat_database_xact_{what}", "datname", DBS),
+                   f"{{{{datname}}}} {legend}")
+                  for what, legend in (("commit", "commit"), ("rollback", "rollback"))],
+                unit="ops")
     board.graph("Database size", (f'max by (datname) (cnpg_pg_database_size_bytes{{{DBS}}})',
                                   "{{datname}}"), unit="bytes")
     board.graph("Longest open transaction",
-                ('max by (datname) '
-                 f'(cnpg_backends_max_tx_duration_seconds{{{DBS}}})',
+                (f'max by (datname) (cnpg_backends_max_tx_duration_seconds{{{DBS}}})',
                  "{{datname}}"), unit="s")
     board.row("PgBouncer (the Pooler)")
     board.graph("Clients active and waiting",
-                ("sum by (database) (cnpg_pgbouncer_pools_cl_active)", "{{database}} active"),
-                ("sum by (database) (cnpg_pgbouncer_pools_cl_waiting)", "{{database}} waiting"))
-    board.graph("Longest client "
-                "wait", ("max by (database) (cnpg_pgbouncer_pools_maxwait)", "{{database}}"),
-                unit="s")
+                *[(f"sum by (database) (cnpg_pgbouncer_pools_cl_{state})",
+                   f"{{{{database}}}} {state}") for state in ("active", "waiting")])
+    board.graph("Longest client wait",
+                ("max by (database) (cnpg_pgbouncer_pools_maxwait)", "{{database}}"), unit="s")
     board.graph("Server connections active and idle",
-                ("sum by (database) (cnpg_pgbouncer_pools_sv_active)", "{{database}} active"),
-                ("sum by (database) (cnpg_pgbouncer_pools_sv_idle)", "{{database}} idle"))
-    return board
+                *[(f"sum by (database) (cnpg_pgbouncer_pools_sv_{state})",
+                   f"{{{{database}}}} {state}") for state in ("active", "idle")])
 
 
-def domain() -> Board:
-    board = Board("stafett-domain", "Stafett / Domain",
-                  "What the platform is for, counted and de-identified (no id, no name, no "
-                  "agency): computed by each owning service at scrape time")
+@dashboard("stafett-domain", "Stafett / Domain",
+           "What the platform is for, counted and de-identified (no id, no name, no "
+           "agency): computed by each owning service at scrape time")
+def domain(board: Board) -> None:
     board.row("Logs (stafettlogg)")
     board.stat("Open logs", ("sum(max by (level) (stafett_logs_open))", ""))
     board.stat("Measures past evaluate-by", ("max(stafett_measures_past_evaluate_by)", ""))
@@ -332,8 +324,8 @@ def domain() -> Board:
     board.graph("Evaluations in the last 30 days by colour",
                 ("max by (colour) (stafett_evaluations_recent)", "{{colour}}"))
     board.graph("Measures past evaluate-by", ("max(stafett_measures_past_evaluate_by)", "measures"))
-    board.graph("Handovers waiting by "
-                "state", ("max by (state) (stafett_handovers_waiting)", "{{state}}"))
+    board.graph("Handovers waiting by state",
+                ("max by (state) (stafett_handovers_waiting)", "{{state}}"))
     board.row("Notifications")
     board.graph("Deliveries by state",
                 ('max by (channel, state) '
@@ -343,7 +335,6 @@ def domain() -> Board:
                 ('sum by (channel) '
                  '(increase(stafett_notifications_deliveries_total{outcome="delivered"}[1h]))',
                  "{{channel}}"))
-    return board
 
 
 BOARDS = (overview, agency, messaging, data, domain)
