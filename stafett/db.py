@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -148,16 +149,30 @@ def migrate(engine: Engine, migrations_dir: str | Path) -> None:
         command.upgrade(alembic_config, "head")
 
 
-class Database(DependencyProvider):
-    """``db = Database(migrations_dir)`` gives each worker ``self.db``, a fresh Session."""
+def sole_database(container, user: str) -> "Database":
+    """The service's one ``Database`` dependency, for the dependency provider ``user``."""
+    databases = [d for d in container.dependencies if isinstance(d, Database)]
+    if len(databases) != 1:
+        raise RuntimeError(f"{user} needs exactly one Database dependency in the service")
+    return databases[0]
 
-    def __init__(self, migrations_dir: str | Path):
-        self.migrations_dir = Path(migrations_dir)
+
+class Database(DependencyProvider):
+    """``db = Database(migrations_dir)`` gives each worker ``self.db``, a fresh Session.
+
+    Without ``migrations_dir``: the ``migrations`` folder beside the service class's module
+    (``services/<name>/migrations`` for ``services/<name>/service.py``)."""
+
+    def __init__(self, migrations_dir: str | Path | None = None):
+        self.migrations_dir = Path(migrations_dir) if migrations_dir is not None else None
         self.engine: Engine | None = None
         self.sessions: WeakKeyDictionary = WeakKeyDictionary()
         self.pool_gauges: PoolGauges | None = None
 
     def setup(self):
+        if self.migrations_dir is None:
+            module = sys.modules[self.container.service_cls.__module__]
+            self.migrations_dir = Path(module.__file__).parent / "migrations"
         config = self.container.config
         self.engine = make_engine(config["DATABASE_URL"])
         if flag(config.get("MIGRATE_ON_START"), True, "MIGRATE_ON_START"):

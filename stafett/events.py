@@ -33,7 +33,6 @@ from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import BROADCAST, EventHandler
-from nameko.extensions import DependencyProvider
 from sqlalchemy import (JSON, Column, Integer, MetaData, String, Table, Text,
                         select, update)
 from sqlalchemy.orm import Session
@@ -43,7 +42,8 @@ from stafett import broker, metrics
 from stafett.actor import CONTEXT_KEY, Actor
 from stafett.ids import new_id
 from stafett.clock import as_utc, utcnow  # noqa: F401 (as_utc: imported from here too)
-from stafett.db import UtcDateTime
+from stafett.background import Background
+from stafett.db import UtcDateTime, sole_database
 from stafett.config import flag
 
 log = logging.getLogger(__name__)
@@ -139,22 +139,16 @@ class EventRecorder:
         return envelope
 
 
-class Outbox(DependencyProvider):
+class Outbox(Background):
     """``events = Outbox()``: record events in the business transaction; relay publishes."""
 
     def __init__(self):
         self._emitted: WeakKeyDictionary = WeakKeyDictionary()
         self._wakeups = LightQueue()
-        self._relay = None
         self._engine = None
 
     def setup(self):
-        from stafett.db import Database
-
-        databases = [d for d in self.container.dependencies if isinstance(d, Database)]
-        if len(databases) != 1:
-            raise RuntimeError("Outbox needs exactly one Database dependency in the service")
-        self._database = databases[0]
+        self._database = sole_database(self.container, "Outbox")
         config = self.container.config
         self._poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 1))
         self._batch = int(config.get("OUTBOX_BATCH", 100))
@@ -167,14 +161,7 @@ class Outbox(DependencyProvider):
 
     def start(self):
         metrics.heartbeat(self.container.service_name, "outbox_relay", self._poll_seconds)
-        self._relay = self.container.spawn_managed_thread(self._relay_forever)
-
-    def stop(self):
-        if self._relay is not None:
-            self._relay.kill()
-            self._relay = None
-
-    kill = stop
+        self.start_background(self._relay_forever, "outbox relay")
 
     def get_dependency(self, worker_ctx):
         return EventRecorder(self.container.service_name, worker_ctx, self._mark_emitted)

@@ -7,7 +7,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session
 
 from stafett import metrics
-from stafett.db import Database
+from stafett.db import sole_database
 
 
 class ScrapeGauges(DependencyProvider):
@@ -21,10 +21,7 @@ class ScrapeGauges(DependencyProvider):
         self._database = None
 
     def setup(self):
-        databases = [d for d in self.container.dependencies if isinstance(d, Database)]
-        if len(databases) != 1:
-            raise RuntimeError("ScrapeGauges needs exactly one Database dependency")
-        self._database = databases[0]
+        self._database = sole_database(self.container, "ScrapeGauges")
         self.min_interval = float(self.container.config.get("METRICS_REFRESH_SECONDS", 30))
 
     def start(self):

@@ -35,7 +35,6 @@ from datetime import timedelta
 
 import eventlet
 from kombu.utils import json as kombu_json
-from nameko.extensions import DependencyProvider
 from sqlalchemy import Column, String, Table, Text, delete, event, insert, select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from stafett import errors
 from stafett.actor import Actor
+from stafett.background import Background
 from stafett.clock import as_utc, utcnow
 from stafett.db import UtcDateTime
 from stafett.events import kernel_metadata
@@ -83,7 +83,7 @@ def scoped_key(service: str, entrypoint: str, request_key: str, args, kwargs,
     return digest.hexdigest()
 
 
-class RequestKey(DependencyProvider):
+class RequestKey(Background):
     """``self.request_key``: the key this call carries (None when it carries none).
 
     Also prunes records older than ``REQUEST_KEY_TTL_HOURS`` once an hour, in services
@@ -92,21 +92,12 @@ class RequestKey(DependencyProvider):
     def setup(self):
         self.ttl = timedelta(hours=float(self.container.config.get("REQUEST_KEY_TTL_HOURS",
                                                                    48)))
-        self._pruner = None
 
     def start(self):
         service_cls = self.container.service_cls
         if any(getattr(getattr(service_cls, name, None), "stafett_once", False)
                for name in dir(service_cls)):
-            self._pruner = self.container.spawn_managed_thread(self._prune_forever,
-                                                               identifier="request keys")
-
-    def stop(self):
-        if self._pruner is not None:
-            self._pruner.kill()
-            self._pruner = None
-
-    kill = stop
+            self.start_background(self._prune_forever, "request keys")
 
     def _prune_forever(self):
         while True:

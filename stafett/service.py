@@ -1,8 +1,10 @@
 """What every Stafett component has: probes, metrics, call-id logging, the actor.
 
-A service class inherits ``ServiceBase`` and declares its own ``name``, ``db`` and
-``events``. nameko discovers inherited entrypoints and dependencies, so /healthz,
-/readyz and /metrics are written once here.
+A service class inherits ``ServiceBase`` and declares its own ``name``; a domain service
+(consent, logs, handover, notifications) inherits ``DomainService``, which adds its
+database and its access log's endpoints, and declares its own gauges and outbox. nameko
+discovers inherited entrypoints and dependencies, so /healthz, /readyz and /metrics are
+written once here.
 
 Readiness is read from what the process already holds, so a probe costs the broker and
 the database nothing: the connections of the container's own queue consumers (RPC,
@@ -25,10 +27,12 @@ from werkzeug.wrappers import Request, Response
 
 from stafett import broker, errors, metrics, resilience  # noqa: F401  (installs)
 from stafett.actor import CurrentActor
+from stafett.background import Background
 from stafett.db import Database
 from stafett.events import Outbox
 from stafett.logging import CallIdLogging
 from stafett.request_keys import RequestKey
+from stafett.transparency import AuditEndpoints
 from stafett.web import SECURITY_HEADERS, http, problem_response
 
 #: seconds a readiness check may wait for a pooled database connection
@@ -136,30 +140,25 @@ class Probes(DependencyProvider):
         refresh_gauges(self.container)
 
 
-class MetricsServer(DependencyProvider):
+class MetricsServer(Background):
     """``/metrics`` on its own listener, ``METRICS_ADDRESS`` (``host:port``), if set."""
 
     def setup(self):
         address = str(self.container.config.get("METRICS_ADDRESS") or "").strip()
         self.address = parse_address(address) if address else None
-        self._socket = self._thread = None
+        self._socket = None
 
     def start(self):
         if self.address is None:
             return
         self._socket = eventlet.listen(tuple(self.address))
-        self._thread = self.container.spawn_managed_thread(self._serve,
-                                                           identifier="metrics server")
+        self.start_background(self._serve, "metrics server")
 
     def stop(self):
-        if self._thread is not None:
-            self._thread.kill()
-            self._thread = None
+        super().stop()
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-
-    kill = stop
 
     @property
     def port(self) -> int | None:
@@ -223,3 +222,10 @@ class ServiceBase:
         self.probes.refresh_gauges()
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)
+
+
+class DomainService(AuditEndpoints, ServiceBase):
+    """A service that owns a database (``db``: its migrations beside the service's module)
+    and keeps an access log, served as a transparency log (``AuditEndpoints``)."""
+
+    db = Database()

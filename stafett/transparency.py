@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import eventlet
-from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from sqlalchemy import (BigInteger, Column, Integer, String, Table, Text, bindparam, func,
                         select, update)
@@ -38,8 +37,9 @@ from sqlalchemy.engine import Engine
 
 from stafett import metrics
 from stafett.audit import LEAF_COLUMNS, access_table, canonical, leaf_bytes
+from stafett.background import Background
 from stafett.clock import as_utc, utcnow
-from stafett.db import UtcDateTime
+from stafett.db import UtcDateTime, sole_database
 from stafett.errors import EXPECTED, BadRequest, NotFound
 from stafett.events import kernel_metadata
 from stafett.tlog import (Checkpoint, Frontier, NoteError, consistency_proof, leaf_hash,
@@ -234,21 +234,15 @@ def _place(connection, places: list[dict]) -> None:
                        .values(leaf_index=bindparam("i")), places)
 
 
-class AuditSequencer(DependencyProvider):
+class AuditSequencer(Background):
     """``audit_log = AuditSequencer()``: the service's sequencer thread and its log key."""
 
     def setup(self):
-        from stafett.db import Database
-
-        databases = [d for d in self.container.dependencies if isinstance(d, Database)]
-        if len(databases) != 1:
-            raise RuntimeError("AuditSequencer needs exactly one Database dependency")
-        self.database = databases[0]
+        self.database = sole_database(self.container, "AuditSequencer")
         config, service = self.container.config, self.container.service_name
         self.interval = float(config.get("AUDIT_CHECKPOINT_SECONDS", 5))
         self.origin = origin_of(config, service)
         self.witness = Witness(witness_dir(config, service))
-        self._thread = None
         self.key, self.key_error = None, None
         self._load_key()
 
@@ -266,15 +260,7 @@ class AuditSequencer(DependencyProvider):
 
     def start(self):
         metrics.heartbeat(self.container.service_name, "audit_sequencer", self.interval)
-        self._thread = self.container.spawn_managed_thread(self._run,
-                                                           identifier="audit sequencer")
-
-    def stop(self):
-        if self._thread is not None:
-            self._thread.kill()
-            self._thread = None
-
-    kill = stop
+        self.start_background(self._run, "audit sequencer")
 
     def get_dependency(self, worker_ctx):
         return self

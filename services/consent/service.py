@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from pathlib import Path
 
 from nameko.rpc import rpc
 from nameko.timer import timer
@@ -20,24 +19,20 @@ from services.consent.store import FromConfig, Store
 from stafett.actor import SERVICE, STAFF
 from stafett.audit import audited_work
 from stafett.contracts import load
-from stafett.db import Database
 from stafett.errors import EXPECTED, Forbidden, ServiceUnavailable
 from stafett.events import Outbox, utcnow
 from stafett.gauges import ScrapeGauges
 from stafett.ids import new_id
 from stafett.request_keys import once
 from stafett.rpc import TimeoutRpcProxy
-from stafett.service import ServiceBase
-from stafett.transparency import AuditEndpoints
+from stafett.service import DomainService
 
 log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class ConsentService(AuditEndpoints, ServiceBase):
+class ConsentService(DomainService):
     name = "consent"
 
-    db = Database(MIGRATIONS)
     gauges = ScrapeGauges(refresh_gauges)
     events = Outbox()
     # keys from configuration (e.g. environment from a secret store), else SECRETS_DIR

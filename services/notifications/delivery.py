@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
-from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Histogram
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -39,8 +38,9 @@ from services.notifications.channels import (INTERNAL_ERROR, EmailChannel, Outco
 from services.notifications.models import Delivery, PreferenceRow, Webhook
 from services.notifications.protection import SecretBox
 from services.notifications.targets import TargetPolicy
+from stafett.background import Background
 from stafett.config import flag
-from stafett.db import Database
+from stafett.db import sole_database
 from stafett.events import utcnow
 from stafett.ids import new_id
 from stafett.metrics import agency_type_label, heartbeat
@@ -130,14 +130,11 @@ def _due_clause(now: datetime):
                and_(Delivery.status == domain.SENT, Delivery.claimed_until < now))
 
 
-class Courier(DependencyProvider):
+class Courier(Background):
     """``courier = Courier()``: the delivery worker of the notifications service."""
 
     def setup(self):
-        databases = [d for d in self.container.dependencies if isinstance(d, Database)]
-        if len(databases) != 1:
-            raise RuntimeError("Courier needs exactly one Database dependency in the service")
-        self.database = databases[0]
+        self.database = sole_database(self.container, "Courier")
         config = self.container.config
         self.settings = Settings.from_config(config)
         self.secrets = SecretBox.from_config(config)
@@ -148,20 +145,15 @@ class Courier(DependencyProvider):
         self.email_pool = eventlet.GreenPool(self.settings.email_concurrency)
         self.agency_pools: dict[str, eventlet.GreenPool] = {}
         self._wakeups = LightQueue()
-        self._loop = None
 
     def start(self):
-        self._loop = self.container.spawn_managed_thread(self._run)
+        self.start_background(self._run, "courier")
 
     def stop(self):
-        if self._loop is not None:
-            self._loop.kill()
-            self._loop = None
+        super().stop()
         for pool in [self.email_pool, *self.agency_pools.values()]:
             for thread in list(pool.coroutines_running):
                 thread.kill()
-
-    kill = stop
 
     def get_dependency(self, worker_ctx):
         return self

@@ -8,7 +8,6 @@ webhooks) are in ``domain.py``; the steps behind the event handlers and reminder
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from nameko.rpc import rpc
 from nameko.timer import timer
@@ -27,24 +26,20 @@ from stafett import etags
 from stafett.audit import audited_work
 from stafett.config import flag
 from stafett.contracts import load
-from stafett.db import Database
 from stafett.errors import EXPECTED, NotFound
 from stafett.events import Envelope, reliable_event_handler, utcnow
 from stafett.gauges import ScrapeGauges
 from stafett.ids import new_id
 from stafett.request_keys import once
-from stafett.service import ServiceBase
-from stafett.transparency import AuditEndpoints
+from stafett.service import DomainService
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 #: how often the reminder timer looks for due evaluations and tomorrow's meetings
 REMINDER_INTERVAL_SECONDS = 600
 
 
-class NotificationsService(AuditEndpoints, ServiceBase):
+class NotificationsService(DomainService):
     name = "notifications"
 
-    db = Database(MIGRATIONS)
     courier = Courier()
     secrets = WebhookSecrets()
     gauges = ScrapeGauges(refresh_gauges)
