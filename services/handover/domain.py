@@ -306,22 +306,23 @@ def check_version(expected: int | None, handover) -> None:
         raise PreconditionFailed("the handover changed since you read it; read it again")
 
 
-def require_receiver(actor: Actor | None, handover, coverage: Callable[[], list[dict]],
-                     today: date) -> str:
-    """Accept and decline: the receiving side. Others who may see it learn why not."""
-    role = require_viewer(actor, handover, coverage, today)
-    if role != RECEIVER:
-        raise Forbidden("only the receiving agency may accept or decline a handover",
-                        code="handover.receiver_only")
-    return role
+#: what one who may see a handover, but is not on the side a step is for, is told
+NOT_ON_SIDE = {
+    RECEIVER: ("only the receiving agency may accept or decline a handover",
+               "handover.receiver_only"),
+    REQUESTER: ("only the one who requested the handover may cancel it",
+                "handover.requester_only"),
+}
 
 
-def require_requester(actor: Actor | None, handover, coverage: Callable[[], list[dict]],
-                      today: date) -> str:
+def require_side(side: str, actor: Actor | None, handover,
+                 coverage: Callable[[], list[dict]], today: date) -> str:
+    """A step for one side: accept and decline the receiver's, cancel the requester's.
+    Others who may see it learn why not; the rest, that there is no such handover."""
     role = require_viewer(actor, handover, coverage, today)
-    if role != REQUESTER:
-        raise Forbidden("only the one who requested the handover may cancel it",
-                        code="handover.requester_only")
+    if role != side:
+        message, code = NOT_ON_SIDE[side]
+        raise Forbidden(message, code=code)
     return role
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from pathlib import Path
 
 from nameko.rpc import rpc
 
@@ -27,7 +26,6 @@ from services.handover.workflow import Workflow, required
 from stafett.actor import SYSTEM_ACTOR, ActorContext
 from stafett.audit import audited_work
 from stafett.contracts import load
-from stafett.db import Database
 from stafett.errors import EXPECTED
 from stafett.events import Envelope, Outbox, first_delivery, reliable_event_handler, utcnow
 from stafett.gauges import ScrapeGauges
@@ -35,17 +33,14 @@ from stafett.ids import new_id
 from stafett.paging import newest_first, visible_page
 from stafett.request_keys import once
 from stafett.rpc import TimeoutRpcProxy
-from stafett.service import ServiceBase
-from stafett.transparency import AuditEndpoints
+from stafett.service import DomainService
 
 log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class HandoverService(AuditEndpoints, ServiceBase):
+class HandoverService(DomainService):
     name = "handover"
 
-    db = Database(MIGRATIONS)
     gauges = ScrapeGauges(refresh_gauges)
     events = Outbox()
     logs = TimeoutRpcProxy("logs")
@@ -136,17 +131,12 @@ class HandoverService(AuditEndpoints, ServiceBase):
         """The receiver takes the baton, naming the new stafettholder. The logs service
         applies the change afterwards; until it confirms, the sender keeps the role."""
         flow = self.flow
-        actor, (handover, coverage) = self.actor, flow.refreshed(handover_id, self.actor)
-        with audited_work(self.db, actor, "accept", "handover", handover_id,
-                          subject_id=handover.log_id if handover else None) as work:
-            work.role = domain.require_receiver(actor, required(handover), coverage,
-                                                date.today())
-            domain.check_version(expected_version, handover)
+        with flow.step("accept", handover_id, domain.RECEIVER, expected_version) as (
+                handover, coverage):
             data = load(AcceptIn(), payload)  # after authorization: strangers learn nothing
-            handover.accept(actor, data["new_stafettholder_person_id"],
+            handover.accept(self.actor, data["new_stafettholder_person_id"],
                             data["participant_person_ids"], coverage=coverage,
                             staff=flow.staff, now=utcnow(), today=date.today())
-            flow.save(handover, required=True)
         return flow.view(handover, domain.RECEIVER)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -154,14 +144,9 @@ class HandoverService(AuditEndpoints, ServiceBase):
     def decline_handover(self, handover_id: str, payload: dict,
                          expected_version: int | None = None) -> dict:
         flow = self.flow
-        actor, (handover, coverage) = self.actor, flow.refreshed(handover_id, self.actor)
-        with audited_work(self.db, actor, "decline", "handover", handover_id,
-                          subject_id=handover.log_id if handover else None) as work:
-            work.role = domain.require_receiver(actor, required(handover), coverage,
-                                                date.today())
-            domain.check_version(expected_version, handover)
+        with flow.step("decline", handover_id, domain.RECEIVER, expected_version) as (
+                handover, _):
             handover.decline(load(DeclineIn(), payload)["reason"], utcnow())
-            flow.save(handover, required=True)
         return flow.view(handover, domain.RECEIVER)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -169,14 +154,9 @@ class HandoverService(AuditEndpoints, ServiceBase):
     def cancel_handover(self, handover_id: str, payload: dict | None = None,
                         expected_version: int | None = None) -> dict:
         flow = self.flow
-        actor, (handover, coverage) = self.actor, flow.refreshed(handover_id, self.actor)
-        with audited_work(self.db, actor, "cancel", "handover", handover_id,
-                          subject_id=handover.log_id if handover else None) as work:
-            work.role = domain.require_requester(actor, required(handover), coverage,
-                                                 date.today())
-            domain.check_version(expected_version, handover)
+        with flow.step("cancel", handover_id, domain.REQUESTER, expected_version) as (
+                handover, _):
             handover.withdraw(load(CancelIn(), payload)["reason"], utcnow())
-            flow.save(handover, required=True)
         return flow.view(handover, domain.REQUESTER)
 
     # -- application: the logs service moves the baton ----------------------------------------

@@ -5,12 +5,14 @@ aggregate's (``domain.Handover``) and ``domain``'s."""
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from services.handover import domain, events, store
 from services.handover.models import Handover
 from services.handover.views import child_view, handover_view
 from stafett.actor import Actor
+from stafett.audit import audited_work
 from stafett.errors import NotFound, ServiceUnavailable, StafettError
 from stafett.events import utcnow
 
@@ -48,6 +50,24 @@ class Workflow:
         back to the pool instead of waiting (up to RPC_TIMEOUT) for the answer. Loaded rows
         stay loaded (``expire_on_commit=False``); every later change is a compare-and-set."""
         self.db.commit()
+
+    # -- one side's step ----------------------------------------------------------------------
+
+    @contextmanager
+    def step(self, action: str, handover_id: str, side: str, expected_version: int | None):
+        """Accept, decline or cancel: the handover brought up to date, the step audited, for
+        ``side`` only (``domain.require_side``), at the version the caller last read. The
+        body makes the aggregate's transition on the handover it is given (with the
+        consent service's answer); it is recorded after."""
+        actor = self.worker.actor
+        handover, coverage = self.refreshed(handover_id, actor)
+        with audited_work(self.db, actor, action, "handover", handover_id,
+                          subject_id=handover.log_id if handover else None) as work:
+            work.role = domain.require_side(side, actor, required(handover), coverage,
+                                            date.today())
+            domain.check_version(expected_version, handover)
+            yield handover, coverage
+            self.save(handover, required=True)
 
     # -- loading, up to date ------------------------------------------------------------------
 

@@ -194,24 +194,24 @@ def test_a_named_receiver_is_the_only_receiver():
     assert role_of(Actor(kind=STAFF, person_id="s-5", agency=UPPER), named) == domain.RECEIVER
 
 
-def test_accept_and_decline_are_for_the_receiver():
+@pytest.mark.parametrize("side, actor, refusal", [
+    (domain.RECEIVER, RECEIVER, None),
+    (domain.RECEIVER, REQUESTER, (Forbidden, "handover.receiver_only")),
+    (domain.RECEIVER, GUARDIAN, (Forbidden, "handover.receiver_only")),
+    (domain.RECEIVER, OUTSIDER, (NotFound, "handover.not_found")),
+    (domain.REQUESTER, REQUESTER, None),
+    (domain.REQUESTER, RECEIVER, (Forbidden, "handover.requester_only")),
+    (domain.REQUESTER, COLLEAGUE, (NotFound, "handover.not_found")),
+], ids=["receiver", "requester-accepts", "guardian-accepts", "outsider-accepts",
+        "requester", "receiver-cancels", "colleague-cancels"])
+def test_accept_and_decline_are_for_the_receiver_cancel_for_the_requester(side, actor, refusal):
     both = lambda: BOTH  # noqa: E731
-    assert domain.require_receiver(RECEIVER, handover(), both, TODAY) == domain.RECEIVER
-    with pytest.raises(Forbidden):
-        domain.require_receiver(REQUESTER, handover(), both, TODAY)
-    with pytest.raises(Forbidden):
-        domain.require_receiver(GUARDIAN, handover(), both, TODAY)
-    with pytest.raises(NotFound):
-        domain.require_receiver(OUTSIDER, handover(), both, TODAY)
-
-
-def test_cancel_is_for_the_requester():
-    both = lambda: BOTH  # noqa: E731
-    assert domain.require_requester(REQUESTER, handover(), both, TODAY) == domain.REQUESTER
-    with pytest.raises(Forbidden):
-        domain.require_requester(RECEIVER, handover(), both, TODAY)
-    with pytest.raises(NotFound):
-        domain.require_requester(COLLEAGUE, handover(), both, TODAY)
+    if refusal is None:
+        assert domain.require_side(side, actor, handover(), both, TODAY) == side
+        return
+    with pytest.raises(refusal[0]) as caught:
+        domain.require_side(side, actor, handover(), both, TODAY)
+    assert caught.value.code == refusal[1]
 
 
 # -- consent binds: when it ends, staff on that side see nothing ---------------------------------
@@ -227,7 +227,7 @@ def test_the_receiver_sees_no_handover_consent_no_longer_covers_in_any_state(sta
     theirs = handover(status=status, completed_at=NOW)
     assert role_of(RECEIVER, theirs, consents) is None
     with pytest.raises(NotFound) as caught:
-        domain.require_receiver(RECEIVER, theirs, lambda: consents, TODAY)
+        domain.require_side(domain.RECEIVER, RECEIVER, theirs, lambda: consents, TODAY)
     assert caught.value.detail == "no such handover"  # the missing handover's words
 
 
