@@ -73,32 +73,25 @@ def _staff(sub: str, name: str, agency: str, title: str, description: str) -> di
             "title": title, "description": description}
 
 
+def _citizen(sub: str, person: dict, description: str) -> dict:
+    return {"issuer_kind": "citizen", "sub": sub, "pid": person["national_id"], "acr": HIGH,
+            "description": description}
+
+
 PERSONAS: dict[str, dict] = {
-    "guardian": {"issuer_kind": "citizen", "sub": "citizen-ingrid", "pid": EMMA_MOTHER["national_id"],
-                 "acr": HIGH, "description": "Ingrid Solberg, Emmas mor (foresatt)"},
-    "guardian2": {"issuer_kind": "citizen", "sub": "citizen-tor", "pid": EMMA_FATHER["national_id"],
-                  "acr": HIGH, "description": "Tor Solberg, Emmas far (foresatt)"},
-    "child": {"issuer_kind": "citizen", "sub": "citizen-emma", "pid": EMMA["national_id"],
-              "acr": HIGH, "description": "Emma Solberg, 13 år"},
-    "other-guardian": {"issuer_kind": "citizen", "sub": "citizen-maria",
-                       "pid": JONAS_MOTHER["national_id"], "acr": HIGH,
-                       "description": "Maria Berg, foresatt til et annet barn"},
-    "young-child": {"issuer_kind": "citizen", "sub": "citizen-jonas",
-                    "pid": JONAS["national_id"], "acr": HIGH,
-                    "description": "Jonas Berg, 5 år (under alderen for egen innsyn)"},
-    "youth": {"issuer_kind": "citizen", "sub": "citizen-sara", "pid": SARA["national_id"],
-              "acr": HIGH, "description": "Sara Lie, 16 år (samtykker selv)"},
-    "youth-guardian": {"issuer_kind": "citizen", "sub": "citizen-eva",
-                       "pid": SARA_MOTHER["national_id"], "acr": HIGH,
-                       "description": "Eva Lie, Saras mor"},
-    "shielded-guardian": {"issuer_kind": "citizen", "sub": "citizen-hege",
-                          "pid": NORA_MOTHER["national_id"], "acr": HIGH,
-                          "description": "Hege Strand, Noras mor (strengt fortrolig adresse, "
-                                         "kode 6)"},
-    "confidential-guardian": {"issuer_kind": "citizen", "sub": "citizen-kim",
-                              "pid": LIAM_FATHER["national_id"], "acr": HIGH,
-                              "description": "Kim Fjeld, Liams far (fortrolig adresse, "
-                                             "kode 7)"},
+    "guardian": _citizen("citizen-ingrid", EMMA_MOTHER, "Ingrid Solberg, Emmas mor (foresatt)"),
+    "guardian2": _citizen("citizen-tor", EMMA_FATHER, "Tor Solberg, Emmas far (foresatt)"),
+    "child": _citizen("citizen-emma", EMMA, "Emma Solberg, 13 år"),
+    "other-guardian": _citizen("citizen-maria", JONAS_MOTHER,
+                               "Maria Berg, foresatt til et annet barn"),
+    "young-child": _citizen("citizen-jonas", JONAS,
+                            "Jonas Berg, 5 år (under alderen for egen innsyn)"),
+    "youth": _citizen("citizen-sara", SARA, "Sara Lie, 16 år (samtykker selv)"),
+    "youth-guardian": _citizen("citizen-eva", SARA_MOTHER, "Eva Lie, Saras mor"),
+    "shielded-guardian": _citizen("citizen-hege", NORA_MOTHER, "Hege Strand, Noras mor "
+                                  "(strengt fortrolig adresse, kode 6)"),
+    "confidential-guardian": _citizen("citizen-kim", LIAM_FATHER,
+                                      "Kim Fjeld, Liams far (fortrolig adresse, kode 7)"),
     "teacher": _staff("staff-lise", "Lise Aarseth", "school", "Kontaktlærer",
                       "Lise Aarseth, kontaktlærer ved Solbakken skole"),
     "teacher2": _staff("staff-jon", "Jon Berge", "school", "Faglærer",
