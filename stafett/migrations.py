@@ -39,6 +39,17 @@ def _run(connection, target_metadata) -> None:
 # chains are unchanged, so a database migrated before upgrades (and downgrades) as it did.
 # A new kernel step is a function here plus one revision per service that calls it.
 
+def _create_index(op, table: str, column: str) -> None:
+    """The non-unique index ``ix_<table>_<column>``, as Alembic names it."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.create_index(batch_op.f(f"ix_{table}_{column}"), [column], unique=False)
+
+
+def _drop_index(op, table: str, column: str) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f(f"ix_{table}_{column}"))
+
+
 def create_kernel_tables(op) -> None:
     """``access_log``, ``inbox`` and ``outbox`` as each service's first revision (0001)
     created them; later kernel steps follow (``add_access_protected``)."""
@@ -64,9 +75,7 @@ def create_kernel_tables(op) -> None:
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("id"),
     )
-    with op.batch_alter_table("access_log", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_access_log_subject_id"), ["subject_id"],
-                              unique=False)
+    _create_index(op, "access_log", "subject_id")
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.String(length=120), nullable=False),
@@ -89,18 +98,14 @@ def create_kernel_tables(op) -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("event_id"),
     )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_outbox_published_at"), ["published_at"],
-                              unique=False)
+    _create_index(op, "outbox", "published_at")
 
 
 def drop_kernel_tables(op) -> None:
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_published_at"))
+    _drop_index(op, "outbox", "published_at")
     op.drop_table("outbox")
     op.drop_table("inbox")
-    with op.batch_alter_table("access_log", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_access_log_subject_id"))
+    _drop_index(op, "access_log", "subject_id")
     op.drop_table("access_log")
 
 
@@ -131,14 +136,11 @@ def create_request_keys(op) -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
-    with op.batch_alter_table("request_keys", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_request_keys_created_at"), ["created_at"],
-                              unique=False)
+    _create_index(op, "request_keys", "created_at")
 
 
 def drop_request_keys(op) -> None:
-    with op.batch_alter_table("request_keys", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_request_keys_created_at"))
+    _drop_index(op, "request_keys", "created_at")
     op.drop_table("request_keys")
 
 
