@@ -403,21 +403,7 @@ class Components:
     def stop(self) -> None:
         if not self.supervisor:
             return
-        processes = list(self.supervisor.processes.values())
-        for process in processes:
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGCONT)  # a paused one too
-                    process.terminate()
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 20
-        for process in processes:
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop_processes(self.supervisor.processes.values(), grace=20, resume=True)
 
 
 def start_mail_sink(folder: Path, port: int) -> subprocess.Popen | None:

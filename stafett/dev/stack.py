@@ -115,12 +115,19 @@ def retire_old_retry_queues(api: broker.ManagementApi, vhost: str) -> None:
             api.delete_queue(vhost, queue["name"])
 
 
-def stop_processes(processes, grace: float = 10) -> None:
-    """SIGTERM to each that still runs, then a shared ``grace`` period before SIGKILL."""
+def stop_processes(processes, grace: float = 10, resume: bool = False) -> None:
+    """SIGTERM to each that still runs, then a shared ``grace`` period before SIGKILL.
+    ``resume``: first SIGCONT to each one's process group (it may have been paused: the
+    fault drills' SIGSTOP), else it would not act on the SIGTERM."""
     processes = [p for p in processes if p is not None]
     for process in processes:
         if process.poll() is None:
-            process.terminate()
+            try:
+                if resume:
+                    os.killpg(process.pid, signal.SIGCONT)
+                process.terminate()
+            except ProcessLookupError:  # it ended meanwhile
+                pass
     deadline = time.monotonic() + grace
     for process in processes:
         try:
