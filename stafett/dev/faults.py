@@ -34,6 +34,7 @@ import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
@@ -464,6 +465,22 @@ class Keeper(threading.Thread):
             self.stopping.wait(0.3)
 
 
+@contextmanager
+def running(platform):
+    """The platform started, a ``Keeper`` starting again what dies, and the target (its log,
+    tokens) prepared; then stopped, whatever happened meanwhile."""
+    keeper = None
+    try:
+        platform.start()
+        keeper = Keeper(platform.components)
+        keeper.start()
+        yield prepare_target(platform.url, platform.folder)
+    finally:
+        if keeper:
+            keeper.stopping.set()
+        platform.stop()
+
+
 def main(argv=None) -> int:
     from stafett.config import ROOT
     from stafett.dev.cluster import Platform
@@ -485,29 +502,20 @@ def main(argv=None) -> int:
         return 0
     rows: list[Row] = []
     failed: list[str] = []
-    keeper = None
     try:
-        platform.start()
-        keeper = Keeper(platform.components)
-        keeper.start()
-        target = prepare_target(platform.url, platform.folder)
-        names = args.faults or ["none"] + faults.names()
-        print(f"{args.ops} operations per fault, {args.concurrency} at a time")
-        for name in names:
-            try:
-                rows.append(run_fault(platform, faults, target, name, args.ops,
-                                      args.concurrency))
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # the fault itself failed: said, and the rest run
-                print(f"{name}: the fault could not run: {type(exc).__name__}: {exc}")
-                failed.append(name)
+        with running(platform) as target:
+            names = args.faults or ["none"] + faults.names()
+            print(f"{args.ops} operations per fault, {args.concurrency} at a time")
+            for name in names:
+                try:
+                    rows.append(run_fault(platform, faults, target, name, args.ops,
+                                          args.concurrency))
+                except Exception as exc:  # the fault itself failed: said, and the rest run
+                    print(f"{name}: the fault could not run: {type(exc).__name__}: {exc}")
+                    failed.append(name)
     except KeyboardInterrupt:
         print("\nStopper ...")
     finally:
-        if keeper:
-            keeper.stopping.set()
-        platform.stop()
         if rows:
             print()
             print(table(rows))

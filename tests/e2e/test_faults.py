@@ -8,7 +8,7 @@ import urllib.parse
 import pytest
 
 from stafett.dev.cluster import Components, Haproxy, drop_databases, fresh_databases
-from stafett.dev.faults import Faults, Keeper, prepare_target, run_fault, table
+from stafett.dev.faults import Faults, run_fault, running, table
 from tests.support.platform import free_port
 
 SHORT = ("kill9:logs-1", "sigstop:logs-1", "tcp-reset")
@@ -64,22 +64,15 @@ class SmallPlatform:
 
 def short_run(amqp_uri, tmp_path, module, label):
     platform = SmallPlatform(amqp_uri, tmp_path, module, label)
-    keeper = None
     try:
-        platform.start()
-        keeper = Keeper(platform.components)
-        keeper.start()
-        target = prepare_target(platform.url, platform.folder)
-        faults = Faults(platform, rpc_timeout=5)
-        rows = [run_fault(platform, faults, target, name, OPS, concurrency=3,
-                          op_deadline=60, settle=30, say=lambda *_: None)
-                for name in SHORT]
+        with running(platform) as target:
+            faults = Faults(platform, rpc_timeout=5)
+            rows = [run_fault(platform, faults, target, name, OPS, concurrency=3,
+                              op_deadline=60, settle=30, say=lambda *_: None)
+                    for name in SHORT]
         print(table(rows))
         return rows
     finally:
-        if keeper:
-            keeper.stopping.set()
-        platform.stop()
         processes = list(platform.components.supervisor.processes.values()) \
             if platform.components.supervisor else []
         assert all(p.poll() is not None for p in processes)  # nothing left running
