@@ -159,6 +159,23 @@ def closed_loop(make_call, connections: int, seconds: float) -> Run:
     return run
 
 
+def by_connections(name: str, make_call, connections, seconds: float) -> tuple[list[Row], dict]:
+    """``closed_loop`` at each number of ``connections``: a row each (``name`` formatted
+    with the number), and the rates by number of connections."""
+    rows, rates = [], {}
+    for n in connections:
+        result = closed_loop(make_call, n, seconds)
+        rates[n] = result.rate
+        rows.append(Row(name.format(n), result.rate, "req/s", detail=result.summary()))
+    return rows, rates
+
+
+def speedup(name: str, rates: dict, more: int, fewer: int, goal: float, detail: str) -> Row:
+    """How much more ``more`` connections carry than ``fewer`` (a "higher" goal)."""
+    return Row(f"{name} {more} ÷ {fewer} connections", rates[more] / rates[fewer], "×",
+               goal=goal, better="higher", detail=detail)
+
+
 def open_loop(call, rate: float, seconds: float, max_in_flight: int = 256) -> Run:
     """Calls started at ``rate`` per second for ``seconds`` whatever the answers do (an
     open model: a slow system gets a queue, not fewer arrivals); latency counts from the

@@ -24,7 +24,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Client, Row, closed_loop, pct, run_alone  # noqa: E402
+from bench.common import Client, Row, by_connections, pct, run_alone, speedup  # noqa: E402
 
 ENTRY = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 70  # ~4 KB
 
@@ -120,20 +120,16 @@ def run(stack, quick: bool = False) -> list[Row]:
             better="higher", detail=f"{b50:.1f} ms vs {g50:.1f} ms"),
     ]
     token = stack.token("teacher")
-    rates = {}
-    for connections in (1, 8, 32):
-        def make_call(_number):
-            mine = Client(stack.url, token)
-            return lambda: mine.get(path)[0] == 200
-        result = closed_loop(make_call, connections, seconds)
-        rates[connections] = result.rate
-        rows.append(Row(f"GET log via gateway, {connections} connections", result.rate,
-                        "req/s", detail=result.summary()))
-    rows.append(Row("throughput 8 ÷ 1 connections", rates[8] / rates[1], "×", goal=1.5,
-                    better="higher", detail="grows with connections up to the 2 cores"))
-    rows.append(Row("throughput 32 ÷ 8 connections", rates[32] / rates[8], "×", goal=0.9,
-                    better="higher", detail="no collapse past the cores"))
-    return rows
+
+    def make_call(_number):
+        mine = Client(stack.url, token)
+        return lambda: mine.get(path)[0] == 200
+    scaled, rates = by_connections("GET log via gateway, {} connections", make_call,
+                                   (1, 8, 32), seconds)
+    return rows + scaled + [
+        speedup("throughput", rates, 8, 1, goal=1.5,
+                detail="grows with connections up to the 2 cores"),
+        speedup("throughput", rates, 32, 8, goal=0.9, detail="no collapse past the cores")]
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Client, Row, closed_loop, run_alone  # noqa: E402
+from bench.common import Client, Row, by_connections, run_alone, speedup  # noqa: E402
 
 
 def run(stack, quick: bool = False) -> list[Row]:
@@ -26,20 +26,14 @@ def run(stack, quick: bool = False) -> list[Row]:
     log_id = stack.stories["emma"]
     path = f"/api/v1/logs/{log_id}/entries"
     token = stack.token("teacher")
-    rows, rates = [], {}
-    for connections in (1, 8):
-        def make_call(number):
-            client = Client(stack.url, token)
-            counter = iter(range(10**9))
-            return lambda: client.request("POST", path, {
-                "kind": "note", "text": f"Notat {number}-{next(counter)}"})[0] == 201
-        result = closed_loop(make_call, connections, seconds)
-        rates[connections] = result.rate
-        rows.append(Row(f"POST entries, {connections} connection(s)", result.rate, "req/s",
-                        detail=result.summary()))
-    rows.append(Row("POST entries 8 ÷ 1 connections", rates[8] / rates[1], "×", goal=4,
-                    better="higher", detail="one log, PostgreSQL"))
-    return rows
+
+    def make_call(number):
+        client = Client(stack.url, token)
+        counter = iter(range(10**9))
+        return lambda: client.request("POST", path, {
+            "kind": "note", "text": f"Notat {number}-{next(counter)}"})[0] == 201
+    rows, rates = by_connections("POST entries, {} connection(s)", make_call, (1, 8), seconds)
+    return rows + [speedup("POST entries", rates, 8, 1, goal=4, detail="one log, PostgreSQL")]
 
 
 def main() -> int:
