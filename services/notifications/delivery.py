@@ -125,6 +125,21 @@ class Due:
     agency_type: str = "none"   # a metrics label: the webhook agency's type
 
 
+#: why an e-mail delivery is cancelled when its person has e-mail off (or no address)
+NO_EMAIL = "e-mail turned off or no address"
+
+
+def _wanting_email(person):
+    """The person's preferences if they want e-mail, else None."""
+    return person if person is not None and person.wants_email else None
+
+
+def _outgoing(due: Due, **to) -> Outgoing:
+    """What the channel sends for one claimed delivery, ``to`` its address or webhook."""
+    return Outgoing(delivery_id=due.id, event_id=due.event_id, event_type=due.event_type,
+                    kind=due.kind, context=due.context, occurred_at=due.occurred_at, **to)
+
+
 def _due_clause(now: datetime):
     return or_(and_(Delivery.status.in_(domain.DUE_STATUSES), Delivery.next_attempt_at <= now),
                and_(Delivery.status == domain.SENT, Delivery.claimed_until < now))
@@ -214,6 +229,18 @@ class Courier(Background):
         DROPPED.labels(service=self.service, channel=row.channel, reason=row.drop_reason).inc()
         return True
 
+    def _sendable(self, session: Session, row: Delivery, now: datetime, target,
+                  none_because: str) -> bool:
+        """Not dropped (consent ended), and ``target`` (the person who wants e-mail, the
+        active webhook) is there; else the row is settled here: dropped, or cancelled
+        ``none_because``."""
+        if self._dropped(session, row, now):
+            return False
+        if target is None:
+            self._set(session, row.id, now, status=domain.CANCELLED, last_error=none_because)
+            return False
+        return True
+
     def _set(self, session: Session, delivery_id: str, now: datetime, **values) -> None:
         session.execute(update(Delivery).where(Delivery.id == delivery_id,
                                                _due_clause(now))
@@ -238,12 +265,8 @@ class Courier(Background):
                 .order_by(Delivery.next_attempt_at).limit(free)).all()
             prefs = self._preferences(session, [r.person_id for r in rows])
             for row in rows:
-                if self._dropped(session, row, now):
-                    continue
-                person = prefs.get(row.person_id)
-                if person is None or not person.wants_email:
-                    self._set(session, row.id, now, status=domain.CANCELLED,
-                              last_error="e-mail turned off or no address")
+                person = _wanting_email(prefs.get(row.person_id))
+                if not self._sendable(session, row, now, person, NO_EMAIL):
                     continue
                 send_at = domain.email_send_time(now, person)
                 if send_at > now:   # quiet hours: later, and no attempt counted
@@ -252,10 +275,8 @@ class Courier(Background):
                     continue
                 due = self._claim(session, row, new_id(), now)
                 if due is not None:
-                    self.email_pool.spawn_n(self._send, self.email, [due], Outgoing(
-                        delivery_id=due.id, event_id=due.event_id, event_type=due.event_type,
-                        kind=due.kind, context=due.context, occurred_at=due.occurred_at,
-                        person_id=due.person_id, address=person.email))
+                    self.email_pool.spawn_n(self._send, self.email, [due], _outgoing(
+                        due, person_id=due.person_id, address=person.email))
                     started += 1
         return started
 
@@ -273,13 +294,9 @@ class Courier(Background):
                 rows = session.scalars(select(Delivery).where(
                     Delivery.channel == domain.EMAIL, Delivery.digest.is_(True),
                     Delivery.person_id == person_id, _due_clause(now))).all()
-                person = prefs.get(person_id)
-                if person is None or not person.wants_email:
-                    for row in rows:
-                        self._set(session, row.id, now, status=domain.CANCELLED,
-                                  last_error="e-mail turned off or no address")
-                    continue
-                rows = [row for row in rows if not self._dropped(session, row, now)]
+                person = _wanting_email(prefs.get(person_id))
+                rows = [row for row in rows
+                        if self._sendable(session, row, now, person, NO_EMAIL)]
                 claim = new_id()
                 claimed = [d for d in (self._claim(session, row, claim, now) for row in rows) if d]
                 if claimed:
@@ -322,22 +339,17 @@ class Courier(Background):
                 hooks = {h.id: h for h in session.scalars(select(Webhook).where(
                     Webhook.id.in_({r.webhook_id for r in rows})))}
                 for row in rows:
-                    if self._dropped(session, row, now):
-                        continue
                     hook = hooks.get(row.webhook_id)
-                    if hook is None or not hook.active:
-                        self._set(session, row.id, now, status=domain.CANCELLED,
-                                  last_error="webhook deleted")
+                    if not self._sendable(session, row, now, hook if hook and hook.active
+                                          else None, "webhook deleted"):
                         continue
                     due = self._claim(session, row, new_id(), now,
                                       hook.agency_type or "unknown")
                     if due is None:
                         continue
-                    pool.spawn_n(self._send, self.webhook, [due], Outgoing(
-                        delivery_id=due.id, event_id=due.event_id, event_type=due.event_type,
-                        kind=due.kind, context=due.context, occurred_at=due.occurred_at,
-                        url=hook.url, secret=self.secrets.open(hook.secret_ciphertext, hook.id),
-                        agency=hook.agency))
+                    pool.spawn_n(self._send, self.webhook, [due], _outgoing(
+                        due, url=hook.url, agency=hook.agency,
+                        secret=self.secrets.open(hook.secret_ciphertext, hook.id)))
                     started += 1
         return started
 
