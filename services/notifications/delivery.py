@@ -199,9 +199,13 @@ class Courier(Background):
 
     def dispatch_once(self, now: datetime | None = None) -> int:
         """One round over every channel; returns how many sends it started."""
-        now = now or utcnow()
-        return (self._dispatch_email(now) + self._dispatch_digests(now)
-                + self._dispatch_webhooks(now))
+        now, started = now or utcnow(), 0
+        with Session(self.database.engine, expire_on_commit=False) as session:
+            for dispatch in (self._dispatch_email, self._dispatch_digests):
+                free = self.email_pool.free()   # what the one before took is taken
+                if free > 0:
+                    started += dispatch(session, now, free)
+            return started + self._dispatch_webhooks(session, now)
 
     # -- claiming -------------------------------------------------------------------------------
 
@@ -254,59 +258,51 @@ class Courier(Background):
         return {row.person_id: store.to_preferences(row) for row in session.scalars(
             select(PreferenceRow).where(PreferenceRow.person_id.in_(set(person_ids))))}
 
-    def _dispatch_email(self, now: datetime) -> int:
-        free = self.email_pool.free()
-        if free <= 0:
-            return 0
+    def _dispatch_email(self, session: Session, now: datetime, free: int) -> int:
         started = 0
-        with Session(self.database.engine, expire_on_commit=False) as session:
-            rows = session.scalars(select(Delivery).where(
-                Delivery.channel == domain.EMAIL, Delivery.digest.is_(False), _due_clause(now))
-                .order_by(Delivery.next_attempt_at).limit(free)).all()
-            prefs = self._preferences(session, [r.person_id for r in rows])
-            for row in rows:
-                person = _wanting_email(prefs.get(row.person_id))
-                if not self._sendable(session, row, now, person, NO_EMAIL):
-                    continue
-                send_at = domain.email_send_time(now, person)
-                if send_at > now:   # quiet hours: later, and no attempt counted
-                    self._set(session, row.id, now, status=domain.QUEUED,
-                              next_attempt_at=send_at, claim=None, claimed_until=None)
-                    continue
-                due = self._claim(session, row, new_id(), now)
-                if due is not None:
-                    self.email_pool.spawn_n(self._send, self.email, [due], _outgoing(
-                        due, person_id=due.person_id, address=person.email))
-                    started += 1
+        rows = session.scalars(select(Delivery).where(
+            Delivery.channel == domain.EMAIL, Delivery.digest.is_(False), _due_clause(now))
+            .order_by(Delivery.next_attempt_at).limit(free)).all()
+        prefs = self._preferences(session, [r.person_id for r in rows])
+        for row in rows:
+            person = _wanting_email(prefs.get(row.person_id))
+            if not self._sendable(session, row, now, person, NO_EMAIL):
+                continue
+            send_at = domain.email_send_time(now, person)
+            if send_at > now:   # quiet hours: later, and no attempt counted
+                self._set(session, row.id, now, status=domain.QUEUED,
+                          next_attempt_at=send_at, claim=None, claimed_until=None)
+                continue
+            due = self._claim(session, row, new_id(), now)
+            if due is not None:
+                self.email_pool.spawn_n(self._send, self.email, [due], _outgoing(
+                    due, person_id=due.person_id, address=person.email))
+                started += 1
         return started
 
-    def _dispatch_digests(self, now: datetime) -> int:
-        free = self.email_pool.free()
-        if free <= 0:
-            return 0
+    def _dispatch_digests(self, session: Session, now: datetime, free: int) -> int:
         started = 0
-        with Session(self.database.engine, expire_on_commit=False) as session:
-            people = session.scalars(select(Delivery.person_id).where(
-                Delivery.channel == domain.EMAIL, Delivery.digest.is_(True), _due_clause(now))
-                .distinct().limit(free)).all()
-            prefs = self._preferences(session, people)
-            for person_id in people:
-                rows = session.scalars(select(Delivery).where(
-                    Delivery.channel == domain.EMAIL, Delivery.digest.is_(True),
-                    Delivery.person_id == person_id, _due_clause(now))).all()
-                person = _wanting_email(prefs.get(person_id))
-                rows = [row for row in rows
-                        if self._sendable(session, row, now, person, NO_EMAIL)]
-                claim = new_id()
-                claimed = [d for d in (self._claim(session, row, claim, now) for row in rows) if d]
-                if claimed:
-                    first = claimed[0]
-                    self.email_pool.spawn_n(self._send, self.email, claimed, Outgoing(
-                        delivery_id=first.id, event_id=first.event_id,
-                        event_type=first.event_type, kind=first.kind, context={},
-                        person_id=person_id, address=person.email,
-                        digest_count=len(claimed)))
-                    started += 1
+        people = session.scalars(select(Delivery.person_id).where(
+            Delivery.channel == domain.EMAIL, Delivery.digest.is_(True), _due_clause(now))
+            .distinct().limit(free)).all()
+        prefs = self._preferences(session, people)
+        for person_id in people:
+            rows = session.scalars(select(Delivery).where(
+                Delivery.channel == domain.EMAIL, Delivery.digest.is_(True),
+                Delivery.person_id == person_id, _due_clause(now))).all()
+            person = _wanting_email(prefs.get(person_id))
+            rows = [row for row in rows
+                    if self._sendable(session, row, now, person, NO_EMAIL)]
+            claim = new_id()
+            claimed = [d for d in (self._claim(session, row, claim, now) for row in rows) if d]
+            if claimed:
+                first = claimed[0]
+                self.email_pool.spawn_n(self._send, self.email, claimed, Outgoing(
+                    delivery_id=first.id, event_id=first.event_id,
+                    event_type=first.event_type, kind=first.kind, context={},
+                    person_id=person_id, address=person.email,
+                    digest_count=len(claimed)))
+                started += 1
         return started
 
     # -- webhooks: the bulkhead ------------------------------------------------------------------------
@@ -318,39 +314,38 @@ class Courier(Background):
                 self.settings.webhook_concurrency)
         return pool
 
-    def _dispatch_webhooks(self, now: datetime) -> int:
+    def _dispatch_webhooks(self, session: Session, now: datetime) -> int:
         started = 0
-        with Session(self.database.engine, expire_on_commit=False) as session:
-            agencies = session.scalars(select(Delivery.agency).where(
-                Delivery.channel == domain.WEBHOOK, _due_clause(now)).distinct()).all()
-            for agency in agencies:
-                pool = self.pool_for(agency or "")
-                free = pool.free()
-                if free <= 0:   # this agency is slow: its deliveries wait, nobody else's do
-                    agency_type = session.scalar(select(Webhook.agency_type).where(
-                        Webhook.agency == agency).limit(1))
-                    SATURATED.labels(service=self.service,
-                                     agency_type=agency_type_label(agency_type or
-                                                                   "unknown")).inc()
+        agencies = session.scalars(select(Delivery.agency).where(
+            Delivery.channel == domain.WEBHOOK, _due_clause(now)).distinct()).all()
+        for agency in agencies:
+            pool = self.pool_for(agency or "")
+            free = pool.free()
+            if free <= 0:   # this agency is slow: its deliveries wait, nobody else's do
+                agency_type = session.scalar(select(Webhook.agency_type).where(
+                    Webhook.agency == agency).limit(1))
+                SATURATED.labels(service=self.service,
+                                 agency_type=agency_type_label(agency_type or
+                                                               "unknown")).inc()
+                continue
+            rows = session.scalars(select(Delivery).where(
+                Delivery.channel == domain.WEBHOOK, Delivery.agency == agency,
+                _due_clause(now)).order_by(Delivery.next_attempt_at).limit(free)).all()
+            hooks = {h.id: h for h in session.scalars(select(Webhook).where(
+                Webhook.id.in_({r.webhook_id for r in rows})))}
+            for row in rows:
+                hook = hooks.get(row.webhook_id)
+                if not self._sendable(session, row, now, hook if hook and hook.active
+                                      else None, "webhook deleted"):
                     continue
-                rows = session.scalars(select(Delivery).where(
-                    Delivery.channel == domain.WEBHOOK, Delivery.agency == agency,
-                    _due_clause(now)).order_by(Delivery.next_attempt_at).limit(free)).all()
-                hooks = {h.id: h for h in session.scalars(select(Webhook).where(
-                    Webhook.id.in_({r.webhook_id for r in rows})))}
-                for row in rows:
-                    hook = hooks.get(row.webhook_id)
-                    if not self._sendable(session, row, now, hook if hook and hook.active
-                                          else None, "webhook deleted"):
-                        continue
-                    due = self._claim(session, row, new_id(), now,
-                                      hook.agency_type or "unknown")
-                    if due is None:
-                        continue
-                    pool.spawn_n(self._send, self.webhook, [due], _outgoing(
-                        due, url=hook.url, agency=hook.agency,
-                        secret=self.secrets.open(hook.secret_ciphertext, hook.id)))
-                    started += 1
+                due = self._claim(session, row, new_id(), now,
+                                  hook.agency_type or "unknown")
+                if due is None:
+                    continue
+                pool.spawn_n(self._send, self.webhook, [due], _outgoing(
+                    due, url=hook.url, agency=hook.agency,
+                    secret=self.secrets.open(hook.secret_ciphertext, hook.id)))
+                started += 1
         return started
 
     # -- sending and recording -----------------------------------------------------------------------
