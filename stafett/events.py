@@ -270,9 +270,10 @@ def dead_letter_queue_name(queue_name: str) -> str:
 
 @dataclass(frozen=True)
 class Backoff:
-    """How a failing event handler's message waits before its next attempt.
+    """How a failing event handler's message (and a notification delivery: its courier's
+    ``Settings.retry``, no budget) waits before its next attempt.
 
-    The delay doubles from ``EVENT_RETRY_BASE_SECONDS`` (1) up to
+    For events (``from_config``): the delay doubles from ``EVENT_RETRY_BASE_SECONDS`` (1) up to
     ``EVENT_RETRY_MAX_DELAY_SECONDS`` (120), and attempts go on while the delays add up to
     at most ``EVENT_RETRY_BUDGET_SECONDS`` (900: a database outage of some 14 minutes needs
     no manual replay); then the message is dead-lettered. ``EVENT_MAX_ATTEMPTS``

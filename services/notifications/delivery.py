@@ -22,6 +22,7 @@ digest (one e-mail per person at the chosen hour for everything that waited).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +42,7 @@ from services.notifications.targets import TargetPolicy
 from stafett.background import Background
 from stafett.config import flag
 from stafett.db import sole_database
-from stafett.events import utcnow
+from stafett.events import Backoff, utcnow
 from stafett.ids import new_id
 from stafett.metrics import agency_type_label, heartbeat
 
@@ -71,9 +72,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     smtp: SmtpSettings = SmtpSettings()
     poll_seconds: float = 1.0
-    max_attempts: int = 8
-    retry_base: float = 30.0
-    retry_cap: float = 3600.0
+    #: base × 2^(attempt−1), at most cap; after max_attempts: failed-permanent
+    retry: Backoff = Backoff(base=30.0, cap=3600.0, budget=math.inf, max_attempts=8)
     lease_seconds: float = 120.0
     webhook_timeout: float = 10.0
     webhook_concurrency: int = 4
@@ -96,9 +96,9 @@ class Settings:
                               password=get("SMTP_PASSWORD") or None,
                               timeout=float(get("SMTP_TIMEOUT_SECONDS", 10))),
             poll_seconds=float(get("DELIVERY_POLL_SECONDS", 1)),
-            max_attempts=int(get("DELIVERY_MAX_ATTEMPTS", 8)),
-            retry_base=float(get("DELIVERY_RETRY_BASE_SECONDS", 30)),
-            retry_cap=float(get("DELIVERY_RETRY_MAX_SECONDS", 3600)),
+            retry=Backoff(base=float(get("DELIVERY_RETRY_BASE_SECONDS", 30)),
+                          cap=float(get("DELIVERY_RETRY_MAX_SECONDS", 3600)), budget=math.inf,
+                          max_attempts=int(get("DELIVERY_MAX_ATTEMPTS", 8))),
             lease_seconds=float(get("DELIVERY_LEASE_SECONDS", 120)),
             webhook_timeout=float(get("WEBHOOK_TIMEOUT_SECONDS", 10)),
             webhook_concurrency=int(get("WEBHOOK_CONCURRENCY_PER_AGENCY", 4)),
@@ -384,9 +384,8 @@ class Courier(Background):
                                    reason=row.drop_reason).inc()
                 else:
                     row.status, row.next_attempt_at = domain.after_failure(
-                        row.attempts, settings.max_attempts,
                         outcome.status == domain.FAILED_PERMANENT, now,
-                        settings.retry_base, settings.retry_cap)
+                        settings.retry.delay_after(row.attempts))
                     row.last_error = (outcome.error or outcome.status)[:500]
                     if row.status == domain.FAILED_PERMANENT:
                         DEAD.labels(service=self.service, channel=row.channel).inc()

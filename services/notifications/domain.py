@@ -443,17 +443,13 @@ STATUSES = (QUEUED, SENT, DELIVERED, FAILED_TEMPORARY, FAILED_PERMANENT, CANCELL
 DUE_STATUSES = (QUEUED, FAILED_TEMPORARY)
 
 
-def backoff_seconds(attempt: int, base: float, cap: float) -> float:
-    """Exponential: base, 2×base, 4×base … after attempt 1, 2, 3 …, at most ``cap``."""
-    return min(cap, base * (2 ** max(0, attempt - 1)))
-
-
-def after_failure(attempt: int, max_attempts: int, permanent: bool, now: datetime,
-                  base: float, cap: float) -> tuple[str, datetime | None]:
-    """The status (and next attempt) after a failed attempt number ``attempt``."""
-    if permanent or attempt >= max_attempts:
+def after_failure(permanent: bool, now: datetime,
+                  delay: float | None) -> tuple[str, datetime | None]:
+    """The status (and next attempt) after a failed attempt: ``delay`` is the courier's
+    backoff (``stafett.events.Backoff``) for it, None when the attempts are used up."""
+    if permanent or delay is None:
         return FAILED_PERMANENT, None
-    return FAILED_TEMPORARY, now + timedelta(seconds=backoff_seconds(attempt, base, cap))
+    return FAILED_TEMPORARY, now + timedelta(seconds=delay)
 
 
 def http_outcome(status: int) -> str:

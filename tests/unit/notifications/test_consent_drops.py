@@ -260,7 +260,7 @@ def test_what_was_sent_already_is_not_touched(engine):
 def courier(engine) -> Courier:
     courier = Courier()
     courier.database = SimpleNamespace(engine=engine)
-    courier.settings = Settings(max_attempts=8)
+    courier.settings = Settings()
     courier.container = SimpleNamespace(service_name="notifications")
     return courier
 

@@ -1,13 +1,16 @@
 """Delivery rules: quiet hours, the daily digest, backoff, outcomes, and reminders."""
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.notifications import domain
+from services.notifications.delivery import Settings
 from services.notifications.domain import MeasureFacts, MeetingFacts, Preferences
+from stafett.events import Backoff
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -68,21 +71,24 @@ def test_an_unknown_time_zone_falls_back_on_oslo():
 
 # -- retries ------------------------------------------------------------------------------------
 
-def test_backoff_doubles_up_to_its_cap():
-    assert [domain.backoff_seconds(a, 30, 3600) for a in range(1, 9)] == [
-        30, 60, 120, 240, 480, 960, 1920, 3600]
+def test_the_default_backoff_doubles_up_to_its_cap_and_ends_after_eight_attempts():
+    retry = Settings().retry
+    assert [retry.delay_after(a) for a in range(1, 10)] == [
+        30, 60, 120, 240, 480, 960, 1920, None, None]
+    assert Settings.from_config({}).retry == retry
 
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
 
 
 def test_after_a_failure():
-    assert domain.after_failure(1, 3, False, NOW, 30, 3600) == (
+    retry = Backoff(base=30, cap=3600, budget=math.inf, max_attempts=3)
+    assert domain.after_failure(False, NOW, retry.delay_after(1)) == (
         "failed-temporary", NOW + timedelta(seconds=30))
-    assert domain.after_failure(2, 3, False, NOW, 30, 3600) == (
+    assert domain.after_failure(False, NOW, retry.delay_after(2)) == (
         "failed-temporary", NOW + timedelta(seconds=60))
-    assert domain.after_failure(3, 3, False, NOW, 30, 3600) == ("failed-permanent", None)
-    assert domain.after_failure(1, 3, True, NOW, 30, 3600) == ("failed-permanent", None)
+    assert domain.after_failure(False, NOW, retry.delay_after(3)) == ("failed-permanent", None)
+    assert domain.after_failure(True, NOW, retry.delay_after(1)) == ("failed-permanent", None)
 
 
 @pytest.mark.parametrize("status, outcome", [
