@@ -306,24 +306,18 @@ def check_version(expected: int | None, handover) -> None:
         raise PreconditionFailed("the handover changed since you read it; read it again")
 
 
-#: what one who may see a handover, but is not on the side a step is for, is told
-NOT_ON_SIDE = {
-    RECEIVER: ("only the receiving agency may accept or decline a handover",
-               "handover.receiver_only"),
-    REQUESTER: ("only the one who requested the handover may cancel it",
-                "handover.requester_only"),
-}
-
-
 def require_side(side: str, actor: Actor | None, handover,
                  coverage: Callable[[], list[dict]], today: date) -> str:
     """A step for one side: accept and decline the receiver's, cancel the requester's.
     Others who may see it learn why not; the rest, that there is no such handover."""
     role = require_viewer(actor, handover, coverage, today)
-    if role != side:
-        message, code = NOT_ON_SIDE[side]
-        raise Forbidden(message, code=code)
-    return role
+    if role == side:
+        return role
+    if side == RECEIVER:
+        raise Forbidden("only the receiving agency may accept or decline a handover",
+                        code="handover.receiver_only")
+    raise Forbidden("only the one who requested the handover may cancel it",
+                    code="handover.requester_only")
 
 
 def shows_summary(role: str, handover, now: datetime, grace_days: int) -> bool:

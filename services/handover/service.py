@@ -143,21 +143,24 @@ class HandoverService(DomainService):
     @once
     def decline_handover(self, handover_id: str, payload: dict,
                          expected_version: int | None = None) -> dict:
-        flow = self.flow
-        with flow.step("decline", handover_id, domain.RECEIVER, expected_version) as (
-                handover, _):
-            handover.decline(load(DeclineIn(), payload)["reason"], utcnow())
-        return flow.view(handover, domain.RECEIVER)
+        return self._ended_with_reason("decline", domain.RECEIVER, handover_id, expected_version,
+                                       DeclineIn(), payload, Handover.decline)
 
     @rpc(expected_exceptions=EXPECTED)
     @once
     def cancel_handover(self, handover_id: str, payload: dict | None = None,
                         expected_version: int | None = None) -> dict:
+        return self._ended_with_reason("cancel", domain.REQUESTER, handover_id,
+                                       expected_version, CancelIn(), payload, Handover.withdraw)
+
+    def _ended_with_reason(self, action: str, side: str, handover_id: str,
+                           expected_version: int | None, schema, payload, end) -> dict:
+        """Decline (the receiver) or cancel (the requester): ``end(handover, reason, now)``,
+        the payload read after authorization (strangers learn nothing from its errors)."""
         flow = self.flow
-        with flow.step("cancel", handover_id, domain.REQUESTER, expected_version) as (
-                handover, _):
-            handover.withdraw(load(CancelIn(), payload)["reason"], utcnow())
-        return flow.view(handover, domain.REQUESTER)
+        with flow.step(action, handover_id, side, expected_version) as (handover, _):
+            end(handover, load(schema, payload)["reason"], utcnow())
+        return flow.view(handover, side)
 
     # -- application: the logs service moves the baton ----------------------------------------
 
