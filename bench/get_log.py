@@ -25,6 +25,7 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Client, Row, by_connections, pct, run_alone, speedup  # noqa: E402
+from stafett.web import body_text  # noqa: E402
 
 ENTRY = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 70  # ~4 KB
 
@@ -69,8 +70,7 @@ class InProcessBaseline:
         self.service = service
 
     def get(self, log_id: str) -> bytes:
-        return json.dumps(self.service.get_log(log_id), ensure_ascii=False,
-                          default=str).encode()
+        return body_text(self.service.get_log(log_id, encoded=True)).encode()
 
     def close(self):
         self.service.db.close()

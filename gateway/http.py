@@ -20,7 +20,8 @@ from gateway.access import SCOPE_ENVIRON_KEY
 from stafett.errors import (EXPECTED, BadRequest, PayloadTooLarge, StafettError,
                             UnsupportedMediaType, unavailable)
 from stafett.fields import FORBIDDEN
-from stafett.web import PROBLEM_JSON, HttpEntrypoint, json_text, problem_response  # noqa: F401
+from stafett.web import (PROBLEM_JSON, HttpEntrypoint, body_text, json_text,  # noqa: F401
+                         problem_response)
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,9 @@ def _members(pairs: list) -> dict:
 
 def json_result(payload, status: int = 200, headers: dict | None = None,
                 content_type: str = "application/json") -> Response:
-    return Response(json_text(payload), status=status, headers=headers,
+    """``payload`` as the body; one the service sent as JSON text (stafett.web.preencoded)
+    is passed through as it is."""
+    return Response(body_text(payload), status=status, headers=headers,
                     content_type=content_type)
 
 

@@ -60,6 +60,25 @@ def json_text(payload) -> str:
     return text
 
 
+#: the member of an RPC result that carries its whole body as JSON text, made once by the
+#: service that owns it: the gateway sends that text as it is (gateway.http.json_result)
+#: instead of decoding a large view from the broker's message and encoding it again
+JSON_BODY = "$json"
+
+
+def preencoded(payload: dict, *keep: str) -> dict:
+    """``payload`` as JSON text under ``JSON_BODY``, with the members named in ``keep``
+    beside it for the gateway to read (the version for an ETag)."""
+    return {JSON_BODY: json_text(payload), **{k: payload[k] for k in keep if k in payload}}
+
+
+def body_text(payload) -> str:
+    """The JSON text of a result: the service's own text of a ``preencoded`` one."""
+    if isinstance(payload, dict) and isinstance(payload.get(JSON_BODY), str):
+        return payload[JSON_BODY]
+    return json_text(payload)
+
+
 def problem_response(error: StafettError, headers: dict | None = None) -> Response:
     headers = dict(headers or {})
     if isinstance(error, ServiceUnavailable):

@@ -45,7 +45,7 @@ class LogsRoutes:
          response=LOG_VIEWS, etag=True)
     def get_log(self, request, log_id):
         self._authenticate(request)
-        log = self.logs.get_log(log_id)
+        log = self.logs.get_log(log_id, encoded=True)  # JSON text, passed through
         return json_result(log, 200, etag(log["version"]) if "version" in log else None)
 
     @api("PATCH", "/logs/<log_id>", "Change the level (stafettholder)", request="LogUpdate",

@@ -46,6 +46,7 @@ from services.logs.gauges import refresh_gauges
 from stafett.gauges import ScrapeGauges
 from stafett.service import ServiceBase
 from stafett.transparency import AuditEndpoints
+from stafett.web import preencoded
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,6 +71,7 @@ class InLog:
     viewer: domain.Viewer
     work: object
     versions: LogVersions  # the log's version goes up just before commit (versions.py)
+    coverage: domain.Coverage | None = None  # what consent covered when the log was read
 
     def participant(self, participant_id: str) -> Participant:
         found = next((p for p in self.participants if p.id == participant_id), None)
@@ -131,10 +133,12 @@ class LogsService(AuditEndpoints, ServiceBase):
         return self._view(log.id)
 
     @rpc(expected_exceptions=EXPECTED)
-    def get_log(self, log_id: str) -> dict:
-        with self._in_log(log_id, "read"):
-            pass
-        return self._view(log_id)
+    def get_log(self, log_id: str, encoded: bool = False) -> dict:
+        """``encoded``: the view as JSON text (stafett.web.preencoded), for the gateway."""
+        with self._in_log(log_id, "read") as ctx:
+            recent = lists.recent(self.db, log_id, ctx.viewer)  # in the access's transaction
+        view = self._view(log_id, ctx, recent)
+        return preencoded(view, "version") if encoded else view
 
     @rpc(expected_exceptions=EXPECTED)
     def my_logs(self, limit: int = 50, cursor: str | None = None) -> dict:
@@ -944,16 +948,16 @@ class LogsService(AuditEndpoints, ServiceBase):
                 raise NotFound("no such log", code="log.not_found")
             work.protected = bool(log.child_protected)
             participants = self._participants(log_id)
-            viewer = domain.authorize(self.actor, participants, self._coverage(log.child_id),
-                                      date.today(), self._child_sees(log.child_id),
-                                      self._policy())
+            coverage = self._coverage(log.child_id)
+            viewer = domain.authorize(self.actor, participants, coverage, date.today(),
+                                      self._child_sees(log.child_id), self._policy())
             work.role = viewer.role
             if write:
                 domain.require_writer(viewer)
                 domain.require_open(log)
             versions = LogVersions()
             work.before_commit.append(lambda: versions.apply(self.db))
-            yield InLog(log, participants, viewer, work, versions)
+            yield InLog(log, participants, viewer, work, versions, coverage)
 
     @staticmethod
     def _check_log_version(ctx: InLog, expected_version) -> None:
@@ -961,15 +965,21 @@ class LogsService(AuditEndpoints, ServiceBase):
         domain.check_version(expected_version, ctx.log.version)
         ctx.versions.expect(ctx.log, expected_version)
 
-    def _view(self, log_id: str) -> dict:
-        """The log as the actor sees it (access already recorded by the caller)."""
-        log = self.db.get(Log, log_id)
-        participants = self._participants(log_id)
-        today, coverage = date.today(), self._coverage(log.child_id)
-        viewer = domain.authorize(self.actor, participants, coverage, today,
-                                  self._child_sees(log.child_id), self._policy())
-        recent = lists.recent(self.db, log_id, viewer)
-        self.db.commit()
+    def _view(self, log_id: str, read: InLog | None = None, recent: dict | None = None) -> dict:
+        """The log as the actor sees it (access already recorded by the caller); ``read``
+        and ``recent``: what a read already loaded in its unit of work (nothing is read
+        twice). After a write everything is read afresh."""
+        if read is None:
+            log = self.db.get(Log, log_id)
+            participants = self._participants(log_id)
+            today, coverage = date.today(), self._coverage(log.child_id)
+            viewer = domain.authorize(self.actor, participants, coverage, today,
+                                      self._child_sees(log.child_id), self._policy())
+            recent = lists.recent(self.db, log_id, viewer)
+            self.db.commit()
+        else:
+            log, participants, viewer = read.log, read.participants, read.viewer
+            today, coverage = date.today(), read.coverage
         return views.log_view(viewer, log, participants, recent, today,
                               domain.current_stafettholder(participants, today, coverage))
 

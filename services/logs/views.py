@@ -5,12 +5,20 @@ The schemas in schemas.py then cut every object down to the viewer's field set.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 from services.logs import domain
 from services.logs.schemas import (ENTRY_VIEWS, EVALUATION_VIEWS, MEASURE_VIEWS, MEETING_VIEWS,
                                    VIEWS, ParticipantCitizenView, ParticipantStaffView,
                                    ProposalView)
 from stafett.events import as_utc
+
+
+@cache
+def schema(cls):
+    """One instance of each view schema, made once: a schema keeps no state between dumps,
+    and making one copies its fields and builds its nested schemas again."""
+    return cls()
 
 
 def role_of(participant_id: str, participants) -> str | None:
@@ -59,29 +67,29 @@ def proposal_dict(proposal, participants) -> dict:
 
 
 def dump_measure(viewer, measure, participants, today, extras: dict) -> dict:
-    return MEASURE_VIEWS[viewer.view]().dump(measure_dict(
+    return schema(MEASURE_VIEWS[viewer.view]).dump(measure_dict(
         measure, participants=participants, today=today, **extras_dict(extras, measure.id)))
 
 
 def dump_evaluation(viewer, evaluation) -> dict:
-    return EVALUATION_VIEWS[viewer.view]().dump(evaluation)
+    return schema(EVALUATION_VIEWS[viewer.view]).dump(evaluation)
 
 
 def dump_meeting(viewer, meeting, invites) -> dict:
-    return MEETING_VIEWS[viewer.view]().dump(meeting_dict(meeting, invites))
+    return schema(MEETING_VIEWS[viewer.view]).dump(meeting_dict(meeting, invites))
 
 
 def dump_entry(viewer, entry) -> dict:
-    return ENTRY_VIEWS[viewer.view]().dump(entry)
+    return schema(ENTRY_VIEWS[viewer.view]).dump(entry)
 
 
 def dump_participant(viewer, participant) -> dict:
-    schema = ParticipantStaffView() if viewer.is_staff else ParticipantCitizenView()
-    return schema.dump(participant)
+    return schema(ParticipantStaffView if viewer.is_staff
+                  else ParticipantCitizenView).dump(participant)
 
 
 def dump_proposal(proposal, participants) -> dict:
-    return ProposalView().dump(proposal_dict(proposal, participants))
+    return schema(ProposalView).dump(proposal_dict(proposal, participants))
 
 
 def log_view(viewer, log, participants, recent: dict, today: date, holder=None) -> dict:
@@ -109,7 +117,7 @@ def log_view(viewer, log, participants, recent: dict, today: date, holder=None) 
         "proposals": [proposal_dict(p, participants) for p in recent["proposals"]],
         "lists": recent["lists"],
     }
-    return VIEWS[viewer.view]().dump(view)
+    return schema(VIEWS[viewer.view]).dump(view)
 
 
 def preparation(open_measures, extras: dict, meeting, since, participants,
