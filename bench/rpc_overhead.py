@@ -14,6 +14,7 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # before anything imports socket/threading: nameko needs green I/O
+import eventlet.hubs  # noqa: E402
 
 import argparse  # noqa: E402
 import ipaddress  # noqa: E402
@@ -74,6 +75,12 @@ class EchoService(ServiceBase):
         return payload
 
 
+class ClassicEchoService(EchoService):
+    """The same service, its request queue a classic one like the raw rows' (QUORUM_QUEUES
+    off): the like-for-like row. Production's request queues are quorum queues."""
+    name = ECHO + "_classic"
+
+
 class Direct(Entrypoint):
     """An entrypoint only this script fires, so the caller needs no queue of its own."""
 
@@ -83,6 +90,7 @@ class Caller:
     name = CALLER
     echo_target = TimeoutRpcProxy(ECHO)
     echo_target_unconfirmed = TimeoutRpcProxy(ECHO, use_confirms=False)
+    echo_classic = TimeoutRpcProxy(ClassicEchoService.name)
 
     @Direct.decorator
     def call(self, payload):
@@ -91,6 +99,10 @@ class Caller:
     @Direct.decorator
     def call_unconfirmed(self, payload):
         return self.echo_target_unconfirmed.echo(payload)
+
+    @Direct.decorator
+    def call_classic(self, payload):
+        return self.echo_classic.echo(payload)
 
 
 def spawn_caller(container: ServiceContainer, method_name: str) -> Callable:
@@ -125,9 +137,10 @@ class RawEcho:
     Differences left on purpose: the default exchange instead of the nameko-rpc topic
     exchange, no mandatory flag, no context headers, no per-worker dependency hooks."""
 
-    def __init__(self, params: dict, confirms: bool):
+    def __init__(self, params: dict, confirms: bool, quorum: bool = False):
         self.params = params
         self.confirms = confirms
+        self.quorum = quorum  # a quorum request queue, as production's (deleted at the end)
         self.request_queue = f"bench-raw-{RUN_ID}-{uuid.uuid4().hex[:6]}"
         self._replies: dict[str, bytes] = {}
         self._stopping = False
@@ -147,8 +160,13 @@ class RawEcho:
         server = self._server.channel()
         server.basic_qos(0, 10, False)  # nameko's prefetch is max_workers, 10 by default
         # durable + auto_delete: nameko's rpc queue is durable, but nothing may outlive us
-        server.queue_declare(self.request_queue, durable=True, auto_delete=True)
-        server.basic_consume(self.request_queue, callback=self._respond)
+        if self.quorum:  # a quorum queue cannot be auto-delete: stop() deletes it
+            server.queue_declare(self.request_queue, durable=True, auto_delete=False,
+                                 arguments={"x-queue-type": "quorum"})
+        else:
+            server.queue_declare(self.request_queue, durable=True, auto_delete=True)
+        self._consumer = (server, server.basic_consume(self.request_queue,
+                                                       callback=self._respond))
         self._responder = eventlet.spawn(self._serve)
 
         self._client = self._connect()
@@ -193,6 +211,10 @@ class RawEcho:
     def stop(self):
         self._stopping = True
         self._responder.wait()
+        if self.quorum:
+            channel, tag = self._consumer
+            channel.basic_cancel(tag)
+            channel.queue_delete(self.request_queue)
         for connection in (self._client, self._server):
             connection.close()  # the auto-delete / exclusive queues go with them
 
@@ -204,6 +226,8 @@ class Row:
     label: str
     call: Callable
     samples: list = field(default_factory=list)  # seconds
+    cpu: float = 0.0      # this process's CPU seconds over all the row's calls
+    sleeps: int = 0       # times the eventlet hub waited in epoll over them
 
     def stats(self) -> dict:
         ordered = sorted(self.samples)
@@ -213,7 +237,26 @@ class Row:
 
         mean = statistics.fmean(ordered)
         return {"mean": mean * 1000, "p50": pct(.50), "p95": pct(.95), "p99": pct(.99),
-                "rate": 1 / mean}
+                "rate": 1 / mean, "cpu": self.cpu / len(ordered) * 1000,
+                "sleeps": self.sleeps / len(ordered)}
+
+
+class HubSleeps:
+    """Counts the eventlet hub's waits in epoll: each is a point where the process gives
+    up the CPU until the broker (or the other side) answers. On a loaded machine every one
+    costs a wake-up; a round trip that sleeps more often pays more of them."""
+
+    count = 0
+
+    @classmethod
+    def install(cls) -> None:
+        hub_type = type(eventlet.hubs.get_hub())
+        wait = hub_type.wait
+
+        def counted(hub, seconds=None):
+            cls.count += 1
+            return wait(hub, seconds)
+        hub_type.wait = counted
 
 
 def measure(rows: list[Row], n: int, warmup: int) -> None:
@@ -225,12 +268,15 @@ def measure(rows: list[Row], n: int, warmup: int) -> None:
         # rotate the order each round so no row always runs first or last
         shift = round_no % len(rows)
         for row in rows[shift:] + rows[:shift]:
+            cpu, sleeps = time.process_time(), HubSleeps.count
             for _ in range(chunk):
                 started = time.perf_counter()
                 result = row.call(PAYLOAD)
                 row.samples.append(time.perf_counter() - started)
                 if result != PAYLOAD:
                     raise RuntimeError(f"{row.label}: echo returned {result!r}")
+            row.cpu += time.process_time() - cpu
+            row.sleeps += HubSleeps.count - sleeps
 
 
 def free_loopback_address() -> str:
@@ -264,6 +310,16 @@ def redact(uri: str) -> str:
     return uri.replace(f":{params['password']}@", ":***@") if params.get("password") else uri
 
 
+#: (row, baseline): the ratios printed last. Publisher confirms on both sides, and the same
+#: queue type: classic (the raw rows' kind), then quorum (production's RPC queues); last
+#: the project's path against the bare baseline, as issue 19 first measured it
+LIKE_FOR_LIKE = [
+    ("nameko TimeoutRpcProxy, classic queue", "raw py-amqp, confirms"),
+    ("nameko TimeoutRpcProxy (in-service worker)", "raw py-amqp, confirms, quorum queue"),
+    ("nameko TimeoutRpcProxy (in-service worker)", "raw py-amqp"),
+]
+
+
 def print_report(rows: list[Row], baseline: Row, baseline_confirms: Row,
                  confirmed: Row, unconfirmed: Row, args, server_version: str) -> None:
     stats = {row.label: row.stats() for row in rows}
@@ -278,22 +334,28 @@ def print_report(rows: list[Row], baseline: Row, baseline_confirms: Row,
     base, base_c = stats[baseline.label], stats[baseline_confirms.label]
     width = max(len(row.label) for row in rows)
     header = (f"{'':{width}}  {'mean':>6} {'p50':>6} {'p95':>6} {'p99':>6}  {'calls/s':>7}"
-              f"   {'mean/p50 ÷ raw':>15}   {'÷ raw+confirms':>15}")
+              f"   {'mean/p50 ÷ raw':>15}   {'÷ raw+confirms':>15}   {'CPU':>5} {'sleeps':>6}")
     print(header)
-    print(f"{'':{width}}  {'ms':>6} {'ms':>6} {'ms':>6} {'ms':>6}")
+    print(f"{'':{width}}  {'ms':>6} {'ms':>6} {'ms':>6} {'ms':>6}{'':55}{'ms/call':>7} "
+          f"{'/call':>5}")
     print("-" * len(header))
     for row in rows:
         s = stats[row.label]
         ratios = (f"{s['mean'] / base['mean']:6.2f} / {s['p50'] / base['p50']:5.2f}"
                   f"   {s['mean'] / base_c['mean']:6.2f} / {s['p50'] / base_c['p50']:5.2f}")
         print(f"{row.label:{width}}  {s['mean']:6.3f} {s['p50']:6.3f} {s['p95']:6.3f} "
-              f"{s['p99']:6.3f}  {s['rate']:7.0f}   {ratios}")
+              f"{s['p99']:6.3f}  {s['rate']:7.0f}   {ratios}   {s['cpu']:5.2f} "
+              f"{s['sleeps']:6.1f}")
     print("-" * len(header))
     on, off = stats[confirmed.label], stats[unconfirmed.label]
     print(f"publisher confirms (TimeoutRpcProxy, default vs use_confirms=False): "
           f"mean {on['mean']:.3f} vs {off['mean']:.3f} ms = x{on['mean'] / off['mean']:.2f}, "
           f"p50 {on['p50']:.3f} vs {off['p50']:.3f} ms = x{on['p50'] / off['p50']:.2f}; "
           f"confirms cost {on['mean'] - off['mean']:+.3f} ms per call")
+    print()
+    for row, base_row in LIKE_FOR_LIKE:  # bench/run_all.py reads these lines
+        a, b = stats[row]["p50"], stats[base_row]["p50"]
+        print(f"ratio p50 | {row} | {base_row} | {a:.3f} | {b:.3f} | {a / b:.3f}")
     print()
     print("How each side runs: one process, eventlet monkey-patched, one hub. Caller and "
           "responder are")
@@ -307,25 +369,34 @@ def print_report(rows: list[Row], baseline: Row, baseline_confirms: Row,
     print("On a shared machine the mean and p99 catch other load; p50 is the steadier figure.")
     print("use_confirms=False affects only the request; the echo service's reply is "
           "always confirmed.")
+    print("CPU: this process's CPU time per call (both sides run in it); sleeps: how often "
+          "the eventlet")
+    print("hub waited in epoll per call (each a wake-up to pay on a busy machine).")
 
 
 def run(args) -> int:
     params = parse_url(args.amqp_uri)
+    HubSleeps.install()
     require_loopback(params["hostname"])
 
     raw = RawEcho(params, confirms=False).start()
     raw_confirms = RawEcho(params, confirms=True).start()
+    raw_quorum = RawEcho(params, confirms=True, quorum=True).start()
     server_version = raw._client.server_properties.get("version", "?")
 
     web_address = free_loopback_address()
     echo_container = ServiceContainer(EchoService, component_config(
         "consent", AMQP_URI=args.amqp_uri, WEB_SERVER_ADDRESS=web_address))
+    classic_container = ServiceContainer(ClassicEchoService, component_config(
+        "consent", AMQP_URI=args.amqp_uri, WEB_SERVER_ADDRESS=free_loopback_address(),
+        QUORUM_QUEUES="false"))
     caller_container = ServiceContainer(Caller, component_config(
         "gateway", AMQP_URI=args.amqp_uri, WEB_SERVER_ADDRESS=free_loopback_address()))
     standalone = ClusterRpcProxy({"AMQP_URI": args.amqp_uri}, timeout=CALL_TIMEOUT)
-    leftovers = {f"rpc-{ECHO}"}
+    leftovers = {f"rpc-{ECHO}", f"rpc-{ClassicEchoService.name}"}
     try:
         echo_container.start()
+        classic_container.start()
         caller_container.start()
         leftovers |= {ext.queue.name for ext in caller_container.extensions
                       if isinstance(ext, ReplyListener)}
@@ -349,6 +420,9 @@ def run(args) -> int:
                 confirmed,
                 Row("nameko TimeoutRpcProxy via entrypoint_hook", hook),
                 unconfirmed,
+                Row("raw py-amqp, confirms, quorum queue", raw_quorum.call),
+                Row("nameko TimeoutRpcProxy, classic queue", spawn_caller(
+                    caller_container, "call_classic")),
             ]
             # mandatory + no confirms warns on every call; that trade-off is in the README
             warnings.filterwarnings("ignore", message="Mandatory delivery was requested")
@@ -357,8 +431,10 @@ def run(args) -> int:
         standalone.stop()
         caller_container.stop()
         echo_container.stop()
+        classic_container.stop()
         raw.stop()
         raw_confirms.stop()
+        raw_quorum.stop()
         delete_queues(params, leftovers)
 
     print_report(rows, baseline, baseline_confirms, confirmed, unconfirmed, args,

@@ -18,7 +18,6 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
-import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -32,11 +31,10 @@ sys.path.insert(0, str(BENCH.parent))
 from bench import events, get_log, load, scale, writes  # noqa: E402
 from bench.common import HEADER, Row, print_rows  # noqa: E402
 
-RPC_ROW = "nameko TimeoutRpcProxy (in-service worker)"
-
-
 def rpc_overhead(quick: bool) -> list[Row]:
-    """bench/rpc_overhead.py in its own process; its in-service row against raw py-amqp."""
+    """bench/rpc_overhead.py in its own process; its like-for-like ratios (``ratio p50``
+    lines: nameko's TimeoutRpcProxy in a worker ÷ bare py-amqp, confirms on both sides, the
+    same queue type) and the ratio to bare py-amqp without confirms."""
     n = "200" if quick else "1000"
     done = subprocess.run([sys.executable, str(BENCH / "rpc_overhead.py"), "--n", n],
                           capture_output=True, text=True, timeout=300,
@@ -45,14 +43,18 @@ def rpc_overhead(quick: bool) -> list[Row]:
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
         return [Row("RPC round trip (rpc_overhead.py failed)", float("nan"), "")]
-    line = next(line for line in done.stdout.splitlines() if line.startswith(RPC_ROW))
-    numbers = [float(x) for x in re.findall(r"\d+\.\d+|\d+", line[len(RPC_ROW):])]
-    mean, p50, _p95, _p99, _rate, _m, p50_raw, _mc, p50_confirms = numbers[:9]
-    raw = next(l for l in done.stdout.splitlines() if l.startswith("raw py-amqp "))
-    raw_p50 = float(raw[len("raw py-amqp"):].split()[1])
-    return [Row("RPC round trip (TimeoutRpcProxy in a worker) ÷ raw py-amqp, p50", p50_raw, "×",
-                goal=2.0, detail=f"{p50:.2f} ms vs {raw_p50:.2f} ms; ÷ raw with confirms "
-                                 f"{p50_confirms:.2f}×")]
+    ratios = [line.split(" | ")[1:] for line in done.stdout.splitlines()
+              if line.startswith("ratio p50 | ")]
+    (_, _, c_ms, cb_ms, classic), (_, _, q_ms, qb_ms, quorum), (_, _, _, raw_ms, bare) = [
+        (row, base, float(a), float(b), float(r)) for row, base, a, b, r in ratios]
+    return [
+        Row("RPC round trip ÷ raw py-amqp, both with confirms, classic queue, p50", classic,
+            "×", goal=2.0, detail=f"{c_ms:.2f} ms vs {cb_ms:.2f} ms"),
+        Row("RPC round trip ÷ raw py-amqp, both with confirms, quorum queue, p50", quorum,
+            "×", goal=2.0, detail=f"{q_ms:.2f} ms vs {qb_ms:.2f} ms (production's queues)"),
+        Row("RPC round trip (quorum, confirms) ÷ raw py-amqp (classic, none), p50", bare,
+            "×", detail=f"{q_ms:.2f} ms vs {raw_ms:.2f} ms: as issue 19 first measured"),
+    ]
 
 
 def main() -> int:
