@@ -31,6 +31,7 @@ from tests.support.servers import (LOCAL_POSTGRES, make_database_urls,  # noqa: 
                                    start_broker)
 
 COMPONENTS = ("consent", "logs", "handover", "notifications", "gateway")
+SERVICES = COMPONENTS[:-1]
 ENV_PREFIX = {"consent": "CONSENT", "logs": "LOGS", "handover": "HANDOVER",
               "notifications": "NOTIFICATIONS", "gateway": "GATEWAY"}
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", LOCAL_POSTGRES)
@@ -49,6 +50,7 @@ class Stack:
             "SMTP_PORT": str(free_port()),  # nobody listens: e-mail fails fast, quietly
             **{k: str(v) for k, v in settings.items()}}
         self.processes: dict[str, subprocess.Popen] = {}
+        self.ports: dict[str, int] = {}
         self._exit = ExitStack()
 
     def __enter__(self) -> "Stack":
@@ -70,7 +72,7 @@ class Stack:
         self.database_urls = self._exit.enter_context(
             make_database_urls(POSTGRES, COMPONENTS))
         ensure_dev_keys(self.var)
-        self.ports = {name: free_port() for name in COMPONENTS}
+        self.ports.update({name: free_port() for name in COMPONENTS})
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
                    DEV_ISSUER="true", DEV_ISSUER_DIR=str(self.var),
                    SECRETS_DIR=str(self.var / "secrets"), **self.settings)
@@ -82,12 +84,9 @@ class Stack:
         self.env = env
         (self.var / "log").mkdir()
         self._exit.callback(self._stop_processes)
+        self.component_uris = component_uris
         for name in COMPONENTS:
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "stafett.run", name],
-                env=dict(env, AMQP_URI=component_uris.get(name, str(self.amqp_uri))),
-                stdout=open(self.var / "log" / f"{name}.log", "ab"),
-                stderr=subprocess.STDOUT, cwd=self.var, start_new_session=True)
+            self._spawn(name, name, env)
         for name in COMPONENTS:
             self._wait_ready(name)
         self.url = f"http://127.0.0.1:{self.ports['gateway']}"
@@ -96,6 +95,33 @@ class Stack:
         with self.rpc() as proxy:
             seed(proxy, dev_issuer_url)
         self.stories = seed_stories(lambda actor: self.rpc(actor), dev_issuer_url)
+
+    def _spawn(self, name: str, component: str, env: dict) -> None:
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "stafett.run", component],
+            env=dict(env, AMQP_URI=self.component_uris.get(component, str(self.amqp_uri))),
+            stdout=open(self.var / "log" / f"{name}.log", "ab"),
+            stderr=subprocess.STDOUT, cwd=self.var, start_new_session=True)
+
+    def set_processes(self, count: int) -> None:
+        """Run ``count`` processes of each service (the gateway stays one), as
+        ``STAFETT_PROCESSES`` does in ``make run``: further ones are started, each with its
+        own HTTP port, and waited for; those beyond ``count`` are stopped."""
+        for component in SERVICES:
+            index = 2
+            while f"{component}-{index}" in self.processes or index <= count:
+                name = f"{component}-{index}"
+                if index > count:
+                    process = self.processes.pop(name)
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(30)
+                elif name not in self.processes:
+                    self.ports[name] = free_port()
+                    self._spawn(name, component, dict(self.env, METRICS_HTTP="", **{
+                        f"{ENV_PREFIX[component]}_HTTP": f"127.0.0.1:{self.ports[name]}"}))
+                index += 1
+        for name in list(self.processes):
+            self._wait_ready(name)
 
     def _wait_ready(self, name: str, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

@@ -3,7 +3,9 @@
 Starts RabbitMQ if needed, gives each component its own RabbitMQ user (passwords generated
 once into ``var/broker/``, grants from ``config/broker-access.yaml``, through the
 management API), runs the four services and the gateway as separate processes on SQLite
-files under ``var/``, seeds the demo (as the administrator in ``AMQP_URI``), prints where to
+files under ``var/`` (a service on PostgreSQL, ``<SERVICE>_DATABASE_URL``, runs
+``STAFETT_PROCESSES`` processes, 2 unless set: ``processes_per_component``), seeds the
+demo (as the administrator in ``AMQP_URI``), prints where to
 go, and on Ctrl-C stops every process cleanly. A component that dies (its process exits)
 is started again after a short wait (``Supervisor``), as Kubernetes would.
 """
@@ -29,7 +31,12 @@ from stafett.config import ROOT, component_config
 from stafett.dev.issuer import dev_issuer_url, ensure_dev_keys
 
 COMPONENTS = ("consent", "logs", "handover", "notifications", "gateway")
+SERVICES = COMPONENTS[:-1]
 VAR = ROOT / "var"
+#: how many processes each service runs (``STAFETT_PROCESSES``) where its database allows it
+DEFAULT_PROCESSES = 2
+#: a further process of a service listens on its first one's port plus this times its index
+PORT_STEP = 10
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -213,6 +220,38 @@ Hent et token og prøv API-et:
 Ctrl-C stopper alt.""")
 
 
+def processes_per_component(env: dict) -> dict[str, int]:
+    """``STAFETT_PROCESSES`` (default 2) processes of each service whose database is
+    PostgreSQL; one of a service on SQLite (a file has one writer, and SQLite's busy wait
+    blocks every green thread of the process that waits) and one gateway (it owns the
+    public port). Several processes of a service share its RPC and event queues as
+    competing consumers, and its outbox (``FOR UPDATE SKIP LOCKED``)."""
+    wanted = int(env.get("STAFETT_PROCESSES") or DEFAULT_PROCESSES)
+    if wanted < 1:
+        raise ValueError("STAFETT_PROCESSES must be 1 or more")
+    return {name: wanted if name in SERVICES and component_config(
+        name, environ=env)["DATABASE_URL"].startswith("postgresql") else 1
+        for name in COMPONENTS}
+
+
+def process_names(counts: dict[str, int]) -> dict[str, tuple[str, int]]:
+    """Each process's name (its log file: ``var/log/<name>.log``) → (component, index):
+    ``logs``, then ``logs-2``, ``logs-3`` ..."""
+    return {(name if index == 1 else f"{name}-{index}"): (name, index)
+            for name, count in counts.items() for index in range(1, count + 1)}
+
+
+def process_env(env: dict, component: str, index: int) -> dict:
+    """The environment of a service's ``index``-th process: its own HTTP port (health,
+    readiness, metrics) ``PORT_STEP`` × (index - 1) above the first one's, and no
+    separate metrics port (the first keeps it)."""
+    if index == 1:
+        return env
+    host, port = component_config(component, environ=env)["WEB_SERVER_ADDRESS"].rsplit(":", 1)
+    return dict(env, METRICS_HTTP="", **{
+        f"{component.upper()}_HTTP": f"{host}:{int(port) + PORT_STEP * (index - 1)}"})
+
+
 class Supervisor:
     """Keeps components running: one whose process exited is started again, after
     ``base`` seconds doubling with each quick death (at most ``cap``); a run that lasted
@@ -278,18 +317,35 @@ def main() -> int:
         sink = start_mail_sink(env)
         if sink is not None:
             processes["smtp-sink"] = sink
+        names = process_names(processes_per_component(env))
+
         def start(name):
+            component, index = names[name]
             with open(VAR / "log" / f"{name}.log", "ab") as log_file:
                 return subprocess.Popen(
-                    [sys.executable, "-m", "stafett.run", name],
-                    env=dict(env, AMQP_URI=component_uris[name]), stdout=log_file,
+                    [sys.executable, "-m", "stafett.run", component],
+                    env=dict(process_env(env, component, index),
+                             AMQP_URI=component_uris[component]), stdout=log_file,
                     stderr=subprocess.STDOUT, start_new_session=True)
 
-        supervisor = Supervisor(start, COMPONENTS)
-        processes.update(supervisor.processes)
-        for name in COMPONENTS:
-            address = component_config(name, environ=env)["WEB_SERVER_ADDRESS"]
+        def ready(name):
+            component, index = names[name]
+            address = component_config(component, environ=process_env(
+                env, component, index))["WEB_SERVER_ADDRESS"]
             wait_ready(f"http://{address}", processes[name], name)
+
+        # the first process of each component alone (it migrates its database), then the rest
+        supervisor = Supervisor(start, [n for n, (_, index) in names.items() if index == 1])
+        processes.update(supervisor.processes)
+        for name in supervisor.processes:
+            ready(name)
+        for name in [n for n, (_, index) in names.items() if index > 1]:
+            supervisor._start(name)
+            processes[name] = supervisor.processes[name]
+            ready(name)
+        most = max(index for _, index in names.values())
+        if most > 1:
+            print(f"Hver tjeneste på PostgreSQL kjører i {most} prosesser (STAFETT_PROCESSES).")
         seed(amqp_uri, admin.get("AMQP_SSL"))
         banner(component_config("gateway", environ=env)["PUBLIC_URL"])
         if sink is not None:

@@ -339,7 +339,7 @@ def test_replicas_are_set_by_the_overlay_or_owned_by_an_autoscaler_never_both(ov
         if name in targets:
             assert "replicas" not in workload["spec"], f"{name}: an autoscaler owns its count"
         else:
-            assert workload["spec"].get("replicas") == 1, name
+            assert workload["spec"].get("replicas") == (2 if name in SERVICES else 1), name
     if overlay == "production":
         assert targets == {w["metadata"]["name"] for w in workloads(objects)}
     else:
@@ -361,7 +361,17 @@ def test_a_disruption_budget_exactly_where_two_or_more_run(overlay):
         if minimum_replicas(objects, workload) >= 2:
             assert workload["metadata"]["name"] in covered, workload["metadata"]["name"]
     if overlay == "dev":
-        assert budgets == []
+        assert covered == set(SERVICES)
+
+
+@overlays
+def test_every_service_runs_at_least_two_replicas(overlay):
+    """Issue 19, point 4: writes scale with processes, and a service's replicas share its
+    queues and its outbox (make run: STAFETT_PROCESSES)."""
+    objects = kustomize(overlay)
+    running = {w["metadata"]["name"]: minimum_replicas(objects, w) for w in workloads(objects)}
+    too_few = {name: running[name] for name in SERVICES if running[name] < 2}
+    assert too_few == {}, f"{overlay}: services with fewer than two replicas"
 
 
 def test_the_services_scale_on_their_own_queues():
