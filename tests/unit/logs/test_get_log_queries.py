@@ -16,14 +16,13 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from services.logs import domain
-from services.logs.models import (Base, ConsentProjection, ConsentProjectionState, Entry,
-                                  Evaluation, Log, Measure, Meeting, MeetingInvite,
+from services.logs.models import (ConsentProjection, ConsentProjectionState, Entry,
+                                  Evaluation, Measure, Meeting, MeetingInvite,
                                   Participant, Proposal)
 from services.logs.service import LogsService
 from stafett.actor import STAFF, Actor
-from stafett.db import make_engine
-from stafett.events import kernel_metadata
 from stafett.web import JSON_BODY, preencoded
+from tests.support.logs_db import logs_engine
 
 SCHOOL = "974760673"
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -36,13 +35,8 @@ PEOPLE = [("p-teacher", "s-teacher", "staff", domain.STAFETTHOLDER, SCHOOL),
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/logs.db")
-    Base.metadata.create_all(engine)
-    kernel_metadata.create_all(engine)
+    engine = logs_engine(tmp_path, NOW)
     with Session(engine) as session:
-        session.add(Log(id="log-1", child_id="c-1", status=domain.OPEN, level=1,
-                        opened_at=NOW, version=1, child_birth_date=date(2012, 1, 1)))
-        session.flush()
         for pid, person, kind, role, agency in PEOPLE:
             session.add(Participant(id=pid, log_id="log-1", person_id=person, kind=kind,
                                     role=role, display_name=pid, agency=agency,

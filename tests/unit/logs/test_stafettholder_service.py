@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from services.logs import domain, events
 from services.logs import service as logs_service
-from services.logs.models import Base, ConsentProjection, ConsentProjectionState, Log, Participant
+from services.logs.models import ConsentProjection, ConsentProjectionState, Log, Participant
 from services.logs.service import LogsService
 from stafett.actor import STAFF, Actor
-from stafett.db import make_engine
 from stafett.errors import Forbidden, ValidationFailed
-from stafett.events import Envelope, kernel_metadata
+from stafett.events import Envelope
+from tests.support.logs_db import logs_engine
 
 LAST_DAY = date(2026, 3, 10)            # the holder's participation ends on this day
 SCHOOL, PPT = "974760673", "971526920"
@@ -32,13 +32,8 @@ def covering(*agencies, consent_id="k-1"):
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/logs.db")
-    Base.metadata.create_all(engine)
-    kernel_metadata.create_all(engine)
+    engine = logs_engine(tmp_path, NOW)
     with Session(engine) as session:
-        session.add(Log(id="log-1", child_id="c-1", status=domain.OPEN, level=1,
-                        opened_at=NOW, version=1, child_birth_date=date(2012, 1, 1)))
-        session.flush()
         people = [("p-holder", "s-holder", "staff", domain.STAFETTHOLDER, SCHOOL, LAST_DAY),
                   ("p-advisor", "s-advisor", "staff", domain.MEMBER, PPT, None),
                   ("p-ended", "s-ended", "staff", domain.MEMBER, PPT, date(2026, 2, 1)),
