@@ -17,9 +17,9 @@ from weakref import WeakKeyDictionary
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy import DateTime, String, create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from stafett import metrics
@@ -61,6 +61,13 @@ class UtcDateTime(TypeDecorator):
     def process_result_value(self, value, dialect):
         # SQLite gives back the naive UTC written above; PostgreSQL an aware one
         return None if value is None else as_utc(value).astimezone(timezone.utc)
+
+
+class Keyed:
+    """A table's mixin: its key ``id``, a random UUID (``stafett.ids.new_id``), the first
+    column."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, sort_order=-2)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -8,26 +8,24 @@ from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, S
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.consent.domain import ConsentBehaviour
-from stafett.db import UtcDateTime
+from stafett.db import Keyed, UtcDateTime
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Agency(Base):
+class Agency(Keyed, Base):
     __tablename__ = "agencies"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_number: Mapped[str] = mapped_column(String(9), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(30))
     municipality: Mapped[str] = mapped_column(String(100))
 
 
-class Person(Base):
+class Person(Keyed, Base):
     """A child, a guardian or a staff member. National ids only encrypted + blind index."""
     __tablename__ = "persons"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))  # child | guardian | staff
     name: Mapped[str] = mapped_column(String(200))
     nin_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -58,10 +56,9 @@ class Guardianship(Base):
     parental_responsibility: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class GuardianshipChange(Base):
+class GuardianshipChange(Keyed, Base):
     """History of parental responsibility as the population register gave it."""
     __tablename__ = "guardianship_changes"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     child_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
     guardian_id: Mapped[str] = mapped_column(ForeignKey("persons.id"))
     change: Mapped[str] = mapped_column(String(10))  # added | removed
@@ -70,9 +67,8 @@ class GuardianshipChange(Base):
     requested_by: Mapped[str] = mapped_column(String(80))
 
 
-class Consent(Base, ConsentBehaviour):
+class Consent(Keyed, Base, ConsentBehaviour):
     __tablename__ = "consents"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     child_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
     status: Mapped[str] = mapped_column(String(12))  # pending|active|withdrawn|expired|superseded
     scope_agencies: Mapped[list] = mapped_column(JSON, default=list)

@@ -7,19 +7,18 @@ from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.handover import domain
-from stafett.db import UtcDateTime
+from stafett.db import Keyed, UtcDateTime
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Handover(domain.Handover, Base):
+class Handover(domain.Handover, Keyed, Base):
     """The row is the aggregate: its behaviour (transitions, versions) is ``domain.Handover``."""
 
     __tablename__ = "handovers"
     __table_args__ = (UniqueConstraint("open_for_log", name="uq_handovers_open_for_log"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     log_id: Mapped[str] = mapped_column(String(36), index=True)
     #: equals ``log_id`` while the handover is open, NULL once it ended: the unique
     #: constraint is the database's guarantee of one open handover per log

@@ -7,16 +7,21 @@ from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from stafett.db import UtcDateTime
+from stafett.db import Keyed, UtcDateTime
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Log(Base):
+class OfLog(Keyed):
+    """A mixin: a row of one log (``log_id``, the column after ``id``)."""
+
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True, sort_order=-1)
+
+
+class Log(Keyed, Base):
     __tablename__ = "logs"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     child_id: Mapped[str] = mapped_column(String(36), index=True)
     child_birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(10))  # open | closed
@@ -30,20 +35,16 @@ class Log(Base):
     child_protected: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class LevelChange(Base):
+class LevelChange(OfLog, Base):
     """BTI level history: every level the log has had, and who set it."""
     __tablename__ = "level_changes"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     level: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     changed_by: Mapped[str] = mapped_column(String(36))  # participant id
 
 
-class Participant(Base):
+class Participant(OfLog, Base):
     __tablename__ = "participants"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     person_id: Mapped[str] = mapped_column(String(36), index=True)
     kind: Mapped[str] = mapped_column(String(10))    # staff | guardian | child
     role: Mapped[str] = mapped_column(String(20))    # stafettholder | member | former | guardian | child
@@ -60,11 +61,9 @@ class Participant(Base):
     added_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
-class Measure(Base):
+class Measure(OfLog, Base):
     __tablename__ = "measures"
     __table_args__ = (Index("ix_measures_log_order", "log_id", "created_at", "id"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     goal: Mapped[str] = mapped_column(Text)
@@ -83,11 +82,10 @@ class Measure(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Evaluation(Base):
+class Evaluation(Keyed, Base):
     __tablename__ = "evaluations"
     __table_args__ = (Index("ix_evaluations_measure_order", "measure_id", "evaluated_on",
                             "created_at", "id"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(6))  # green | yellow | red
     text: Mapped[str] = mapped_column(Text, default="")
@@ -97,11 +95,9 @@ class Evaluation(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class Meeting(Base):
+class Meeting(OfLog, Base):
     __tablename__ = "meetings"
     __table_args__ = (Index("ix_meetings_log_order", "log_id", "starts_at", "id"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     mode: Mapped[str] = mapped_column(String(10))  # in_person | video | phone
@@ -121,11 +117,9 @@ class MeetingInvite(Base):
     attended: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
-class Entry(Base):
+class Entry(OfLog, Base):
     __tablename__ = "entries"
     __table_args__ = (Index("ix_entries_log_order", "log_id", "created_at", "id"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12))        # note | child_voice | bright_spot
     visibility: Mapped[str] = mapped_column(String(6))   # all | staff
     text: Mapped[str] = mapped_column(Text)
@@ -133,12 +127,10 @@ class Entry(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class Proposal(Base):
+class Proposal(OfLog, Base):
     """A measure proposed by the child or a guardian, until the stafettholder answers."""
     __tablename__ = "proposals"
     __table_args__ = (Index("ix_proposals_log_order", "log_id", "created_at", "id"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
     proposer_id: Mapped[str] = mapped_column(ForeignKey("participants.id"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")

@@ -22,17 +22,16 @@ from sqlalchemy import (JSON, Boolean, Date, Index, Integer, String, Text,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.notifications import domain
-from stafett.db import UtcDateTime
+from stafett.db import Keyed, UtcDateTime
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Notification(domain.InboxItem, Base):
+class Notification(domain.InboxItem, Keyed, Base):
     __tablename__ = "notifications"
     __table_args__ = (UniqueConstraint("event_id", "person_id", "channel"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36))
     person_id: Mapped[str] = mapped_column(String(36), index=True)
     channel: Mapped[str] = mapped_column(String(10))  # inbox
@@ -51,7 +50,7 @@ class Notification(domain.InboxItem, Base):
     drop_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
-class Delivery(domain.Delivery, Base):
+class Delivery(domain.Delivery, Keyed, Base):
     """queued → sent → delivered | failed-temporary (→ sent again) | failed-permanent;
     cancelled when it no longer applies (e-mail turned off, webhook deleted); dropped when
     consent for the recipient's agency ended before it was sent (``drop_reason``)."""
@@ -60,7 +59,6 @@ class Delivery(domain.Delivery, Base):
     __table_args__ = (UniqueConstraint("event_id", "recipient", "channel",
                                        name="uq_deliveries_event_recipient_channel"),
                       Index("ix_deliveries_due", "status", "channel", "next_attempt_at"))
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36))
     event_type: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(40))
@@ -107,9 +105,8 @@ class PreferenceRow(domain.PersonPreferences, Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class Webhook(domain.AgencyWebhook, Base):
+class Webhook(domain.AgencyWebhook, Keyed, Base):
     __tablename__ = "webhooks"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     agency: Mapped[str] = mapped_column(String(9), index=True)
     #: the agency's type when the webhook was registered (metrics only: a bounded label)
     agency_type: Mapped[str | None] = mapped_column(String(30), nullable=True)

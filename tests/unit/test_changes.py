@@ -8,15 +8,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from stafett import etags
 from stafett.changes import compare_and_set, pending_changes
+from stafett.db import Keyed
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Thing(Base):
+class Thing(Keyed, Base):
     __tablename__ = "things"
-    id: Mapped[str] = mapped_column(String(10), primary_key=True)
     state: Mapped[str] = mapped_column(String(10))
     note: Mapped[str | None] = mapped_column(String(10), nullable=True)
     version: Mapped[int] = mapped_column(Integer)
