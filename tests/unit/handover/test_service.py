@@ -17,9 +17,9 @@ from services.handover.models import Base, Handover
 from services.handover.service import HandoverService
 from stafett.actor import CITIZEN, STAFF, SYSTEM_ACTOR, Actor
 from stafett.audit import access_table, verify_chain
-from stafett.db import make_engine
 from stafett.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from stafett.events import Envelope, kernel_metadata
+from tests.support.databases import created_engine
 
 SCHOOL, UPPER, NAV = "974760673", "971526920", "910000011"
 AGENCIES = [
@@ -109,11 +109,8 @@ class World:
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/handover.db")
-    Base.metadata.create_all(engine)
-    kernel_metadata.create_all(engine)
-    yield engine
-    engine.dispose()
+    with created_engine(tmp_path, "handover", Base.metadata, kernel_metadata) as engine:
+        yield engine
 
 
 @pytest.fixture

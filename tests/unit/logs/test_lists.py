@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -20,30 +19,19 @@ from sqlalchemy.orm import Session
 from services.logs import domain, lists, stats, views
 from services.logs.models import (Entry, Evaluation, LevelChange, Log, Measure, Meeting,
                                   MeetingInvite, Participant, Proposal)
-from stafett.db import make_engine, migrate
 from stafett.errors import BadRequest
-from tests.support.servers import make_database_urls
+from tests.support.databases import migrated_engine
 from tests.unit.logs.test_views import (CHILD_VIEWER, ENTRIES, EVALUATIONS, GUARDIAN, INVITES,
                                         LEVELS, LOG, MEASURES, MEETINGS, PARTICIPANTS,
                                         PROPOSALS, STAFF, TODAY, VIEWERS, at, entry,
                                         evaluation, recent_of)
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "logs" / "migrations"
 
 
 @pytest.fixture
 def engine(request, tmp_path, database_backend):
-    if database_backend == "postgres":
-        with make_database_urls(request.getfixturevalue("postgres_url"), ("logs",)) as urls:
-            engine = make_engine(urls["logs"], pool_size=2)
-            migrate(engine, MIGRATIONS)
-            yield engine
-            engine.dispose()
-    else:
-        engine = make_engine(f"sqlite:///{tmp_path}/logs.db")
-        migrate(engine, MIGRATIONS)
+    with migrated_engine(request, tmp_path, "logs", database_backend) as engine:
         yield engine
-        engine.dispose()
 
 
 def rows(model, namespaces):

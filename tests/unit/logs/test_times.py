@@ -8,7 +8,6 @@ showed 11:00, because SQLite stored the Oslo wall time without its offset and re
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -21,11 +20,9 @@ from services.logs import lists, views
 from services.logs.models import Log, Measure, Meeting, Participant
 from services.logs.schemas import MeetingIn
 from stafett.contracts import load
-from stafett.db import make_engine, migrate
-from tests.support.servers import make_database_urls
+from tests.support.databases import migrated_engine
 from tests.unit.logs.test_views import LOG, PARTICIPANTS, STAFF, at
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "logs" / "migrations"
 
 #: (date typed, time typed, what the log page says, the instant in UTC)
 TYPED = [
@@ -45,17 +42,8 @@ TYPED = [
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path):
-    if request.param == "postgres":
-        with make_database_urls(request.getfixturevalue("postgres_url"), ("logs",)) as urls:
-            engine = make_engine(urls["logs"], pool_size=2)
-            migrate(engine, MIGRATIONS)
-            yield engine
-            engine.dispose()
-    else:
-        engine = make_engine(f"sqlite:///{tmp_path}/logs.db")
-        migrate(engine, MIGRATIONS)
+    with migrated_engine(request, tmp_path, "logs", request.param) as engine:
         yield engine
-        engine.dispose()
 
 
 def stored_utc(session, meeting_id: str) -> str:

@@ -23,9 +23,9 @@ from services.notifications.models import Base, Delivery, Notification, Preferen
 from services.notifications.protection import SecretBox
 from services.notifications.service import NotificationsService
 from stafett.actor import Actor
-from stafett.db import make_engine
 from stafett.errors import NotFound
 from stafett.events import Envelope, kernel_metadata
+from tests.support.databases import created_engine
 from tests.support.notifications import FAKE_DNS, FAKE_DNS_PATH
 
 SCHOOL, PPT, NURSE = "974760673", "974760681", "974760703"
@@ -123,11 +123,8 @@ def dns():
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/notifications.db")
-    Base.metadata.create_all(engine)
-    kernel_metadata.create_all(engine)
-    yield engine
-    engine.dispose()
+    with created_engine(tmp_path, "notifications", Base.metadata, kernel_metadata) as engine:
+        yield engine
 
 
 def call(engine, name, *args, actor=None):

@@ -3,26 +3,21 @@ the log has no stafettholder, so consent ending tells no holder of it until some
 the baton, and then tells the new one."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
 from services.notifications import store
-from stafett.db import make_engine, migrate
 from stafett.events import Envelope
+from tests.support.databases import migrated_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "notifications" / "migrations"
 SCHOOL, PPT = "974760673", "971526920"
 
 
 @pytest.fixture
 def session(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/notifications.db")
-    migrate(engine, MIGRATIONS)
-    with Session(engine) as session:
+    with migrated_engine(None, tmp_path, "notifications") as engine, Session(engine) as session:
         yield session
-    engine.dispose()
 
 
 def apply(session, type_, at, **data):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,11 +16,9 @@ from icalendar import Calendar
 from sqlalchemy.orm import Session
 
 from services.notifications import domain, rendering, store
-from stafett.db import make_engine, migrate
 from stafett.events import Envelope
-from tests.support.servers import make_database_urls
+from tests.support.databases import migrated_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "notifications" / "migrations"
 OSLO = ZoneInfo("Europe/Oslo")
 UTC = timezone.utc
 PUBLIC = "https://stafett.example"
@@ -45,18 +42,8 @@ MEETINGS = [
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request, tmp_path):
-    if request.param == "postgres":
-        with make_database_urls(request.getfixturevalue("postgres_url"),
-                                ("notifications",)) as urls:
-            engine = make_engine(urls["notifications"], pool_size=2)
-            migrate(engine, MIGRATIONS)
-            yield engine
-            engine.dispose()
-    else:
-        engine = make_engine(f"sqlite:///{tmp_path}/notifications.db")
-        migrate(engine, MIGRATIONS)
+    with migrated_engine(request, tmp_path, "notifications", request.param) as engine:
         yield engine
-        engine.dispose()
 
 
 def announce(session, n: int, starts: datetime) -> Envelope:
