@@ -91,6 +91,26 @@ def database_urls(request, tmp_path, database_backend):
 
 
 @pytest.fixture
+def sink(tmp_path):
+    """A local SMTP server that keeps what it is sent (tests/support/notifications.py)."""
+    from tests.support.notifications import SmtpSink
+
+    sink = SmtpSink(tmp_path / "mail").start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def receiver():
+    """A webhook endpoint on loopback that keeps what it is sent."""
+    from tests.support.notifications import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
 def platform(container_factory, amqp_uri, database_urls, tmp_path):
     """All four services and the gateway, running over the real broker."""
     from tests.support.platform import Platform

@@ -8,10 +8,9 @@ from __future__ import annotations
 import time
 
 from gateway.actor_cache import ActorCache
-from stafett import metrics
 from stafett.dev.demo import AGENCIES, EMMA
 from stafett.run import service_class
-from tests.support.platform import ApiClient, free_port, wait_for
+from tests.support.platform import ApiClient, entrypoint_calls, free_port, wait_for
 
 SCHOOL = AGENCIES["school"]["org_number"]
 #: "at once": the owning service decides on the very next request; the deadline only
@@ -19,14 +18,6 @@ SCHOOL = AGENCIES["school"]["org_number"]
 DEADLINE = 5
 
 
-def consent_calls(entrypoint: str) -> float:
-    """How often the consent service has run ``entrypoint`` in this process."""
-    for family in metrics.REQUESTS.collect():
-        for sample in family.samples:
-            if (sample.name == "stafett_requests_total" and sample.labels["service"] == "consent"
-                    and sample.labels["entrypoint"] == entrypoint):
-                return sample.value
-    return 0.0
 
 
 def actor_cache(platform, container=None) -> ActorCache:
@@ -54,9 +45,9 @@ def test_a_cache_hit_makes_no_resolve_actor_call(platform):
     platform.seed()
     cache = actor_cache(platform)
     teacher = platform.client("teacher")
-    before = consent_calls("resolve_actor")
+    before = entrypoint_calls("consent", "resolve_actor")
     assert teacher.get("/api/v1/logs").status_code == 200
-    wait_for(lambda: consent_calls("resolve_actor") == before + 1, timeout=DEADLINE,
+    wait_for(lambda: entrypoint_calls("consent", "resolve_actor") == before + 1, timeout=DEADLINE,
              message="the first request to resolve the actor")
     hits = cache.hits
     for _ in range(10):
@@ -64,9 +55,9 @@ def test_a_cache_hit_makes_no_resolve_actor_call(platform):
     assert cache.hits == hits + 10
     # a barrier: another token resolves (the calls before it were answered before it)
     assert platform.client("nurse").get("/api/v1/logs").status_code == 200
-    wait_for(lambda: consent_calls("resolve_actor") >= before + 2, timeout=DEADLINE,
+    wait_for(lambda: entrypoint_calls("consent", "resolve_actor") >= before + 2, timeout=DEADLINE,
              message="the other token's resolution")
-    assert consent_calls("resolve_actor") == before + 2  # ten requests, no RPC
+    assert entrypoint_calls("consent", "resolve_actor") == before + 2  # ten requests, no RPC
 
 
 def test_a_cached_actor_loses_access_at_once_when_consent_is_withdrawn(

@@ -21,14 +21,9 @@ def emma_log(platform):
 
 
 def open_emma_log(platform) -> dict:
-    platform.seed()
-    guardian, teacher = platform.client("guardian"), platform.client("teacher")
-    emma = next(c["id"] for c in guardian.get("/api/v1/children").json()["items"]
-                if c["name"] == EMMA["name"])
-    assert guardian.post(f"/api/v1/children/{emma}/consents", json={
-        "scope": {"agencies": [SCHOOL], "agency_types": ["ppt", "health_station"]},
-        "purpose": "Samarbeid"}).status_code == 201
-    log = teacher.post("/api/v1/logs", json={"child_id": emma, "level": 1}).json()
+    log = platform.open_emma_log({"agencies": [SCHOOL],
+                                  "agency_types": ["ppt", "health_station"]})
+    emma, teacher = log["child_id"], platform.client("teacher")
     omar = teacher.get(f"/api/v1/agencies/{PPT}/staff").json()["items"][0]
     ppt_participant = teacher.post(f"/api/v1/logs/{log['id']}/participants",
                                    json={"person_id": omar["id"]}).json()

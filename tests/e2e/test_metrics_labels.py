@@ -12,7 +12,6 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from stafett.dev.demo import AGENCIES, CHILDREN, EMMA, PERSONAS
-from tests.support.notifications import WebhookReceiver
 from tests.support.platform import COMPONENTS, Platform, wait_for
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -53,13 +52,6 @@ def forbidden_values() -> dict[str, str]:
 def series(families) -> dict:
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in families for s in family.samples}
-
-
-@pytest.fixture
-def receiver():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture

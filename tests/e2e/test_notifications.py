@@ -13,26 +13,11 @@ import re
 import pytest
 
 from stafett.dev.demo import AGENCIES, CHILDREN, EMMA, PERSONAS
-from tests.support.notifications import SmtpSink, WebhookReceiver
 from tests.support.platform import Platform, wait_for
 
 PPT, SCHOOL = AGENCIES["ppt"]["org_number"], AGENCIES["school"]["org_number"]
 MEASURE = {"title": "Fast plass nær døra", "goal": "Emma kommer seg lettere inn i timen"}
 PURPOSE = "Samarbeid om Emmas skolehverdag"
-
-
-@pytest.fixture
-def sink(tmp_path):
-    sink = SmtpSink(tmp_path / "mail").start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def receiver():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture
@@ -229,15 +214,6 @@ def test_webhooks_belong_to_one_agency(stafett, receiver):
     assert admin.get("/api/v1/webhooks").json()["items"] == []
 
 
-@pytest.fixture
-def production_like(container_factory, amqp_uri, database_urls, tmp_path):
-    """The platform with the webhook settings of production: https, no loopback."""
-    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path)
-    platform.start()
-    yield platform
-    platform.close()
-
-
 INWARD = [
     ("https://127.0.0.1:{port}/hooks", "127.0.0.1 is refused (loopback address)"),
     ("https://10.0.0.5/", "10.0.0.5 is refused (private address)"),
@@ -249,11 +225,12 @@ INWARD = [
     ("https://localhost:{port}/hooks", None)]   # resolved by the system: 127.0.0.1 / ::1
 
 
-def test_webhooks_to_inward_addresses_are_refused_over_http(production_like, receiver):
+def test_webhooks_to_inward_addresses_are_refused_over_http(platform, receiver):
+    """With the webhook settings of production (the plain platform): https, no loopback."""
     """Issue 12's attack: an agency administrator registers internal targets. Each is a 422
     problem+json naming ``url``, and nothing is registered or contacted."""
-    production_like.seed()
-    admin = production_like.client("school-admin")
+    platform.seed()
+    admin = platform.client("school-admin")
     for url, detail in INWARD:
         answer = admin.post("/api/v1/webhooks", json={"url": url.format(port=receiver.port)})
         assert answer.status_code == 422, (url, answer.text)

@@ -12,7 +12,6 @@ from sqlalchemy import create_engine, text
 
 from stafett.dev.demo import AGENCIES, CHILDREN, EMMA, JONAS_MOTHER, LIAM, NORA, SARA
 from tests.e2e.test_consent import dump
-from tests.support.notifications import SmtpSink, WebhookReceiver
 from tests.support.platform import Platform, wait_for
 from tests.support.register import LOOKUP_PATH, RegisterServer
 
@@ -249,20 +248,6 @@ def test_the_register_api_over_http_and_what_happens_when_it_is_down(
 
 
 # -- protective addresses ----------------------------------------------------------------------
-
-@pytest.fixture
-def sink(tmp_path):
-    sink = SmtpSink(tmp_path / "mail").start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def receiver():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
-
 
 #: the register's municipality of each protected person (never stored, shown or sent)
 HIDDEN_PLACES = ("Nordfjell", "Sørvåg")

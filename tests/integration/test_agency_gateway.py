@@ -9,22 +9,13 @@ import pytest
 import requests
 
 from services.consent.identity_numbers import InvalidOrganisationNumber
-from stafett import metrics
 from stafett.dev.demo import AGENCIES
 from stafett.run import service_class
-from tests.support.platform import Platform
+from tests.support.platform import Platform, entrypoint_calls
 
 SCHOOL = AGENCIES["school"]["org_number"]
 
 
-def consent_calls(entrypoint: str) -> float:
-    """How often the consent service has run ``entrypoint`` in this process."""
-    for family in metrics.REQUESTS.collect():
-        for sample in family.samples:
-            if (sample.name == "stafett_requests_total" and sample.labels["service"] == "consent"
-                    and sample.labels["entrypoint"] == entrypoint):
-                return sample.value
-    return 0.0
 
 
 @pytest.fixture
@@ -60,7 +51,7 @@ def test_an_agency_gateway_serves_its_agency_and_refuses_everyone_else_before_an
     system = school_gateway.client("school-system").get("/api/v1/logs")
     assert system.status_code == 200, system.text
 
-    resolved_before = consent_calls("resolve_actor")
+    resolved_before = entrypoint_calls("consent", "resolve_actor")
     for persona in ("nav", "ppt", "child-welfare"):
         for path in ("/api/v1/me", "/api/v1/logs"):
             assert_refused(school_gateway.client(persona).get(path), OTHER_AGENCY)
@@ -70,7 +61,7 @@ def test_an_agency_gateway_serves_its_agency_and_refuses_everyone_else_before_an
     assert_refused(ppt_system.get("/api/v1/logs"), OTHER_AGENCY)
     for persona in ("guardian", "youth"):
         assert_refused(school_gateway.client(persona).get("/api/v1/me"), CITIZENS)
-    assert consent_calls("resolve_actor") == resolved_before
+    assert entrypoint_calls("consent", "resolve_actor") == resolved_before
     # the platform's own gateway (no AGENCY_ORG_NUMBER) serves them all: the shared
     # gateway of the manifests in tests/deploy/test_manifests_start.py, and every other test
 

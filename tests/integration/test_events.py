@@ -1,5 +1,4 @@
 """The event plumbing over a real broker: outbox, relay, retries, dead letters, inbox."""
-from pathlib import Path
 
 import pytest
 import requests
@@ -13,15 +12,14 @@ from stafett.db import Database, migrate
 from stafett.events import (Envelope, Outbox, dead_letter_queue_name, first_delivery,
                             outbox_table, reliable_event_handler, utcnow)
 from stafett.service import ServiceBase
+from tests.support.databases import migrations_of
 from tests.support.platform import free_port, wait_for
 
-# any service's migrations carry the kernel tables (outbox, inbox, access_log)
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notifications" / "migrations"
 
 
 class Producer(ServiceBase):
     name = "producer"
-    db = Database(MIGRATIONS)
+    db = Database(migrations_of("notifications"))  # any service's: the kernel tables
     events = Outbox()
 
     @rpc
@@ -35,7 +33,7 @@ class Producer(ServiceBase):
 
 class Consumer(ServiceBase):
     name = "consumer"
-    db = Database(MIGRATIONS)
+    db = Database(migrations_of("notifications"))  # any service's: the kernel tables
     failures_left = 0
     effects: list = []
 
@@ -94,7 +92,7 @@ def test_an_event_recorded_before_a_crash_is_published_after_restart(container_f
                                                                      config):
     producer_config = config("producer")
     engine = create_engine(producer_config["DATABASE_URL"])
-    migrate(engine, MIGRATIONS)
+    migrate(engine, migrations_of("notifications"))
     event = Envelope(type="thing.changed", source="producer", data={"n": 2})
     with engine.begin() as connection:  # as if the process died right after committing
         connection.execute(outbox_table.insert().values(

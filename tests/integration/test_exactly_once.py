@@ -7,7 +7,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine, func, select, text
 
 from stafett.actor import Actor
-from stafett.dev.demo import AGENCIES, EMMA, identity_of, resolve_identity
+from stafett.dev.demo import AGENCIES, identity_of, resolve_identity
 from stafett.dev.issuer import dev_issuer_url
 from stafett.request_keys import REQUEST_KEY
 from tests.support.platform import wait_for
@@ -19,16 +19,7 @@ def day(n: int) -> str:
 
 def emma_log(platform) -> dict:
     """Emma's log (consent for the school), opened by the teacher through the gateway."""
-    platform.seed()
-    guardian, teacher = platform.client("guardian"), platform.client("teacher")
-    emma = next(c["id"] for c in guardian.get("/api/v1/children").json()["items"]
-                if c["name"] == EMMA["name"])
-    assert guardian.post(f"/api/v1/children/{emma}/consents", json={
-        "scope": {"agencies": [AGENCIES["school"]["org_number"]]},
-        "purpose": "Samarbeid"}).status_code == 201
-    log = teacher.post("/api/v1/logs", json={"child_id": emma, "level": 1})
-    assert log.status_code == 201, log.text
-    return log.json()
+    return platform.open_emma_log({"agencies": [AGENCIES["school"]["org_number"]]})
 
 
 def holder(log: dict) -> str:

@@ -51,13 +51,6 @@ def sink(tmp_path):
 
 
 @pytest.fixture
-def receiver():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
 def settings(amqp_uri, database_urls, tmp_path, sink):
     def make(**overrides):
         config = component_config(

@@ -1,6 +1,5 @@
 """The outbox relay publishes row by row, commits each confirmed row, records a failure on
 its row, and never publishes a confirmed row again (issue 14)."""
-from pathlib import Path
 
 import pytest
 from nameko.rpc import rpc
@@ -9,14 +8,14 @@ from sqlalchemy import create_engine, select
 from stafett.db import Database, migrate
 from stafett.events import Envelope, Outbox, outbox_table, utcnow
 from stafett.service import ServiceBase
+from tests.support.databases import migrations_of
 from tests.support.platform import free_port
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notifications" / "migrations"
 
 
 class Producer(ServiceBase):
     name = "producer"
-    db = Database(MIGRATIONS)
+    db = Database(migrations_of("notifications"))  # any service's: the kernel tables
     events = Outbox()
 
     @rpc
@@ -29,7 +28,7 @@ def relay(container_factory, amqp_uri, tmp_path):
     """The producer's outbox, its relay idle (the test drives it), three rows waiting."""
     url = f"sqlite:///{tmp_path}/producer.db"
     engine = create_engine(url)
-    migrate(engine, MIGRATIONS)
+    migrate(engine, migrations_of("notifications"))
     with engine.begin() as connection:
         for n in range(3):
             event = Envelope(type="thing.changed", source="producer", data={"n": n})

@@ -85,6 +85,18 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: 
         time.sleep(interval)
 
 
+def entrypoint_calls(service: str, entrypoint: str) -> float:
+    """How often ``service`` has run ``entrypoint`` in this process (its RED counter)."""
+    from stafett import metrics
+
+    for family in metrics.REQUESTS.collect():
+        for sample in family.samples:
+            if (sample.name == "stafett_requests_total" and sample.labels["service"] == service
+                    and sample.labels["entrypoint"] == entrypoint):
+                return sample.value
+    return 0.0
+
+
 class Platform:
     """``amqp_uri`` is the test vhost's guest URI: ``rpc()`` (the operator's and seed's
     proxy) uses it, and so does every component when ``component_users=False``; by default
@@ -170,3 +182,19 @@ class Platform:
 
         with self.rpc() as proxy:
             return seed(proxy, dev_issuer_url)
+
+    def open_emma_log(self, scope: dict) -> dict:
+        """Emma's log, opened (level 1) by the teacher through the gateway once her mother
+        has consented to ``scope``, on the seeded demo."""
+        from stafett.dev.demo import EMMA
+
+        self.seed()
+        guardian, teacher = self.client("guardian"), self.client("teacher")
+        emma = next(c["id"] for c in guardian.get("/api/v1/children").json()["items"]
+                    if c["name"] == EMMA["name"])
+        consent = guardian.post(f"/api/v1/children/{emma}/consents",
+                                json={"scope": scope, "purpose": "Samarbeid"})
+        assert consent.status_code == 201, consent.text
+        log = teacher.post("/api/v1/logs", json={"child_id": emma, "level": 1})
+        assert log.status_code == 201, log.text
+        return log.json()

@@ -75,29 +75,35 @@ def calls_in_code(component) -> tuple[set[str], list[str]]:
     return calls, unfollowed
 
 
+def dotted(grants) -> set[str]:
+    """``{"logs": ["a", "b"]}`` → ``{"logs.a", "logs.b"}``."""
+    return {f"{name}.{item}" for name, items in (grants or {}).items() for item in items}
+
+
 def granted_calls(component) -> set[str]:
-    return {f"{target}.{method}" for target, methods in
-            TABLE.components[component].calls.items() for method in methods}
+    return dotted(TABLE.components[component].calls)
+
+
+def handled_in_code(component, kind) -> set[str]:
+    """``source.event_type`` of each ``kind`` of event handler of the component."""
+    return {f"{ep.source_service}.{ep.event_type}" for _, ep in entrypoints(component)
+            if isinstance(ep, kind)}
 
 
 def subscriptions_in_code(component) -> set[str]:
-    return {f"{ep.source_service}.{ep.event_type}" for _, ep in entrypoints(component)
-            if isinstance(ep, ReliableEventHandler)}
+    return handled_in_code(component, ReliableEventHandler)
 
 
 def granted_subscriptions(component) -> set[str]:
-    return {f"{source}.{key}" for source, keys in
-            TABLE.components[component].subscribes.items() for key in keys}
+    return dotted(TABLE.components[component].subscribes)
 
 
 def broadcasts_in_code(component) -> set[str]:
-    return {f"{ep.source_service}.{ep.event_type}" for _, ep in entrypoints(component)
-            if isinstance(ep, BroadcastEventHandler)}
+    return handled_in_code(component, BroadcastEventHandler)
 
 
 def granted_broadcasts(component) -> set[str]:
-    return {f"{source}.{key}" for source, keys in
-            (TABLE.components[component].broadcasts or {}).items() for key in keys}
+    return dotted(TABLE.components[component].broadcasts)
 
 
 def test_the_table_names_every_component_and_nothing_else():
