@@ -25,7 +25,6 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
 
 from gateway.openapi import openapi_document
 from gateway.service import GatewayService
-from stafett.dev.demo import AGENCIES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 #: past this many seconds (a loaded runner), each remaining operation gets two examples:
@@ -37,23 +36,12 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
 
-def real_ids(world) -> dict:
-    emma = world.stories["emma"]
-    return {"log_id": emma.log_id, "measure_id": emma.measure_id,
-            "meeting_id": emma.meeting_id, "proposal_id": emma.proposal_id,
-            "participant_id": emma.participant_id, "child_id": emma.child_id,
-            "consent_id": emma.consent_id, "handover_id": emma.handover_id,
-            "org_number": AGENCIES["school"]["org_number"],
-            "webhook_id": world.foreign_webhook_id,
-            "notification_id": world.foreign_notification_id}
-
-
 @pytest.mark.timeout(600)
 def test_no_generated_request_breaks_the_contract(populated_platform):
     platform, world = populated_platform
     schema = schemathesis.openapi.from_dict(openapi_document(GatewayService))
     base_url = platform.url() + "/api/v1"
-    ids = real_ids(world)
+    ids = world.path_ids()
     tokens = {persona: platform.token(persona) for persona in PERSONAS}
     failures, calls = [], {"n": 0}
     started = time.monotonic()

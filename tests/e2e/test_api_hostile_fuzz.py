@@ -35,7 +35,6 @@ from sqlalchemy import MetaData, create_engine, select
 
 from stafett.dev.demo import AGENCIES, EMMA
 from stafett.fields import FORBIDDEN
-from tests.e2e.test_api_fuzz import real_ids
 
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "8"))
 PERSONAS = ("teacher", "guardian", "ppt", "school-system", "school-admin")
@@ -193,7 +192,7 @@ def test_hostile_input_to_every_operation_never_gets_a_500_or_stores_a_nul(
     base = platform.url()
     document = requests.get(base + "/openapi.json", timeout=30).json()
     bodies = Bodies(document, world)
-    ids = real_ids(world)
+    ids = world.path_ids()
     sessions = {persona: requests.Session() for persona in PERSONAS}
     tokens = {persona: platform.token(persona) for persona in PERSONAS}
     started, failures, sent = time.monotonic(), [], {"n": 0, "statuses": {}}

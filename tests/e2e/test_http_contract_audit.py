@@ -15,7 +15,6 @@ from __future__ import annotations
 from gateway.http import api_routes
 from gateway.openapi import openapi_document
 from gateway.service import GatewayService
-from stafett.dev.demo import AGENCIES
 
 #: who may make each update, and a body its schema accepts (validation must not decide)
 UPDATES = {
@@ -52,18 +51,9 @@ LISTS = {
 GROWING = {"/logs/{log_id}/access-log", "/audit"}
 
 
-def emma_ids(world) -> dict:
-    emma = world.stories["emma"]
-    return {"log_id": emma.log_id, "measure_id": emma.measure_id,
-            "meeting_id": emma.meeting_id, "participant_id": emma.participant_id,
-            "consent_id": emma.consent_id, "child_id": emma.child_id,
-            "proposal_id": emma.proposal_id, "handover_id": emma.handover_id,
-            "org_number": AGENCIES["school"]["org_number"]}
-
-
 def test_every_update_needs_if_match_and_refuses_a_stale_one(populated_platform):
     platform, world = populated_platform
-    ids = emma_ids(world)
+    ids = world.path_ids()
     declared = {(m, p) for m, p, _, e in api_routes(GatewayService) if e.contract.if_match}
     assert declared == set(UPDATES), "declare the caller and body of every If-Match route"
     for (method, path), (persona, body) in UPDATES.items():
@@ -88,8 +78,7 @@ def test_every_update_needs_if_match_and_refuses_a_stale_one(populated_platform)
 
 def test_every_list_pages_with_an_opaque_cursor(populated_platform):
     platform, world = populated_platform
-    ids = emma_ids(world)
-    ids["webhook_id"] = world.foreign_webhook_id
+    ids = world.path_ids()
     from tests.support.world import school_webhook
     school_webhook(platform, world), school_webhook(platform, world)
     lists = {p for m, p, _, e in api_routes(GatewayService) if e.contract.paged}

@@ -11,6 +11,7 @@ import random
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from sqlalchemy import create_engine, select, text, update
 
@@ -187,9 +188,12 @@ def test_closing_the_log_cancels_the_open_handover(platform):
     assert len(thread.teacher.get("/api/v1/handovers?direction=outgoing").json()["items"]) == 1
 
 
-def test_a_log_closed_between_acceptance_and_application_cancels_the_handover(
-        container_factory, amqp_uri, database_urls, tmp_path):
-    # the timer must not apply it while the accepted event is held back
+@pytest.fixture
+def held_acceptance(container_factory, amqp_uri, database_urls, tmp_path):
+    """A handover the receiver accepted while the handover service's relay was stopped:
+    ``handover.accepted`` stays in the outbox, accepted but not applied (and the timer,
+    hourly here, does not apply it either) until ``held.start()``. Yields the platform,
+    the thread, the handover, the held relay and the handover's URL."""
     platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
                         HANDOVER_TIMER_SECONDS=3600)
     platform.start()
@@ -202,6 +206,12 @@ def test_a_log_closed_between_acceptance_and_application_cancels_the_handover(
         "new_stafettholder_person_id": thread.staff["upper-teacher"]},
         headers=thread.leader.if_match(url))
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    yield platform, thread, handover, held, url
+    platform.close()
+
+
+def test_a_log_closed_between_acceptance_and_application_cancels_the_handover(held_acceptance):
+    platform, thread, handover, held, _ = held_acceptance
     with entrypoint_waiter(platform.containers["handover"], "on_log_closed", timeout=15):
         close_log(thread.teacher, thread.log["id"])
     assert row(platform, handover["id"]).status == "accepted"  # left to the application
@@ -214,7 +224,6 @@ def test_a_log_closed_between_acceptance_and_application_cancels_the_handover(
     assert thread.upper_teacher.get(f"/api/v1/logs/{thread.log['id']}").status_code == 404
     assert thread.teacher.get(f"/api/v1/logs/{thread.log['id']}").json()["viewer_role"] == \
         "stafettholder"
-    platform.close()
 
 
 # -- consent and expiry -----------------------------------------------------------------------
@@ -329,20 +338,8 @@ def test_a_withdrawal_takes_the_offer_back_and_drops_what_was_queued_for_the_rec
 
 
 def test_consent_narrowed_after_acceptance_cancels_the_handover_and_nothing_moves(
-        container_factory, amqp_uri, database_urls, tmp_path):
-    # the timer must not apply it while the accepted event is held back
-    platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
-                        HANDOVER_TIMER_SECONDS=3600)
-    platform.start()
-    thread = a_log_to_hand_over(platform, cover_upper=True)
-    handover = request_handover(thread)
-    held = relay(platform)
-    held.stop()  # handover.accepted stays in the outbox: accepted, not applied
-    url = f"/api/v1/handovers/{handover['id']}"
-    accepted = thread.leader.post(f"{url}/accept", json={
-        "new_stafettholder_person_id": thread.staff["upper-teacher"]},
-        headers=thread.leader.if_match(url))
-    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+        held_acceptance):
+    platform, thread, handover, held, url = held_acceptance
 
     # a superseding consent that no longer covers the upper secondary school
     with entrypoint_waiter(platform.containers["handover"], "on_consent_superseded",
@@ -371,4 +368,3 @@ def test_consent_narrowed_after_acceptance_cancels_the_handover_and_nothing_move
     assert row(platform, handover["id"]).status == "cancelled"
     assert count(platform.database_urls["handover"],
                  "SELECT count(*) FROM outbox WHERE type = 'handover.cancelled'") == 1
-    platform.close()

@@ -377,9 +377,8 @@ def test_an_unreachable_smtp_server_is_retried_then_dead(container_factory, sett
 
 @pytest.fixture
 def dns():
-    FAKE_DNS.reset()
-    yield FAKE_DNS
-    FAKE_DNS.reset()
+    with FAKE_DNS.answering() as dns:
+        yield dns
 
 
 def test_a_name_that_resolves_inward_at_delivery_is_refused_and_never_connected(

@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import email
 import re
 import socket
@@ -203,6 +204,17 @@ class FakeDns:
     def reset(self) -> None:
         self.answers.clear()
         self.questions.clear()
+
+    @contextlib.contextmanager
+    def answering(self, answers: dict[str, list[str]] | None = None):
+        """For the block: these answers only (a fixture's ``with FAKE_DNS.answering(...)``),
+        then nothing again."""
+        self.reset()
+        self.answers.update(answers or {})
+        try:
+            yield self
+        finally:
+            self.reset()
 
 
 FAKE_DNS = FakeDns()

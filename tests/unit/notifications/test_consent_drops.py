@@ -15,17 +15,15 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-import stafett.audit  # noqa: F401  (registers access_log in kernel_metadata)
 from services.notifications import domain
 from services.notifications.channels import Outcome
 from services.notifications.delivery import Courier, Due, Settings
-from services.notifications.models import Base, Delivery, Notification, PreferenceRow
+from services.notifications.models import Delivery, Notification, PreferenceRow
 from services.notifications.protection import SecretBox
 from services.notifications.service import NotificationsService
 from stafett.actor import Actor
 from stafett.errors import NotFound
-from stafett.events import Envelope, kernel_metadata
-from tests.support.databases import created_engine
+from stafett.events import Envelope
 from tests.support.notifications import FAKE_DNS, FAKE_DNS_PATH
 
 SCHOOL, PPT, NURSE = "974760673", "974760681", "974760703"
@@ -114,17 +112,9 @@ def test_a_notice_knows_the_agency_of_the_staff_it_names():
 @pytest.fixture(autouse=True)
 def dns():
     """The agencies' webhook hosts resolve to public addresses (no real DNS in unit tests)."""
-    FAKE_DNS.reset()
-    FAKE_DNS.answers.update({f"{agency}.example": ["93.184.215.14"]
-                             for agency in (SCHOOL, PPT, NURSE)})
-    yield FAKE_DNS
-    FAKE_DNS.reset()
-
-
-@pytest.fixture
-def engine(tmp_path):
-    with created_engine(tmp_path, "notifications", Base.metadata, kernel_metadata) as engine:
-        yield engine
+    with FAKE_DNS.answering({f"{agency}.example": ["93.184.215.14"]
+                             for agency in (SCHOOL, PPT, NURSE)}) as dns:
+        yield dns
 
 
 def call(engine, name, *args, actor=None):

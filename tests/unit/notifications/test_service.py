@@ -11,15 +11,13 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-import stafett.audit  # noqa: F401  (registers access_log in kernel_metadata)
-from services.notifications.models import Base, Delivery, Notification, PreferenceRow
+from services.notifications.models import Delivery, Notification, PreferenceRow
 from services.notifications.protection import SecretBox
 from services.notifications.service import NotificationsService
 from stafett.actor import SERVICE, Actor
 from stafett.errors import (BadRequest, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed)
-from stafett.events import Envelope, kernel_metadata
-from tests.support.databases import created_engine
+from stafett.events import Envelope
 from tests.support.notifications import FAKE_DNS, FAKE_DNS_PATH
 
 PPT = "974760673"
@@ -31,17 +29,9 @@ ADMIN = Actor(kind="staff", person_id="p-admin", agency=PPT, roles=("staff", "ag
 @pytest.fixture(autouse=True)
 def dns():
     """The agencies' webhook hosts resolve to public addresses (no real DNS in unit tests)."""
-    FAKE_DNS.reset()
-    FAKE_DNS.answers.update({"ppt.example": ["93.184.215.14"],
-                             "nav.example": ["2606:4700::6810:85e5"]})
-    yield FAKE_DNS
-    FAKE_DNS.reset()
-
-
-@pytest.fixture
-def engine(tmp_path):
-    with created_engine(tmp_path, "notifications", Base.metadata, kernel_metadata) as engine:
-        yield engine
+    with FAKE_DNS.answering({"ppt.example": ["93.184.215.14"],
+                             "nav.example": ["2606:4700::6810:85e5"]}) as dns:
+        yield dns
 
 
 class service:
