@@ -313,20 +313,15 @@ def test_check_may_consent_youth_at_or_above_the_age(policy):
 
 
 @pytest.mark.parametrize("youth_age", [15, 16])
-def test_check_may_consent_guardian_of_a_youth_is_forbidden_naming_the_age(youth_age):
+@pytest.mark.parametrize("person, party", [(G1, domain.YOUTH), (CHILD, domain.GUARDIANS)],
+                         ids=["guardian-of-a-youth", "child-below-the-age"])
+def test_check_may_consent_the_other_party_is_forbidden_naming_the_age(person, party,
+                                                                        youth_age):
     with pytest.raises(Forbidden) as caught:
-        domain.check_may_consent(G1, domain.YOUTH, CHILD, GUARDIANS,
+        domain.check_may_consent(person, party, CHILD, GUARDIANS,
                                  ConsentPolicy(youth_age=youth_age))
     assert str(youth_age) in caught.value.detail
     assert caught.value.status == 403
-
-
-@pytest.mark.parametrize("youth_age", [15, 16])
-def test_check_may_consent_child_below_the_age_is_forbidden_naming_the_age(youth_age):
-    with pytest.raises(Forbidden) as caught:
-        domain.check_may_consent(CHILD, domain.GUARDIANS, CHILD, GUARDIANS,
-                                 ConsentPolicy(youth_age=youth_age))
-    assert str(youth_age) in caught.value.detail
 
 
 @pytest.mark.parametrize("party", [domain.YOUTH, domain.GUARDIANS])
