@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import pytest
+
 from services.logs.summary import handover_summary
 
 TODAY = date(2025, 3, 10)
@@ -146,22 +148,16 @@ def test_active_measures_only_with_roles_not_names():
     ]
 
 
-def test_what_worked_is_latest_green_with_dates():
-    assert summary()["what_worked"] == [
-        {"title": "Lesetrening", "outcome": "green", "evaluated_on": "2025-03-03",
-         "text": "leser bedre"},
-        {"title": "Svømming", "outcome": "green", "evaluated_on": "2025-02-01",
-         "text": "lærte å svømme"},
-    ]
-
-
-def test_what_did_not_is_latest_red_with_dates():
-    assert summary()["what_did_not"] == [
-        {"title": "Fotball", "outcome": "red", "evaluated_on": "2025-02-10",
-         "text": "ville ikke"},
-        {"title": "Mattehjelp", "outcome": "red", "evaluated_on": "2025-03-05",
-         "text": "for vanskelig"},
-    ]
+@pytest.mark.parametrize("key, outcome, latest", [
+    ("what_worked", "green", [("Lesetrening", "2025-03-03", "leser bedre"),
+                              ("Svømming", "2025-02-01", "lærte å svømme")]),
+    ("what_did_not", "red", [("Fotball", "2025-02-10", "ville ikke"),
+                             ("Mattehjelp", "2025-03-05", "for vanskelig")]),
+])
+def test_what_worked_and_what_did_not_are_the_latest_green_and_red_with_dates(key, outcome,
+                                                                              latest):
+    assert summary()[key] == [{"title": title, "outcome": outcome, "evaluated_on": on,
+                               "text": text} for title, on, text in latest]
 
 
 def test_yellow_is_neither_worked_nor_not():
