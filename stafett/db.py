@@ -3,6 +3,13 @@
 nameko-sqlalchemy does not support SQLAlchemy 2, so this is the small replacement:
 the engine lives as long as the container, each worker gets its own ``Session`` which is
 closed (and so rolled back if uncommitted) in ``worker_teardown``.
+
+``one_transaction(session)`` holds what a worker commits until the end of a block, so it
+commits together with what is written last (``stafett.request_keys``: an entrypoint's
+answer with its effect): inside it the session's commits and rollbacks are savepoints of
+one transaction. A worker that calls another service right after a commit expects that
+service to see it: ``before_calling_out`` (the RPC proxies call it) commits what is held
+for real first.
 """
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import hashlib
 import logging
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from weakref import WeakKeyDictionary
@@ -91,6 +99,15 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            # pysqlite begins a transaction only before a write, so a SAVEPOINT before the
+            # first write began one of its own and its RELEASE committed: SQLAlchemy says
+            # when a transaction begins instead (its documented recipe), and savepoints
+            # nest in it (one_transaction)
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     # psycopg2 yields to the eventlet hub (eventlet patches it), so a pool of real
@@ -162,6 +179,98 @@ def sole_database(container, user: str) -> "Database":
     if len(databases) != 1:
         raise RuntimeError(f"{user} needs exactly one Database dependency in the service")
     return databases[0]
+
+
+HELD = "stafett.held"
+
+
+class Held:
+    """What ``one_transaction`` holds: a connection and its transaction, taken from the
+    pool when the session first needs one (none is held while nothing is)."""
+
+    def __init__(self, session: Session, engine: Engine):
+        self.session, self.engine = session, engine
+        self.connection = self.transaction = None
+        #: something held was committed for real before the end (``release``)
+        self.released_early = False
+
+    def bind(self, *_args, **_kwargs):
+        """The session's ``get_bind``: the held connection, in its transaction."""
+        if self.connection is None:
+            connection = self.engine.connect()
+            try:
+                self.transaction = connection.begin()
+            except BaseException:
+                connection.close()
+                raise
+            self.connection = connection
+        return self.connection
+
+    def commit(self) -> None:
+        """Commit the session's savepoint and the transaction around it: for real."""
+        if self.session.in_transaction():
+            self.session.commit()
+        self._end(commit=True)
+
+    def release(self) -> None:
+        """Commit what is held now, if the session committed its last work (before a call
+        to another service that should see it), and give the connection back to the pool:
+        holding goes on with the next statement. Work in progress is never committed
+        half-way: then nothing happens."""
+        if self.connection is None or self.session.in_transaction():
+            return
+        self._end(commit=True)
+        self.released_early = True
+
+    def _end(self, commit: bool) -> None:
+        connection, transaction = self.connection, self.transaction
+        if connection is None:
+            return
+        self.connection = self.transaction = None
+        try:
+            if transaction.is_active:
+                transaction.commit() if commit else transaction.rollback()
+        finally:
+            connection.close()
+
+
+@contextmanager
+def one_transaction(session: Session):
+    """Inside the block, what ``session`` commits is held, and commits for real (all of it,
+    in one transaction) on ``held.commit()``; without that, or on an exception, it is
+    rolled back. ``session.commit()`` inside is a savepoint's release and
+    ``session.rollback()`` goes back to the last one, so the code inside works unchanged
+    (a refusal rolls back its work and commits its audit record, as ever)."""
+    if session.in_transaction():
+        raise RuntimeError("one_transaction starts on a session outside a transaction")
+    held = Held(session, session.get_bind())
+    mode = session.join_transaction_mode
+    session.get_bind, session.join_transaction_mode = held.bind, "create_savepoint"
+    session.info[HELD] = held
+    try:
+        yield held
+    finally:
+        session.info.pop(HELD, None)
+        try:
+            session.rollback()  # a savepoint left open: nothing of it commits
+        finally:
+            del session.get_bind  # the class's again
+            session.join_transaction_mode = mode
+            held._end(commit=False)
+
+
+def before_calling_out(worker_ctx) -> None:
+    """A worker calls another service: what its session committed is committed for real
+    (``Held.release``), so the other service sees it, as it would without holding."""
+    dependencies = getattr(getattr(worker_ctx, "container", None), "dependencies", ())
+    if not isinstance(dependencies, (set, frozenset, list, tuple)):
+        return  # a worker without a container (a test's stand-in)
+    for dependency in dependencies:
+        if isinstance(dependency, Database):
+            session = dependency.sessions.get(worker_ctx)
+            held = session.info.get(HELD) if session is not None else None
+            if held is not None:
+                held.release()
 
 
 class Database(DependencyProvider):

@@ -7,11 +7,17 @@ context data (``worker_ctx.data["stafett.request_key"]``, the AMQP header
 make in turn.
 
 An entrypoint that creates or changes something is decorated ``@once`` (below ``@rpc``).
-Its record, the row ``request_keys(key)``, is written by a ``before_commit`` hook on the
-worker's session, so it commits in the same transaction as the entrypoint's effect (in
-the first of them, if it commits more than once); the answer, or the typed error, is
-written when the entrypoint returns. A call whose key is already recorded changes nothing
-and gets the first answer:
+Its record, the row ``request_keys(key)``, and its answer (or typed error) commit in one
+transaction with its effect: while it runs, what the worker's session commits is held
+(``stafett.db.one_transaction``: its commits are savepoints) and commits for real with the
+answer when it returns. So wherever the process dies, a retry finds either nothing (and
+carries the call out) or the effect with its first answer. The one exception: a worker
+that calls another service right after a commit expects it to see that commit, so what is
+held is committed for real before the call (``stafett.db.before_calling_out``); its answer
+then follows in a transaction of its own, and a crash between the two leaves a record
+without an answer (a retry is told 503 "still being carried out", then 409 "answer lost"
+after ``ANSWER_LOST_SECONDS``: never carried out twice). A call whose key is already
+recorded changes nothing and gets the first answer:
 
 - a message the broker redelivers (a connection lost before the ack) or a client retry
   through the gateway with the same Idempotency-Key (after a 503 or a timeout);
@@ -37,14 +43,13 @@ import eventlet
 from kombu.utils import json as kombu_json
 from sqlalchemy import Column, String, Table, Text, delete, event, insert, select
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stafett import errors
 from stafett.actor import Actor
 from stafett.background import Background
 from stafett.clock import as_utc, utcnow
-from stafett.db import UtcDateTime
+from stafett.db import UtcDateTime, one_transaction
 from stafett.events import kernel_metadata
 
 log = logging.getLogger(__name__)
@@ -54,8 +59,9 @@ REQUEST_KEY = "stafett.request_key"
 MAX_KEY = 200
 #: how long a twin waits for the first delivery's answer before answering 503
 ANSWER_WAIT_SECONDS = 3.0
-#: a record without an answer older than this lost its answer (a crash between the
-#: effect's commit and the answer's): the retry is told so (409), never done twice
+#: a record without an answer older than this lost its answer (a crash between a commit
+#: released before a call to another service and the answer's): the retry is told so
+#: (409), never done twice
 ANSWER_LOST_SECONDS = 60.0
 
 STARTED, DONE = "started", "done"
@@ -65,7 +71,8 @@ request_keys_table = Table(
     #: SHA-256 of (service, entrypoint, request key, actor, arguments)
     Column("key", String(64), primary_key=True),
     Column("entrypoint", String(80), nullable=False),
-    #: "started" (the effect committed) until the answer is stored: "done"
+    #: "done" when committed with its answer; "started" only if part of the effect was
+    #: committed before a call to another service and the answer has not followed yet
     Column("state", String(12), nullable=False),
     #: {"result": ...} or {"error": {"type", "detail", "errors"}}, as kombu JSON
     Column("answer", Text, nullable=True),
@@ -189,6 +196,7 @@ def _first_answer(session: Session, key: str, row):
 
 
 def _store(session: Session, key: str, entrypoint: str, answer: dict, committed: bool):
+    """The answer, in the transaction ``one_transaction`` holds (with the effect)."""
     text = kombu_json.dumps(answer)
     if committed:
         session.execute(update(request_keys_table).where(request_keys_table.c.key == key)
@@ -196,7 +204,6 @@ def _store(session: Session, key: str, entrypoint: str, answer: dict, committed:
     else:  # nothing committed: the answer alone is the record
         session.execute(insert(request_keys_table).values(
             key=key, entrypoint=entrypoint, state=DONE, answer=text, created_at=utcnow()))
-    session.commit()
 
 
 def once(method=None, *, keep_answer: bool = True):
@@ -223,33 +230,51 @@ def once(method=None, *, keep_answer: bool = True):
         if row is not None:
             return _first_answer(session, key, row)
         session.rollback()  # end the look-up's transaction: the work starts afresh
-        recorder = _Recorder(session, key, entrypoint)
         try:
-            result = method(self, *args, **kwargs)
-        except Exception as exc:
-            recorder.close()
-            session.rollback()
-            if not recorder.committed:
+            return _carry_out(session, key, entrypoint, keep_answer,
+                              lambda: method(self, *args, **kwargs))
+        except Exception:
+            try:  # nothing of ours committed: did a twin record the key first?
                 row = _recorded(session, key)
-                if row is not None:  # a twin committed first: ours rolled back
-                    return _first_answer(session, key, row)
-                session.rollback()
-                raise  # nothing happened: a retry carries it out
-            try:
-                _store(session, key, entrypoint, _answer_of(exc), committed=True)
-            except Exception:
-                log.warning("could not store the answer of %s", entrypoint, exc_info=True)
-            raise
-        recorder.close()
-        answer = {"result": result} if keep_answer else {"withheld": True}
-        try:
-            _store(session, key, entrypoint, answer, recorder.committed)
-        except IntegrityError:  # nothing of ours committed, and a twin recorded the key
+            except Exception:  # the database is away: the first error says so
+                row = None
             session.rollback()
-            return _first_answer(session, key, _recorded(session, key))
-        except Exception:  # the effect committed: answer it; a retry is told (409/503)
-            log.warning("could not store the answer of %s", entrypoint, exc_info=True)
-        return result
+            if row is not None:
+                return _first_answer(session, key, row)
+            raise
 
     wrapper.stafett_once = True
     return wrapper
+
+
+def _carry_out(session: Session, key: str, entrypoint: str, keep_answer: bool, call):
+    """The call, its record and its answer: committed together, or not at all.
+
+    Raises (having committed nothing) when the call raised before committing anything, or
+    when the answer could not be committed with the effect: then nothing happened, and a
+    retry carries the call out."""
+    with one_transaction(session) as held:
+        recorder = _Recorder(session, key, entrypoint)
+        error = None
+        try:
+            result = call()
+            answer = {"result": result} if keep_answer else {"withheld": True}
+        except Exception as exc:
+            session.rollback()  # back to its last commit
+            if not recorder.committed:
+                raise  # nothing happened (a twin's record is looked up by the caller)
+            error, answer = exc, _answer_of(exc)
+        finally:
+            recorder.close()
+        try:
+            _store(session, key, entrypoint, answer, recorder.committed)
+            held.commit()
+        except Exception:
+            if not held.released_early:
+                raise  # the effect did not commit either
+            # part of the effect committed before a call to another service: answer; a
+            # retry is told the answer was lost (409), never carries it out again
+            log.warning("could not store the answer of %s", entrypoint, exc_info=True)
+    if error is not None:
+        raise error
+    return result

@@ -7,6 +7,11 @@ its database cannot (``stafett.errors.unavailable``). It sets the request messag
 the timeout, so a request queued while the target is down is not executed later, after
 its caller has given up.
 
+A call goes out only after what the calling worker committed is committed for real
+(``stafett.db.before_calling_out``): inside an exactly-once entrypoint commits are held
+until its answer is stored (``stafett.request_keys``), and the service called must see
+them, as it would without holding.
+
 Its reply queue is bound with ``reply.<caller>.<uuid>`` instead of nameko's bare uuid, so the
 broker's topic permissions let each component bind its own reply keys only
 (``stafett.broker``): a service sees its callers' reply keys in their requests, and must not
@@ -19,6 +24,7 @@ from nameko.exceptions import UnknownService
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
 
 from stafett.broker import reply_queue, reply_routing_key
+from stafett.db import before_calling_out
 from stafett.errors import ServiceUnavailable, unavailable
 
 
@@ -41,6 +47,7 @@ class TimeoutMethodProxy(MethodProxy):
                          expiration=timeout, **options)
 
     def __call__(self, *args, **kwargs):
+        before_calling_out(self.worker_ctx)
         try:
             reply = self._call(*args, **kwargs)
         except UnknownService:

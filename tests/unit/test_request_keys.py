@@ -1,6 +1,6 @@
 """stafett.request_keys on a real SQLite session: what is recorded, and what a repeat gets."""
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, select
 from sqlalchemy.orm import Session
 
 from stafett.db import make_engine
@@ -99,3 +99,95 @@ def test_calls_without_a_request_key_are_not_recorded(engine):
     service.add("a")
     service.add("a")
     assert count(engine, things) == 2 and count(engine, request_keys_table) == 0
+
+
+# -- a crash anywhere: the answer commits with the effect ------------------------------------
+
+class Crash(BaseException):
+    """kill -9: nothing after it runs; the database rolls back what was not committed."""
+
+
+class Viewed(Service):
+    @once
+    def add_and_view(self, name):  # like the services: the work commits, then the view
+        self.runs += 1
+        self.db.execute(things.insert().values(name=name))
+        self.db.commit()
+        seen = self.db.execute(select(func.count()).select_from(things)).scalar()
+        self.db.commit()  # a view may commit what it refreshed
+        return {"name": name, "seen": seen}
+
+
+def crash_at(engine, n: int):
+    """Crash at the ``n``-th statement or COMMIT sent to the database (counted from 1)."""
+    sent = []
+
+    def step(*_args, **_kwargs):
+        sent.append(1)
+        if len(sent) == n:
+            raise Crash(f"killed at step {n}")
+
+    event.listen(engine, "before_cursor_execute", step)
+    event.listen(engine, "commit", step)
+    return lambda: (event.remove(engine, "before_cursor_execute", step),
+                    event.remove(engine, "commit", step), len(sent))[-1]
+
+
+def steps_of_one_call(engine) -> int:
+    stop = crash_at(engine, 0)
+    Viewed(engine, "counting").add_and_view("x")
+    return stop()
+
+
+def test_a_crash_at_any_step_leaves_the_effect_once_and_its_first_answer(engine, monkeypatch):
+    """Issue 14: a replica killed between the effect's commit and its answer's left the key
+    without an answer (a final 409). The answer commits in the effect's transaction: at
+    whichever step the process dies, the retry either carries the call out (nothing had
+    committed) or gets the first answer, and the effect exists once."""
+    monkeypatch.setattr("stafett.request_keys.ANSWER_WAIT_SECONDS", 0.2)
+    steps = steps_of_one_call(engine)
+    assert steps >= 6  # look-up, insert, commit(s), record, answer, commit
+    for n in range(1, steps + 1):
+        key, name = f"crash-{n}", f"n{n}"
+        first = Viewed(engine, key)
+        stop = crash_at(engine, n)
+        try:
+            with pytest.raises(Crash):
+                first.add_and_view(name)
+        finally:
+            stop()
+        first.db.close()  # the process is gone: its connection, and what it had not committed
+        engine.dispose()
+        retry = Viewed(engine, key)
+        answer = retry.add_and_view(name)
+        assert Viewed(engine, key).add_and_view(name) == answer, n
+        with engine.connect() as connection:
+            made = connection.execute(select(func.count()).select_from(things)
+                                      .where(things.c.name == name)).scalar()
+        assert made == 1, f"killed at step {n}: {made} effects"
+        assert answer["name"] == name and retry.runs + first.runs >= 1
+
+
+def test_a_call_to_another_service_sees_what_was_committed_before_it(engine, tmp_path):
+    """Commits are held until the answer is stored, but not past a call to another
+    service: it must see them (consent tells logs to re-read a withdrawal it committed)."""
+    from stafett.db import HELD
+
+    observer = make_engine(f"sqlite:///{tmp_path}/t.db")  # another process's view
+
+    class Telling(Service):
+        @once
+        def add_and_tell(self, name):
+            self.db.execute(things.insert().values(name=name))
+            self.db.commit()
+            held_back = count(observer, things)
+            self.db.info[HELD].release()  # what the RPC proxies do before a call
+            return {"before": held_back, "after": count(observer, things)}
+
+    try:
+        service = Telling(engine)
+        assert service.add_and_tell("a") == {"before": 0, "after": 1}
+        assert service.add_and_tell("a") == {"before": 0, "after": 1}  # its answer, stored
+        assert count(engine, things) == 1
+    finally:
+        observer.dispose()
