@@ -13,16 +13,24 @@ took the logs container down for good). Here both are made survivable:
   its connection still lives; else the broker redelivers it anyway), so the call is
   answered again, from the record if it changed anything.
 
-The queue consumers themselves already reconnect (kombu's ``ConsumerMixin``). What still
-kills a container makes ``python -m stafett.run`` exit non-zero, and the supervisor
+The queue consumers themselves already reconnect (kombu's ``ConsumerMixin``), but with
+kombu's default pauses between attempts (2 s, 4 s, 6 s ... up to 30 s): after a broker
+outage of a minute a consumer came back up to half a minute after the broker did. Here they
+try every ``RECONNECT_INTERVAL_MAX`` (2) seconds at most, which costs the broker one refused
+connection per consumer per interval while it is away. What still kills a container makes ``python -m stafett.run`` exit non-zero, and the supervisor
 (Kubernetes, or ``make run``'s, stafett/dev/stack.py) starts it again.
 """
 from __future__ import annotations
 
 import functools
 import logging
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
+
+#: the longest pause between a queue consumer's attempts to reconnect, in seconds
+RECONNECT_INTERVAL_START = 0.5
+RECONNECT_INTERVAL_MAX = 2.0
 
 
 def connection_lost(exc: BaseException) -> bool:
@@ -69,6 +77,20 @@ def _reply_forgiving(handle_result):
     return wrapper
 
 
+@contextmanager
+def _establish_connection(self):
+    """kombu's ``ConsumerMixin.establish_connection``, with short pauses between attempts."""
+    with self.create_connection() as conn:
+        conn.ensure_connection(self.on_connection_error, self.connect_max_retries,
+                               interval_start=RECONNECT_INTERVAL_START,
+                               interval_step=RECONNECT_INTERVAL_START,
+                               interval_max=RECONNECT_INTERVAL_MAX)
+        yield conn
+
+
+_establish_connection.stafett_prompt = True
+
+
 def install() -> None:
     """Patch nameko's queue consumer and RPC consumer (once; idempotent)."""
     from nameko.messaging import QueueConsumer
@@ -79,6 +101,7 @@ def install() -> None:
     QueueConsumer.ack_message = _forgiving(QueueConsumer.ack_message, "ack")
     QueueConsumer.requeue_message = _forgiving(QueueConsumer.requeue_message, "requeue")
     RpcConsumer.handle_result = _reply_forgiving(RpcConsumer.handle_result)
+    QueueConsumer.establish_connection = _establish_connection
 
 
 install()
