@@ -8,15 +8,24 @@ and healed. When the workload ends the checker waits (at most ``SETTLE`` seconds
 acknowledged measure's event to reach the notifications service, then compares:
 
 - acknowledged: operations answered 201 (or replayed 200); the workload goes on past
-  ``FAULT_OPS`` until the fault is healed (at most ten times as many);
+  ``FAULT_OPS`` while the fault lasts, and for at least a fifth of ``FAULT_OPS`` after it
+  is healed (never more than twenty times ``FAULT_OPS`` in all);
 - lost: acknowledged, but no row in the logs database;
 - dup: operations whose measure is in the database more than once (effects), and measures
   with more than one ``log.measure_added`` event handled by notifications (notifications);
 - errors: every non-2xx answer the clients saw (before their retry), by status;
   ``conn`` is a refused or reset connection, ``timeout`` a client timeout;
-- recovery: the longest time without an acknowledgement from the fault on;
+- fault s: how long the fault lasted, from its injection until it was healed (a kill: 0;
+  the broker restarted: until every node is up again);
+- gap s: the longest time without an acknowledgement from the injection on (the fault's
+  own length included);
+- recovery s: the longest time without an acknowledgement from the fault healed on: what
+  the platform itself takes to come back;
 - stuck: operations never acknowledged, events not handled, unpublished outbox rows,
   gateway keys still ``in_progress``, replicas not ready.
+
+Every step is bounded: a fault by its own length and timeouts, the workload by its
+operation count and ``OP_DEADLINE`` per operation, the checker by ``SETTLE``.
 
 ``python -m stafett.dev.faults [--ops N] [FAULT ...]`` (``--list`` names them).
 """
@@ -28,6 +37,7 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import argparse  # noqa: E402
 import collections  # noqa: E402
+import functools  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -66,6 +76,7 @@ class Workload:
         self._lock = threading.Lock()
         self.threads: list[threading.Thread] = []
         self.healed = threading.Event()
+        self._at_heal = 0
 
     def body(self, title: str) -> dict:
         today = date.today()
@@ -73,12 +84,24 @@ class Workload:
                 "arena": "school", "start_date": today.isoformat(),
                 "evaluate_by": (today + timedelta(days=21)).isoformat()}
 
-    def _take(self) -> int | None:
-        """The next operation: ``ops`` of them, and more (at most ``10 * ops``) until the
-        fault is healed, so a slow fault never strikes an idle platform."""
+    def heal(self) -> None:
+        """The fault is healed: from here ``after_heal`` more operations at least."""
         with self._lock:
-            if self._next >= self.ops * 10 or (self._next >= self.ops and
-                                                self.healed.is_set()):
+            self._at_heal = self._next
+            self.healed.set()
+
+    @property
+    def after_heal(self) -> int:
+        return max(1, self.ops // 5)
+
+    def _take(self) -> int | None:
+        """The next operation: ``ops`` of them; more while the fault lasts, so a slow fault
+        never strikes an idle platform; and at least ``after_heal`` once it is healed, to
+        see the platform recover. Never more than ``20 * ops`` in all."""
+        with self._lock:
+            n = self._next
+            if n >= self.ops * 20 or (self.healed.is_set() and n >= self.ops
+                                      and n >= self._at_heal + self.after_heal):
                 return None
             self._next += 1
             return self._next
@@ -237,8 +260,12 @@ def check(database_urls, log_id: str, label: str, outcome: Outcome,
 class Faults:
     """Each fault: ``inject`` returns after healing it (or starting its healing)."""
 
-    def __init__(self, platform, rpc_timeout: float = 5):
+    def __init__(self, platform, rpc_timeout: float = 5, say=None):
         self.platform, self.rpc_timeout = platform, rpc_timeout
+        #: moments a fault marks while it lasts (e.g. the broker serving again), each
+        #: said with the first acknowledgement after it
+        self.marks: dict[str, float] = {}
+        self._say = say or (lambda text: print(f"  {text}", file=sys.stderr, flush=True))
 
     @property
     def components(self):
@@ -290,12 +317,22 @@ class Faults:
         """Every node stopped, c3 first, then started again, the last one stopped (c1)
         first. Started together, RabbitMQ 3.10's nodes may crash syncing feature flags
         (``incompatible_feature_flags``, badmap): one at a time they do not."""
+        from stafett.dev.cluster import port_open, wait_until
+
         rabbit = self.platform.rabbit
+        began = time.monotonic()
         for node in reversed(rabbit.nodes):
             node.stop()
-        for node in rabbit.nodes:
+            self._say(f"{node.name} stopped at +{time.monotonic() - began:.1f} s")
+        for i, node in enumerate(rabbit.nodes):
             node.start()
-            node.await_startup(timeout=300)
+            wait_until(lambda: port_open(node.amqp_port), 180, f"{node.node} to listen",
+                       interval=0.2)
+            self._say(f"{node.name} listening at +{time.monotonic() - began:.1f} s")
+            if i == len(rabbit.nodes) // 2:  # a majority again: the quorum queues serve
+                self.marks["a majority of the nodes listening"] = time.monotonic()
+            node.await_startup(timeout=180)
+            self._say(f"{node.name} started at +{time.monotonic() - began:.1f} s")
 
     def tcp_reset(self, _=None, seconds: float = 15, every: float = 3) -> None:
         """Every ``every`` s for ``seconds``, HAProxy drops every connection between the
@@ -352,17 +389,27 @@ class Row:
     fault: str
     check: Check
     errors: collections.Counter
-    recovery: float
+    recovery: float      # from the fault healed: the longest stretch without an ack
+    lasted: float = 0.0  # the fault itself: injected until healed
+    gap: float = 0.0     # from the fault injected: the longest stretch without an ack
 
     def cells(self) -> list[str]:
         errors = " ".join(f"{k}:{v}" for k, v in sorted(self.errors.items())) or "-"
         return [self.fault, str(self.check.acked), str(self.check.lost),
                 f"{self.check.dup_effects}/{self.check.dup_notifications}", errors,
-                f"{self.recovery:.1f}", "; ".join(self.check.stuck()) or "-"]
+                f"{self.lasted:.1f}", f"{self.gap:.1f}", f"{self.recovery:.1f}",
+                "; ".join(self.check.stuck()) or "-"]
 
 
-HEADER = ["fault", "acked", "lost", "dup (effects/notif.)", "client errors", "recovery s",
-          "stuck"]
+HEADER = ["fault", "acked", "lost", "dup (effects/notif.)", "client errors", "fault s",
+          "gap s", "recovery s", "stuck"]
+
+
+def longest_gap(start: float, ack_times) -> float:
+    """The longest stretch without an acknowledgement from ``start`` on (infinite: none
+    came after it)."""
+    points = [start] + sorted(t for t in ack_times if t >= start)
+    return max((b - a for a, b in zip(points, points[1:])), default=float("inf"))
 
 
 def table(rows: list[Row]) -> str:
@@ -375,7 +422,8 @@ def table(rows: list[Row]) -> str:
 
 def run_fault(platform, faults: Faults, target: dict, name: str, ops: int,
               concurrency: int = 4, op_deadline: float = 120, settle: float = 60,
-              say=print) -> Row:
+              say=functools.partial(print, flush=True)) -> Row:
+    began = time.monotonic()
     label = f"{name} {uuid.uuid4().hex[:6]}"
     workload = Workload(platform.url, target["token"], target["log_id"], target["responsible"],
                         label, ops, concurrency, op_deadline)
@@ -384,22 +432,27 @@ def run_fault(platform, faults: Faults, target: dict, name: str, ops: int,
     while workload.answered() < max(1, ops // 5) and time.monotonic() - start < 60:
         time.sleep(0.1)
     injected = time.monotonic()
+    faults.marks.clear()
     try:
         if name != "none":
             faults.run(name)
     finally:
-        workload.healed.set()
+        healed = time.monotonic()
+        workload.heal()
     workload.join(op_deadline + ops * 2)
-    times = sorted(t for t in workload.outcome.ack_times if t >= injected)
-    points = [injected] + times
-    recovery = max((b - a for a, b in zip(points, points[1:])), default=0.0)
+    times = workload.outcome.ack_times
+    for mark, at in faults.marks.items():
+        after = [t - at for t in times if t >= at]
+        faults._say(f"first acknowledgement {min(after):.1f} s after {mark}" if after
+                    else f"no acknowledgement after {mark}")
     result = check(platform.database_urls, target["log_id"], label, workload.outcome, settle)
     not_ready = [r.name for r in platform.components.list
                  if not _ready_within(platform.components, r.name, 30)]
     if not_ready:
         result.notes.append(f"not ready: {', '.join(not_ready)}")
-    row = Row(name, result, workload.outcome.errors, recovery)
-    say(" | ".join(row.cells()))
+    row = Row(name, result, workload.outcome.errors, longest_gap(healed, times),
+              lasted=healed - injected, gap=longest_gap(injected, times))
+    say(" | ".join(row.cells()) + f"  ({time.monotonic() - began:.0f} s)")
     return row
 
 
@@ -502,10 +555,11 @@ def main(argv=None) -> int:
         return 0
     rows: list[Row] = []
     failed: list[str] = []
+    began = time.monotonic()
     try:
         with running(platform) as target:
             names = args.faults or ["none"] + faults.names()
-            print(f"{args.ops} operations per fault, {args.concurrency} at a time")
+            print(f"{args.ops} operations per fault, {args.concurrency} at a time", flush=True)
             for name in names:
                 try:
                     rows.append(run_fault(platform, faults, target, name, args.ops,
@@ -521,6 +575,7 @@ def main(argv=None) -> int:
             print(table(rows))
         if failed:
             print(f"not run to the end: {', '.join(failed)}")
+        print(f"{len(rows)} faults in {(time.monotonic() - began) / 60:.1f} min")
     bad = [r for r in rows if r.check.lost or r.check.dup_effects or r.check.dup_notifications]
     return 1 if bad or failed or not rows else 0
 

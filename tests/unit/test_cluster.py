@@ -50,3 +50,35 @@ def test_two_replicas_of_everything_each_with_its_port_and_database(tmp_path):
     assert env["LOGS_DATABASE_URL"] == "postgresql://db/logs"
     assert env["AMQP_URI"] == "amqp://logs" and env["QUORUM_QUEUES"] == "true"
     assert components.gateway_ports() == [8199, 8200]
+
+
+def test_the_fault_workload_is_bounded_and_goes_on_past_the_heal():
+    """make faults' workload: ``ops`` operations; more while the fault lasts (at most 20 ×
+    ops in all), and a fifth of ``ops`` at least after the heal, to see the recovery."""
+    from stafett.dev.faults import Workload
+
+    def taken(workload):
+        n = 0
+        while workload._take() is not None:
+            n += 1
+        return n
+
+    healed_early = Workload("http://x", "t", "log", "p", "l", ops=10)
+    healed_early.heal()
+    assert taken(healed_early) == 10
+    long_fault = Workload("http://x", "t", "log", "p", "l", ops=10)
+    assert taken(long_fault) == 200  # never healed: the cap
+    healed_late = Workload("http://x", "t", "log", "p", "l", ops=10)
+    for _ in range(37):
+        healed_late._take()
+    healed_late.heal()
+    assert taken(healed_late) == 2  # a fifth of ops after the heal
+
+
+def test_recovery_is_counted_from_the_heal_and_the_gap_from_the_injection():
+    from stafett.dev.faults import longest_gap
+
+    acks = [1.0, 2.0, 40.0, 41.0, 45.0]
+    assert longest_gap(0.0, acks) == 38.0   # injected at 0: the outage included
+    assert longest_gap(39.0, acks) == 4.0   # healed at 39: acks came back within 1 s
+    assert longest_gap(50.0, acks) == float("inf")  # none after: never recovered
