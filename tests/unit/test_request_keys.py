@@ -191,3 +191,24 @@ def test_a_call_to_another_service_sees_what_was_committed_before_it(engine, tmp
         assert count(engine, things) == 1
     finally:
         observer.dispose()
+
+
+def test_the_rpc_proxies_release_what_is_held_before_each_call(monkeypatch):
+    from nameko.exceptions import UnknownService
+
+    from stafett import rpc
+    from stafett.errors import ServiceUnavailable
+
+    order = []
+    monkeypatch.setattr(rpc, "before_calling_out", lambda ctx: order.append(("release", ctx)))
+
+    def call(self, *args, **kwargs):
+        order.append(("call", self.method_name))
+        raise UnknownService("logs")
+
+    monkeypatch.setattr(rpc.TimeoutMethodProxy, "_call", call)
+    proxy = rpc.TimeoutMethodProxy.__new__(rpc.TimeoutMethodProxy)
+    proxy.worker_ctx, proxy.service_name, proxy.method_name = "ctx", "logs", "refresh_consent"
+    with pytest.raises(ServiceUnavailable):
+        proxy("child-1")
+    assert order == [("release", "ctx"), ("call", "refresh_consent")]
