@@ -439,10 +439,22 @@ def provision(api: broker.ManagementApi, amqp_uri: str, folder: Path) -> dict[st
     return {c: broker.with_credentials(amqp_uri, users[c], passwords[c]) for c in passwords}
 
 
-def seed(amqp_uri: str) -> None:
-    from stafett.dev.stack import seed as seed_demo
+def seed(amqp_uri: str, stories: bool = True) -> None:
+    """The demo: its persons and agencies, and (``stories``) its consents and logs."""
+    if stories:
+        from stafett.dev.stack import seed as seed_demo
 
-    seed_demo(amqp_uri)
+        seed_demo(amqp_uri)
+        return
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from stafett.actor import SYSTEM_ACTOR
+    from stafett.dev.demo import seed as seed_people
+    from stafett.dev.issuer import dev_issuer_url
+
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30, context_data={
+            "actor": SYSTEM_ACTOR.to_context()}) as proxy:
+        seed_people(proxy, dev_issuer_url)
 
 
 class Platform:
@@ -453,8 +465,8 @@ class Platform:
     COMPONENT_PORT = 8191
 
     def __init__(self, folder: Path = CLUSTER_DIR, replicas: int = 2,
-                 extra_env: dict | None = None):
-        self.folder = folder
+                 extra_env: dict | None = None, stories: bool = True):
+        self.folder, self.stories = folder, stories
         self.replicas = replicas
         self.extra_env = dict(extra_env or {})
         self.rabbit = RabbitCluster(folder)
@@ -499,7 +511,7 @@ class Platform:
         self.components.start()
         wait_until(lambda: _ok(self.url + "/healthz"), 30, "HAProxy to reach a gateway")
         say("Fyller inn demoen ...")
-        seed(self.admin_uri)
+        seed(self.admin_uri, self.stories)
 
     def stop(self) -> None:
         if self.components:
