@@ -7,8 +7,8 @@ context data (``worker_ctx.data["stafett.request_key"]``, the AMQP header
 make in turn.
 
 An entrypoint that creates or changes something is decorated ``@once`` (below ``@rpc``).
-Its record, the row ``request_keys(key)``, and its answer (or typed error) commit in one
-transaction with its effect: while it runs, what the worker's session commits is held
+Its record, the row ``request_keys(key)``, and its answer (or its refusal: a 4xx error)
+commit in one transaction with its effect: while it runs, what the worker's session commits is held
 (``stafett.db.one_transaction``: its commits are savepoints) and commits for real with the
 answer when it returns. So wherever the process dies, a retry finds either nothing (and
 carries the call out) or the effect with its first answer. The one exception: a worker
@@ -23,6 +23,10 @@ recorded changes nothing and gets the first answer:
   through the gateway with the same Idempotency-Key (after a 503 or a timeout);
 - two deliveries at once: the second to commit loses on the primary key, its transaction
   (the effect included) rolls back, and it answers with the first one's answer.
+
+An outage or an unexpected error that ends the call (after a commit too: a database
+connection lost while the answer is made) is no answer to keep: the whole call is rolled
+back and says so (503 for an outage), and a retry carries it out.
 
 A record is scoped to the service, the entrypoint, the key, the actor and the arguments,
 so one request may call the same entrypoint twice with different arguments, and a caller
@@ -161,6 +165,11 @@ def _answer_of(exc: BaseException) -> dict:
                       "errors": {}}}
 
 
+def _final(exc: BaseException) -> bool:
+    """A refusal the same call would get again (a 4xx), worth keeping as its answer."""
+    return isinstance(exc, errors.StafettError) and exc.status < 500
+
+
 def _replay(answer: dict):
     if "result" in answer:
         return answer["result"]
@@ -261,8 +270,10 @@ def _carry_out(session: Session, key: str, entrypoint: str, keep_answer: bool, c
             answer = {"result": result} if keep_answer else {"withheld": True}
         except Exception as exc:
             session.rollback()  # back to its last commit
-            if not recorder.committed:
-                raise  # nothing happened (a twin's record is looked up by the caller)
+            if not recorder.committed or not (_final(exc) or held.released_early):
+                # nothing happened (a twin's record is looked up by the caller), or what
+                # did is undone: an outage or a bug is no answer to keep (a retry does it)
+                raise
             error, answer = exc, _answer_of(exc)
         finally:
             recorder.close()
@@ -271,6 +282,8 @@ def _carry_out(session: Session, key: str, entrypoint: str, keep_answer: bool, c
             held.commit()
         except Exception:
             if not held.released_early:
+                if error is not None:  # why the call failed says more than the store's
+                    raise error        # failure (a database gone away: 503)
                 raise  # the effect did not commit either
             # part of the effect committed before a call to another service: answer; a
             # retry is told the answer was lost (409), never carries it out again

@@ -4,7 +4,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, se
 from sqlalchemy.orm import Session
 
 from stafett.db import make_engine
-from stafett.errors import Conflict, NotFound
+from sqlalchemy.exc import OperationalError
+
+from stafett.errors import Conflict, NotFound, ServiceUnavailable, unavailable
 from stafett.events import kernel_metadata
 from stafett.request_keys import once, request_keys_table
 
@@ -212,3 +214,32 @@ def test_the_rpc_proxies_release_what_is_held_before_each_call(monkeypatch):
     with pytest.raises(ServiceUnavailable):
         proxy("child-1")
     assert order == [("release", "ctx"), ("call", "refresh_consent")]
+
+
+class Failing(Service):
+    @once
+    def add_then_fail(self, name, how):
+        self.runs += 1
+        self.db.execute(things.insert().values(name=name))
+        self.db.commit()
+        if self.runs == 1 and how == "database gone":  # its backend terminated
+            self.db.connection().invalidate()
+            raise OperationalError("SELECT 1", {}, Exception("terminating connection"))
+        if self.runs == 1 and how == "unavailable":  # a service it asks did not answer
+            raise ServiceUnavailable("the consent service did not answer within 5 s")
+        return {"name": name}
+
+
+@pytest.mark.parametrize("how", ["database gone", "unavailable"])
+def test_an_outage_after_the_commit_undoes_the_call_and_the_retry_does_it_once(engine, how):
+    """pg-terminate in make faults: a backend terminated after the work's commit gave a
+    PendingRollbackError (a 500) when the answer was to be stored. An outage is no answer
+    to keep: nothing commits, the call says 503, and the retry does the work once."""
+    service = Failing(engine)
+    with pytest.raises((OperationalError, ServiceUnavailable)) as raised:
+        service.add_then_fail("a", how)
+    assert unavailable(raised.value) is not None  # the gateway answers 503 + Retry-After
+    assert count(engine, things) == 0 and count(engine, request_keys_table) == 0
+    assert service.add_then_fail("a", how) == {"name": "a"}
+    assert service.add_then_fail("a", how) == {"name": "a"} and service.runs == 2
+    assert count(engine, things) == 1
