@@ -107,7 +107,8 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection):
-            connection.exec_driver_sql("BEGIN")
+            # on the driver's connection: no statement of the application's to count
+            connection.connection.driver_connection.execute("BEGIN")
 
         return engine
     # psycopg2 yields to the eventlet hub (eventlet patches it), so a pool of real
