@@ -27,6 +27,10 @@ class Actor:
     scopes: tuple[str, ...] = field(default_factory=tuple)
     acr: str | None = None
     client: str | None = None           # an agency system's client (its token's client_id)
+    #: a citizen's login meets the assurance level the consent service requires of them to
+    #: see their case (its CONSENT_CITIZEN_ACR, CONSENT_CHILD_ACR): consent's decision,
+    #: made in ``resolve_actor``; the other services use this flag, never ``acr`` itself
+    assured: bool = False
 
     @property
     def ref(self) -> str:

@@ -36,8 +36,10 @@ class ConsentPolicy:
     child_min_age: int = 12            # below it the child sees nothing of its case
     guardians: str = ANY_GUARDIAN      # "any": one guardian suffices; "all": every guardian
     expiring_days: int = 30
-    # the ID-porten levels at which citizens read and decide consent
+    # the ID-porten levels at which citizens read and decide consent (and guardians see
+    # the child's case), and at which the child sees its own case
     citizen_acr: tuple[str, ...] = (HIGH_ASSURANCE,)
+    child_acr: tuple[str, ...] = (HIGH_ASSURANCE,)
 
     @classmethod
     def from_config(cls, config) -> "ConsentPolicy":
@@ -47,7 +49,8 @@ class ConsentPolicy:
                      child_min_age=int(config.get("LOG_CHILD_MIN_AGE", 12)),
                      guardians=str(config.get("CONSENT_GUARDIANS", ANY_GUARDIAN)),
                      expiring_days=int(config.get("CONSENT_EXPIRING_DAYS", 30)),
-                     citizen_acr=comma_list(config.get("CONSENT_CITIZEN_ACR", HIGH_ASSURANCE)))
+                     citizen_acr=comma_list(config.get("CONSENT_CITIZEN_ACR", HIGH_ASSURANCE)),
+                     child_acr=comma_list(config.get("CONSENT_CHILD_ACR", HIGH_ASSURANCE)))
         if policy.guardians not in (ANY_GUARDIAN, ALL_GUARDIANS):
             raise ValueError("CONSENT_GUARDIANS must be 'any' or 'all'")
         return policy
@@ -69,6 +72,14 @@ def require_citizen_high(actor: Actor | None, policy: ConsentPolicy = ConsentPol
     if actor.acr not in policy.citizen_acr:
         raise Forbidden("this needs login at assurance level "
                         + " or ".join(policy.citizen_acr), code="login.assurance_too_low")
+
+
+def assured(person_kind: str | None, acr: str | None, policy: ConsentPolicy) -> bool:
+    """Is a citizen's login enough for them to see their case? The guardian at the citizen
+    levels, the child at the child's: the one answer every service uses (``Actor.assured``,
+    set by ``resolve_actor``). Deciding consent itself always needs ``require_citizen_high``."""
+    levels = policy.child_acr if person_kind == "child" else policy.citizen_acr
+    return person_kind in ("child", "guardian") and acr in levels
 
 
 def require_staff(actor: Actor | None) -> None:

@@ -56,9 +56,11 @@ def resolve_citizen(store: Store, purpose: str, payload) -> dict:
     return {"person_id": child.id}
 
 
-def resolve_actor(store: Store, identity: dict) -> dict:
+def resolve_actor(store: Store, identity: dict, policy: domain.ConsentPolicy) -> dict:
     """Staff are registered just in time on first use. A citizen comes with the person id
-    ``resolve_citizen`` gave for their ``pid`` (None: unknown), never with the number."""
+    ``resolve_citizen`` gave for their ``pid`` (None: unknown), never with the number; a
+    known citizen's ``assured`` says whether their login's level is enough to see their
+    case (``domain.assured``: this service's rule, which the others only read)."""
     db, kind = store.db, identity["kind"]
     if "pid" in identity:
         raise ValidationFailed("national identity numbers travel only in resolve_citizen",
@@ -66,13 +68,14 @@ def resolve_actor(store: Store, identity: dict) -> dict:
                                code="citizen.pid_not_resolved")
     actor = {"kind": kind, "acr": identity.get("acr"), "roles": identity.get("roles", []),
              "scopes": identity.get("scopes", []), "person_id": None,
-             "agency": identity.get("agency"), "agency_type": None}
+             "agency": identity.get("agency"), "agency_type": None, "assured": False}
     if kind == CITIZEN:
         actor["agency"], person_id = None, identity.get("person_id")
         person = db.get(Person, person_id) if isinstance(person_id, str) else None
         if (person is not None and person.kind in ("child", "guardian")
                 and person.registered_at is not None):
             actor["person_id"] = person.id
+            actor["assured"] = domain.assured(person.kind, actor["acr"], policy)
     elif kind in (STAFF, SYSTEM):
         agency = store.agency_or_none(identity.get("agency") or "")
         actor["agency_type"] = agency.type if agency else None

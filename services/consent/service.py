@@ -59,7 +59,7 @@ class ConsentService(DomainService):
     @rpc(expected_exceptions=EXPECTED)
     def resolve_actor(self, identity: dict) -> dict:
         """Turn verified token claims (from the gateway) into an actor with a person id."""
-        return identities.resolve_actor(self.store, identity)
+        return identities.resolve_actor(self.store, identity, self.policy)
 
     # -- registry ---------------------------------------------------------------------------
 

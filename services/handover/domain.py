@@ -217,7 +217,6 @@ def is_due(expiry: datetime | None, now: datetime) -> bool:
 # -- who sees and does what -------------------------------------------------------------------
 
 REQUESTER, RECEIVER, CONSENTING_PARTY = "requester", "receiver", "consenting_party"
-HIGH_ASSURANCE = "idporten-loa-high"
 #: the receiver sees the summary (never the log) while it is theirs to take, and keeps it
 #: as the record once the handover completed
 RECEIVER_SUMMARY_STATES = frozenset({AWAITING_ACCEPTANCE, ACCEPTED, COMPLETED})
@@ -249,7 +248,7 @@ def part(actor: Actor | None, handover) -> str | None:
     if is_receiving_staff(actor, handover) and handover.offered_at is not None:
         return RECEIVER
     if (actor is not None and actor.kind == CITIZEN and actor.person_id
-            and actor.acr == HIGH_ASSURANCE
+            and actor.assured  # the consent service's decision on the login's level
             and actor.person_id in (handover.consent_person_ids or [])):
         return CONSENTING_PARTY
     return None

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from stafett.actor import CITIZEN, STAFF, SYSTEM, Actor
-from stafett.config import comma_list
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed, coded)
 
@@ -18,22 +17,9 @@ STAFETTHOLDER, MEMBER, FORMER, GUARDIAN, CHILD, SYSTEM_ROLE = (
     "stafettholder", "member", "former", "guardian", "child", "system")
 STAFF_ROLES = (STAFETTHOLDER, MEMBER, FORMER, SYSTEM_ROLE)
 OPEN, CLOSED = "open", "closed"
-HIGH_ASSURANCE = "idporten-loa-high"
 OUTCOMES = ("green", "yellow", "red")
 OPEN_MEASURE_STATES = ("planned", "active")
 READ_SCOPE = "stafett:logs.read"
-
-
-@dataclass(frozen=True)
-class AccessPolicy:
-    """Deployment settings of who may see what."""
-    child_acr: tuple[str, ...] = (HIGH_ASSURANCE,)
-    citizen_acr: tuple[str, ...] = (HIGH_ASSURANCE,)
-
-    @classmethod
-    def from_config(cls, config) -> "AccessPolicy":
-        return cls(child_acr=comma_list(config.get("LOG_CHILD_ACR", HIGH_ASSURANCE)),
-                   citizen_acr=comma_list(config.get("LOG_CITIZEN_ACR", HIGH_ASSURANCE)))
 
 
 @dataclass(frozen=True)
@@ -187,13 +173,13 @@ class Viewer:
 
 
 def authorize(actor: Actor | None, participants, coverage: Coverage, today: date,
-              child_sees_own_case=False,
-              policy: AccessPolicy = AccessPolicy()) -> Viewer:
+              child_sees_own_case=False) -> Viewer:
     """Which participant the actor is in this log, or NotFound.
 
     ``child_sees_own_case``: whether the child is old enough to see its own case, the
     consent service's decision (its age rule; a callable is asked only when the actor is
-    the child)."""
+    the child). Whether a citizen's login is assured enough is also the consent service's
+    decision (``actor.assured``)."""
     if actor is None:
         raise NotFound("no such log", code="log.not_found")
     if actor.kind == SYSTEM:
@@ -218,10 +204,10 @@ def authorize(actor: Actor | None, participants, coverage: Coverage, today: date
             if may_still_read(participant, today):
                 return Viewer(participant, FORMER)
         elif actor.kind == CITIZEN and participant.kind == "guardian":
-            if is_active(participant, today) and actor.acr in policy.citizen_acr:
+            if is_active(participant, today) and actor.assured:
                 return Viewer(participant, GUARDIAN)
         elif actor.kind == CITIZEN and participant.kind == "child":
-            if (is_active(participant, today) and actor.acr in policy.child_acr
+            if (is_active(participant, today) and actor.assured
                     and (child_sees_own_case() if callable(child_sees_own_case)
                          else child_sees_own_case)):
                 return Viewer(participant, CHILD)

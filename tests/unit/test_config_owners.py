@@ -55,3 +55,17 @@ def test_the_scan_sees_the_services_settings():
 def test_no_configuration_key_is_read_by_two_services():
     shared = {key: sorted(owners) for key, owners in readers().items() if len(owners) > 1}
     assert shared == {}, f"settings read by more than one service: {shared}"
+
+
+def test_the_assurance_levels_are_the_consent_service_s_alone():
+    """Whether a citizen's login is enough is consent's decision (``Actor.assured``): only
+    it reads the levels, and no other service names a level in its code."""
+    found = readers()
+    assert found["CONSENT_CITIZEN_ACR"] == {"consent"}
+    assert found["CONSENT_CHILD_ACR"] == {"consent"}
+    assert not {key for key in found if key.endswith("_ACR") and not key.startswith("CONSENT_")}
+    named = sorted(str(path.relative_to(ROOT)) for path in SERVICES.glob("*/**/*.py")
+                   if path.relative_to(SERVICES).parts[0] != "consent"
+                   and "migrations" not in path.parts
+                   and "idporten-loa" in path.read_text(encoding="utf-8"))
+    assert named == [], f"an assurance level named outside the consent service: {named}"

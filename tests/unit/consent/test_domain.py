@@ -219,6 +219,29 @@ def test_policy_from_config_reads_consent_keys():
                                    guardians=domain.ALL_GUARDIANS, expiring_days=14)
 
 
+HIGH, SUBSTANTIAL = "idporten-loa-high", "idporten-loa-substantial"
+
+
+def test_assurance_is_decided_here_per_kind_of_citizen():
+    """``Actor.assured``, which the logs and handover services read instead of the acr."""
+    default = ConsentPolicy()
+    assert domain.assured("guardian", HIGH, default) and domain.assured("child", HIGH, default)
+    assert not domain.assured("guardian", SUBSTANTIAL, default)
+    assert not domain.assured("child", SUBSTANTIAL, default)
+    assert not domain.assured("guardian", None, default)
+    assert not domain.assured("staff", HIGH, default)
+    guardians_lower = ConsentPolicy.from_config({"CONSENT_CITIZEN_ACR": f"{HIGH},{SUBSTANTIAL}"})
+    assert domain.assured("guardian", SUBSTANTIAL, guardians_lower)
+    assert not domain.assured("child", SUBSTANTIAL, guardians_lower)
+    child_lower = ConsentPolicy.from_config({"CONSENT_CHILD_ACR": f"{HIGH}, {SUBSTANTIAL}"})
+    assert domain.assured("child", SUBSTANTIAL, child_lower)
+    assert not domain.assured("guardian", SUBSTANTIAL, child_lower)
+    # deciding consent keeps the citizen level: a child let in lower still consents at high
+    youth = Actor(kind=CITIZEN, person_id="y-1", acr=SUBSTANTIAL, assured=True)
+    with pytest.raises(Forbidden):
+        domain.require_citizen_high(youth, child_lower)
+
+
 def test_paper_replaces_only_paper_of_the_same_agency():
     paper, digital = SimpleNamespace(method="paper"), SimpleNamespace(method="digital")
     domain.check_paper_may_replace(None, None, "912345678")

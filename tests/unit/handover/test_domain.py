@@ -161,7 +161,7 @@ REQUESTER = Actor(kind=STAFF, person_id="s-1", agency=SCHOOL)
 RECEIVER = Actor(kind=STAFF, person_id="s-2", agency=UPPER)
 OUTSIDER = Actor(kind=STAFF, person_id="s-3", agency=NAV)
 COLLEAGUE = Actor(kind=STAFF, person_id="s-4", agency=SCHOOL)
-GUARDIAN = Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-high")
+GUARDIAN = Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-high", assured=True)
 #: consent covers both sides of the handover
 BOTH = [consent(agencies=[SCHOOL, UPPER])]
 
@@ -173,8 +173,13 @@ def role_of(actor, handover, consents=BOTH):
 @pytest.mark.parametrize("actor, role", [
     (REQUESTER, domain.REQUESTER), (RECEIVER, domain.RECEIVER),
     (GUARDIAN, domain.CONSENTING_PARTY), (OUTSIDER, None), (COLLEAGUE, None), (None, None),
+    # the consent service found the login's level not enough (Actor.assured), whatever
+    # the acr says: the handover has no level of its own
     (Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-substantial"), None),
-    (Actor(kind=CITIZEN, person_id="g-9", acr="idporten-loa-high"), None),
+    (Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-high", assured=False), None),
+    (Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-substantial", assured=True),
+     domain.CONSENTING_PARTY),
+    (Actor(kind=CITIZEN, person_id="g-9", acr="idporten-loa-high", assured=True), None),
     (Actor(kind=STAFF, person_id="s-1", agency=NAV), None),  # the requester, elsewhere
 ])
 def test_viewer_roles(actor, role):

@@ -38,7 +38,7 @@ MEMBER = Actor(kind=STAFF, person_id="s-member", agency=SCHOOL, agency_type="sch
 RECEIVER = Actor(kind=STAFF, person_id="s-upper", agency=UPPER, agency_type="school")
 RECEIVER2 = Actor(kind=STAFF, person_id="s-upper2", agency=UPPER, agency_type="school")
 OUTSIDER = Actor(kind=STAFF, person_id="s-nav", agency=NAV, agency_type="nav")
-GUARDIAN = Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-high")
+GUARDIAN = Actor(kind=CITIZEN, person_id="g-1", acr="idporten-loa-high", assured=True)
 SUMMARY = {"compiled_at": "2026-03-10T12:00:00+00:00", "level": 2,
            "active_measures": [{"title": "Fast plass nær døra", "goal": "Lettere inn i timen",
                                 "arena": "school", "responsible_role": "member",

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from services.logs import domain
-from services.logs.domain import AccessPolicy, Coverage, Viewer
+from services.logs.domain import Coverage, Viewer
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, Actor
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed)
@@ -17,6 +17,8 @@ YESTERDAY = TODAY - timedelta(days=1)
 TOMORROW = TODAY + timedelta(days=1)
 SCHOOL, PPT, NAV = "974760673", "971526920", "889640782"
 HIGH, SUBSTANTIAL = "idporten-loa-high", "idporten-loa-substantial"
+#: the consent service's decision on a login's level (Actor.assured), as the default policy
+#: (high only) makes it; the rule itself is tested in tests/unit/consent/test_domain.py
 READ = "stafett:logs.read"
 
 COVERED = Coverage(frozenset({SCHOOL}), frozenset({"ppt"}))
@@ -47,7 +49,7 @@ def staff(person_id, agency, agency_type):
 
 
 def citizen(person_id, acr=HIGH):
-    return Actor(kind=CITIZEN, person_id=person_id, acr=acr)
+    return Actor(kind=CITIZEN, person_id=person_id, acr=acr, assured=acr == HIGH)
 
 
 def system(agency=SCHOOL, agency_type="school", scopes=(READ,)):
@@ -408,11 +410,15 @@ def test_guardian_is_not_subject_to_agency_coverage():
     assert viewer.may_write is True
 
 
-def test_guardian_with_acr_substantial_allowed_by_policy():
-    policy = AccessPolicy(citizen_acr=(HIGH, SUBSTANTIAL))
-    viewer = domain.authorize(citizen("c-guardian", SUBSTANTIAL), PARTICIPANTS, NOTHING,
-                              TODAY, policy=policy)
-    assert viewer == Viewer(GUARDIAN, domain.GUARDIAN)
+def test_the_level_is_the_consent_service_s_decision_not_the_acr_itself():
+    """A deployment that lets guardians in at substantial says so to the consent service
+    (CONSENT_CITIZEN_ACR); the log follows its ``assured``, whatever the acr reads."""
+    assured = Actor(kind=CITIZEN, person_id="c-guardian", acr=SUBSTANTIAL, assured=True)
+    assert domain.authorize(assured, PARTICIPANTS, NOTHING, TODAY) == Viewer(
+        GUARDIAN, domain.GUARDIAN)
+    not_assured = Actor(kind=CITIZEN, person_id="c-guardian", acr=HIGH, assured=False)
+    with pytest.raises(NotFound):
+        domain.authorize(not_assured, PARTICIPANTS, NOTHING, TODAY)
 
 
 def test_guardian_without_acr_is_not_found():
@@ -457,7 +463,7 @@ def test_the_age_decision_is_asked_only_when_the_child_is_the_actor():
 
 def test_the_logs_service_has_no_age_rule_of_its_own():
     assert not hasattr(domain, "age_on")
-    assert not hasattr(AccessPolicy(), "child_min_age")
+    assert not hasattr(domain, "AccessPolicy")
 
 
 def test_child_with_acr_substantial_is_not_found():
@@ -465,15 +471,9 @@ def test_child_with_acr_substantial_is_not_found():
         domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY, True)
 
 
-def test_child_acr_follows_child_policy_not_citizen_policy():
-    guardians_only = AccessPolicy(citizen_acr=(HIGH, SUBSTANTIAL))
-    with pytest.raises(NotFound):
-        domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY,
-                         True, guardians_only)
-    child_too = AccessPolicy(child_acr=(HIGH, SUBSTANTIAL))
-    viewer = domain.authorize(citizen("c-child", SUBSTANTIAL), PARTICIPANTS, NOTHING, TODAY,
-                              True, child_too)
-    assert viewer.role == domain.CHILD
+def test_a_child_consent_found_assured_reads_whatever_its_acr():
+    child = Actor(kind=CITIZEN, person_id="c-child", acr=SUBSTANTIAL, assured=True)
+    assert domain.authorize(child, PARTICIPANTS, NOTHING, TODAY, True).role == domain.CHILD
 
 
 def test_removed_child_row_is_not_found():
@@ -816,24 +816,6 @@ def test_suppress_small_custom_threshold():
     assert domain.suppress_small(9, threshold=10) is None
     assert domain.suppress_small(10, threshold=10) == 10
     assert domain.suppress_small(3, threshold=3) == 3
-
-
-def test_access_policy_defaults():
-    policy = AccessPolicy()
-    assert (policy.child_acr, policy.citizen_acr) == ((HIGH,), (HIGH,))
-
-
-def test_access_policy_from_empty_config_is_the_default():
-    assert AccessPolicy.from_config({}) == AccessPolicy((HIGH,), (HIGH,))
-
-
-def test_access_policy_from_config_reads_strings_from_the_environment():
-    policy = AccessPolicy.from_config({
-        "LOG_CHILD_ACR": "idporten-loa-high, idporten-loa-substantial",
-        "LOG_CITIZEN_ACR": "idporten-loa-substantial",
-        "UNRELATED": "x"})
-    assert policy == AccessPolicy(child_acr=(HIGH, SUBSTANTIAL),
-                                  citizen_acr=(SUBSTANTIAL,))
 
 
 # -- caps on what is loaded whole ------------------------------------------------------------
