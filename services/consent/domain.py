@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from services.consent.identity_numbers import age_on
 from stafett.actor import CITIZEN, SERVICE, STAFF, Actor
 from stafett.config import comma_list
+from stafett.coverage import Coverage, Covered, Window
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed, coded)
 
@@ -216,7 +217,24 @@ def check_paper_may_replace(replaced, replaced_recorded_by_agency: str | None,
 
 def covers(scope_agencies: list[str], scope_types: list[str], agency: str | None,
            agency_type: str | None) -> bool:
-    return bool(agency) and (agency in scope_agencies or agency_type in scope_types)
+    """Does a scope name this agency (by number or by type)? Dates and status aside."""
+    return Covered(frozenset(scope_agencies), frozenset(scope_types)).covers(agency, agency_type)
+
+
+def coverage_of(consent) -> Coverage:
+    """The decision one consent makes, which this service sends to the others (events,
+    ``coverage``): an active consent covers its scope on each day of its validity, first
+    and last day included; a pending or ended one covers nobody."""
+    if consent.status != ACTIVE:
+        return Coverage()
+    return Coverage((Window(consent.valid_from, consent.valid_until,
+                            frozenset(consent.scope_agencies),
+                            frozenset(consent.scope_agency_types)),))
+
+
+def child_coverage(consents) -> Coverage:
+    """What a child's consents together cover, day by day."""
+    return Coverage(tuple(w for c in consents for w in coverage_of(c).windows))
 
 
 def is_in_force(consent, today: date) -> bool:
@@ -231,14 +249,13 @@ def no_longer_covered(ended, others, agencies, today: date) -> list[str]:
     ``others`` are the child's other open consents; ``agencies`` the registry's
     ``(org_number, type)`` pairs. One rule, ``covers``, decides both sides.
     """
-    in_force = [c for c in others if c.id != ended.id and is_in_force(c, today)]
+    still = child_coverage(c for c in others if c.id != ended.id).on(today)
     known = dict(agencies)
     candidates = [*known.items(), *((org, None) for org in ended.scope_agencies
                                     if org not in known)]
     return sorted({org for org, agency_type in candidates
                    if covers(ended.scope_agencies, ended.scope_agency_types, org, agency_type)
-                   and not any(covers(c.scope_agencies, c.scope_agency_types, org, agency_type)
-                               for c in in_force)})
+                   and not still.covers(org, agency_type)})
 
 
 def check_grant(data: dict, recording_staff: Actor | None, party: str, child_id: str,
@@ -277,8 +294,7 @@ def check_grant(data: dict, recording_staff: Actor | None, party: str, child_id:
 def covered_now(open_consents, agency: str | None, agency_type: str | None,
                 today: date) -> bool:
     """Does a consent in force today cover this agency?"""
-    return any(is_in_force(c, today) and covers(c.scope_agencies, c.scope_agency_types,
-                                                agency, agency_type) for c in open_consents)
+    return child_coverage(open_consents).covers(agency, agency_type, today)
 
 
 def staff_need_to_know(actor: Actor, open_consents, today: date, takes_part) -> bool:

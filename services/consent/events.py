@@ -2,7 +2,8 @@
 
 | type | data |
 |---|---|
-| consent.granted / withdrawn / superseded / expiring / expired | ``consent_data`` below |
+| consent.granted / withdrawn / superseded / expiring / expired | ``consent_data`` below, with |
+| | ``coverage``: this service's decision of what the consent covers, day by day |
 | consent.child_registered | guardian_ids, protected |
 | consent.guardianship_changed | added_guardian_ids, removed_guardian_ids, guardian_ids, |
 | | notify_person_ids, protected |
@@ -12,6 +13,8 @@
 consumers show and send nothing that locates the child. Never which code, never where.
 """
 from __future__ import annotations
+
+from services.consent.domain import coverage_of
 
 GRANTED = "consent.granted"
 WITHDRAWN = "consent.withdrawn"
@@ -33,6 +36,9 @@ def consent_data(consent, notify_person_ids: list[str] | None = None,
         "scope_agency_types": list(consent.scope_agency_types),
         "valid_from": consent.valid_from.isoformat(),
         "valid_until": consent.valid_until.isoformat(),
+        # the decision (stafett/coverage.py): which agencies this consent covers on which
+        # days; the other services look it up and never judge status, scope or dates
+        "coverage": coverage_of(consent).to_data(),
     }
     if notify_person_ids is not None:
         # who consents (guardians or the youth): notifications tells them, by id

@@ -154,7 +154,7 @@ class ConsentService(DomainService):
 
     @rpc(expected_exceptions=EXPECTED)
     def coverage(self, child_id: str) -> list[dict]:
-        """Every open consent of a child: the logs service's synchronous check."""
+        """Every open consent of a child with ``coverage``, what it decided each covers."""
         return [events.consent_data(c) for c in self.store.open_consents(child_id)]
 
     # -- consent ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 
 from stafett.actor import CITIZEN, STAFF, Actor
 from stafett.clock import as_utc
+from stafett.coverage import Coverage
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             ValidationFailed)
 
@@ -156,20 +157,6 @@ def check_no_open_handover(open_handover) -> None:
                        "declined, cancelled or expire first", code="handover.already_open")
 
 
-def covers(consents: list[dict], agency: str, agency_type: str | None, today: date) -> bool:
-    """Does an active consent in force today cover the agency (by number or by type)?"""
-    for consent in consents:
-        if consent.get("status") != "active":
-            continue
-        if not (date.fromisoformat(consent["valid_from"]) <= today
-                <= date.fromisoformat(consent["valid_until"])):
-            continue
-        if agency in consent.get("scope_agencies", []) or (
-                agency_type and agency_type in consent.get("scope_agency_types", [])):
-            return True
-    return False
-
-
 # what a handover does when the owner's answer about consent for its receiver changes
 OFFER = "offer"                      # consent_pending → awaiting_acceptance
 BACK_TO_CONSENT = "back_to_consent"  # awaiting_acceptance → consent_pending
@@ -274,23 +261,23 @@ def agency_of(role: str | None, handover) -> tuple[str, str | None] | None:
     return None
 
 
-def viewer_role(actor: Actor | None, handover, coverage: Callable[[], list[dict]],
+def viewer_role(actor: Actor | None, handover, coverage: Callable[[], Coverage],
                 today: date) -> str | None:
     """The actor's part in this handover, or None: then it does not exist for them.
 
-    Staff (requester and receiver alike) see it only while a consent in force covers
-    their side's agency: ``coverage()`` is the consent service's answer for the child
-    (asked only for staff, at the time of the request), never a copy kept here. When
+    Staff (requester and receiver alike) see it only while consent covers their side's
+    agency: ``coverage()`` is the consent service's decision for the child (asked only
+    for staff, at the time of the request), looked up, never judged or kept here. When
     consent ends for an agency, the very next read answers as for a missing handover.
     """
     role = part(actor, handover)
     side = agency_of(role, handover)
-    if side is not None and not covers(coverage(), side[0], side[1], today):
+    if side is not None and not coverage().covers(side[0], side[1], today):
         return None
     return role
 
 
-def require_viewer(actor: Actor | None, handover, coverage: Callable[[], list[dict]],
+def require_viewer(actor: Actor | None, handover, coverage: Callable[[], Coverage],
                    today: date) -> str:
     role = viewer_role(actor, handover, coverage, today)
     if role is None:
@@ -306,7 +293,7 @@ def check_version(expected: int | None, handover) -> None:
 
 
 def require_side(side: str, actor: Actor | None, handover,
-                 coverage: Callable[[], list[dict]], today: date) -> str:
+                 coverage: Callable[[], Coverage], today: date) -> str:
     """A step for one side: accept and decline the receiver's, cancel the requester's.
     Others who may see it learn why not; the rest, that there is no such handover."""
     role = require_viewer(actor, handover, coverage, today)
@@ -396,13 +383,13 @@ class Handover:
     # -- a person acts ---------------------------------------------------------------------
 
     def accept(self, actor: Actor, new_stafettholder_person_id: str,
-               participant_person_ids: list[str], *, coverage: Callable[[], list[dict]],
+               participant_person_ids: list[str], *, coverage: Callable[[], Coverage],
                staff: Callable[[str], dict | None], now: datetime, today: date) -> str:
         """The receiver takes the baton, naming the new stafettholder and who joins. Only
         while consent (``coverage()``, the owner's answer) covers the receiving agency, and
         only naming staff of that agency (``staff(person_id)``, the directory's answer)."""
         transition(self.status, ACCEPTED)
-        if not self.covers_receiver(coverage(), today):
+        if not self.receiver_covered(coverage(), today):
             raise Conflict("consent no longer covers the receiving agency; the guardians "
                            "(or the youth) must consent before it can be accepted",
                            code="handover.consent_ended")
@@ -449,17 +436,18 @@ class Handover:
         return self._become(EXPIRED, now, reason_code=EXPIRED_REASON,
                             reason=REASON_TEXTS[EXPIRED_REASON], ended_at=now)
 
-    def covers_receiver(self, consents: list[dict], today: date) -> bool:
-        return covers(consents, self.to_agency, self.to_agency_type, today)
+    def receiver_covered(self, coverage: Coverage, today: date) -> bool:
+        """The consent service's decision, looked up for the receiving agency."""
+        return coverage.covers(self.to_agency, self.to_agency_type, today)
 
-    def covers_sender(self, consents: list[dict], today: date) -> bool:
-        return covers(consents, self.from_agency, self.from_agency_type, today)
+    def sender_covered(self, coverage: Coverage, today: date) -> bool:
+        return coverage.covers(self.from_agency, self.from_agency_type, today)
 
-    def follow_consent(self, consents: list[dict], today: date, now: datetime) -> str | None:
-        """What the owner's answer about consent (``consents``) asks of this handover
+    def follow_consent(self, coverage: Coverage, today: date, now: datetime) -> str | None:
+        """What the owner's decision about consent (``coverage``) asks of this handover
         (``consent_action``), applied: offered, or taken back (the receiver no longer sees
         it). The action (``CHECK_APPLICATION``: for the logs service to decide), or None."""
-        action = consent_action(self.status, self.covers_receiver(consents, today))
+        action = consent_action(self.status, self.receiver_covered(coverage, today))
         if action == OFFER:
             return action if self.offer(now) else None
         if action == BACK_TO_CONSENT:

@@ -26,6 +26,7 @@ from services.handover.workflow import Workflow, required
 from stafett.actor import SYSTEM_ACTOR, ActorContext
 from stafett.audit import audited_work
 from stafett.contracts import load
+from stafett.coverage import Coverage
 from stafett.errors import EXPECTED
 from stafett.events import Envelope, Outbox, first_delivery, reliable_event_handler, utcnow
 from stafett.gauges import ScrapeGauges
@@ -113,8 +114,8 @@ class HandoverService(DomainService):
             flow.release()
             handover = Handover.request(
                 id=new_id(), context=context, receiver=receiver, data=data, actor=actor,
-                covered=domain.covers(self.consent.coverage(context["child_id"]),
-                                      receiver["org_number"], receiver["type"], today),
+                covered=flow.coverage(context["child_id"]).covers(
+                    receiver["org_number"], receiver["type"], today),
                 consent_person_ids=domain.consenting_person_ids(
                     self.consent.child_parties(context["child_id"])),
                 summary=self.logs.handover_summary(context["log_id"]), now=now,
@@ -206,7 +207,8 @@ class HandoverService(DomainService):
         flow = self.flow
         for handover in store.in_states(self.db, (domain.CONSENT_PENDING,),
                                         child_id=event.child_id):
-            if handover.follow_consent([event.data], date.today(), utcnow()):
+            if handover.follow_consent(Coverage.from_data(event.data.get("coverage")),
+                                       date.today(), utcnow()):
                 flow.save(handover)
         self.db.commit()
 
@@ -235,12 +237,12 @@ class HandoverService(DomainService):
         flow.release()
         # ask before recording the event as handled: if consent cannot answer, the event
         # is retried (then parked), not lost
-        consents = self.consent.coverage(event.child_id) if affected else []
+        coverage = flow.coverage(event.child_id) if affected else Coverage()
         if not first_delivery(self.db, f"handover.{consumer}", event.event_id):
             self.db.rollback()
             return
         followed = flow.follow_consent(store.by_ids(self.db, affected),
-                                        {event.child_id: consents})
+                                        {event.child_id: coverage})
         self.db.commit()
         for handover_id in followed[domain.CHECK_APPLICATION]:
             try:

@@ -13,6 +13,7 @@ from services.handover.models import Handover
 from services.handover.views import child_view, handover_view
 from stafett.actor import Actor
 from stafett.audit import audited_work
+from stafett.coverage import Coverage
 from stafett.errors import NotFound, ServiceUnavailable, StafettError
 from stafett.events import utcnow
 
@@ -80,7 +81,7 @@ class Workflow:
         answer for its child, asked at most once per call."""
         handover = self.db.get(Handover, handover_id)
         if handover is None:
-            return None, lambda: []
+            return None, lambda: Coverage()
         coverage = self.consents(handover.child_id)
         if self.expire(handover, utcnow()) is None and (
                 handover.status in domain.EXPIRABLE_STATES) and (
@@ -103,7 +104,7 @@ class Workflow:
         return saved
 
     def follow_consent(self, handovers: list[Handover],
-                       answers: dict[str, list[dict]] | None = None) -> dict:
+                       answers: dict[str, Coverage] | None = None) -> dict:
         """Bring open handovers in line with the consent service's answer (asked once per
         child unless ``answers`` has it): offer, take back, or mark for the application
         step. Returns the counts, and the ids to apply."""
@@ -113,35 +114,40 @@ class Workflow:
         for child_id in {h.child_id for h in handovers if h.child_id}:
             if child_id not in answers:
                 try:
-                    answers[child_id] = self.worker.consent.coverage(child_id)
+                    answers[child_id] = self.coverage(child_id)
                 except ServiceUnavailable:
                     log.warning("consent unreachable; open handovers are checked later")
                     return done
-            consents = answers[child_id]
+            coverage = answers[child_id]
             for handover in (h for h in handovers if h.child_id == child_id):
-                action = handover.follow_consent(consents, today, utcnow())
+                action = handover.follow_consent(coverage, today, utcnow())
                 if action == domain.CHECK_APPLICATION:
                     done[action].append(handover.id)
                 elif action:
                     done[action] += self.save(handover, requester_covered=(
-                        handover.covers_sender(consents, today)))
+                        handover.sender_covered(coverage, today)))
             self.db.commit()
         return done
 
     # -- the other services' answers -----------------------------------------------------------
 
+    def coverage(self, child_id: str) -> Coverage:
+        """The consent service's decision of what the child's consents cover, day by day
+        (its ``coverage`` answer): only looked up here (stafett/coverage.py)."""
+        return Coverage.of_answer(self.worker.consent.coverage(child_id))
+
     def consents(self, child_id: str | None):
-        """The consent service's answer about the child's consents (``coverage``), asked
-        when first needed and then kept for this call: the owner decides, every time."""
+        """The consent service's decision for the child, asked when first needed and then
+        kept for this call: the owner decides, every time."""
         answer = []
 
-        def coverage() -> list[dict]:
+        def coverage() -> Coverage:
             if not answer:
                 if not child_id:
-                    answer.append([])
+                    answer.append(Coverage())
                 else:
                     self.release()
-                    answer.append(self.worker.consent.coverage(child_id))
+                    answer.append(self.coverage(child_id))
             return answer[0]
         return coverage
 
@@ -155,8 +161,7 @@ class Workflow:
         """Whether consent still covers the requesting agency (to tell its staff); when the
         consent service cannot say, they are not told."""
         try:
-            return handover.covers_sender(self.worker.consent.coverage(handover.child_id),
-                                          date.today())
+            return handover.sender_covered(self.coverage(handover.child_id), date.today())
         except ServiceUnavailable:
             return False
 

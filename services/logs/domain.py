@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from stafett.actor import CITIZEN, STAFF, SYSTEM, Actor
+from stafett.coverage import Coverage, Covered
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed, coded)
 
@@ -49,20 +50,11 @@ def check_room(count: int, cap: int, what: str, needed: int = 1) -> None:
         raise Conflict(f"the log has reached its limit of {cap} {what}", code="log.limit_reached")
 
 
-@dataclass(frozen=True)
-class Coverage:
-    """The agencies and agency types an active consent covers today."""
-    agencies: frozenset[str]
-    agency_types: frozenset[str]
-
-    def covers(self, agency: str | None, agency_type: str | None) -> bool:
-        return bool(agency) and (agency in self.agencies or agency_type in self.agency_types)
-
-
-def coverage_from(rows, today: date) -> Coverage:
-    active = [r for r in rows if r.status == "active" and r.valid_from <= today <= r.valid_until]
-    return Coverage(frozenset(a for r in active for a in r.scope_agencies),
-                    frozenset(t for r in active for t in r.scope_agency_types))
+def covered_on(projection, today: date) -> Covered:
+    """What consent covers today, looked up in the consent service's decisions as the
+    projection keeps them (each row's ``coverage``, verbatim): no rule of this service's
+    own about a consent's status, scope or dates (stafett/coverage.py)."""
+    return Coverage.union(row.coverage for row in projection).on(today)
 
 
 def is_active(participant, today: date) -> bool:
@@ -82,7 +74,7 @@ def is_active(participant, today: date) -> bool:
 PARTICIPATION_ENDED, CONSENT_ENDED = "participation_ended", "consent_ended"
 
 
-def can_act(participant, on_date: date, coverage: Coverage) -> bool:
+def can_act(participant, on_date: date, coverage: Covered) -> bool:
     """Staff, in their active period (its last day included), with consent covering
     their agency on ``on_date``."""
     return (participant.kind == "staff" and is_active(participant, on_date)
@@ -95,19 +87,19 @@ def stafettholder_row(participants):
                  and getattr(p, "removed_at", None) is None), None)
 
 
-def current_stafettholder(participants, on_date: date, coverage: Coverage):
+def current_stafettholder(participants, on_date: date, coverage: Covered):
     """The stafettholder who can act on ``on_date``, or None: the log has none."""
     holder = stafettholder_row(participants)
     return holder if holder is not None and can_act(holder, on_date, coverage) else None
 
 
-def lapsed_stafettholder(participants, on_date: date, coverage: Coverage):
+def lapsed_stafettholder(participants, on_date: date, coverage: Covered):
     """The holder who can no longer act (not yet recorded as lapsed), or None."""
     holder = stafettholder_row(participants)
     return holder if holder is not None and not can_act(holder, on_date, coverage) else None
 
 
-def lapse_reason(holder, on_date: date, coverage: Coverage) -> str:
+def lapse_reason(holder, on_date: date, coverage: Covered) -> str:
     return PARTICIPATION_ENDED if not is_active(holder, on_date) else CONSENT_ENDED
 
 
@@ -116,7 +108,7 @@ def clear_stafettholder(holder) -> None:
     holder.role = MEMBER
 
 
-def told_of_lapse(participants, holder, on_date: date, coverage: Coverage) -> dict:
+def told_of_lapse(participants, holder, on_date: date, coverage: Covered) -> dict:
     """Who hears that the log has no stafettholder: the staff who can still act and the
     guardians in the log (ids only)."""
     staff = sorted({p.person_id for p in participants
@@ -126,7 +118,7 @@ def told_of_lapse(participants, holder, on_date: date, coverage: Coverage) -> di
     return {"staff_person_ids": staff, "guardian_person_ids": guardians}
 
 
-def check_new_stafettholder(target, on_date: date, coverage: Coverage) -> None:
+def check_new_stafettholder(target, on_date: date, coverage: Covered) -> None:
     """The log refuses a stafettholder who cannot act."""
     if not can_act(target, on_date, coverage):
         raise ValidationFailed(
@@ -172,7 +164,7 @@ class Viewer:
         return self.role not in (FORMER, SYSTEM_ROLE)
 
 
-def authorize(actor: Actor | None, participants, coverage: Coverage, today: date,
+def authorize(actor: Actor | None, participants, coverage: Covered, today: date,
               child_sees_own_case=False) -> Viewer:
     """Which participant the actor is in this log, or NotFound.
 
@@ -249,7 +241,7 @@ def require_staff(actor: Actor | None) -> None:
         raise NotFound("no such child", code="child.not_found")
 
 
-def check_can_open(actor: Actor | None, coverage: Coverage, has_open_log: bool) -> None:
+def check_can_open(actor: Actor | None, coverage: Covered, has_open_log: bool) -> None:
     require_staff(actor)
     if not coverage.covers(actor.agency, actor.agency_type):
         raise NotFound("no such child",
@@ -258,7 +250,7 @@ def check_can_open(actor: Actor | None, coverage: Coverage, has_open_log: bool) 
         raise Conflict("the child already has an open log", code="log.already_open")
 
 
-def check_new_participant(staff: dict, coverage: Coverage, existing, today: date) -> None:
+def check_new_participant(staff: dict, coverage: Covered, existing, today: date) -> None:
     if not coverage.covers(staff["agency"], staff["agency_type"]):
         raise ValidationFailed("consent does not cover that person's agency",
                                {"person_id": ["the agency is not covered by consent"]},
@@ -268,7 +260,7 @@ def check_new_participant(staff: dict, coverage: Coverage, existing, today: date
                        code="participant.already_in_log")
 
 
-def check_receiving_covered(staff: dict, coverage: Coverage) -> None:
+def check_receiving_covered(staff: dict, coverage: Covered) -> None:
     """A handover is applied only while consent covers the receiving staff's agency (the
     handover service cancels it on this refusal: ``consent``, in the detail, is the code)."""
     if not coverage.covers(staff["agency"], staff["agency_type"]):

@@ -156,15 +156,14 @@ class AppliedHandover(Base):
 
 
 class ConsentProjection(Base):
-    """What consent covers, per consent, as learnt from consent events (or a sync check)."""
+    """What consent covers, per consent, as the consent service decided it (``coverage``:
+    its windows, stafett/coverage.py), kept as it came in its events (or a sync check).
+    ``status`` only orders events (a late one after the consent ended changes nothing)."""
     __tablename__ = "consent_projection"
     consent_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     child_id: Mapped[str] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(12))
-    scope_agencies: Mapped[list] = mapped_column(JSON, default=list)
-    scope_agency_types: Mapped[list] = mapped_column(JSON, default=list)
-    valid_from: Mapped[date] = mapped_column(Date)
-    valid_until: Mapped[date] = mapped_column(Date)
+    coverage: Mapped[list] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

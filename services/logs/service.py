@@ -33,6 +33,7 @@ from services.logs.versions import LogVersions
 from stafett.actor import SERVICE, STAFF, SYSTEM
 from stafett.audit import access_table, audited_work
 from stafett.contracts import load
+from stafett.coverage import Covered
 from stafett.db import Database
 from stafett.request_keys import once
 from stafett.errors import (EXPECTED, Conflict, Forbidden, NotFound,
@@ -71,7 +72,7 @@ class InLog:
     viewer: domain.Viewer
     work: object
     versions: LogVersions  # the log's version goes up just before commit (versions.py)
-    coverage: domain.Coverage | None = None  # what consent covered when the log was read
+    coverage: Covered | None = None  # what consent covered when the log was read
 
     def participant(self, participant_id: str) -> Participant:
         found = next((p for p in self.participants if p.id == participant_id), None)
@@ -666,7 +667,7 @@ class LogsService(AuditEndpoints, ServiceBase):
         actor, today = self.actor, date.today()
         if actor is None or actor.kind != STAFF:
             return False
-        covered = domain.Coverage(frozenset({actor.agency}), frozenset())
+        covered = Covered(frozenset({actor.agency}))
         mine = select(Participant.log_id).where(Participant.person_id == actor.person_id)
         for log in self.db.scalars(select(Log).where(Log.child_id == child_id,
                                                      Log.id.in_(mine))).all():
@@ -883,12 +884,8 @@ class LogsService(AuditEndpoints, ServiceBase):
     def _upsert_projection(self, child_id: str, data: dict) -> None:
         row = self.db.get(ConsentProjection, data["consent_id"]) or ConsentProjection(
             consent_id=data["consent_id"], child_id=child_id)
-        row.status = data["status"]
-        row.scope_agencies = data["scope_agencies"]
-        row.scope_agency_types = data["scope_agency_types"]
-        row.valid_from = date.fromisoformat(data["valid_from"])
-        row.valid_until = date.fromisoformat(data["valid_until"])
-        row.updated_at = utcnow()
+        row.status, row.updated_at = data["status"], utcnow()
+        row.coverage = data.get("coverage") or []  # the owner's decision, as it came
         self.db.add(row)
 
     def _sync_projection(self, child_id: str) -> None:
@@ -897,7 +894,8 @@ class LogsService(AuditEndpoints, ServiceBase):
         for row in self.db.scalars(select(ConsentProjection).where(
                 ConsentProjection.child_id == child_id)):
             if row.consent_id not in current and row.status in ("active", "pending"):
-                row.status, row.updated_at = "ended", utcnow()
+                # no longer open by the owner's answer: it covers nobody
+                row.status, row.coverage, row.updated_at = "ended", [], utcnow()
         for data in current.values():
             self._upsert_projection(child_id, data)
         state = self.db.get(ConsentProjectionState, child_id) or ConsentProjectionState(
@@ -906,7 +904,7 @@ class LogsService(AuditEndpoints, ServiceBase):
         self.db.add(state)
         self.db.flush()
 
-    def _coverage(self, child_id: str) -> domain.Coverage:
+    def _coverage(self, child_id: str) -> Covered:
         state = self.db.get(ConsentProjectionState, child_id)
         max_age = timedelta(seconds=float(self.config.get("CONSENT_PROJECTION_MAX_AGE", 300)))
         verified = as_utc(state.verified_at) if state else None
@@ -1012,7 +1010,7 @@ class LogsService(AuditEndpoints, ServiceBase):
                              "from_person_id": holder.person_id if holder else None,
                              "to_person_id": target.person_id, "to_agency": target.agency})
 
-    def _record_lapse(self, log: Log, participants, today: date, coverage: domain.Coverage,
+    def _record_lapse(self, log: Log, participants, today: date, coverage: Covered,
                       versions: LogVersions) -> bool:
         """If the log's stafettholder can no longer act: clear the role, and tell the
         remaining staff and the guardians (log.stafettholder_lapsed). Once per lapse."""
@@ -1056,8 +1054,8 @@ class LogsService(AuditEndpoints, ServiceBase):
             self._record_lapse(log, self._participants(log.id), today, coverage, versions)
         versions.apply(self.db)
 
-    def _projected_coverage(self, child_id: str, today: date) -> domain.Coverage:
-        return domain.coverage_from(self.db.scalars(select(ConsentProjection).where(
+    def _projected_coverage(self, child_id: str, today: date) -> Covered:
+        return domain.covered_on(self.db.scalars(select(ConsentProjection).where(
             ConsentProjection.child_id == child_id)).all(), today)
 
     def _new_measure(self, ctx: InLog, data: dict, proposer: Participant) -> Measure:

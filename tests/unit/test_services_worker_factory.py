@@ -238,9 +238,10 @@ def logs_engine(tmp_path):
                         kind="guardian", role=logs_domain.GUARDIAN, display_name="Foresatt",
                         active_from=today - timedelta(days=30)),
             ConsentProjection(consent_id="k-1", child_id="c-1", status="active",
-                              scope_agencies=[SCHOOL], scope_agency_types=[],
-                              valid_from=today - timedelta(days=30),
-                              valid_until=today + timedelta(days=300), updated_at=NOW),
+                              coverage=[{"from": (today - timedelta(days=30)).isoformat(),
+                                         "until": (today + timedelta(days=300)).isoformat(),
+                                         "agencies": [SCHOOL], "agency_types": []}],
+                              updated_at=NOW),
             # checked against the consent service just now, so no synchronous check is due
             ConsentProjectionState(child_id="c-1", verified_at=datetime.now(timezone.utc)),
         ])

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.consent import domain
+from services.consent import domain, events
 from services.consent.domain import ConsentPolicy
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, Actor
+from stafett.coverage import Coverage
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed)
 
@@ -217,6 +218,44 @@ def test_policy_from_config_reads_consent_keys():
         "CONSENT_GUARDIANS": "all", "CONSENT_EXPIRING_DAYS": 14, "OTHER_KEY": "ignored"})
     assert policy == ConsentPolicy(default_days=90, max_days=400, youth_age=16,
                                    guardians=domain.ALL_GUARDIANS, expiring_days=14)
+
+
+# --- coverage: the decision sent to the other services -----------------------------------------
+
+def row(status="active", agencies=(), types=(), start=-10, end=100, id="k-1"):
+    return SimpleNamespace(id=id, status=status, method="digital",
+                           scope_agencies=list(agencies), scope_agency_types=list(types),
+                           valid_from=TODAY + timedelta(days=start),
+                           valid_until=TODAY + timedelta(days=end))
+
+
+@pytest.mark.parametrize("consent, covered", [
+    (row(agencies=["974760673"]), True),
+    (row(types=["school"]), True),
+    (row(agencies=["912345678"], types=["ppt"]), False),
+    (row(status="pending", agencies=["974760673"]), False),
+    (row(status="withdrawn", agencies=["974760673"]), False),
+    (row(status="superseded", agencies=["974760673"]), False),
+    (row(agencies=["974760673"], start=1), False),             # not yet in force
+    (row(agencies=["974760673"], start=0), True),              # its first day
+    (row(agencies=["974760673"], start=-100, end=0), True),    # its last day
+    (row(agencies=["974760673"], start=-100, end=-1), False),  # past its last day
+])
+def test_the_decision_each_consent_sends(consent, covered):
+    decision = domain.coverage_of(consent)
+    assert decision.covers("974760673", "school", TODAY) is covered
+    # as the other services receive it: data, the same answer after the trip
+    sent = events.consent_data(consent)["coverage"]
+    assert Coverage.from_data(sent) == decision
+    assert Coverage.from_data(sent).covers("974760673", "school", TODAY) is covered
+
+
+def test_a_child_s_consents_together():
+    both = domain.child_coverage([row(agencies=["974760673"], end=-1),
+                                  row(types=["ppt"], start=-1, id="k-2")])
+    assert not both.covers("974760673", "school", TODAY)
+    assert both.covers("971526920", "ppt", TODAY)
+    assert both.covers("974760673", "school", TODAY - timedelta(days=1))
 
 
 HIGH, SUBSTANTIAL = "idporten-loa-high", "idporten-loa-substantial"

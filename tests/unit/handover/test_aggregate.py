@@ -10,6 +10,7 @@ import pytest
 from services.handover import domain
 from services.handover.models import Handover
 from stafett.actor import STAFF, Actor
+from stafett.coverage import Coverage, Window
 from stafett.errors import Conflict, ValidationFailed
 
 SCHOOL, UPPER = "974760673", "971526920"
@@ -21,10 +22,10 @@ DIRECTORY = {"s-upper": {"agency": UPPER}, "s-upper2": {"agency": UPPER},
              "s-teacher": {"agency": SCHOOL}}
 
 
-def consent(*agencies):
-    return {"status": "active", "scope_agencies": list(agencies), "scope_agency_types": [],
-            "valid_from": (TODAY - timedelta(days=1)).isoformat(),
-            "valid_until": (TODAY + timedelta(days=30)).isoformat()}
+def consent(*agencies) -> Coverage:
+    """The consent service's decision: these agencies, from yesterday for a month."""
+    return Coverage((Window(TODAY - timedelta(days=1), TODAY + timedelta(days=30),
+                            frozenset(agencies), frozenset()),))
 
 
 def handover(status=domain.AWAITING_ACCEPTANCE, **values) -> Handover:
@@ -40,7 +41,7 @@ def handover(status=domain.AWAITING_ACCEPTANCE, **values) -> Handover:
 
 def accept(h, holder="s-upper", participants=(), coverage=(UPPER,)):
     return h.accept(RECEIVER, holder, list(participants),
-                    coverage=lambda: [consent(*coverage)], staff=DIRECTORY.get,
+                    coverage=lambda: consent(*coverage), staff=DIRECTORY.get,
                     now=NOW + timedelta(hours=1), today=TODAY)
 
 
@@ -90,7 +91,7 @@ def test_accepting_what_is_not_offered_is_an_invalid_transition_asked_before_con
     asked = []
     h = handover(domain.CONSENT_PENDING)
     with pytest.raises(Conflict) as caught:
-        h.accept(RECEIVER, "s-upper", [], coverage=lambda: asked.append(1) or [],
+        h.accept(RECEIVER, "s-upper", [], coverage=lambda: asked.append(1) or Coverage(),
                  staff=DIRECTORY.get, now=NOW, today=TODAY)
     assert caught.value.code == "handover.invalid_transition" and asked == []
 
@@ -137,14 +138,14 @@ def test_a_request_expires_on_its_day_not_before():
 
 def test_following_consent_offers_and_takes_back():
     waiting = handover(domain.CONSENT_PENDING, offered_at=None)
-    assert waiting.follow_consent([consent(UPPER)], TODAY, NOW) == domain.OFFER
+    assert waiting.follow_consent(consent(UPPER), TODAY, NOW) == domain.OFFER
     assert (waiting.status, waiting.offered_at) == (domain.AWAITING_ACCEPTANCE, NOW)
     offered = handover()
-    assert offered.follow_consent([consent(SCHOOL)], TODAY, NOW) == domain.BACK_TO_CONSENT
+    assert offered.follow_consent(consent(SCHOOL), TODAY, NOW) == domain.BACK_TO_CONSENT
     assert (offered.status, offered.offered_at) == (domain.CONSENT_PENDING, None)
-    assert offered.covers_sender([consent(SCHOOL)], TODAY)
+    assert offered.sender_covered(consent(SCHOOL), TODAY)
     accepted = handover(domain.ACCEPTED)
-    assert accepted.follow_consent([], TODAY, NOW) == domain.CHECK_APPLICATION
+    assert accepted.follow_consent(Coverage(), TODAY, NOW) == domain.CHECK_APPLICATION
     assert accepted.status == domain.ACCEPTED  # the logs service decides
 
 

@@ -6,8 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from services.consent.events import consent_data
 from services.handover import domain
 from stafett.actor import CITIZEN, SERVICE, STAFF, Actor
+from stafett.coverage import Coverage
 from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 SCHOOL, UPPER, NAV, AWAY = "974760673", "971526920", "910000011", "910000029"
@@ -101,10 +103,12 @@ def test_only_staff_request(actor):
 # -- consent ----------------------------------------------------------------------------------
 
 def consent(status="active", agencies=(), types=(), start=-10, end=100):
-    return {"status": status, "scope_agencies": list(agencies),
-            "scope_agency_types": list(types),
-            "valid_from": (TODAY + timedelta(days=start)).isoformat(),
-            "valid_until": (TODAY + timedelta(days=end)).isoformat()}
+    """A consent as the consent service answers for it, its decision (``coverage``)
+    made by the consent service's own rule."""
+    return consent_data(SimpleNamespace(
+        id="k-1", status=status, method="digital", scope_agencies=list(agencies),
+        scope_agency_types=list(types), valid_from=TODAY + timedelta(days=start),
+        valid_until=TODAY + timedelta(days=end)))
 
 
 @pytest.mark.parametrize("consents, covered", [
@@ -118,8 +122,9 @@ def consent(status="active", agencies=(), types=(), start=-10, end=100):
     ([consent(agencies=[SCHOOL]), consent(types=["school"])], True),
     ([], False),
 ])
-def test_coverage_of_the_receiver(consents, covered):
-    assert domain.covers(consents, UPPER, "school", TODAY) is covered
+def test_coverage_of_the_receiver_is_the_consent_service_s_decision(consents, covered):
+    assert Coverage.of_answer(consents).covers(UPPER, "school", TODAY) is covered
+    assert not hasattr(domain, "covers")  # no rule of its own to judge the consents by
 
 
 def test_those_asked_to_consent_are_whom_the_consent_service_names():
@@ -167,7 +172,7 @@ BOTH = [consent(agencies=[SCHOOL, UPPER])]
 
 
 def role_of(actor, handover, consents=BOTH):
-    return domain.viewer_role(actor, handover, lambda: consents, TODAY)
+    return domain.viewer_role(actor, handover, lambda: Coverage.of_answer(consents), TODAY)
 
 
 @pytest.mark.parametrize("actor, role", [
@@ -210,7 +215,7 @@ def test_a_named_receiver_is_the_only_receiver():
 ], ids=["receiver", "requester-accepts", "guardian-accepts", "outsider-accepts",
         "requester", "receiver-cancels", "colleague-cancels"])
 def test_accept_and_decline_are_for_the_receiver_cancel_for_the_requester(side, actor, refusal):
-    both = lambda: BOTH  # noqa: E731
+    both = lambda: Coverage.of_answer(BOTH)  # noqa: E731
     if refusal is None:
         assert domain.require_side(side, actor, handover(), both, TODAY) == side
         return
@@ -232,7 +237,8 @@ def test_the_receiver_sees_no_handover_consent_no_longer_covers_in_any_state(sta
     theirs = handover(status=status, completed_at=NOW)
     assert role_of(RECEIVER, theirs, consents) is None
     with pytest.raises(NotFound) as caught:
-        domain.require_side(domain.RECEIVER, RECEIVER, theirs, lambda: consents, TODAY)
+        domain.require_side(domain.RECEIVER, RECEIVER, theirs,
+                            lambda: Coverage.of_answer(consents), TODAY)
     assert caught.value.detail == "no such handover"  # the missing handover's words
 
 
@@ -250,7 +256,7 @@ def test_those_who_consent_see_their_childs_handover_whatever_the_consent():
 
     def coverage():
         asked.append(True)
-        return []
+        return Coverage()
     assert domain.viewer_role(GUARDIAN, handover(), coverage, TODAY) == domain.CONSENTING_PARTY
     assert asked == []  # and the consent service is not asked for them
 

@@ -4,6 +4,7 @@ mock whose calls are the events."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
 from unittest.mock import Mock
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.consent.events import consent_data
 from services.handover import domain
 from services.handover.models import Base, Handover
 from services.handover.service import HandoverService
@@ -54,11 +56,12 @@ CONFIG = {"HANDOVER_EXPIRY_DAYS": 14, "HANDOVER_GRACE_DAYS": 30}
 
 
 def consent_covering(*agencies, types=()):
+    """An active consent as the consent service sends it, with its decision."""
     today = date.today()
-    return {"consent_id": "k-1", "status": "active", "scope_agencies": list(agencies),
-            "scope_agency_types": list(types),
-            "valid_from": (today - timedelta(days=1)).isoformat(),
-            "valid_until": (today + timedelta(days=300)).isoformat()}
+    return consent_data(SimpleNamespace(
+        id="k-1", status="active", method="digital", scope_agencies=list(agencies),
+        scope_agency_types=list(types), valid_from=today - timedelta(days=1),
+        valid_until=today + timedelta(days=300)))
 
 
 class World:
@@ -697,7 +700,8 @@ def ended_event(child_id="c-1", event_type="consent.withdrawn") -> dict:
     return Envelope(type=event_type, source="consent", child_id=child_id,
                     data={"consent_id": "k-1", "status": event_type.split(".")[1],
                           "scope_agencies": [SCHOOL, UPPER], "scope_agency_types": [],
-                          "valid_from": "2026-01-01", "valid_until": "2026-12-31"}).to_dict()
+                          "valid_from": "2026-01-01", "valid_until": "2026-12-31",
+                          "coverage": []}).to_dict()
 
 
 @pytest.mark.parametrize("coverage", [[], [consent_covering(SCHOOL)]],

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from services.logs import domain
-from services.logs.domain import Coverage, Viewer
+from services.logs.domain import Viewer
+from stafett.coverage import Covered as Coverage
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, Actor
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed)
@@ -164,42 +165,28 @@ def test_system_actor_without_scopes_is_not_found():
         domain.authorize(Actor(kind=SYSTEM, agency=SCHOOL), PARTICIPANTS, COVERED, TODAY)
 
 
-# --- coverage_from ---------------------------------------------------------------------------
+# --- covered_on: the consent service's decisions, looked up ----------------------------------
 
-def consent(status="active", agencies=(), types=(), valid_from=date(2025, 1, 1),
-            valid_until=date(2026, 1, 1)):
-    return SimpleNamespace(status=status, scope_agencies=list(agencies),
-                           scope_agency_types=list(types), valid_from=valid_from,
-                           valid_until=valid_until)
-
-
-def test_coverage_from_unions_active_consents():
-    coverage = domain.coverage_from([consent(agencies=[SCHOOL]), consent(types=["ppt"]),
-                                     consent(agencies=[NAV], types=["bup"])], TODAY)
-    assert coverage == Coverage(frozenset({SCHOOL, NAV}), frozenset({"ppt", "bup"}))
+def decided(*windows):
+    """A projection row as the logs service keeps it: the consent service's decision."""
+    return SimpleNamespace(coverage=[{"from": start.isoformat(), "until": end.isoformat(),
+                                      "agencies": agencies, "agency_types": types}
+                                     for start, end, agencies, types in windows])
 
 
-def test_coverage_from_ignores_withdrawn_and_expired_rows():
-    coverage = domain.coverage_from([consent(status="withdrawn", agencies=[SCHOOL]),
-                                     consent(status="expired", types=["ppt"]),
-                                     consent(agencies=[NAV])], TODAY)
-    assert coverage == Coverage(frozenset({NAV}), frozenset())
+def test_covered_on_unions_the_decisions_of_the_day():
+    coverage = domain.covered_on([decided((YESTERDAY, TODAY, [SCHOOL], [])),
+                                  decided((TODAY, TODAY, [], ["ppt"]),
+                                          (TODAY + timedelta(days=1), TODAY + timedelta(days=9),
+                                           [NAV], []))], TODAY)
+    assert coverage == Coverage(frozenset({SCHOOL}), frozenset({"ppt"}))
 
 
-def test_coverage_from_ignores_rows_outside_validity():
-    coverage = domain.coverage_from([
-        consent(agencies=["not-yet"], valid_from=TODAY + timedelta(days=1)),
-        consent(agencies=["ended"], valid_until=YESTERDAY),
-        consent(agencies=["starts-today"], valid_from=TODAY),
-        consent(agencies=["ends-today"], valid_until=TODAY),
-    ], TODAY)
-    assert coverage.agencies == frozenset({"starts-today", "ends-today"})
-    assert coverage.agency_types == frozenset()
-
-
-def test_coverage_from_no_rows_covers_nothing():
-    coverage = domain.coverage_from([], TODAY)
-    assert coverage.covers(SCHOOL, "school") is False
+def test_covered_on_judges_no_status_scope_or_validity_itself():
+    """A withdrawn or pending consent comes with an empty decision; the projection keeps
+    no status, scope or dates to judge (the consent service's rule: consent/test_domain)."""
+    assert domain.covered_on([decided(), SimpleNamespace(coverage=None)], TODAY) == NOTHING
+    assert not hasattr(domain, "coverage_from")
 
 
 # --- check_can_open --------------------------------------------------------------------------

@@ -42,10 +42,10 @@ def engine(tmp_path):
                                     role=role, display_name=pid, agency=agency,
                                     agency_type="school" if agency else None,
                                     active_from=date(2026, 1, 1), added_at=NOW))
-        session.add(ConsentProjection(
-            child_id="c-1", consent_id="k-1", status="active", scope_agencies=[SCHOOL],
-            scope_agency_types=[], valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31),
-            updated_at=NOW))
+        session.add(ConsentProjection(  # the consent service's decision, as it sends it
+            child_id="c-1", consent_id="k-1", status="active", updated_at=NOW,
+            coverage=[{"from": "2026-01-01", "until": "2026-12-31", "agencies": [SCHOOL],
+                       "agency_types": []}]))
         session.add(ConsentProjectionState(child_id="c-1",
                                            verified_at=datetime.now(timezone.utc)))
         session.commit()

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from services.logs import domain
-from services.logs.domain import Coverage, Viewer
+from services.logs.domain import Viewer
+from stafett.coverage import Covered as Coverage
 from stafett.errors import Forbidden, ValidationFailed
 
 TODAY = date(2025, 3, 10)

@@ -5,12 +5,14 @@ consent service and the outbox are mocks."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
 from unittest.mock import Mock
 
 import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy.orm import Session
 
+from services.consent.events import consent_data
 from services.logs import domain, events
 from services.logs import service as logs_service
 from services.logs.models import ConsentProjection, ConsentProjectionState, Log, Participant
@@ -25,9 +27,11 @@ SCHOOL, PPT = "974760673", "971526920"
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
 
-def covering(*agencies, consent_id="k-1"):
-    return {"consent_id": consent_id, "status": "active", "scope_agencies": list(agencies),
-            "scope_agency_types": [], "valid_from": "2026-01-01", "valid_until": "2026-12-31"}
+def covering(*agencies, consent_id="k-1", status="active"):
+    """A consent as the consent service sends it, with its decision (``coverage``)."""
+    return consent_data(SimpleNamespace(
+        id=consent_id, status=status, method="digital", scope_agencies=list(agencies),
+        scope_agency_types=[], valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31)))
 
 
 @pytest.fixture
@@ -44,9 +48,10 @@ def engine(tmp_path):
                                     role=role, display_name=pid, agency=agency,
                                     agency_type="school" if agency == SCHOOL else "ppt",
                                     active_from=date(2026, 1, 1), active_until=until))
-        session.add(ConsentProjection(child_id="c-1", updated_at=NOW, **{
-            **covering(SCHOOL, PPT), "valid_from": date(2026, 1, 1),
-            "valid_until": date(2026, 12, 31)}))
+        decision = covering(SCHOOL, PPT)
+        session.add(ConsentProjection(child_id="c-1", updated_at=NOW, status="active",
+                                      consent_id=decision["consent_id"],
+                                      coverage=decision["coverage"]))
         session.add(ConsentProjectionState(child_id="c-1", verified_at=datetime.now(timezone.utc)))
         session.commit()
     yield engine
@@ -127,11 +132,25 @@ def test_consent_that_stops_covering_the_holders_agency_lapses_the_holder_at_onc
     handler = worker()
     handler.on_consent_superseded(Envelope(
         type="consent.superseded", source="consent", child_id="c-1",
-        data={**covering(SCHOOL, PPT), "status": "superseded"}).to_dict())
+        data=covering(SCHOOL, PPT, status="superseded")).to_dict())
     assert lapses(handler) == [{"from_person_id": "s-holder", "from_agency": SCHOOL,
                                 "reason": "consent_ended", "staff_person_ids": ["s-advisor"],
                                 "guardian_person_ids": ["g-1"]}]
     assert roles(engine)["p-holder"] == domain.MEMBER
+
+
+def test_a_consent_the_owner_no_longer_lists_covers_nobody_without_its_event(
+        worker, engine, consent, on_day):
+    """refresh_consent after a withdrawal whose event has not come: the projection kept the
+    consent's old decision, and the owner's answer (no open consent) empties it."""
+    on_day(LAST_DAY - timedelta(days=5))
+    consent.coverage.return_value = []
+    handler = worker()
+    handler.refresh_consent("c-1")
+    assert [data["reason"] for data in lapses(handler)] == ["consent_ended"]
+    with Session(engine) as session:
+        row = session.get(ConsentProjection, "k-1")
+        assert (row.status, row.coverage) == ("ended", [])
 
 
 def test_set_stafettholder_refuses_one_who_cannot_act_and_lets_staff_take_a_lapsed_baton(
