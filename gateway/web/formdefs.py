@@ -126,9 +126,8 @@ def minutes_form(log: dict | None, meeting: dict | None) -> Form:
         values={"attended": [p for p, _ in invited], "version": str(meeting.get("version", ""))})
 
 
-def entry_form(viewer_role: str | None) -> Form:
-    if viewer_role in ("guardian", "child"):
-        return voice_form(viewer_role)
+def entry_form() -> Form:
+    """Staff's entry: any kind, and who may read it."""
     return Form(
         Field("kind", "Hva slags innlegg?", kind="radio", required=True,
               choices=list(LABELS["entry_kind"].items()), missing="Velg hva slags innlegg det er.",
@@ -141,13 +140,19 @@ def entry_form(viewer_role: str | None) -> Form:
         values={"kind": "note", "visibility": "all"})
 
 
-def voice_form(viewer_role: str | None) -> Form:
-    """The child's voice, or the guardians' own words (``None``: either, when posted)."""
-    child = viewer_role == "child"
-    kinds = [("child_voice" if child else "note", "Min stemme" if child else "Foresattes stemme"),
-             ("bright_spot", "Lysglimt – noe som gikk bra")]
-    if viewer_role is None:
-        kinds = []  # the posted kind is checked by the logs service
+#: the family's words for the kinds of entry the logs service lets them write
+VOICE_KINDS = {"child_voice": "Min stemme", "note": "Foresattes stemme",
+               "bright_spot": "Lysglimt – noe som gikk bra"}
+
+
+def voice_form(log_view: dict | None) -> Form:
+    """The child's voice, or the guardians' own words: the kinds the log's view says the
+    viewer may write (``entry_kinds``), in the words of its ``audience``. ``None`` (when
+    posted): no choices shown; the logs service checks the posted kind."""
+    view = log_view or {}
+    child = view.get("audience") == "child"
+    kinds = [(kind, VOICE_KINDS[kind]) for kind in view.get("entry_kinds", [])
+             if kind in VOICE_KINDS]
     return Form(
         Field("text", "Det jeg vil si" if child else "Det vi vil si", kind="textarea",
               required=True, max_length=4000, missing="Skriv det du vil si.",
@@ -156,7 +161,7 @@ def voice_form(viewer_role: str | None) -> Form:
                                   "kan lese det.")),
         Field("kind", "Hva slags innlegg?", kind="radio", required=True, choices=kinds,
               missing="Velg hva slags innlegg det er."),
-        values={"kind": "child_voice" if child else "note"})
+        values={"kind": kinds[0][0] if kinds else ("child_voice" if child else "note")})
 
 
 def entry_payload(form: Form) -> dict:
@@ -166,8 +171,9 @@ def entry_payload(form: Form) -> dict:
     return payload
 
 
-def proposal_form(viewer_role: str | None) -> Form:
-    child = viewer_role == "child"
+def proposal_form(audience: str | None) -> Form:
+    """In the child's words for the child (``audience``, from the log's view)."""
+    child = audience == "child"
     return Form(
         Field("title", "Hva foreslår du?" if child else "Forslag til tiltak", required=True,
               max_length=200, hint="Kort og konkret. For eksempel «Sitte nærmest døra».",

@@ -1,7 +1,9 @@
 """From the services' answers to what a page shows (names for ids, plain texts, order).
 
 No access decisions here: every object came from the service that owns it, already cut
-to what this viewer may see. This only joins ids to the names in the same answer.
+to what this viewer may see, with what they may do in it (its ``can_*`` flags, which the
+pages follow: no role rule is repeated here or in a template). This only joins ids to the
+names in the same answer.
 """
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from urllib.parse import quote, urlsplit
 from gateway.web.labels import LABELS, label, norsk_datetime, outcome
 from gateway.web.pages import safe_next
 
-STAFF_ROLES = ("stafettholder", "member", "former", "system")
-WRITER_ROLES = ("stafettholder", "member")
+#: the order participants are listed in (presentation only)
+ROLE_ORDER = ("stafettholder", "member", "former", "guardian", "child")
 
 #: fixed confirmations after a redirect (``?melding=<code>``): no free text in URLs
 MESSAGES = {
@@ -92,8 +94,8 @@ def log_items(log: dict, items: dict[str, list]) -> dict[str, list]:
 
 def log_page(log: dict, timeline: list[dict]) -> dict:
     people = {p["id"]: p for p in log.get("participants", [])}
-    role = log.get("viewer_role")
     is_open = log.get("status") == "open"
+    audience = log.get("audience")
     child = next((p for p in people.values() if p["kind"] == "child"), None)
     # the stafettholder who can act, as the logs service says (null: the log has none)
     holder = people.get(log.get("stafettholder_id") or "")
@@ -108,16 +110,12 @@ def log_page(log: dict, timeline: list[dict]) -> dict:
     return {
         **log, "child_name": child["display_name"] if child else "barnet",
         "holder_name": holder["display_name"] if holder else None,
-        "no_holder": is_open and holder is None,
-        "can_take_baton": bool(log.get("can_take_baton")) and is_open,
-        "is_staff": role in STAFF_ROLES, "is_citizen": role in ("guardian", "child"),
-        "is_child": role == "child", "is_holder": role == "stafettholder" and is_open,
-        "can_write": role in WRITER_ROLES and is_open, "is_open": is_open,
-        "can_propose": role in ("guardian", "child") and is_open,
-        "sees_access_log": role in ("guardian", "child", "stafettholder"),
+        "no_holder": is_open and holder is None, "is_open": is_open,
+        # whose words the page uses, as the logs service says whose view this is
+        "for_staff": audience == "staff", "for_family": audience in ("guardian", "child"),
+        "for_child": audience == "child",
         "participants": sorted(people.values(), key=lambda p: (
-            ("stafettholder", "member", "former", "guardian", "child").index(p["role"])
-            if p["role"] in ("stafettholder", "member", "former", "guardian", "child") else 9,
+            ROLE_ORDER.index(p["role"]) if p["role"] in ROLE_ORDER else 9,
             p["display_name"])),
         "measures": measures, "proposals": proposals, "meetings": meetings,
         "entries": entries, "timeline": [timeline_item(i) for i in timeline],

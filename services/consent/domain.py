@@ -125,6 +125,32 @@ def check_may_consent(actor_person_id: str, party: str, child_id: str,
                    code="child.not_found")  # a stranger learns nothing about the child
 
 
+def may_decide(actor: Actor | None, party: str, child_id: str, guardian_ids,
+               birth_date: date | None, today: date, policy: ConsentPolicy) -> bool:
+    """Would this actor pass as one of those who consent for the child (``party``): a
+    citizen at the policy's level (``require_citizen_high``), not a child below the age it
+    sees its own case, and one of ``parties_who_consent`` (``check_may_consent``)? The
+    views' ``can_*`` flags ask this, so no client decides who consents."""
+    if actor is None or actor.kind != CITIZEN or not actor.person_id:
+        return False
+    if actor.acr not in policy.citizen_acr:
+        return False
+    if actor.person_id == child_id and not sees_own_case(birth_date, today, policy):
+        return False
+    return actor.person_id in parties_who_consent(party, child_id, guardian_ids)
+
+
+def viewer_may(actor: Actor | None, consent, guardian_ids, birth_date: date | None,
+               today: date, policy: ConsentPolicy) -> dict[str, bool]:
+    """What the viewer may do with this consent now (``withdraw_consent``,
+    ``approve_consent``): withdraw an open one, approve a pending one they have not."""
+    decides = may_decide(actor, consent.consenting_party, consent.child_id, guardian_ids,
+                         birth_date, today, policy)
+    return {"can_withdraw": decides and consent.status in OPEN_STATES,
+            "can_approve": (decides and consent.status == PENDING
+                            and actor.person_id not in (consent.granted_by or []))}
+
+
 def status_after_approvals(party: str, approvals: set[str], child_id: str,
                            guardian_ids: list[str], policy: ConsentPolicy) -> str:
     """``active`` once the policy's parties have all consented, else ``pending``."""

@@ -54,6 +54,9 @@ class ChildOut(Schema):
     birth_date = fields.Date()
     guardians = fields.List(fields.Nested(PersonRef))
     protected = fields.Boolean()
+    can_consent = fields.Boolean(metadata={
+        "description": "the viewer may give the child's consent (or replace the open one) "
+                       "now: one of those who consent, by the consent service's age rule"})
 
 
 class StaffOut(Schema):
@@ -107,6 +110,10 @@ class ConsentOut(Schema):
     created_at = UtcDateTime()
     ended_at = UtcDateTime(allow_none=True)
     version = fields.Integer()
+    can_withdraw = fields.Boolean(metadata={
+        "description": "the viewer may withdraw it now (one of those who consent; open)"})
+    can_approve = fields.Boolean(metadata={
+        "description": "the viewer may add their approval now (pending; not yet theirs)"})
 
     def _scope(self, consent):
         return {"agencies": list(consent.scope_agencies),

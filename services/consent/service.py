@@ -14,7 +14,7 @@ from services.consent.gauges import refresh_gauges
 from services.consent.models import Consent, Person
 from services.consent.protection import NumberProtector
 from services.consent.register import from_config as register_from_config
-from services.consent.schemas import AgencyIn, AgencyOut, ConsentIn, ConsentOut, StaffIn
+from services.consent.schemas import AgencyIn, AgencyOut, ConsentIn, StaffIn
 from services.consent.store import FromConfig, Store
 from stafett.actor import SERVICE, STAFF
 from stafett.audit import audited_work
@@ -43,7 +43,8 @@ class ConsentService(DomainService):
 
     @property
     def store(self) -> Store:
-        return Store(self.db, self.numbers, self.register, self.actor, self.logs.takes_part)
+        return Store(self.db, self.numbers, self.register, self.actor, self.logs.takes_part,
+                     self.policy)
 
     @property
     def policy(self) -> domain.ConsentPolicy:
@@ -187,7 +188,7 @@ class ConsentService(DomainService):
                 self._activate(store, consent)
         if data["supersedes"]:
             self._tell_logs(child.id)
-        return ConsentOut().dump(consent)
+        return self.store.consent_out(consent)
 
     @rpc(expected_exceptions=EXPECTED)
     @once
@@ -202,7 +203,7 @@ class ConsentService(DomainService):
             if consent.approve(self.actor.person_id, guardian_ids, policy, today,
                                expected_version):
                 self._activate(store, consent)
-        return ConsentOut().dump(consent)
+        return self.store.consent_out(consent)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_consents(self, child_id: str) -> list[dict]:
@@ -210,16 +211,15 @@ class ConsentService(DomainService):
         with store.audited("read", "consents", subject_id=child_id):
             store.require_may_read(child_id, date.today(), self.policy)
             consents = store.consents(child_id)
-        return ConsentOut(many=True).dump(consents)
+        return [store.consent_out(c) for c in consents]
 
     @rpc(expected_exceptions=EXPECTED)
     def get_consent(self, consent_id: str) -> dict:
-        return ConsentOut().dump(self.store.readable(consent_id, "read", date.today(), self.policy))
+        return self.store.consent_out(self.store.readable(consent_id, "read", date.today()))
 
     @rpc(expected_exceptions=EXPECTED)
     def consent_fhir(self, consent_id: str) -> dict:
-        return consent_resource(self.store.readable(consent_id, "export_fhir", date.today(),
-                                                    self.policy))
+        return consent_resource(self.store.readable(consent_id, "export_fhir", date.today()))
 
     @rpc(expected_exceptions=EXPECTED)
     @once
@@ -234,7 +234,7 @@ class ConsentService(DomainService):
             was_active = consent.withdraw(self.actor.ref, utcnow(), expected_version)
             self._ended(store, consent, events.WITHDRAWN, was_active)
         self._tell_logs(consent.child_id)
-        return ConsentOut().dump(consent)
+        return self.store.consent_out(consent)
 
     # -- expiry -----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from services.consent.identity_numbers import (InvalidIdentityNumber, InvalidOrg
                                                parse, validate_org_number)
 from services.consent.models import Agency, Consent, Guardianship, GuardianshipChange, Person
 from services.consent.register import RegisterPerson, RegisterUnavailable
-from services.consent.schemas import ChildOut, StaffOut
+from services.consent.schemas import ChildOut, ConsentOut, StaffOut
 from stafett.actor import CITIZEN, SERVICE, STAFF
 from stafett.audit import audited_work, record_access
 from stafett.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
@@ -65,9 +65,10 @@ class Registration:
 
 
 class Store:
-    def __init__(self, db, numbers, register, actor, takes_part):
+    def __init__(self, db, numbers, register, actor, takes_part, policy=None):
         self.db, self.numbers, self.register, self.actor = db, numbers, register, actor
         self._takes_part = takes_part  # the logs service's answer, asked only when needed
+        self.policy = policy or domain.ConsentPolicy()  # for what the views say one may do
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -205,14 +206,14 @@ class Store:
                 self.child(child_id).birth_date, today, policy):
             raise NotFound("no such child", code="child.not_found")
 
-    def readable(self, consent_id: str, action: str, today: date, policy) -> Consent:
+    def readable(self, consent_id: str, action: str, today: date) -> Consent:
         """A consent the actor may read (audited); one they may not answers like one that
         does not exist."""
         with self.audited(action, "consent", consent_id) as work:
             consent = self.consent(consent_id)
             work.subject_id = consent.child_id
             try:
-                self.require_may_read(consent.child_id, today, policy)
+                self.require_may_read(consent.child_id, today, self.policy)
             except NotFound:
                 raise NotFound("no such consent", code="consent.not_found")
         return consent
@@ -437,15 +438,29 @@ class Store:
     # -- views ------------------------------------------------------------------------------
 
     def child_out(self, child: Person, direct_role: bool | None = None) -> dict:
-        guardians = self.guardians(child.id)
+        """``can_consent``: whether the actor may give (or change) the child's consent
+        today (``domain.may_decide``)."""
+        guardians, today = self.guardians(child.id), date.today()
         protected = self.case_protected(child)
         if protected and direct_role is None:
-            direct_role = self.has_direct_role(child, date.today())
+            direct_role = self.has_direct_role(child, today)
         named = domain.shows_names(protected, bool(direct_role))
+        policy = self.policy
+        can_consent = child.birth_date is not None and domain.may_decide(
+            self.actor, domain.consenting_party(child.birth_date, today, policy), child.id,
+            [g.id for g in guardians], child.birth_date, today, policy)
         return ChildOut().dump({"id": child.id, "name": child.name if named else None,
                                 "birth_date": child.birth_date, "protected": protected,
                                 "guardians": [{"id": g.id, "name": g.name if named else None}
-                                              for g in guardians]})
+                                              for g in guardians],
+                                "can_consent": can_consent})
+
+    def consent_out(self, consent: Consent) -> dict:
+        """A consent with what the actor may do with it now (``domain.viewer_may``)."""
+        child = self.db.get(Person, consent.child_id)
+        return {**ConsentOut().dump(consent), **domain.viewer_may(
+            self.actor, consent, self.guardian_ids(consent.child_id),
+            child.birth_date if child else None, date.today(), self.policy)}
 
     def child_parties(self, child: Person, today: date, policy) -> dict:
         """Also the age rules' answers for today: who consents for the child

@@ -241,13 +241,16 @@ def part(actor: Actor | None, handover) -> str | None:
     return None
 
 
+def has_direct_role(role: str | None, handover) -> bool:
+    """Staff with a direct role in the child's case: the requesting stafettholder, and the
+    receiver once it has accepted (before that it has no part in the log)."""
+    return role == REQUESTER or (role == RECEIVER and handover.status in (ACCEPTED, COMPLETED))
+
+
 def shows_child_name(role: str | None, handover, protected: bool) -> bool:
     """In a protected case (a protective address code) the child's name goes only to
-    those with a direct role: the requesting stafettholder, and the receiver once it has
-    accepted (before that it has no part in the log)."""
-    if not protected:
-        return True
-    return role == REQUESTER or (role == RECEIVER and handover.status in (ACCEPTED, COMPLETED))
+    those with a direct role (``has_direct_role``)."""
+    return not protected or has_direct_role(role, handover)
 
 
 def agency_of(role: str | None, handover) -> tuple[str, str | None] | None:
@@ -283,6 +286,19 @@ def require_viewer(actor: Actor | None, handover, coverage: Callable[[], Coverag
     if role is None:
         raise NotFound("no such handover", code="handover.not_found")
     return role
+
+
+def permissions(role: str | None, handover) -> dict[str, bool]:
+    """What the viewer (``role``, from ``require_viewer``) may do with the handover now, by
+    the rules the entrypoints apply (``require_receiver``/``require_requester`` and the
+    transitions): the views carry them as ``can_*`` flags, so no client repeats them."""
+    moves = TRANSITIONS.get(handover.status, set())
+    return {"can_accept": role == RECEIVER and ACCEPTED in moves,
+            "can_decline": role == RECEIVER and DECLINED in moves,
+            "can_cancel": role == REQUESTER and handover.status in CANCELLABLE_STATES,
+            "direct_role": has_direct_role(role, handover),
+            # those the consent service named may give the consent the request waits for
+            "can_consent": role == CONSENTING_PARTY and handover.status == CONSENT_PENDING}
 
 
 def check_version(expected: int | None, handover) -> None:

@@ -93,6 +93,11 @@ class ChildRef(Schema):
 
 # -- views ------------------------------------------------------------------------------------
 
+def _may(what: str) -> fields.Boolean:
+    return fields.Boolean(metadata={"description": f"the viewer may {what} now (the "
+                                                   "handover service's rule)"})
+
+
 class HandoverView(Schema):
     id = Text()
     log_id = Text()
@@ -122,6 +127,12 @@ class HandoverView(Schema):
     reason_code = Text(allow_none=True)
     version = fields.Integer()
     summary = fields.Nested(HandoverSummary, allow_none=True)
+    can_accept = _may("accept it (the receiver, while it awaits acceptance)")
+    can_decline = _may("decline it (the receiver, while it awaits acceptance)")
+    can_cancel = _may("cancel it (the requester, before acceptance)")
+    direct_role = fields.Boolean(metadata={
+        "description": "the viewer has a direct role in the child's case (the requester; the "
+                       "receiver once it accepted): in a protected case only they see names"})
 
 
 class HandoverCitizenView(Schema):
@@ -136,3 +147,5 @@ class HandoverCitizenView(Schema):
     expires_at = UtcDateTime(allow_none=True)
     completed_at = UtcDateTime(allow_none=True)
     reason_code = Text(allow_none=True)
+    can_consent = _may("give the consent the request waits for (those the consent service "
+                       "names)")

@@ -19,6 +19,7 @@ def handover_view(handover, role: str, *, now: datetime, grace_days: int,
             if hasattr(type(handover), name)}
     view = {k: as_utc(v) if isinstance(v, datetime) else v for k, v in view.items()}
     view["viewer_role"] = role
+    view.update(domain.permissions(role, handover))  # each view keeps the flags it declares
     if role != domain.CONSENTING_PARTY:
         shown = with_summary and domain.shows_summary(role, handover, now, grace_days)
         view["summary"] = handover.summary if shown else None

@@ -129,10 +129,15 @@ def check_new_stafettholder(target, on_date: date, coverage: Covered) -> None:
             code="stafettholder.cannot_act")
 
 
+def may_take_baton(viewer: "Viewer", holder) -> bool:
+    """While the log has no stafettholder, any staff participant who can act takes it."""
+    return holder is None and is_staff_writer(viewer)
+
+
 def require_may_pass_baton(viewer: "Viewer", holder) -> None:
     """The holder passes the baton; while the log has none, any staff participant who
     can act takes it (for themselves or another)."""
-    if holder is None and viewer.is_staff and viewer.may_write:
+    if may_take_baton(viewer, holder):
         return
     require_stafettholder(viewer)
 
@@ -211,13 +216,22 @@ def require_writer(viewer: Viewer) -> None:
         raise Forbidden("read-only access", code="log.read_only_access")
 
 
+def is_staff_writer(viewer: Viewer) -> bool:
+    """Staff with a role in the log who may write (not a former holder, not a system)."""
+    return viewer.is_staff and viewer.may_write
+
+
 def require_staff_writer(viewer: Viewer) -> None:
-    if not viewer.is_staff or not viewer.may_write:
+    if not is_staff_writer(viewer):
         raise Forbidden("only staff with a role in the log may do this", code="log.staff_only")
 
 
+def is_stafettholder(viewer: Viewer) -> bool:
+    return viewer.role == STAFETTHOLDER
+
+
 def require_stafettholder(viewer: Viewer) -> None:
-    if viewer.role != STAFETTHOLDER:
+    if not is_stafettholder(viewer):
         # a participant knows the log exists; telling them why is not a leak
         raise Forbidden("only the stafettholder may do this", code="log.stafettholder_only")
 
@@ -225,6 +239,44 @@ def require_stafettholder(viewer: Viewer) -> None:
 def require_open(log) -> None:
     if log.status != OPEN:
         raise Conflict("the log is closed and read-only", code="log.closed")
+
+
+def may_read_access_log(viewer: Viewer) -> bool:
+    """The access log is for the child, the guardians and the stafettholder."""
+    return viewer.role in (GUARDIAN, CHILD, STAFETTHOLDER)
+
+
+def require_may_read_access_log(viewer: Viewer) -> None:
+    if not may_read_access_log(viewer):
+        raise Forbidden("the access log is for the child, the guardians and the "
+                        "stafettholder", code="access_log.not_allowed")
+
+
+def permissions(viewer: Viewer, log, holder) -> dict[str, bool]:
+    """What the viewer may do in the log now, as the entrypoints decide it (the same
+    predicates their ``require_*`` checks use): the views carry it as ``can_*`` flags, so
+    no client repeats a role rule. A closed log is read-only for everyone; ``holder``: the
+    stafettholder who can act (None: the log has none)."""
+    writable = log.status == OPEN and viewer.may_write
+    staff = writable and is_staff_writer(viewer)
+    holds = writable and is_stafettholder(viewer)
+    return {
+        "can_edit": staff,                    # update_measure
+        "can_add_measure": staff,
+        "can_evaluate": staff,
+        "can_schedule_meeting": staff,
+        "can_record_minutes": staff,
+        "can_add_entry": writable,            # which kinds: entry_kinds
+        "can_propose": writable and may_propose(viewer),
+        "can_answer_proposals": holds,
+        "can_add_participant": holds,
+        "can_remove_participant": holds,
+        "can_change_level": holds,
+        "can_close": holds,
+        "can_pass_baton": holds,              # set_stafettholder, and a handover
+        "can_take_baton": log.status == OPEN and may_take_baton(viewer, holder),
+        "can_read_access_log": may_read_access_log(viewer),
+    }
 
 
 def check_version(expected: int | None, current: int) -> None:
@@ -323,13 +375,21 @@ def is_overdue(measure, evaluations, today: date) -> bool:
 ENTRY_KINDS = ("note", "child_voice", "bright_spot")
 
 
+def entry_kinds(viewer: Viewer) -> tuple[str, ...]:
+    """Staff write any kind; guardians notes and bright spots; the child its own voice."""
+    if viewer.is_staff:
+        return ENTRY_KINDS
+    return {GUARDIAN: ("note", "bright_spot"), CHILD: ("child_voice", "bright_spot")}.get(
+        viewer.role, ())
+
+
 def check_entry(viewer: Viewer, kind: str, visibility: str) -> None:
-    """Staff write any kind; guardians notes and bright spots; the child its own voice.
-    Only staff may hide an entry from the family."""
-    allowed = {GUARDIAN: ("note", "bright_spot"), CHILD: ("child_voice", "bright_spot")}
-    if not viewer.is_staff and kind not in allowed.get(viewer.role, ()):
+    """The kinds ``entry_kinds`` gives the viewer. Only staff may hide an entry from the
+    family."""
+    allowed = entry_kinds(viewer)
+    if kind not in allowed:
         raise ValidationFailed("you cannot add that kind of entry",
-                               {"kind": [f"choose one of {', '.join(allowed.get(viewer.role, ()))}"]},
+                               {"kind": [f"choose one of {', '.join(allowed)}"]},
                                code="entry.kind_not_allowed")
     if visibility == "staff" and not viewer.is_staff:
         raise ValidationFailed("only staff can write staff-only entries",
@@ -341,8 +401,13 @@ def entry_visible(entry, viewer: Viewer) -> bool:
     return entry.visibility == "all" or viewer.is_staff
 
 
+def may_propose(viewer: Viewer) -> bool:
+    """Proposals are for the child and the guardians; staff add measures directly."""
+    return viewer.role in (GUARDIAN, CHILD)
+
+
 def check_proposer(viewer: Viewer) -> None:
-    if viewer.role not in (GUARDIAN, CHILD):
+    if not may_propose(viewer):
         raise Forbidden("staff add measures directly; proposals are for the child and guardians",
                         code="proposal.staff_add_directly")
 

@@ -279,7 +279,39 @@ class LevelView(Schema):
     changed_at = UtcDateTime()
 
 
-class LogStaffView(Schema):
+def _may(what: str) -> fields.Boolean:
+    return fields.Boolean(metadata={"description": f"the viewer may {what} now (the logs "
+                                                   "service's rule; false in a closed log)"})
+
+
+class LogPermissions(Schema):
+    """What the viewer may do in the log, as the logs service decides it (domain.permissions):
+    clients show an action by its flag and repeat no role rule."""
+    audience = Text(metadata={"description": "whose view this is: staff, guardian or child "
+                                             "(its field set, and the words a client uses)"})
+    can_edit = _may("change measures (update_measure)")
+    can_add_measure = _may("add measures")
+    can_evaluate = _may("evaluate measures")
+    can_schedule_meeting = _may("schedule meetings")
+    can_record_minutes = _may("record the minutes of meetings")
+    can_add_entry = _may("add entries (of the kinds in entry_kinds)")
+    entry_kinds = fields.List(Text(), metadata={
+        "description": "the kinds of entry the viewer may add (staff: any; guardians: note, "
+                       "bright_spot; the child: child_voice, bright_spot)"})
+    can_propose = _may("propose measures (the child and the guardians)")
+    can_answer_proposals = _may("accept or decline proposals")
+    can_add_participant = _may("add participants")
+    can_remove_participant = _may("remove participants")
+    can_change_level = _may("change the level")
+    can_close = _may("close the log")
+    can_pass_baton = _may("pass the stafettholder role on (set_stafettholder, a handover)")
+    can_take_baton = fields.Boolean(metadata={
+        "description": "the log has no stafettholder and the viewer may take the baton "
+                       "(set_stafettholder, naming themselves or another who can act)"})
+    can_read_access_log = _may("read the log's access log")
+
+
+class LogStaffView(LogPermissions):
     id = Text()
     child_id = Text()
     status = Text()
@@ -295,9 +327,6 @@ class LogStaffView(Schema):
     stafettholder_id = Text(allow_none=True, metadata={
         "description": "the participant holding the stafettholder role who can act; null: "
                        "the log has no stafettholder until someone takes the baton"})
-    can_take_baton = fields.Boolean(metadata={
-        "description": "the log has no stafettholder and the viewer may take the baton "
-                       "(set_stafettholder, naming themselves or another who can act)"})
     participants = fields.List(fields.Nested(ParticipantStaffView))
     measures = fields.List(fields.Nested(MeasureView))
     meetings = fields.List(fields.Nested(MeetingView))
@@ -306,7 +335,7 @@ class LogStaffView(Schema):
     lists = fields.Nested(LogLists, metadata={"description": LISTS_DESCRIPTION})
 
 
-class LogGuardianView(Schema):
+class LogGuardianView(LogPermissions):
     id = Text()
     status = Text()
     level = fields.Integer()
@@ -327,7 +356,7 @@ class LogGuardianView(Schema):
     lists = fields.Nested(LogLists, metadata={"description": LISTS_DESCRIPTION})
 
 
-class LogChildView(Schema):
+class LogChildView(LogPermissions):
     id = Text()
     status = Text()
     viewer_role = Text()

@@ -591,9 +591,7 @@ class LogsService(AuditEndpoints, ServiceBase):
         """Who looked at or changed the log, when and in which role: for the family and the
         stafettholder. Newest first."""
         with self._in_log(log_id, "read", "access_log") as ctx:
-            if ctx.viewer.role not in (domain.GUARDIAN, domain.CHILD, domain.STAFETTHOLDER):
-                raise Forbidden("the access log is for the child, the guardians and the "
-                                "stafettholder", code="access_log.not_allowed")
+            domain.require_may_read_access_log(ctx.viewer)
             decode_key(cursor)  # a cursor we did not give out: refused, and recorded
         # keyset on the chain's sequence: every read adds a record at the top
         result = keyset_page(self._access_rows(access_table.c.subject_id == log_id, limit,

@@ -98,10 +98,11 @@ def log_view(viewer, log, participants, recent: dict, today: date, holder=None) 
     the rest). Nothing here filters: the rows were read for this viewer. ``holder``: the
     stafettholder who can act (domain.current_stafettholder), None when the log has none."""
     visible_people = [p for p in participants if p.removed_at is None]
+    may = domain.permissions(viewer, log, holder)
     view = {
         "stafettholder_id": holder.id if holder is not None else None,
-        "can_take_baton": (holder is None and log.status == domain.OPEN and viewer.is_staff
-                           and viewer.may_write),
+        **may, "audience": viewer.view,
+        "entry_kinds": list(domain.entry_kinds(viewer)) if may["can_add_entry"] else [],
         "id": log.id, "child_id": log.child_id, "status": log.status, "level": log.level,
         "level_history": [{"level": lv.level, "changed_at": lv.changed_at}
                           for lv in recent["levels"]],

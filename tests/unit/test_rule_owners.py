@@ -6,6 +6,7 @@ or validity dates, no reading of the ``acr``. This fails when a copy comes back.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +68,38 @@ def test_logs_and_handover_keep_no_copy_of_consent_s_rules():
              for path in modules()}
     assert {path: hits for path, hits in found.items() if hits} == {}
     assert len(found) > 10  # the scan saw both services
+
+
+# -- the web client follows the owners' can_* flags (issue 13, point 3) ------------------------
+
+WEB = ROOT / "gateway" / "web"
+#: a role (or the actor's kind) tested to decide what a page offers: the owner's view says
+#: that with its can_* flags. Showing a role as text (``viewer_role|label("role")``) and
+#: grouping by the part the owner names are not rules, and are not matched.
+ROLE_TESTS = re.compile(
+    r"""role\s*(?:==|!=)|role\s+(?:not\s+)?in(?=\s+[(\[A-Z"'])"""  # role == "…", role in (…)
+    r"""|(?:["']|\b)(?:stafettholder|member|former|receiver|requester|guardian)["']?\s*"""
+    r"""(?:==|!=)"""                                    # "receiver" == …
+    r"""|\bis_(?:staff|holder|citizen|child)\b"""       # the old mirrors of role rules
+    r"""|\b(?:STAFF|WRITER)_ROLES\b|\bme_id\b"""
+    r"""|granted_by""")                                # who has approved: consent's rule
+
+
+def role_tests(text: str) -> list[str]:
+    return [m.group(0) for m in ROLE_TESTS.finditer(text)]
+
+
+def test_the_web_scan_finds_a_role_rule():
+    assert role_tests('{% if log.viewer_role == "stafettholder" %}') == ["role =="]
+    assert role_tests("{% if is_staff %}") == ["is_staff"]
+    assert role_tests('"can_write": role in WRITER_ROLES') == ["role in", "WRITER_ROLES"]
+    assert role_tests('{% if me_id not in (c.granted_by or []) %}') == ["me_id", "granted_by"]
+    assert role_tests('{{ p.role|label("role") }} {% if log.can_add_measure %}') == []
+
+
+def test_no_template_or_view_model_repeats_a_role_rule():
+    files = [*sorted((WEB / "templates").glob("*.html")), WEB / "viewmodels.py",
+             WEB / "formdefs.py", *sorted((WEB / "routes").glob("*.py"))]
+    found = {str(path.relative_to(ROOT)): role_tests(path.read_text(encoding="utf-8"))
+             for path in files}
+    assert {path: hits for path, hits in found.items() if hits} == {}

@@ -128,6 +128,7 @@ class WebBase:
         return names
 
 
-def role_of(log_view: dict | None) -> str | None:
-    """child or guardian: the wording of the family's forms (None: not known yet)."""
-    return (log_view or {}).get("viewer_role")
+def audience_of(log_view: dict | None) -> str | None:
+    """Whose view the logs service gave (staff, guardian, child): the wording of the
+    family's forms (None: not known yet)."""
+    return (log_view or {}).get("audience")

@@ -31,7 +31,7 @@ class ConsentPages:
             groups.append({"child": child, "consents": consents,
                            "is_self": child["id"] == actor.person_id})
         return self._web_render(request, "consents.html", title="Samtykker", groups=groups,
-                                is_citizen=actor.kind == "citizen", me_id=actor.person_id,
+                                for_family=actor.kind == "citizen",
                                 active="samtykker")
 
     @page("GET,POST", "/samtykker/<child_id>/nytt")

@@ -40,11 +40,11 @@ class HandoverPages:
         result = self.handover.list_handovers(None, 50, request.args.get("side") or None)
         items = result["items"]
         names = vm.agency_names(self.consent.list_agencies())
-        # a receiver has no part in the log before it accepts (services/handover/domain.py)
+        # a receiver has no part in the log before it accepts: the handover service says
+        # who has a direct role (``direct_role``; the family's view has no such field)
         children = self._web_child_names(
             (h.get("child_id") for h in items),
-            no_direct_role={h.get("child_id") for h in items if h.get("viewer_role") ==
-                            "receiver" and h.get("status") not in ("accepted", "completed")})
+            no_direct_role={h.get("child_id") for h in items if h.get("direct_role") is False})
         return self._web_render(request, "handovers.html", title="Overganger", items=items,
                                 agencies=names, children=children,
                                 next_cursor=result["next_cursor"], active="overganger")
@@ -60,7 +60,7 @@ class HandoverPages:
         handover = self.handover.get_handover(handover_id)
         names = vm.agency_names(self.consent.list_agencies())
         colleagues = []
-        if handover.get("viewer_role") == "receiver" and actor.agency:
+        if handover.get("can_accept") and actor.agency:  # who may take it in
             colleagues = [(p["id"], p["name"] + (f" – {p['title']}" if p.get("title") else ""))
                           for p in self.consent.list_staff(actor.agency)]
         shown = fd.accept_handover_form(colleagues, handover.get("version"))

@@ -5,7 +5,7 @@ from gateway.web import formdefs as fd
 from gateway.web import viewmodels as vm
 from gateway.web.forms import problem_text
 from gateway.web.pages import page, redirect
-from gateway.web.routes.base import FORM_ERRORS, role_of
+from gateway.web.routes.base import FORM_ERRORS, audience_of
 from stafett.errors import NotFound, ValidationFailed
 from stafett.paging import every_item
 
@@ -26,7 +26,7 @@ class LogPages:
                                                -entry["overdue_measures"] - entry["red_measures"],
                                                names.get(entry["child_id"], "")))
         return self._web_render(request, "logs.html", title="Mine logger", logs=logs,
-                                names=names, is_staff=actor.kind == "staff", active="logger")
+                                names=names, for_staff=actor.kind == "staff", active="logger")
 
     @page("GET,POST", "/logger/ny")
     def web_new_log(self, request):
@@ -218,14 +218,14 @@ class LogPages:
     @page("GET,POST", "/logger/<log_id>/innlegg/nytt")
     def web_new_entry(self, request, log_id):
         return self._web_log_form(
-            request, log_id, lambda log_view: fd.entry_form("staff"),
+            request, log_id, lambda log_view: fd.entry_form(),
             lambda form: self.logs.add_entry(log_id, fd.entry_payload(form)),
             "Skriv i loggen", "innlegg/nytt", "Lagre innlegget", "innlegg")
 
     @page("GET,POST", "/logger/<log_id>/min-stemme")
     def web_my_voice(self, request, log_id):
         return self._web_log_form(
-            request, log_id, lambda log_view: fd.voice_form(role_of(log_view)),
+            request, log_id, lambda log_view: fd.voice_form(log_view),
             lambda form: self.logs.add_entry(log_id, fd.entry_payload(form)),
             "Min stemme", "min-stemme", "Legg det i loggen", "stemme",
             intro="Her kan du skrive hva du tenker, hva som er vanskelig, og hva som hjelper.")
@@ -233,7 +233,7 @@ class LogPages:
     @page("GET,POST", "/logger/<log_id>/forslag/nytt")
     def web_new_proposal(self, request, log_id):
         return self._web_log_form(
-            request, log_id, lambda log_view: fd.proposal_form(role_of(log_view)),
+            request, log_id, lambda log_view: fd.proposal_form(audience_of(log_view)),
             lambda form: self.logs.propose_measure(log_id, fd.proposal_payload(form)),
             "Foreslå et tiltak", "forslag/nytt", "Send forslaget", "forslag",
             intro="Stafettholderen svarer på forslaget. Du ser svaret i loggen.")

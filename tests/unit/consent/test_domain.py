@@ -928,3 +928,54 @@ def test_the_youth_consents_from_its_birthday():
     assert domain.consenting_party(date(2010, 3, 10), TODAY, ConsentPolicy()) == domain.YOUTH
     assert domain.consenting_party(date(2010, 3, 11), TODAY,
                                    ConsentPolicy()) == domain.GUARDIANS
+
+
+# --- what the viewer may do: can_* flags (issue 13, point 3) -----------------------------------
+
+def citizen_at(person_id, acr=HIGH):
+    return Actor(kind=CITIZEN, person_id=person_id, acr=acr, assured=acr == HIGH)
+
+
+def years_before(today, years):
+    return date(today.year - years, 1, 1)
+
+
+@pytest.mark.parametrize("actor, age, party, status, granted_by, may", [
+    (citizen_at("g-1"), 10, domain.GUARDIANS, domain.ACTIVE, ["g-1"], {"can_withdraw"}),
+    (citizen_at("g-2"), 10, domain.GUARDIANS, domain.PENDING, ["g-1"],
+     {"can_withdraw", "can_approve"}),
+    (citizen_at("g-1"), 10, domain.GUARDIANS, domain.PENDING, ["g-1"], {"can_withdraw"}),
+    (citizen_at("g-1"), 10, domain.GUARDIANS, domain.WITHDRAWN, ["g-1"], set()),
+    # the 13-year-old sees its consent, and may neither change nor withdraw it
+    (citizen_at("c-1"), 13, domain.GUARDIANS, domain.ACTIVE, ["g-1"], set()),
+    # from the consent age the youth alone
+    (citizen_at("c-1"), 16, domain.YOUTH, domain.ACTIVE, ["c-1"], {"can_withdraw"}),
+    (citizen_at("g-1"), 16, domain.YOUTH, domain.ACTIVE, ["c-1"], set()),
+    (citizen_at("g-1", SUBSTANTIAL), 10, domain.GUARDIANS, domain.ACTIVE, ["g-1"], set()),
+    (Actor(kind=STAFF, person_id="s-1", agency="974760673"), 10, domain.GUARDIANS,
+     domain.ACTIVE, ["g-1"], set()),
+    (None, 10, domain.GUARDIANS, domain.ACTIVE, ["g-1"], set()),
+], ids=["guardian", "second-guardian-pending", "first-guardian-pending", "withdrawn",
+        "child-13", "youth-16", "guardian-of-youth", "substantial", "staff", "nobody"])
+def test_the_consent_view_tells_the_viewer_what_they_may_do(actor, age, party, status,
+                                                             granted_by, may):
+    consent = SimpleNamespace(child_id="c-1", consenting_party=party, status=status,
+                              granted_by=granted_by)
+    flags = domain.viewer_may(actor, consent, ["g-1", "g-2"], years_before(TODAY, age),
+                              TODAY, ConsentPolicy())
+    assert {name for name, allowed in flags.items() if allowed} == may
+
+
+def test_the_flags_agree_with_the_check_that_guards_withdrawal():
+    policy, guardians = ConsentPolicy(), ["g-1", "g-2"]
+    for person_id in ("g-1", "c-1", "stranger"):
+        for age in (10, 13, 16):
+            born = years_before(TODAY, age)
+            party = domain.consenting_party(born, TODAY, policy)
+            try:
+                domain.check_may_consent(person_id, party, "c-1", guardians, policy)
+                passes = person_id != "c-1" or domain.sees_own_case(born, TODAY, policy)
+            except (Forbidden, NotFound):
+                passes = False
+            assert domain.may_decide(citizen_at(person_id), party, "c-1", guardians, born,
+                                     TODAY, policy) is passes, (person_id, age)

@@ -8,6 +8,7 @@ import pytest
 
 from services.consent.events import consent_data
 from services.handover import domain
+from services.handover.views import handover_view
 from stafett.actor import CITIZEN, SERVICE, STAFF, Actor
 from stafett.coverage import Coverage
 from stafett.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -312,3 +313,38 @@ def test_the_application_is_for_an_accepted_handover():
                         receiving_person_ids=["s-6", "s-2", "s-6"])
     application = domain.application(accepted, 0)
     assert application == domain.Application("log-1", "h-1", "s-2", ["s-2", "s-6"], 0)
+
+
+# -- what the viewer may do: can_* flags (issue 13, point 3) -----------------------------------
+
+@pytest.mark.parametrize("role, status, may", [
+    (domain.RECEIVER, domain.AWAITING_ACCEPTANCE, {"can_accept", "can_decline"}),
+    (domain.RECEIVER, domain.ACCEPTED, set()),
+    (domain.REQUESTER, domain.CONSENT_PENDING, {"can_cancel"}),
+    (domain.REQUESTER, domain.AWAITING_ACCEPTANCE, {"can_cancel"}),
+    (domain.REQUESTER, domain.ACCEPTED, set()),   # the receiver has taken it
+    (domain.CONSENTING_PARTY, domain.CONSENT_PENDING, {"can_consent"}),
+    (domain.CONSENTING_PARTY, domain.AWAITING_ACCEPTANCE, set()),
+    *((role, status, set()) for role in (domain.RECEIVER, domain.REQUESTER,
+                                         domain.CONSENTING_PARTY)
+      for status in sorted(domain.TERMINAL_STATES)),
+])
+def test_the_flags_follow_the_part_and_the_state(role, status, may):
+    flags = domain.permissions(role, handover(status=status))
+    assert {name for name, allowed in flags.items()
+            if allowed and name.startswith("can_")} == may
+
+
+def test_each_view_carries_the_flags_of_its_viewer():
+    offered = handover(status=domain.AWAITING_ACCEPTANCE, summary=None)
+    seen = {role: handover_view(offered, role, now=NOW, grace_days=30, child=lambda: None)
+            for role in (domain.RECEIVER, domain.REQUESTER, domain.CONSENTING_PARTY)}
+    assert (seen[domain.RECEIVER]["can_accept"], seen[domain.RECEIVER]["can_cancel"]) == (
+        True, False)
+    assert (seen[domain.REQUESTER]["can_accept"], seen[domain.REQUESTER]["can_cancel"]) == (
+        False, True)
+    assert seen[domain.CONSENTING_PARTY] == {**seen[domain.CONSENTING_PARTY],
+                                             "can_consent": False}
+    assert "can_accept" not in seen[domain.CONSENTING_PARTY]
+    assert seen[domain.REQUESTER]["direct_role"] is True
+    assert seen[domain.RECEIVER]["direct_role"] is False  # not before it has accepted

@@ -14,6 +14,7 @@ import pytest
 
 from services.logs import domain, views
 from services.logs.domain import Viewer
+from stafett.errors import Forbidden
 
 TODAY = date(2025, 3, 10)
 SCHOOL, HEALTH = "974760673", "971526920"
@@ -210,15 +211,23 @@ def strings(node):
 
 # -- the field sets, by hand --------------------------------------------------------------
 
+#: what the viewer may do (domain.permissions), in every view
+PERMISSIONS = {"audience", "can_edit", "can_add_measure", "can_evaluate",
+               "can_schedule_meeting", "can_record_minutes", "can_add_entry", "entry_kinds",
+               "can_propose", "can_answer_proposals", "can_add_participant",
+               "can_remove_participant", "can_change_level", "can_close", "can_pass_baton",
+               "can_take_baton", "can_read_access_log"}
 STAFF_TOP = {"id", "child_id", "status", "level", "level_history", "opened_at", "closed_at",
              "close_reason", "version", "viewer_role", "viewer_participant_id",
              "participants", "measures", "meetings", "entries", "proposals", "lists",
-             "stafettholder_id", "can_take_baton"}
+             "stafettholder_id"} | PERMISSIONS
 GUARDIAN_TOP = {"id", "status", "level", "opened_at", "closed_at", "close_reason",
                 "version", "viewer_role", "viewer_participant_id", "participants",
-                "measures", "meetings", "entries", "proposals", "lists", "stafettholder_id"}
+                "measures", "meetings", "entries", "proposals", "lists",
+                "stafettholder_id"} | PERMISSIONS
 CHILD_TOP = {"id", "status", "viewer_role", "viewer_participant_id", "participants",
-             "measures", "meetings", "entries", "proposals", "lists", "stafettholder_id"}
+             "measures", "meetings", "entries", "proposals", "lists",
+             "stafettholder_id"} | PERMISSIONS
 LISTS = {"entries", "measures", "meetings", "proposals"}
 LIST_INFO = {"total", "next_cursor", "next"}
 
@@ -605,3 +614,56 @@ def test_without_a_holder_staff_who_may_write_may_take_the_baton_while_the_log_i
     assert log_view(Viewer(HOLDER, domain.FORMER), holder=None)["can_take_baton"] is False
     closed = SimpleNamespace(**{**vars(LOG), "status": domain.CLOSED})
     assert log_view(member, closed, holder=None)["can_take_baton"] is False
+
+
+# -- what the viewer may do: can_* flags from the owner (issue 13, point 3) ------------------
+
+def flags(view: dict) -> set[str]:
+    return {k for k, v in view.items() if k.startswith("can_") and v is True}
+
+
+STAFF_WRITER = {"can_edit", "can_add_measure", "can_evaluate", "can_schedule_meeting",
+                "can_record_minutes", "can_add_entry"}
+HOLDER_ONLY = {"can_answer_proposals", "can_add_participant", "can_remove_participant",
+               "can_change_level", "can_close", "can_pass_baton", "can_read_access_log"}
+
+
+@pytest.mark.parametrize("viewer, may, kinds", [
+    (STAFF, STAFF_WRITER | HOLDER_ONLY, ["note", "child_voice", "bright_spot"]),
+    (Viewer(NURSE, domain.MEMBER), STAFF_WRITER, ["note", "child_voice", "bright_spot"]),
+    (Viewer(HOLDER, domain.FORMER), set(), []),   # the grace period: reading only
+    (GUARDIAN, {"can_add_entry", "can_propose", "can_read_access_log"},
+     ["note", "bright_spot"]),
+    (CHILD_VIEWER, {"can_add_entry", "can_propose", "can_read_access_log"},
+     ["child_voice", "bright_spot"]),
+], ids=["stafettholder", "member", "former", "guardian", "child"])
+def test_each_viewer_gets_the_flags_the_entrypoints_decide(viewer, may, kinds):
+    view = log_view(viewer)
+    assert flags(view) == may
+    assert view["entry_kinds"] == (kinds if viewer.may_write else [])
+    assert view["audience"] == viewer.view
+
+
+@pytest.mark.parametrize("viewer", [STAFF, GUARDIAN, CHILD_VIEWER])
+def test_a_closed_log_lets_nobody_change_it(viewer):
+    closed = SimpleNamespace(**{**vars(LOG), "status": domain.CLOSED})
+    view = log_view(viewer, closed)
+    assert flags(view) <= {"can_read_access_log"} and view["entry_kinds"] == []
+
+
+def test_the_flags_and_the_entrypoints_use_one_rule():
+    """Each flag is what the matching check lets through: no second reading."""
+    for viewer in (STAFF, Viewer(NURSE, domain.MEMBER), Viewer(HOLDER, domain.FORMER),
+                   GUARDIAN, CHILD_VIEWER):
+        may = domain.permissions(viewer, LOG, HOLDER)
+        for flag, check in (("can_add_measure", domain.require_staff_writer),
+                            ("can_close", domain.require_stafettholder),
+                            ("can_read_access_log", domain.require_may_read_access_log),
+                            ("can_propose", domain.check_proposer)):
+            try:
+                domain.require_writer(viewer)
+                check(viewer)
+                allowed = True
+            except Forbidden:
+                allowed = False
+            assert may[flag] is allowed, (viewer.role, flag)
