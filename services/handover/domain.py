@@ -290,8 +290,8 @@ def require_viewer(actor: Actor | None, handover, coverage: Callable[[], Coverag
 
 def permissions(role: str | None, handover) -> dict[str, bool]:
     """What the viewer (``role``, from ``require_viewer``) may do with the handover now, by
-    the rules the entrypoints apply (``require_receiver``/``require_requester`` and the
-    transitions): the views carry them as ``can_*`` flags, so no client repeats them."""
+    the rules the entrypoints apply (``require_side`` and the transitions): the views
+    carry them as ``can_*`` flags, so no client repeats them."""
     moves = TRANSITIONS.get(handover.status, set())
     return {"can_accept": role == RECEIVER and ACCEPTED in moves,
             "can_decline": role == RECEIVER and DECLINED in moves,
