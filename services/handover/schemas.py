@@ -98,7 +98,19 @@ def _may(what: str) -> fields.Boolean:
                                                    "handover service's rule)"})
 
 
-class HandoverView(Schema):
+#: what staff may do with the handover (domain.permissions), and whether they see names
+StaffPermissions = Schema.from_dict({
+    **{name: _may(what) for name, what in (
+        ("can_accept", "accept it (the receiver, while it awaits acceptance)"),
+        ("can_decline", "decline it (the receiver, while it awaits acceptance)"),
+        ("can_cancel", "cancel it (the requester, before acceptance)"))},
+    "direct_role": fields.Boolean(metadata={
+        "description": "the viewer has a direct role in the child's case (the requester; the "
+                       "receiver once it accepted): in a protected case only they see names"})},
+    name="HandoverStaffPermissions")
+
+
+class HandoverView(StaffPermissions):
     id = Text()
     log_id = Text()
     child_id = Text(allow_none=True)
@@ -127,12 +139,6 @@ class HandoverView(Schema):
     reason_code = Text(allow_none=True)
     version = fields.Integer()
     summary = fields.Nested(HandoverSummary, allow_none=True)
-    can_accept = _may("accept it (the receiver, while it awaits acceptance)")
-    can_decline = _may("decline it (the receiver, while it awaits acceptance)")
-    can_cancel = _may("cancel it (the requester, before acceptance)")
-    direct_role = fields.Boolean(metadata={
-        "description": "the viewer has a direct role in the child's case (the requester; the "
-                       "receiver once it accepted): in a protected case only they see names"})
 
 
 class HandoverCitizenView(Schema):

@@ -284,31 +284,30 @@ def _may(what: str) -> fields.Boolean:
                                                    "service's rule; false in a closed log)"})
 
 
-class LogPermissions(Schema):
-    """What the viewer may do in the log, as the logs service decides it (domain.permissions):
-    clients show an action by its flag and repeat no role rule."""
-    audience = Text(metadata={"description": "whose view this is: staff, guardian or child "
-                                             "(its field set, and the words a client uses)"})
-    can_edit = _may("change measures (update_measure)")
-    can_add_measure = _may("add measures")
-    can_evaluate = _may("evaluate measures")
-    can_schedule_meeting = _may("schedule meetings")
-    can_record_minutes = _may("record the minutes of meetings")
-    can_add_entry = _may("add entries (of the kinds in entry_kinds)")
-    entry_kinds = fields.List(Text(), metadata={
+#: the log's can_* flags (domain.permissions) and what each lets the viewer do
+MAY = {"can_edit": "change measures (update_measure)", "can_add_measure": "add measures",
+       "can_evaluate": "evaluate measures", "can_schedule_meeting": "schedule meetings",
+       "can_record_minutes": "record the minutes of meetings",
+       "can_add_entry": "add entries (of the kinds in entry_kinds)",
+       "can_propose": "propose measures (the child and the guardians)",
+       "can_answer_proposals": "accept or decline proposals",
+       "can_add_participant": "add participants",
+       "can_remove_participant": "remove participants", "can_change_level": "change the level",
+       "can_close": "close the log",
+       "can_pass_baton": "pass the stafettholder role on (set_stafettholder, a handover)",
+       "can_take_baton": "take the baton: the log has no stafettholder (set_stafettholder, "
+                         "naming themselves or another who can act)",
+       "can_read_access_log": "read the log's access log"}
+
+#: What the viewer may do in the log, as the logs service decides it (domain.permissions):
+#: clients show an action by its flag and repeat no role rule.
+LogPermissions = Schema.from_dict({
+    "audience": Text(metadata={"description": "whose view this is: staff, guardian or child "
+                                              "(its field set, and the words a client uses)"}),
+    "entry_kinds": fields.List(Text(), metadata={
         "description": "the kinds of entry the viewer may add (staff: any; guardians: note, "
-                       "bright_spot; the child: child_voice, bright_spot)"})
-    can_propose = _may("propose measures (the child and the guardians)")
-    can_answer_proposals = _may("accept or decline proposals")
-    can_add_participant = _may("add participants")
-    can_remove_participant = _may("remove participants")
-    can_change_level = _may("change the level")
-    can_close = _may("close the log")
-    can_pass_baton = _may("pass the stafettholder role on (set_stafettholder, a handover)")
-    can_take_baton = fields.Boolean(metadata={
-        "description": "the log has no stafettholder and the viewer may take the baton "
-                       "(set_stafettholder, naming themselves or another who can act)"})
-    can_read_access_log = _may("read the log's access log")
+                       "bright_spot; the child: child_voice, bright_spot)"}),
+    **{name: _may(what) for name, what in MAY.items()}}, name="LogPermissions")
 
 
 class LogStaffView(LogPermissions):
