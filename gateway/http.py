@@ -1,9 +1,10 @@
 """HTTP plumbing of the gateway: JSON in, JSON or problem+json out.
 
-``api(method, path)`` is nameko's HTTP entrypoint with RFC 9457 errors: a typed Stafett
+``ApiEntrypoint`` is nameko's HTTP entrypoint with RFC 9457 errors: a typed Stafett
 error keeps its status, a dead or slow service becomes 503 with Retry-After, anything
 else is a 500 whose body says nothing about the internals. Context data is never read
-from request headers, so a client cannot inject an actor.
+from request headers, so a client cannot inject an actor. gateway/service.py makes one
+for each API route of the table (gateway/routes/table.py).
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import json
 import logging
 import math
 import re
-from dataclasses import dataclass
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
@@ -25,7 +25,6 @@ from stafett.web import (PROBLEM_JSON, HttpEntrypoint, body_text, json_text,  # 
 
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/api/v1"
 DEFAULT_MAX_BODY = 64 * 1024
 
 #: what a JSON body may hold: no API body nests deeper than 4, no number of ours has more
@@ -151,38 +150,14 @@ def json_result(payload, status: int = 200, headers: dict | None = None,
                     content_type=content_type)
 
 
-@dataclass(frozen=True)
-class Contract:
-    """What the OpenAPI document says about a route (gateway/openapi.py): schemas by their
-    component name, the success status, and the HTTP conventions the route follows."""
-    summary: str
-    request: str | None = None         # request body schema
-    response: str | None = None        # success body schema (of each item, for a listing)
-    status: int = 200
-    listing: bool = False              # {"items": [...], "next_cursor"}, ?limit and ?cursor
-    paged: bool = False                # ?limit and ?cursor on a page schema of its own
-    if_match: bool = False             # an update: ETag out, If-Match in (428 / 412)
-    etag: bool = False                 # the response carries an ETag
-    media_type: str = "application/json"
-    query: tuple = ()                  # further query parameters (OpenAPI parameter objects)
-
-
 class ApiEntrypoint(HttpEntrypoint):
-    """``@api(method, path, summary, scope=..., **contract)``: ``scope`` is what an agency
-    system's token must carry to call this route (routes without one are closed to agency
-    systems); the rest is the route's contract, from which /openapi.json is generated."""
+    """A public API route (gateway/routes/table.py): JSON in, JSON or problem+json out.
+    ``scope`` is what an agency system's token must carry to call it (gateway/access.py)."""
 
-    def __init__(self, method, url, summary: str = "", scope: str | None = None,
-                 request=None, response=None, status=200, listing=False, paged=False,
-                 if_match=False, etag=None, media_type="application/json", query=(),
-                 **kwargs):
+    def __init__(self, method, url, scope: str | None = None, **kwargs):
         kwargs.setdefault("expected_exceptions", EXPECTED)
         self.scope = scope
-        self.contract = Contract(summary, request, response, status, listing,
-                                 paged or listing, if_match,
-                                 if_match if etag is None else etag, media_type,
-                                 tuple(query))
-        super().__init__(method, API_PREFIX + url, **kwargs)
+        super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
         request.environ[SCOPE_ENVIRON_KEY] = self.scope
@@ -204,20 +179,3 @@ class ApiEntrypoint(HttpEntrypoint):
             return problem_response(outage)
         log.error("unhandled error in gateway", extra={"error": type(exc).__name__})
         return problem_response(StafettError("an unexpected error occurred"))
-
-
-api = ApiEntrypoint.decorator
-
-
-def api_routes(service_cls) -> list[tuple[str, str, str, ApiEntrypoint]]:
-    """``(METHOD, /path/{param}, handler name, entrypoint)`` of every public API route,
-    sorted by path: what the OpenAPI document and the authorization matrix cover."""
-    routes = []
-    for name in dir(service_cls):
-        handler = getattr(service_cls, name, None)
-        for entrypoint in getattr(handler, "nameko_entrypoints", ()):
-            if isinstance(entrypoint, ApiEntrypoint):
-                path = (entrypoint.url.removeprefix(API_PREFIX)
-                        .replace("<", "{").replace(">", "}"))
-                routes.append((entrypoint.method, path, name, entrypoint))
-    return sorted(routes, key=lambda route: (route[1], route[0]))

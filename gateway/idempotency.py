@@ -27,7 +27,7 @@ from datetime import timedelta
 from nameko.extensions import DependencyProvider
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session  # noqa: F401  (typing of self.db)
+from sqlalchemy.orm import Session  # noqa: F401  (typing of ctx.db)
 from werkzeug.wrappers import Response
 
 from gateway.models import IdempotencyRecord
@@ -78,30 +78,32 @@ def _sha256(*parts: str | bytes) -> str:
 
 
 def idempotent(route):
-    """Decorate a creating POST route of the gateway (after ``@api``)."""
+    """Decorate a creating POST route function of the gateway, ``route(ctx, **values)``
+    (gateway/routes/; ``ctx`` is gateway/context.py's ``RequestContext``)."""
 
     @functools.wraps(route)
-    def wrapper(self, request, **kwargs):
+    def wrapper(ctx, **kwargs):
+        request = ctx.request
         key = request.headers.get(HEADER)
         if key is None:
-            return route(self, request, **kwargs)
+            return route(ctx, **kwargs)
         if not KEY.fullmatch(key):
             raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY} visible ASCII "
                              "characters")
-        self._authenticate(request)
-        identity = self._identity
-        body = self._raw_body(request)
+        ctx.authenticate()
+        identity = ctx.identity
+        body = ctx.raw_body()
         key_hash = _sha256(identity["issuer"], identity["sub"], request.method, request.path,
                            key)
         request_hash = _sha256(body)
-        session = self.db  # the worker's own session, closed at teardown
+        session = ctx.db  # the worker's own session, closed at teardown
         record = session.get(IdempotencyRecord, key_hash)
         if record is not None and as_utc(record.expires_at) < utcnow():
             session.delete(record)
             session.commit()
             record = None
         now = utcnow()
-        lease = timedelta(seconds=float(self.config.get("IDEMPOTENCY_LEASE_SECONDS", 15)))
+        lease = timedelta(seconds=float(ctx.config.get("IDEMPOTENCY_LEASE_SECONDS", 15)))
         if record is not None:
             if record.request_hash != request_hash:
                 raise ValidationFailed("this Idempotency-Key was used with another body",
@@ -126,7 +128,7 @@ def idempotent(route):
             if taken != 1:
                 raise Conflict("a request with this Idempotency-Key is still running")
         else:
-            ttl = timedelta(hours=float(self.config.get("IDEMPOTENCY_TTL_HOURS", 24)))
+            ttl = timedelta(hours=float(ctx.config.get("IDEMPOTENCY_TTL_HOURS", 24)))
             session.add(IdempotencyRecord(key_hash=key_hash, request_hash=request_hash,
                                           state=IN_PROGRESS, created_at=now,
                                           lease_until=now + lease, expires_at=now + ttl))
@@ -135,9 +137,9 @@ def idempotent(route):
             except IntegrityError:  # a concurrent first request took the key
                 raise Conflict("a request with this Idempotency-Key is still running")
         # the services record their effects under this key (stafett.request_keys)
-        self.request_key_context.set(key_hash)
+        ctx.request_key_context.set(key_hash)
         try:
-            response = route(self, request, **kwargs)
+            response = route(ctx, **kwargs)
         except Exception as exc:
             if getattr(exc, "status", 500) >= 500:
                 _retry_later(session, key_hash)
@@ -148,7 +150,7 @@ def idempotent(route):
         return response
 
     wrapper.idempotent = True
-    wrapper.takes_idempotency_key = True  # for the OpenAPI document
+    wrapper.takes_idempotency_key = True  # for the OpenAPI document (gateway/routes/route.py)
     return wrapper
 
 

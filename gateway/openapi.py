@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document, generated with apispec from the services' marshmallow schemas
-and from each route's own contract (``@api(..., request=, response=, listing=, ...)`` in
-gateway/routes): a route cannot exist without being documented."""
+and from each route's own contract in the route table (``api(..., request=, response=,
+listing=, ...)`` in gateway/routes/table.py): a route cannot exist without being
+documented. Each operation's ``operationId`` is its function's name, its tag its resource."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -9,7 +10,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from gateway.http import MAX_IF_MATCH, api_routes
+from gateway.http import MAX_IF_MATCH
+from gateway.routes.route import Route, api_routes
 from services.consent import schemas as consent
 from services.handover import schemas as handover
 from services.logs import schemas as logs
@@ -135,8 +137,8 @@ def _schema(response) -> dict:
     return _ref(response)
 
 
-def _operation(method: str, path: str, contract, idempotent: bool,
-               scope: str | None) -> dict:
+def _operation(route: Route) -> dict:
+    method, path, contract = route.method.lower(), route.openapi_path, route.contract
     body = _schema(contract.response) if contract.response else {"type": "object"}
     if contract.listing:
         body = {"type": "object", "required": ["items", "next_cursor"], "properties": {
@@ -153,21 +155,22 @@ def _operation(method: str, path: str, contract, idempotent: bool,
     parameters += PAGING if contract.paged else []
     parameters += list(contract.query)
     parameters += [IF_MATCH] if contract.if_match else []
-    parameters += [IDEMPOTENCY_KEY] if idempotent else []
+    parameters += [IDEMPOTENCY_KEY] if route.idempotent else []
     errors = dict(ERRORS)
     if method in ("post", "put", "patch"):
         errors.update(BODY_ERRORS)
     if contract.if_match:
         errors.update(IF_MATCH_ERRORS)
     operation = {
+        "operationId": route.name, "tags": list(route.tags),
         "summary": contract.summary, "security": [{"bearer": []}], "parameters": parameters,
         "responses": {str(contract.status): success, **{
             code: {"description": text, "content": {
                 "application/problem+json": {"schema": _ref("Problem")}}}
             for code, text in sorted(errors.items())}},
     }
-    if scope:  # the only operations open to agency systems, with this scope
-        operation["x-agency-system-scope"] = scope
+    if route.scope:  # the only operations open to agency systems, with this scope
+        operation["x-agency-system-scope"] = route.scope
     if contract.request:
         operation["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": _ref(contract.request)}}}
@@ -175,9 +178,9 @@ def _operation(method: str, path: str, contract, idempotent: bool,
 
 
 @lru_cache(maxsize=4)
-def openapi_document(service) -> dict:
-    """The document of ``service``'s ``@api`` routes (the gateway passes its own class, so
-    this module does not import the gateway service)."""
+def openapi_document(routes: tuple[Route, ...]) -> dict:
+    """The document of the API routes in ``routes`` (gateway/routes/table.py; passed in, so
+    that this module imports neither the table nor the gateway service)."""
     spec = APISpec(title="Stafett API", version="1", openapi_version="3.1.0",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "The shared stafettlogg around a child (BTI model)."},
@@ -188,11 +191,8 @@ def openapi_document(service) -> dict:
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)
     paths: dict[str, dict] = {}
-    for method, path, name, entrypoint in api_routes(service):
-        handler = getattr(service, name)
-        paths.setdefault(path, {})[method.lower()] = _operation(
-            method.lower(), path, entrypoint.contract,
-            getattr(handler, "takes_idempotency_key", False), entrypoint.scope)
+    for method, path, _, route in api_routes(routes):
+        paths.setdefault(path, {})[method.lower()] = _operation(route)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()

@@ -1,5 +1,7 @@
-"""The gateway's REST resources, one mixin per owning service.
+"""The gateway's REST resources: plain functions, one module per resource, listed with
+their contracts in table.py (route.py: the row type).
 
-Each route authenticates, then forwards to the service that owns the data; the service
-decides access. ``GatewayService`` combines the mixins and declares the RPC proxies.
+Each route authenticates (``ctx.authenticate()``), then forwards to the service that owns
+the data (``ctx.logs``, ``ctx.consent``, ...: gateway/context.py); the service decides
+access. gateway/service.py makes the nameko entrypoints from the table.
 """

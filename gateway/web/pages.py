@@ -1,14 +1,15 @@
 """Rendering: Jinja2 templates in bokmål, the page entrypoint, static files.
 
-``page(method, path)`` is the kernel's HTTP entrypoint (``stafett.web.HttpEntrypoint``,
-so the gateway keeps one web server) with HTML errors instead of problem+json: a 404 or
-403 from a service, and any unknown address, is the one "Fant ikke siden" page, a service that does not answer is a 503 page with
-Retry-After, a failed CSRF check a 403 page, and a page that needs a login sends the
-browser to ``/logg-inn``. Nothing about the internals is ever shown.
+``PageEntrypoint`` is the kernel's HTTP entrypoint (``stafett.web.HttpEntrypoint``, so
+the gateway keeps one web server) with HTML errors instead of problem+json: a 404 or 403
+from a service, and any unknown address, is the one "Fant ikke siden" page (rendered in
+the request, with the person's navigation: gateway/service.py), a service that does not
+answer is a 503 page with Retry-After, a failed CSRF check a 403 page, and a page that
+needs a login sends the browser to ``/logg-inn``. Nothing about the internals is ever
+shown. gateway/service.py makes one for each page of gateway/web/routes/table.py.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import mimetypes
@@ -142,7 +143,7 @@ class PageEntrypoint(HttpEntrypoint):
             return error_page(403, CSRF_TEXT)
         if isinstance(exc, ServiceUnavailable):
             return error_page(503, headers={"Retry-After": str(exc.retry_after)})
-        if isinstance(exc, (NotFound, Forbidden)):   # one page for both: see ``page``
+        if isinstance(exc, (NotFound, Forbidden)):   # one page for both (gateway/service.py)
             return error_page(404)
         if isinstance(exc, RequestEntityTooLarge):
             return error_page(413)
@@ -153,25 +154,6 @@ class PageEntrypoint(HttpEntrypoint):
             return error_page(exc.code if exc.code in ERRORS else 400)
         log.error("unhandled error in a web page", extra={"error": type(exc).__name__})
         return error_page(500)
-
-
-def page(method: str, url: str, **kwargs):
-    """A web page at ``url``. A service's "not found" and "not allowed" (a log that does
-    not exist, one the person never had or no longer has access to, a part of it they may
-    not see) become the one not-found page, rendered in the worker so that it keeps the
-    person's navigation (``WebBase._web_not_found``): a stranger cannot tell from it that
-    a log exists. Forms catch a refusal of what was typed themselves (FORM_ERRORS)."""
-    entrypoint = PageEntrypoint.decorator(method, url, **kwargs)
-
-    def decorate(fn):
-        @functools.wraps(fn)
-        def shown(self, request, *args, **values):
-            try:
-                return fn(self, request, *args, **values)
-            except (NotFound, Forbidden):
-                return self._web_not_found(request)
-        return entrypoint(shown)
-    return decorate
 
 
 def static_file(filename: str) -> Response:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.http import api_routes
-from gateway.service import GatewayService
+from gateway.routes.route import api_routes
+from gateway.routes.table import ROUTES
 from stafett.actor import SYSTEM_ACTOR
 from stafett.dev.demo import AGENCIES, PERSONAS
 from tests.support.platform import Platform
@@ -209,7 +209,7 @@ def rows() -> list[tuple[str, str, str]]:
     """(method, path, object) for every route: own and foreign where a path or body names
     an object, a single row otherwise."""
     result = []
-    for method, path, _, _ in api_routes(GatewayService):
+    for method, path, _, _ in api_routes(ROUTES):
         if "{" in path or (method, path) in BODY_OBJECT:
             result += [(method, path, "own"), (method, path, "foreign")]
         else:
@@ -259,7 +259,7 @@ def test_every_endpoint_role_and_object_is_as_documented(prober):
     if os.environ.get("AUTHZ_MATRIX_OUT"):  # to review a change of policy: write, then read
         Path(os.environ["AUTHZ_MATRIX_OUT"]).write_text(render(observed), encoding="utf-8")
     # an own log with a foreign object beneath it, for those who may act in the own log
-    for method, path, _, _ in api_routes(GatewayService):
+    for method, path, _, _ in api_routes(ROUTES):
         if path.startswith("/logs/{log_id}/") and path.count("{") > 1:
             for role in ("teacher", "guardian", "child", "system"):
                 if observed[(method, path, "own", role)] == "✓":

@@ -1,5 +1,6 @@
-"""The HTTP contract, audited route by route from the routes' own declarations
-(``@api(..., if_match=, listing=)``), so a new route cannot slip past it:
+"""The HTTP contract, audited route by route from the route table's own declarations
+(gateway/routes/table.py: ``api(..., if_match=, listing=)``), so a new route cannot slip
+past it:
 
 - every update declared ``if_match`` answers 428 without ``If-Match`` and 412 with a stale
   one, for a caller who may make it (and changes nothing). Withdrawing consent is the one
@@ -12,9 +13,9 @@
 """
 from __future__ import annotations
 
-from gateway.http import api_routes
 from gateway.openapi import openapi_document
-from gateway.service import GatewayService
+from gateway.routes.route import api_routes
+from gateway.routes.table import ROUTES
 
 #: who may make each update, and a body its schema accepts (validation must not decide)
 UPDATES = {
@@ -54,7 +55,7 @@ GROWING = {"/logs/{log_id}/access-log", "/audit"}
 def test_every_update_needs_if_match_and_refuses_a_stale_one(populated_platform):
     platform, world = populated_platform
     ids = world.path_ids()
-    declared = {(m, p) for m, p, _, e in api_routes(GatewayService) if e.contract.if_match}
+    declared = {(m, p) for m, p, _, e in api_routes(ROUTES) if e.contract.if_match}
     assert declared == set(UPDATES), "declare the caller and body of every If-Match route"
     for (method, path), (persona, body) in UPDATES.items():
         client = platform.client(persona)
@@ -81,7 +82,7 @@ def test_every_list_pages_with_an_opaque_cursor(populated_platform):
     ids = world.path_ids()
     from tests.support.world import school_webhook
     school_webhook(platform, world), school_webhook(platform, world)
-    lists = {p for m, p, _, e in api_routes(GatewayService) if e.contract.paged}
+    lists = {p for m, p, _, e in api_routes(ROUTES) if e.contract.paged}
     assert lists == set(LISTS), "name a reader for every list"
     for path, persona in LISTS.items():
         if path == "/webhooks/{webhook_id}/deliveries":
@@ -115,16 +116,16 @@ def test_every_list_pages_with_an_opaque_cursor(populated_platform):
 
 
 def test_the_openapi_document_describes_exactly_the_routes():
-    document = openapi_document(GatewayService)
+    document = openapi_document(ROUTES)
     documented = {(method.upper(), path) for path, operations in document["paths"].items()
                   for method in operations}
-    routes = {(method, path) for method, path, _, _ in api_routes(GatewayService)}
+    routes = {(method, path) for method, path, _, _ in api_routes(ROUTES)}
     assert documented == routes
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             assert operation["summary"], (method, path)
             names = {p["name"] for p in operation["parameters"]}
-            entry = next(e for m, p, _, e in api_routes(GatewayService)
+            entry = next(e for m, p, _, e in api_routes(ROUTES)
                          if (m.lower(), p) == (method, path))
             assert {"limit", "cursor"} <= names if entry.contract.paged else True
             assert ("If-Match" in names) == entry.contract.if_match or (
@@ -136,12 +137,11 @@ NOT_IDEMPOTENT = {("POST", "/webhooks"): "a replayed answer would show the signi
 
 
 def test_every_creating_post_takes_an_idempotency_key():
-    routes = api_routes(GatewayService)
+    routes = api_routes(ROUTES)
     creating = {(m, p) for m, p, _, e in routes if e.contract.status == 201}
-    idempotent = {(m, p) for m, p, name, _ in routes
-                  if getattr(getattr(GatewayService, name), "takes_idempotency_key", False)}
+    idempotent = {(m, p) for m, p, _, route in routes if route.idempotent}
     assert creating - idempotent == set(NOT_IDEMPOTENT)
-    document = openapi_document(GatewayService)
+    document = openapi_document(ROUTES)
     for method, path in idempotent:
         names = {p["name"] for p in document["paths"][path][method.lower()]["parameters"]}
         assert "Idempotency-Key" in names, (method, path)

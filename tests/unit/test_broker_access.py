@@ -47,17 +47,18 @@ def proxies(component) -> dict[str, str]:
 
 
 def is_the_worker(node) -> bool:
-    """``self`` in the service class, or ``self.worker`` in a helper the service hands
-    itself to (``services/handover/workflow.py``)."""
+    """``self`` in the service class, ``self.worker`` in a helper the service hands
+    itself to (``services/handover/workflow.py``), or ``ctx`` in a gateway route function
+    (its request context holds the worker's proxies: gateway/context.py)."""
     if isinstance(node, ast.Name):
-        return node.id == "self"
+        return node.id in ("self", "ctx")
     return (isinstance(node, ast.Attribute) and node.attr == "worker"
             and isinstance(node.value, ast.Name) and node.value.id == "self")
 
 
 def calls_in_code(component) -> tuple[set[str], list[str]]:
     """``target.method`` for every ``self.<proxy>.<method>`` (or ``self.worker.<proxy>.
-    <method>``) in the component's package, and the places where a proxy is used otherwise
+    <method>``, ``ctx.<proxy>.<method>``) in the component's package, and the places where a proxy is used otherwise
     (which this scan could not follow)."""
     targets = proxies(component)
     calls, unfollowed = set(), []

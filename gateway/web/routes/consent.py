@@ -4,93 +4,91 @@ from __future__ import annotations
 from gateway.web import formdefs as fd
 from gateway.web import viewmodels as vm
 from gateway.web.forms import Form
-from gateway.web.pages import page, redirect
+from gateway.web.pages import redirect
+from gateway.web.routes.base import child_names, form_flow, form_page
 from stafett.errors import BadRequest, Conflict, Forbidden, NotFound
 from stafett.paging import every_item
 
 
-class ConsentPages:
-    @page("GET", "/samtykker")
-    def web_consents(self, request):
-        actor = self._web_actor(request)
-        if actor.kind == "citizen":
-            children = self.consent.my_children()
-        else:
-            names = self._web_child_names(entry["child_id"]
-                                          for entry in every_item(self.logs.my_logs))
-            children = [{"id": child_id, "name": name} for child_id, name in names.items()]
-        agencies = vm.agency_names(self.consent.list_agencies())
-        groups = []
-        for child in children:
-            try:
-                consents = self.consent.list_consents(child["id"])
-            except NotFound:
-                continue
-            consents = [{**c, "scope_text": vm.consent_scope_text(c, agencies)}
-                        for c in sorted(consents, key=lambda c: c["created_at"], reverse=True)]
-            groups.append({"child": child, "consents": consents,
-                           "is_self": child["id"] == actor.person_id})
-        return self._web_render(request, "consents.html", title="Samtykker", groups=groups,
-                                for_family=actor.kind == "citizen",
-                                active="samtykker")
-
-    @page("GET,POST", "/samtykker/<child_id>/nytt")
-    def web_new_consent(self, request, child_id):
-        self._web_actor(request)
-
-        def load():
-            open_consent = next((c for c in self.consent.list_consents(child_id)
-                                 if c["status"] in ("active", "pending")), None)
-            return self.consent.list_agencies(), open_consent
-
-        def make(data):
-            agencies, open_consent = data or ([], None)
-            return fd.consent_form(agencies, open_consent)
-
-        def submit(form):
-            self.consent.grant_consent(child_id, fd.consent_payload(form))
-            return redirect("/samtykker?melding=samtykke")
-
-        def show(form, data, status):
-            replacing = bool(data and data[1])
-            return self._web_form_page(
-                request, form, status, "Endre samtykket" if replacing else "Gi samtykke",
-                f"/samtykker/{child_id}/nytt",
-                "Gi samtykke", "/samtykker", active="samtykker",
-                intro=("Samtykket gjelder samarbeid i stafettloggen. " + (
-                    "Det nye samtykket erstatter det som gjelder nå. Feltene viser det som "
-                    "gjelder nå." if replacing else
-                    "Du kan trekke det tilbake når som helst.")))
-
-        return self._web_form_flow(request, make, load, submit, show,
-                                   aliases={"scope": "agency_types", "scope.agencies": "agencies",
-                                            "scope.agency_types": "agency_types"})
-
-    @page("GET,POST", "/samtykker/<consent_id>/trekk-tilbake")
-    def web_withdraw_consent(self, request, consent_id):
-        self._web_actor(request)
-        consent = self.consent.get_consent(consent_id)
-        error = None
-        if request.method == "POST":
-            self._web_form(request)
-            try:
-                self.consent.withdraw_consent(consent_id)
-                return redirect("/samtykker?melding=samtykke-trukket")
-            except (Conflict, Forbidden) as exc:
-                form = Form()
-                form.take_service_errors(exc)
-                error = form.general[0]
-        agencies = vm.agency_names(self.consent.list_agencies())
-        return self._web_render(request, "consent_withdraw.html", 409 if error else 200,
-                                title="Trekk tilbake samtykket", consent=consent, error=error,
-                                scope=vm.consent_scope_text(consent, agencies), active="samtykker")
-
-    @page("POST", "/samtykker/<consent_id>/godkjenn")
-    def web_approve_consent(self, request, consent_id):
-        self._web_actor(request)
-        self._web_form(request)
+def web_consents(ctx):
+    actor = ctx.authenticate()
+    if actor.kind == "citizen":
+        children = ctx.consent.my_children()
+    else:
+        names = child_names(ctx, (entry["child_id"]
+                                  for entry in every_item(ctx.logs.my_logs)))
+        children = [{"id": child_id, "name": name} for child_id, name in names.items()]
+    agencies = vm.agency_names(ctx.consent.list_agencies())
+    groups = []
+    for child in children:
         try:
-            self.consent.approve_consent(consent_id)
-        except (Conflict, Forbidden):
-            raise BadRequest("not approvable")
-        return redirect("/samtykker?melding=samtykke-godkjent")
+            consents = ctx.consent.list_consents(child["id"])
+        except NotFound:
+            continue
+        consents = [{**c, "scope_text": vm.consent_scope_text(c, agencies)}
+                    for c in sorted(consents, key=lambda c: c["created_at"], reverse=True)]
+        groups.append({"child": child, "consents": consents,
+                       "is_self": child["id"] == actor.person_id})
+    return ctx.render("consents.html", title="Samtykker", groups=groups,
+                      for_family=actor.kind == "citizen", active="samtykker")
+
+
+def web_new_consent(ctx, child_id):
+    ctx.authenticate()
+
+    def load():
+        open_consent = next((c for c in ctx.consent.list_consents(child_id)
+                             if c["status"] in ("active", "pending")), None)
+        return ctx.consent.list_agencies(), open_consent
+
+    def make(data):
+        agencies, open_consent = data or ([], None)
+        return fd.consent_form(agencies, open_consent)
+
+    def submit(form):
+        ctx.consent.grant_consent(child_id, fd.consent_payload(form))
+        return redirect("/samtykker?melding=samtykke")
+
+    def show(form, data, status):
+        replacing = bool(data and data[1])
+        return form_page(
+            ctx, form, status, "Endre samtykket" if replacing else "Gi samtykke",
+            f"/samtykker/{child_id}/nytt",
+            "Gi samtykke", "/samtykker", active="samtykker",
+            intro=("Samtykket gjelder samarbeid i stafettloggen. " + (
+                "Det nye samtykket erstatter det som gjelder nå. Feltene viser det som "
+                "gjelder nå." if replacing else
+                "Du kan trekke det tilbake når som helst.")))
+
+    return form_flow(ctx, make, load, submit, show,
+                     aliases={"scope": "agency_types", "scope.agencies": "agencies",
+                              "scope.agency_types": "agency_types"})
+
+
+def web_withdraw_consent(ctx, consent_id):
+    ctx.authenticate()
+    consent = ctx.consent.get_consent(consent_id)
+    error = None
+    if ctx.request.method == "POST":
+        ctx.form()
+        try:
+            ctx.consent.withdraw_consent(consent_id)
+            return redirect("/samtykker?melding=samtykke-trukket")
+        except (Conflict, Forbidden) as exc:
+            form = Form()
+            form.take_service_errors(exc)
+            error = form.general[0]
+    agencies = vm.agency_names(ctx.consent.list_agencies())
+    return ctx.render("consent_withdraw.html", 409 if error else 200,
+                      title="Trekk tilbake samtykket", consent=consent, error=error,
+                      scope=vm.consent_scope_text(consent, agencies), active="samtykker")
+
+
+def web_approve_consent(ctx, consent_id):
+    ctx.authenticate()
+    ctx.form()
+    try:
+        ctx.consent.approve_consent(consent_id)
+    except (Conflict, Forbidden):
+        raise BadRequest("not approvable")
+    return redirect("/samtykker?melding=samtykke-godkjent")

@@ -4,114 +4,113 @@ from __future__ import annotations
 from gateway.web import formdefs as fd
 from gateway.web import viewmodels as vm
 from gateway.web.forms import Form
-from gateway.web.pages import page, redirect
-from gateway.web.routes.base import FORM_ERRORS
+from gateway.web.pages import redirect
+from gateway.web.routes.base import FORM_ERRORS, child_names, form_flow, form_page
 from stafett.errors import Conflict, Forbidden, PreconditionFailed
 
 
-class HandoverPages:
-    @page("GET,POST", "/logger/<log_id>/overgang")
-    def web_new_handover(self, request, log_id):
-        actor = self._web_actor(request)
+def web_new_handover(ctx, log_id):
+    actor = ctx.authenticate()
 
-        def load():
-            agencies = [a for a in self.consent.list_agencies() if a["org_number"] != actor.agency]
-            people = []
-            for agency in agencies:
-                people += [(p["id"], f"{p['name']}, {agency['name']}")
-                           for p in self.consent.list_staff(agency["org_number"])]
-            return [(a["org_number"], a["name"]) for a in agencies], people
+    def load():
+        agencies = [a for a in ctx.consent.list_agencies() if a["org_number"] != actor.agency]
+        people = []
+        for agency in agencies:
+            people += [(p["id"], f"{p['name']}, {agency['name']}")
+                       for p in ctx.consent.list_staff(agency["org_number"])]
+        return [(a["org_number"], a["name"]) for a in agencies], people
 
-        def submit(form):
-            self.handover.request_handover(fd.handover_payload(log_id, form))
-            return redirect("/overganger?melding=overgang")
+    def submit(form):
+        ctx.handover.request_handover(fd.handover_payload(log_id, form))
+        return redirect("/overganger?melding=overgang")
 
-        return self._web_form_flow(
-            request, lambda data: fd.handover_form(*(data or ([], []))), load, submit,
-            lambda form, _, status: self._web_form_page(
-                request, form, status, "Start en overgang", f"/logger/{log_id}/overgang",
-                "Send forespørselen", f"/logger/{log_id}", active="overganger",
-                intro="Loggen og stafettholderrollen flyttes til en annen virksomhet når "
-                      "mottakeren godtar. Til da er du stafettholder."))
+    return form_flow(
+        ctx, lambda data: fd.handover_form(*(data or ([], []))), load, submit,
+        lambda form, _, status: form_page(
+            ctx, form, status, "Start en overgang", f"/logger/{log_id}/overgang",
+            "Send forespørselen", f"/logger/{log_id}", active="overganger",
+            intro="Loggen og stafettholderrollen flyttes til en annen virksomhet når "
+                  "mottakeren godtar. Til da er du stafettholder."))
 
-    @page("GET", "/overganger")
-    def web_handovers(self, request):
-        self._web_actor(request)
-        result = self.handover.list_handovers(None, 50, request.args.get("side") or None)
-        items = result["items"]
-        names = vm.agency_names(self.consent.list_agencies())
-        # a receiver has no part in the log before it accepts: the handover service says
-        # who has a direct role (``direct_role``; the family's view has no such field)
-        children = self._web_child_names(
-            (h.get("child_id") for h in items),
-            no_direct_role={h.get("child_id") for h in items if h.get("direct_role") is False})
-        return self._web_render(request, "handovers.html", title="Overganger", items=items,
-                                agencies=names, children=children,
-                                next_cursor=result["next_cursor"], active="overganger")
 
-    @page("GET", "/overganger/<handover_id>")
-    def web_handover(self, request, handover_id):
-        self._web_actor(request)
-        return self._web_handover_page(request, handover_id)
+def web_handovers(ctx):
+    ctx.authenticate()
+    result = ctx.handover.list_handovers(None, 50, ctx.request.args.get("side") or None)
+    items = result["items"]
+    names = vm.agency_names(ctx.consent.list_agencies())
+    # a receiver has no part in the log before it accepts: the handover service says
+    # who has a direct role (``direct_role``; the family's view has no such field)
+    children = child_names(
+        ctx, (h.get("child_id") for h in items),
+        no_direct_role={h.get("child_id") for h in items if h.get("direct_role") is False})
+    return ctx.render("handovers.html", title="Overganger", items=items,
+                      agencies=names, children=children,
+                      next_cursor=result["next_cursor"], active="overganger")
 
-    def _web_handover_page(self, request, handover_id, accept=None, decline=None, status=200,
-                           error=None):
-        actor = self._web_me
-        handover = self.handover.get_handover(handover_id)
-        names = vm.agency_names(self.consent.list_agencies())
-        colleagues = []
-        if handover.get("can_accept") and actor.agency:  # who may take it in
-            colleagues = [(p["id"], p["name"] + (f" – {p['title']}" if p.get("title") else ""))
-                          for p in self.consent.list_staff(actor.agency)]
-        shown = fd.accept_handover_form(colleagues, handover.get("version"))
-        if accept is not None:
-            shown.values.update(accept.values)
-            shown.errors, shown.general = accept.errors, accept.general
-        child = handover.get("child") or {}
-        return self._web_render(request, "handover.html", status, title="Overgang",
-                                handover=handover, agencies=names, child_name=child.get("name"),
-                                accept=shown,
-                                decline=decline or fd.decline_form(fd.HANDOVER_DECLINE_HINT,
-                                                                   handover.get("version")),
-                                error=error, active="overganger")
 
-    @page("POST", "/overganger/<handover_id>/godta")
-    def web_accept_handover(self, request, handover_id):
-        self._web_actor(request)
-        form = fd.accept_handover_form([]).read(self._web_form(request))
-        if form.ok:
-            try:
-                self.handover.accept_handover(handover_id, {
-                    "new_stafettholder_person_id": form.text("new_stafettholder_person_id"),
-                    "participant_person_ids": form.values.get("participant_person_ids", [])},
-                    fd.form_version(form))
-                return redirect("/overganger?melding=overgang-godtatt")
-            except FORM_ERRORS as exc:
-                form.take_service_errors(exc)
-        return self._web_handover_page(request, handover_id, accept=form, status=422)
+def web_handover(ctx, handover_id):
+    ctx.authenticate()
+    return _handover_page(ctx, handover_id)
 
-    @page("POST", "/overganger/<handover_id>/avsla")
-    def web_decline_handover(self, request, handover_id):
-        self._web_actor(request)
-        form = fd.decline_form(fd.HANDOVER_DECLINE_HINT).read(self._web_form(request))
-        if form.ok:
-            try:
-                self.handover.decline_handover(handover_id, {"reason": form.text("reason")},
-                                               fd.form_version(form))
-                return redirect("/overganger?melding=overgang-avslatt")
-            except FORM_ERRORS as exc:
-                form.take_service_errors(exc)
-        return self._web_handover_page(request, handover_id, decline=form, status=422)
 
-    @page("POST", "/overganger/<handover_id>/avbryt")
-    def web_cancel_handover(self, request, handover_id):
-        self._web_actor(request)
-        version = self._web_form(request).get("version", "")
+def _handover_page(ctx, handover_id, accept=None, decline=None, status=200,
+                   error=None):
+    actor = ctx.actor
+    handover = ctx.handover.get_handover(handover_id)
+    names = vm.agency_names(ctx.consent.list_agencies())
+    colleagues = []
+    if handover.get("can_accept") and actor.agency:  # who may take it in
+        colleagues = [(p["id"], p["name"] + (f" – {p['title']}" if p.get("title") else ""))
+                      for p in ctx.consent.list_staff(actor.agency)]
+    shown = fd.accept_handover_form(colleagues, handover.get("version"))
+    if accept is not None:
+        shown.values.update(accept.values)
+        shown.errors, shown.general = accept.errors, accept.general
+    child = handover.get("child") or {}
+    return ctx.render("handover.html", status, title="Overgang",
+                      handover=handover, agencies=names, child_name=child.get("name"),
+                      accept=shown,
+                      decline=decline or fd.decline_form(fd.HANDOVER_DECLINE_HINT,
+                                                         handover.get("version")),
+                      error=error, active="overganger")
+
+
+def web_accept_handover(ctx, handover_id):
+    ctx.authenticate()
+    form = fd.accept_handover_form([]).read(ctx.form())
+    if form.ok:
         try:
-            self.handover.cancel_handover(handover_id, {}, fd.version_of(version))
-        except (Conflict, Forbidden, PreconditionFailed) as exc:
-            form = Form()
+            ctx.handover.accept_handover(handover_id, {
+                "new_stafettholder_person_id": form.text("new_stafettholder_person_id"),
+                "participant_person_ids": form.values.get("participant_person_ids", [])},
+                fd.form_version(form))
+            return redirect("/overganger?melding=overgang-godtatt")
+        except FORM_ERRORS as exc:
             form.take_service_errors(exc)
-            return self._web_handover_page(request, handover_id, status=409,
-                                           error=form.general[0])
-        return redirect("/overganger?melding=overgang-avbrutt")
+    return _handover_page(ctx, handover_id, accept=form, status=422)
+
+
+def web_decline_handover(ctx, handover_id):
+    ctx.authenticate()
+    form = fd.decline_form(fd.HANDOVER_DECLINE_HINT).read(ctx.form())
+    if form.ok:
+        try:
+            ctx.handover.decline_handover(handover_id, {"reason": form.text("reason")},
+                                          fd.form_version(form))
+            return redirect("/overganger?melding=overgang-avslatt")
+        except FORM_ERRORS as exc:
+            form.take_service_errors(exc)
+    return _handover_page(ctx, handover_id, decline=form, status=422)
+
+
+def web_cancel_handover(ctx, handover_id):
+    ctx.authenticate()
+    version = ctx.form().get("version", "")
+    try:
+        ctx.handover.cancel_handover(handover_id, {}, fd.version_of(version))
+    except (Conflict, Forbidden, PreconditionFailed) as exc:
+        form = Form()
+        form.take_service_errors(exc)
+        return _handover_page(ctx, handover_id, status=409,
+                              error=form.general[0])
+    return redirect("/overganger?melding=overgang-avbrutt")

@@ -4,8 +4,8 @@ from __future__ import annotations
 from gateway.web import formdefs as fd
 from gateway.web import viewmodels as vm
 from gateway.web.forms import problem_text
-from gateway.web.pages import page, redirect
-from gateway.web.routes.base import FORM_ERRORS, audience_of
+from gateway.web.pages import redirect
+from gateway.web.routes.base import FORM_ERRORS, audience_of, child_names, form_flow, form_page
 from stafett.errors import NotFound, ValidationFailed
 from stafett.paging import every_item
 
@@ -13,303 +13,304 @@ from stafett.paging import every_item
 LIST_PAGE = 20
 
 
-class LogPages:
-    @page("GET", "/logger")
-    def web_logs(self, request):
-        return self._web_logs_page(request)
+def web_logs(ctx):
+    return logs_page(ctx)
 
-    def _web_logs_page(self, request):
-        actor = self._web_actor(request)
-        logs = list(every_item(self.logs.my_logs))
-        names = self._web_child_names(entry["child_id"] for entry in logs)
-        logs = sorted(logs, key=lambda entry: (entry["status"] != "open",
-                                               -entry["overdue_measures"] - entry["red_measures"],
-                                               names.get(entry["child_id"], "")))
-        return self._web_render(request, "logs.html", title="Mine logger", logs=logs,
-                                names=names, for_staff=actor.kind == "staff", active="logger")
 
-    @page("GET,POST", "/logger/ny")
-    def web_new_log(self, request):
-        self._web_actor(request)
+def logs_page(ctx):
+    actor = ctx.authenticate()
+    logs = list(every_item(ctx.logs.my_logs))
+    names = child_names(ctx, (entry["child_id"] for entry in logs))
+    logs = sorted(logs, key=lambda entry: (entry["status"] != "open",
+                                           -entry["overdue_measures"] - entry["red_measures"],
+                                           names.get(entry["child_id"], "")))
+    return ctx.render("logs.html", title="Mine logger", logs=logs,
+                      names=names, for_staff=actor.kind == "staff", active="logger")
 
-        def submit(form):
-            try:
-                child = self.consent.resolve_citizen(
-                    "search", {"national_id": form.text("national_id")})
-                opened = self.logs.open_log({"child_id": child["person_id"],
-                                             "level": int(form.text("level") or 1)})
-            except NotFound:
-                raise ValidationFailed("no child", {"national_id": ["no child covered"]},
-                                       code="child.not_covered")
-            return redirect(f"/logger/{opened['id']}?melding=logg")
 
-        return self._web_form_flow(
-            request, lambda _: fd.new_log_form(), lambda: None, submit,
-            lambda form, _, status: self._web_form_page(
-                request, form, status, "Opprett en stafettlogg", "/logger/ny", "Opprett loggen",
-                "/logger", intro="Loggen kan opprettes når de foresatte (eller ungdommen selv) "
-                                 "har samtykket til at din virksomhet er med."))
+def web_new_log(ctx):
+    ctx.authenticate()
 
-    @page("GET", "/logger/<log_id>")
-    def web_log(self, request, log_id):
-        self._web_actor(request)
-        return self._web_log_page(request, log_id)
+    def submit(form):
+        try:
+            child = ctx.consent.resolve_citizen(
+                "search", {"national_id": form.text("national_id")})
+            opened = ctx.logs.open_log({"child_id": child["person_id"],
+                                        "level": int(form.text("level") or 1)})
+        except NotFound:
+            raise ValidationFailed("no child", {"national_id": ["no child covered"]},
+                                   code="child.not_covered")
+        return redirect(f"/logger/{opened['id']}?melding=logg")
 
-    def _web_log_page(self, request, log_id, baton=None, status=200):
-        log_view = self.logs.get_log(log_id)
-        latest = self.logs.timeline(log_id, limit=10, newest_first=True)
-        view = vm.log_page(log_view, latest["items"])
-        return self._web_render(request, "log.html", status,
-                                title=f"Stafettloggen til {view['child_name']}",
-                                log=view, more_timeline=latest["next_cursor"] is not None,
-                                # the family's view carries no version: it cannot take the baton
-                                baton=baton or fd.take_baton_form(log_view.get("version")),
-                                active="logger")
+    return form_flow(
+        ctx, lambda _: fd.new_log_form(), lambda: None, submit,
+        lambda form, _, status: form_page(
+            ctx, form, status, "Opprett en stafettlogg", "/logger/ny", "Opprett loggen",
+            "/logger", intro="Loggen kan opprettes når de foresatte (eller ungdommen selv) "
+                             "har samtykket til at din virksomhet er med."))
 
-    @page("POST", "/logger/<log_id>/stafettpinne")
-    def web_take_baton(self, request, log_id):
-        """The log has no stafettholder: a staff participant who can act takes the baton."""
-        self._web_actor(request)
-        form = fd.take_baton_form().read(self._web_form(request))
-        if form.ok:
-            try:
-                me = self.logs.get_log(log_id)["viewer_participant_id"]
-                self.logs.set_stafettholder(log_id, {"participant_id": me},
-                                            fd.form_version(form))
-                return redirect(f"/logger/{log_id}?melding=stafettpinne")
-            except FORM_ERRORS as exc:
-                form.general.append(problem_text(exc))
-                return self._web_log_page(request, log_id, baton=form, status=409)
-        return self._web_log_page(request, log_id, baton=form, status=422)
 
-    # -- the rest of a log's lists, a page at a time ("Vis flere", then "Eldre") -----------
+def web_log(ctx, log_id):
+    ctx.authenticate()
+    return _log_page(ctx, log_id)
 
-    def _web_log_list(self, request, log_id, kind, read, heading, lead, empty, path,
-                      back=None, back_text="Tilbake til loggen"):
-        """One page of a list of the log, with the names of the people it names: the log's
-        view gives the participants (and who may do what), ``read(limit, cursor)`` the page,
-        from the logs service, which pages it. ``heading`` may be a function (read once the
-        actor is known)."""
-        self._web_actor(request)
-        log_view = self.logs.get_log(log_id)
-        heading = heading() if callable(heading) else heading
-        cursor = request.args.get("side") or None
-        result = read(LIST_PAGE, cursor)
-        log = vm.log_page(log_view, [])
-        items = vm.log_items(log_view, {kind: result["items"]})[kind]
-        return self._web_render(
-            request, "log_list.html", title=heading, log=log, kind=kind, items=items,
-            heading=heading, lead=lead, empty=empty, back=back or f"/logger/{log_id}",
-            back_text=back_text, older=vm.page_link(path, result.get("next_cursor")),
-            newest=path if cursor else None, active="logger")
 
-    @page("GET", "/logger/<log_id>/innlegg")
-    def web_entries(self, request, log_id):
-        return self._web_log_list(
-            request, log_id, "entries",
-            lambda limit, cursor: self.logs.list_entries(log_id, limit, cursor),
-            "Innlegg", "Alt som er skrevet i loggen, det nyeste først.", "Ingen innlegg ennå.",
-            f"/logger/{log_id}/innlegg")
+def _log_page(ctx, log_id, baton=None, status=200):
+    log_view = ctx.logs.get_log(log_id)
+    latest = ctx.logs.timeline(log_id, limit=10, newest_first=True)
+    view = vm.log_page(log_view, latest["items"])
+    return ctx.render("log.html", status,
+                      title=f"Stafettloggen til {view['child_name']}",
+                      log=view, more_timeline=latest["next_cursor"] is not None,
+                      # the family's view carries no version: it cannot take the baton
+                            baton=baton or fd.take_baton_form(log_view.get("version")),
+                            active="logger")
 
-    @page("GET", "/logger/<log_id>/tiltak")
-    def web_measures(self, request, log_id):
-        return self._web_log_list(
-            request, log_id, "measures",
-            lambda limit, cursor: self.logs.list_measures(log_id, limit, cursor),
-            "Tiltak", "Alle tiltakene i loggen, det nyeste først.", "Ingen tiltak ennå.",
-            f"/logger/{log_id}/tiltak")
 
-    @page("GET", "/logger/<log_id>/moter")
-    def web_meetings(self, request, log_id):
-        return self._web_log_list(
-            request, log_id, "meetings",
-            lambda limit, cursor: self.logs.list_meetings(log_id, limit, cursor),
-            "Møter", "Alle møtene, det som er lengst fram i tid først.", "Ingen møter ennå.",
-            f"/logger/{log_id}/moter")
+def web_take_baton(ctx, log_id):
+    """The log has no stafettholder: a staff participant who can act takes the baton."""
+    ctx.authenticate()
+    form = fd.take_baton_form().read(ctx.form())
+    if form.ok:
+        try:
+            me = ctx.logs.get_log(log_id)["viewer_participant_id"]
+            ctx.logs.set_stafettholder(log_id, {"participant_id": me},
+                                       fd.form_version(form))
+            return redirect(f"/logger/{log_id}?melding=stafettpinne")
+        except FORM_ERRORS as exc:
+            form.general.append(problem_text(exc))
+            return _log_page(ctx, log_id, baton=form, status=409)
+    return _log_page(ctx, log_id, baton=form, status=422)
 
-    @page("GET", "/logger/<log_id>/forslag")
-    def web_proposals(self, request, log_id):
-        return self._web_log_list(
-            request, log_id, "proposals",
-            lambda limit, cursor: self.logs.list_proposals(log_id, limit, cursor),
-            "Forslag", "Forslagene og hva som ble av dem, det nyeste først.",
-            "Ingen forslag ennå.", f"/logger/{log_id}/forslag")
 
-    @page("GET", "/logger/<log_id>/tiltak/<measure_id>/vurderinger")
-    def web_evaluations(self, request, log_id, measure_id):
-        return self._web_log_list(
-            request, log_id, "evaluations",
-            lambda limit, cursor: self.logs.list_evaluations(log_id, measure_id, limit,
-                                                             cursor),
-            lambda: f"Vurderinger av «{self.logs.get_measure(log_id, measure_id)['title']}»",
-            "Alle vurderingene, den siste først.",
-            "Tiltaket er ikke vurdert ennå.", f"/logger/{log_id}/tiltak/{measure_id}/vurderinger")
+def _log_list(ctx, log_id, kind, read, heading, lead, empty, path,
+              back=None, back_text="Tilbake til loggen"):
+    """One page of a list of the log, with the names of the people it names: the log's
+    view gives the participants (and who may do what), ``read(limit, cursor)`` the page,
+    from the logs service, which pages it. ``heading`` may be a function (read once the
+    actor is known)."""
+    ctx.authenticate()
+    log_view = ctx.logs.get_log(log_id)
+    heading = heading() if callable(heading) else heading
+    cursor = ctx.request.args.get("side") or None
+    result = read(LIST_PAGE, cursor)
+    log = vm.log_page(log_view, [])
+    items = vm.log_items(log_view, {kind: result["items"]})[kind]
+    return ctx.render(
+        "log_list.html", title=heading, log=log, kind=kind, items=items,
+        heading=heading, lead=lead, empty=empty, back=back or f"/logger/{log_id}",
+        back_text=back_text, older=vm.page_link(path, result.get("next_cursor")),
+        newest=path if cursor else None, active="logger")
 
-    @page("GET", "/logger/<log_id>/tidslinje")
-    def web_timeline(self, request, log_id):
-        self._web_actor(request)
-        result = self.logs.timeline(log_id, limit=50, cursor=request.args.get("side") or None)
-        return self._web_render(request, "timeline.html", title="Tidslinje", log_id=log_id,
-                                items=[vm.timeline_item(i) for i in result["items"]],
-                                next_cursor=result.get("next_cursor"), active="logger")
 
-    @page("GET", "/logger/<log_id>/innsyn")
-    def web_access_log(self, request, log_id):
-        self._web_actor(request)
-        result = self.logs.access_log(log_id, limit=50, cursor=request.args.get("side") or None)
-        return self._web_render(request, "access_log.html", title="Hvem har sett loggen",
-                                log_id=log_id, records=result["items"],
-                                next_cursor=result.get("next_cursor"), active="logger")
+def web_entries(ctx, log_id):
+    return _log_list(
+        ctx, log_id, "entries",
+        lambda limit, cursor: ctx.logs.list_entries(log_id, limit, cursor),
+        "Innlegg", "Alt som er skrevet i loggen, det nyeste først.", "Ingen innlegg ennå.",
+        f"/logger/{log_id}/innlegg")
 
-    def _web_log_form(self, request, log_id, make_form, submit, title, path, button, done,
-                      intro=None, aliases=None):
-        """A form on a log: shown with the log's participants, posted to a service."""
-        self._web_actor(request)
 
-        def send(form):
-            submit(form)
-            return redirect(f"/logger/{log_id}?melding={done}")
+def web_measures(ctx, log_id):
+    return _log_list(
+        ctx, log_id, "measures",
+        lambda limit, cursor: ctx.logs.list_measures(log_id, limit, cursor),
+        "Tiltak", "Alle tiltakene i loggen, det nyeste først.", "Ingen tiltak ennå.",
+        f"/logger/{log_id}/tiltak")
 
-        return self._web_form_flow(
-            request, make_form, lambda: self.logs.get_log(log_id), send,
-            lambda form, _, status: self._web_form_page(
-                request, form, status, title, f"/logger/{log_id}/{path}", button,
-                f"/logger/{log_id}", intro=intro), aliases)
 
-    @page("GET,POST", "/logger/<log_id>/tiltak/nytt")
-    def web_new_measure(self, request, log_id):
-        return self._web_log_form(
-            request, log_id, fd.measure_form,
-            lambda form: self.logs.add_measure(log_id, fd.measure_payload(form)),
-            "Nytt tiltak", "tiltak/nytt", "Legg til tiltaket", "tiltak",
-            intro="Et tiltak er lite, konkret og tidsavgrenset, med én ansvarlig.")
+def web_meetings(ctx, log_id):
+    return _log_list(
+        ctx, log_id, "meetings",
+        lambda limit, cursor: ctx.logs.list_meetings(log_id, limit, cursor),
+        "Møter", "Alle møtene, det som er lengst fram i tid først.", "Ingen møter ennå.",
+        f"/logger/{log_id}/moter")
 
-    @page("GET,POST", "/logger/<log_id>/tiltak/<measure_id>/vurdering")
-    def web_new_evaluation(self, request, log_id, measure_id):
-        return self._web_log_form(
-            request, log_id, lambda _: fd.evaluation_form(),
-            lambda form: self.logs.add_evaluation(log_id, measure_id, fd.evaluation_payload(form)),
-            "Vurder tiltaket", f"tiltak/{measure_id}/vurdering", "Lagre vurderingen",
-            "vurdering")
 
-    @page("GET,POST", "/logger/<log_id>/moter/nytt")
-    def web_new_meeting(self, request, log_id):
-        return self._web_log_form(
-            request, log_id, fd.meeting_form,
-            lambda form: self.logs.schedule_meeting(log_id, fd.meeting_payload(form)),
-            "Avtal et samarbeidsmøte", "moter/nytt", "Avtal møtet", "mote",
-            aliases={"starts_at": "starts", "ends_at": "ends"})
+def web_proposals(ctx, log_id):
+    return _log_list(
+        ctx, log_id, "proposals",
+        lambda limit, cursor: ctx.logs.list_proposals(log_id, limit, cursor),
+        "Forslag", "Forslagene og hva som ble av dem, det nyeste først.",
+        "Ingen forslag ennå.", f"/logger/{log_id}/forslag")
 
-    @page("GET,POST", "/logger/<log_id>/moter/<meeting_id>/referat")
-    def web_minutes(self, request, log_id, meeting_id):
-        def make(log_view):
-            # the meeting itself: the log's view holds only the latest planned 20
-            meeting = self.logs.get_meeting(log_id, meeting_id) if log_view else None
-            return fd.minutes_form(log_view, meeting)
 
-        def submit(form):
-            self.logs.record_minutes(log_id, meeting_id, {
-                "minutes": form.text("minutes"), "attended": form.values.get("attended", [])},
-                fd.form_version(form))
+def web_evaluations(ctx, log_id, measure_id):
+    return _log_list(
+        ctx, log_id, "evaluations",
+        lambda limit, cursor: ctx.logs.list_evaluations(log_id, measure_id, limit,
+                                                        cursor),
+        lambda: f"Vurderinger av «{ctx.logs.get_measure(log_id, measure_id)['title']}»",
+        "Alle vurderingene, den siste først.",
+        "Tiltaket er ikke vurdert ennå.", f"/logger/{log_id}/tiltak/{measure_id}/vurderinger")
 
-        return self._web_log_form(request, log_id, make, submit, "Skriv referat",
-                                  f"moter/{meeting_id}/referat", "Lagre referatet", "referat")
 
-    @page("GET,POST", "/logger/<log_id>/innlegg/nytt")
-    def web_new_entry(self, request, log_id):
-        return self._web_log_form(
-            request, log_id, lambda log_view: fd.entry_form(),
-            lambda form: self.logs.add_entry(log_id, fd.entry_payload(form)),
-            "Skriv i loggen", "innlegg/nytt", "Lagre innlegget", "innlegg")
+def web_timeline(ctx, log_id):
+    ctx.authenticate()
+    result = ctx.logs.timeline(log_id, limit=50, cursor=ctx.request.args.get("side") or None)
+    return ctx.render("timeline.html", title="Tidslinje", log_id=log_id,
+                      items=[vm.timeline_item(i) for i in result["items"]],
+                      next_cursor=result.get("next_cursor"), active="logger")
 
-    @page("GET,POST", "/logger/<log_id>/min-stemme")
-    def web_my_voice(self, request, log_id):
-        return self._web_log_form(
-            request, log_id, lambda log_view: fd.voice_form(log_view),
-            lambda form: self.logs.add_entry(log_id, fd.entry_payload(form)),
-            "Min stemme", "min-stemme", "Legg det i loggen", "stemme",
-            intro="Her kan du skrive hva du tenker, hva som er vanskelig, og hva som hjelper.")
 
-    @page("GET,POST", "/logger/<log_id>/forslag/nytt")
-    def web_new_proposal(self, request, log_id):
-        return self._web_log_form(
-            request, log_id, lambda log_view: fd.proposal_form(audience_of(log_view)),
-            lambda form: self.logs.propose_measure(log_id, fd.proposal_payload(form)),
-            "Foreslå et tiltak", "forslag/nytt", "Send forslaget", "forslag",
-            intro="Stafettholderen svarer på forslaget. Du ser svaret i loggen.")
+def web_access_log(ctx, log_id):
+    ctx.authenticate()
+    result = ctx.logs.access_log(log_id, limit=50, cursor=ctx.request.args.get("side") or None)
+    return ctx.render("access_log.html", title="Hvem har sett loggen",
+                      log_id=log_id, records=result["items"],
+                      next_cursor=result.get("next_cursor"), active="logger")
 
-    @page("GET,POST", "/logger/<log_id>/deltakere/ny")
-    def web_new_participant(self, request, log_id):
-        self._web_actor(request)
 
-        def make(data):
-            if data is None:
-                return fd.participant_form([])
-            log_view, agencies = data
-            taking_part = {p.get("person_id") for p in log_view.get("participants", [])}
-            choices = []
-            for agency in agencies:
-                for person in self.consent.list_staff(agency["org_number"]):
-                    if person["id"] not in taking_part:
-                        title = f" – {person['title']}" if person.get("title") else ""
-                        choices.append((person["id"], f"{person['name']}{title}, {agency['name']}"))
-            return fd.participant_form(choices)
+def _log_form(ctx, log_id, make_form, submit, title, path, button, done,
+              intro=None, aliases=None):
+    """A form on a log: shown with the log's participants, posted to a service."""
+    ctx.authenticate()
 
-        def submit(form):
-            self.logs.add_participant(log_id, {"person_id": form.text("person_id")})
-            return redirect(f"/logger/{log_id}?melding=deltaker")
+    def send(form):
+        submit(form)
+        return redirect(f"/logger/{log_id}?melding={done}")
 
-        return self._web_form_flow(
-            request, make, lambda: (self.logs.get_log(log_id), self.consent.list_agencies()),
-            submit,
-            lambda form, _, status: self._web_form_page(
-                request, form, status, "Legg til en deltaker", f"/logger/{log_id}/deltakere/ny",
-                "Legg til", f"/logger/{log_id}"))
+    return form_flow(
+        ctx, make_form, lambda: ctx.logs.get_log(log_id), send,
+        lambda form, _, status: form_page(
+            ctx, form, status, title, f"/logger/{log_id}/{path}", button,
+            f"/logger/{log_id}", intro=intro), aliases)
 
-    @page("GET", "/logger/<log_id>/forslag/<proposal_id>")
-    def web_proposal(self, request, log_id, proposal_id):
-        self._web_actor(request)
-        return self._web_proposal_page(request, log_id, proposal_id)
 
-    @page("POST", "/logger/<log_id>/forslag/<proposal_id>/godta")
-    def web_accept_proposal(self, request, log_id, proposal_id):
-        self._web_actor(request)
-        form = fd.accept_proposal_form(None, {}).read(self._web_form(request))
-        if form.ok:
-            try:
-                self.logs.accept_proposal(log_id, proposal_id, fd.accept_proposal_payload(form),
-                                          fd.form_version(form))
-                return redirect(f"/logger/{log_id}?melding=forslag-godtatt")
-            except FORM_ERRORS as exc:
-                form.take_service_errors(exc)
-        return self._web_proposal_page(request, log_id, proposal_id, accept=form, status=422)
+def web_new_measure(ctx, log_id):
+    return _log_form(
+        ctx, log_id, fd.measure_form,
+        lambda form: ctx.logs.add_measure(log_id, fd.measure_payload(form)),
+        "Nytt tiltak", "tiltak/nytt", "Legg til tiltaket", "tiltak",
+        intro="Et tiltak er lite, konkret og tidsavgrenset, med én ansvarlig.")
 
-    @page("POST", "/logger/<log_id>/forslag/<proposal_id>/avsla")
-    def web_decline_proposal(self, request, log_id, proposal_id):
-        self._web_actor(request)
-        form = fd.decline_form().read(self._web_form(request))
-        if form.ok:
-            try:
-                self.logs.decline_proposal(log_id, proposal_id, {"reason": form.text("reason")},
-                                           fd.form_version(form))
-                return redirect(f"/logger/{log_id}?melding=forslag-avslatt")
-            except FORM_ERRORS as exc:
-                form.take_service_errors(exc)
-        return self._web_proposal_page(request, log_id, proposal_id, decline=form, status=422)
 
-    def _web_proposal_page(self, request, log_id, proposal_id, accept=None, decline=None,
-                           status=200):
-        log_view = self.logs.get_log(log_id)
-        proposal = self.logs.get_proposal(log_id, proposal_id)  # the view holds the newest 20
-        shown = fd.accept_proposal_form(log_view, proposal)
-        if accept is not None:
-            shown.values.update(accept.values)
-            shown.errors, shown.general = accept.errors, accept.general
-        view = vm.log_page(log_view, [])
-        return self._web_render(request, "proposal.html", status, title="Svar på forslaget",
-                                log=view,
-                                proposal=vm.log_items(log_view, {"proposals": [proposal]})[
-                                    "proposals"][0],
-                                accept=shown,
-                                decline=decline or fd.decline_form(version=log_view["version"]),
-                                active="logger")
+def web_new_evaluation(ctx, log_id, measure_id):
+    return _log_form(
+        ctx, log_id, lambda _: fd.evaluation_form(),
+        lambda form: ctx.logs.add_evaluation(log_id, measure_id, fd.evaluation_payload(form)),
+        "Vurder tiltaket", f"tiltak/{measure_id}/vurdering", "Lagre vurderingen",
+        "vurdering")
+
+
+def web_new_meeting(ctx, log_id):
+    return _log_form(
+        ctx, log_id, fd.meeting_form,
+        lambda form: ctx.logs.schedule_meeting(log_id, fd.meeting_payload(form)),
+        "Avtal et samarbeidsmøte", "moter/nytt", "Avtal møtet", "mote",
+        aliases={"starts_at": "starts", "ends_at": "ends"})
+
+
+def web_minutes(ctx, log_id, meeting_id):
+    def make(log_view):
+        # the meeting itself: the log's view holds only the latest planned 20
+        meeting = ctx.logs.get_meeting(log_id, meeting_id) if log_view else None
+        return fd.minutes_form(log_view, meeting)
+
+    def submit(form):
+        ctx.logs.record_minutes(log_id, meeting_id, {
+            "minutes": form.text("minutes"), "attended": form.values.get("attended", [])},
+            fd.form_version(form))
+
+    return _log_form(ctx, log_id, make, submit, "Skriv referat",
+                     f"moter/{meeting_id}/referat", "Lagre referatet", "referat")
+
+
+def web_new_entry(ctx, log_id):
+    return _log_form(
+        ctx, log_id, lambda log_view: fd.entry_form(),
+        lambda form: ctx.logs.add_entry(log_id, fd.entry_payload(form)),
+        "Skriv i loggen", "innlegg/nytt", "Lagre innlegget", "innlegg")
+
+
+def web_my_voice(ctx, log_id):
+    return _log_form(
+        ctx, log_id, lambda log_view: fd.voice_form(log_view),
+        lambda form: ctx.logs.add_entry(log_id, fd.entry_payload(form)),
+        "Min stemme", "min-stemme", "Legg det i loggen", "stemme",
+        intro="Her kan du skrive hva du tenker, hva som er vanskelig, og hva som hjelper.")
+
+
+def web_new_proposal(ctx, log_id):
+    return _log_form(
+        ctx, log_id, lambda log_view: fd.proposal_form(audience_of(log_view)),
+        lambda form: ctx.logs.propose_measure(log_id, fd.proposal_payload(form)),
+        "Foreslå et tiltak", "forslag/nytt", "Send forslaget", "forslag",
+        intro="Stafettholderen svarer på forslaget. Du ser svaret i loggen.")
+
+
+def web_new_participant(ctx, log_id):
+    ctx.authenticate()
+
+    def make(data):
+        if data is None:
+            return fd.participant_form([])
+        log_view, agencies = data
+        taking_part = {p.get("person_id") for p in log_view.get("participants", [])}
+        choices = []
+        for agency in agencies:
+            for person in ctx.consent.list_staff(agency["org_number"]):
+                if person["id"] not in taking_part:
+                    title = f" – {person['title']}" if person.get("title") else ""
+                    choices.append((person["id"], f"{person['name']}{title}, {agency['name']}"))
+        return fd.participant_form(choices)
+
+    def submit(form):
+        ctx.logs.add_participant(log_id, {"person_id": form.text("person_id")})
+        return redirect(f"/logger/{log_id}?melding=deltaker")
+
+    return form_flow(
+        ctx, make, lambda: (ctx.logs.get_log(log_id), ctx.consent.list_agencies()),
+        submit,
+        lambda form, _, status: form_page(
+            ctx, form, status, "Legg til en deltaker", f"/logger/{log_id}/deltakere/ny",
+            "Legg til", f"/logger/{log_id}"))
+
+
+def web_proposal(ctx, log_id, proposal_id):
+    ctx.authenticate()
+    return _proposal_page(ctx, log_id, proposal_id)
+
+
+def web_accept_proposal(ctx, log_id, proposal_id):
+    ctx.authenticate()
+    form = fd.accept_proposal_form(None, {}).read(ctx.form())
+    if form.ok:
+        try:
+            ctx.logs.accept_proposal(log_id, proposal_id, fd.accept_proposal_payload(form),
+                                     fd.form_version(form))
+            return redirect(f"/logger/{log_id}?melding=forslag-godtatt")
+        except FORM_ERRORS as exc:
+            form.take_service_errors(exc)
+    return _proposal_page(ctx, log_id, proposal_id, accept=form, status=422)
+
+
+def web_decline_proposal(ctx, log_id, proposal_id):
+    ctx.authenticate()
+    form = fd.decline_form().read(ctx.form())
+    if form.ok:
+        try:
+            ctx.logs.decline_proposal(log_id, proposal_id, {"reason": form.text("reason")},
+                                      fd.form_version(form))
+            return redirect(f"/logger/{log_id}?melding=forslag-avslatt")
+        except FORM_ERRORS as exc:
+            form.take_service_errors(exc)
+    return _proposal_page(ctx, log_id, proposal_id, decline=form, status=422)
+
+
+def _proposal_page(ctx, log_id, proposal_id, accept=None, decline=None,
+                   status=200):
+    log_view = ctx.logs.get_log(log_id)
+    proposal = ctx.logs.get_proposal(log_id, proposal_id)  # the view holds the newest 20
+    shown = fd.accept_proposal_form(log_view, proposal)
+    if accept is not None:
+        shown.values.update(accept.values)
+        shown.errors, shown.general = accept.errors, accept.general
+    view = vm.log_page(log_view, [])
+    return ctx.render("proposal.html", status, title="Svar på forslaget",
+                      log=view,
+                      proposal=vm.log_items(log_view, {"proposals": [proposal]})[
+                          "proposals"][0],
+                      accept=shown,
+                      decline=decline or fd.decline_form(version=log_view["version"]),
+                      active="logger")
