@@ -2,11 +2,11 @@
 
 A route is a plain function ``def get_log(ctx, log_id)`` (gateway/routes/, listed in
 gateway/routes/table.py); the gateway service builds its context from the worker nameko
-made for the request (gateway/service.py). The context holds the request, the RPC proxies
-to the owning services (``ctx.logs``, ``ctx.consent``, ...), the caller, authenticated
-once when a route first asks (``ctx.authenticate()``), and the HTTP conventions every
-route shares: the JSON body, paging, If-Match. Nothing is passed between routes through
-the worker: what a route needs, it asks its context for.
+made for the request (gateway/service.py) and authenticates the caller before the route
+runs (``ctx.authenticate()``, once; ``ctx.actor``, ``ctx.identity``). The context holds
+the request, the RPC proxies to the owning services (``ctx.logs``, ``ctx.consent``, ...)
+and the HTTP conventions every route shares: the JSON body, paging, If-Match. Nothing is
+passed between routes through the worker: what a route needs, it asks its context for.
 """
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ from stafett.paging import MAX_CURSOR, MAX_LIMIT, not_ours, page
 
 ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?', re.ASCII)
 LIMIT = re.compile(r"[0-9]{1,4}", re.ASCII)
+
+
+def _proxy(service: str) -> property:
+    """The worker's RPC proxy to ``service`` (read through the worker, so that the
+    broker-access scan sees each call as ``ctx.<service>.<method>``)."""
+    return property(lambda ctx: getattr(ctx._worker, service))
 
 
 class RequestContext:
@@ -41,21 +47,10 @@ class RequestContext:
 
     # -- the owning services (each call carries the actor and the request key) --------------
 
-    @property
-    def consent(self):
-        return self._worker.consent
-
-    @property
-    def logs(self):
-        return self._worker.logs
-
-    @property
-    def handover(self):
-        return self._worker.handover
-
-    @property
-    def notifications(self):
-        return self._worker.notifications
+    consent = _proxy("consent")
+    logs = _proxy("logs")
+    handover = _proxy("handover")
+    notifications = _proxy("notifications")
 
     # -- who is calling -----------------------------------------------------------------------
 

@@ -150,6 +150,14 @@ def json_result(payload, status: int = 200, headers: dict | None = None,
                     content_type=content_type)
 
 
+def versioned(payload: dict, status: int = 200, headers: dict | None = None) -> Response:
+    """``payload`` with its version as the ETag, for the next update's If-Match (no ETag
+    for a view that carries no version: the family's, which cannot update)."""
+    if "version" in payload:
+        headers = {**(headers or {}), "ETag": f'"{payload["version"]}"'}
+    return json_result(payload, status, headers)
+
+
 class ApiEntrypoint(HttpEntrypoint):
     """A public API route (gateway/routes/table.py): JSON in, JSON or problem+json out.
     ``scope`` is what an agency system's token must carry to call it (gateway/access.py)."""

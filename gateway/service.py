@@ -66,11 +66,14 @@ class GatewayService(ServiceBase):
 
 
 def entrypoint(route: Route):
-    """The nameko entrypoint method that serves ``route``: ``route.fn(ctx, **values)``."""
+    """The nameko entrypoint method that serves ``route``: the caller authenticated
+    (unless the route is public), then ``route.fn(ctx, **values)``."""
     if route.kind == PAGE:
         def serve(self, request, **values):
             ctx = WebContext(self, request, ROUTES)
             try:
+                if not route.public:
+                    ctx.authenticate()  # from the session; a login first without one
                 return route.fn(ctx, **values)
             except (NotFound, Forbidden):
                 # a log that does not exist, one the person never had or no longer has
@@ -81,7 +84,10 @@ def entrypoint(route: Route):
         register = PageEntrypoint.decorator(route.method, route.url, **route.options)
     else:
         def serve(self, request, **values):
-            return route.fn(RequestContext(self, request, ROUTES), **values)
+            ctx = RequestContext(self, request, ROUTES)
+            if not route.public:
+                ctx.authenticate()  # the bearer token
+            return route.fn(ctx, **values)
         register = (ApiEntrypoint.decorator(route.method, route.url, scope=route.scope)
                     if route.kind == API else HttpEntrypoint.decorator(route.method, route.url))
     serve.__name__ = serve.__qualname__ = route.name

@@ -1,7 +1,7 @@
 """The stafettlogg (owner: the logs service). Updates take If-Match; every list is paged by
 the logs service in its database (services/logs/lists.py): the gateway passes limit and
 cursor through."""
-from gateway.http import json_result
+from gateway.http import json_result, versioned
 from gateway.idempotency import idempotent
 from stafett.errors import BadRequest
 
@@ -17,157 +17,120 @@ ORDER = {"name": "order", "in": "query", "required": False,
 EVALUATION_VIEWS = ("Evaluation", "ChildEvaluation")
 
 
-def etag(version) -> dict:
-    return {"ETag": f'"{version}"'}
-
-
 def my_logs(ctx):
-    ctx.authenticate()
     return ctx.logs.my_logs(**ctx.paging())
 
 
 @idempotent
 def open_log(ctx):
-    ctx.authenticate()
     log = ctx.logs.open_log(ctx.body())
-    return json_result(log, 201, {"Location": f"/api/v1/logs/{log['id']}",
-                                  **etag(log["version"])})
+    return versioned(log, 201, {"Location": f"/api/v1/logs/{log['id']}"})
 
 
 def get_log(ctx, log_id):
-    ctx.authenticate()
-    log = ctx.logs.get_log(log_id, encoded=True)  # JSON text, passed through
-    return json_result(log, 200, etag(log["version"]) if "version" in log else None)
+    # the service's JSON text, passed through (stafett.web.preencoded), its version beside it
+    return versioned(ctx.logs.get_log(log_id, encoded=True))
 
 
 def update_log(ctx, log_id):
-    ctx.authenticate()
-    log = ctx.logs.update_log(log_id, ctx.body(), ctx.if_match())
-    return json_result(log, 200, etag(log["version"]))
+    return versioned(ctx.logs.update_log(log_id, ctx.body(), ctx.if_match()))
 
 
 def close_log(ctx, log_id):
-    ctx.authenticate()
-    log = ctx.logs.close_log(log_id, ctx.body(), ctx.if_match())
-    return json_result(log, 200, etag(log["version"]))
+    return versioned(ctx.logs.close_log(log_id, ctx.body(), ctx.if_match()))
 
 
 def set_stafettholder(ctx, log_id):
-    ctx.authenticate()
-    log = ctx.logs.set_stafettholder(log_id, ctx.body(), ctx.if_match())
-    return json_result(log, 200, etag(log["version"]))
+    return versioned(ctx.logs.set_stafettholder(log_id, ctx.body(), ctx.if_match()))
 
 
 # -- participants -----------------------------------------------------------------------
 
 @idempotent
 def add_participant(ctx, log_id):
-    ctx.authenticate()
     return json_result(ctx.logs.add_participant(log_id, ctx.body()), 201)
 
 
 def remove_participant(ctx, log_id, participant_id):
-    ctx.authenticate()
     return ctx.logs.remove_participant(log_id, participant_id, ctx.if_match())
 
 
 # -- measures and evaluations -----------------------------------------------------------
 
 def list_measures(ctx, log_id):
-    ctx.authenticate()
     return ctx.logs.list_measures(log_id, **ctx.paging())
 
 
 @idempotent
 def add_measure(ctx, log_id):
-    ctx.authenticate()
     measure = ctx.logs.add_measure(log_id, ctx.body())
-    return json_result(measure, 201, {
-        "Location": f"/api/v1/logs/{log_id}/measures/{measure['id']}",
-        **(etag(measure["version"]) if "version" in measure else {})})
+    return versioned(measure, 201,
+                     {"Location": f"/api/v1/logs/{log_id}/measures/{measure['id']}"})
 
 
 def get_measure(ctx, log_id, measure_id):
-    ctx.authenticate()
-    measure = ctx.logs.get_measure(log_id, measure_id)
-    return json_result(measure, 200, etag(measure["version"]) if "version" in measure
-                       else None)
+    return versioned(ctx.logs.get_measure(log_id, measure_id))
 
 
 def update_measure(ctx, log_id, measure_id):
-    ctx.authenticate()
-    measure = ctx.logs.update_measure(log_id, measure_id, ctx.body(), ctx.if_match())
-    return json_result(measure, 200, etag(measure["version"]))
+    return versioned(ctx.logs.update_measure(log_id, measure_id, ctx.body(), ctx.if_match()))
 
 
 def list_evaluations(ctx, log_id, measure_id):
-    ctx.authenticate()
     return ctx.logs.list_evaluations(log_id, measure_id, **ctx.paging())
 
 
 @idempotent
 def add_evaluation(ctx, log_id, measure_id):
-    ctx.authenticate()
     return json_result(ctx.logs.add_evaluation(log_id, measure_id, ctx.body()), 201)
 
 
 # -- meetings ---------------------------------------------------------------------------
 
 def list_meetings(ctx, log_id):
-    ctx.authenticate()
     return ctx.logs.list_meetings(log_id, **ctx.paging())
 
 
 @idempotent
 def schedule_meeting(ctx, log_id):
-    ctx.authenticate()
     meeting = ctx.logs.schedule_meeting(log_id, ctx.body())
-    return json_result(meeting, 201, etag(meeting["version"]))
+    return versioned(meeting, 201)
 
 
 def record_minutes(ctx, log_id, meeting_id):
-    ctx.authenticate()
-    meeting = ctx.logs.record_minutes(log_id, meeting_id, ctx.body(), ctx.if_match())
-    return json_result(meeting, 200, etag(meeting["version"]))
+    return versioned(ctx.logs.record_minutes(log_id, meeting_id, ctx.body(), ctx.if_match()))
 
 
 def meeting_preparation(ctx, log_id, meeting_id):
-    ctx.authenticate()
     return ctx.logs.meeting_preparation(log_id, meeting_id)
 
 
 # -- entries and proposals --------------------------------------------------------------
 
 def list_entries(ctx, log_id):
-    ctx.authenticate()
     return ctx.logs.list_entries(log_id, **ctx.paging())
 
 
 @idempotent
 def add_entry(ctx, log_id):
-    ctx.authenticate()
     return json_result(ctx.logs.add_entry(log_id, ctx.body()), 201)
 
 
 def list_proposals(ctx, log_id):
-    ctx.authenticate()
     return ctx.logs.list_proposals(log_id, **ctx.paging())
 
 
 @idempotent
 def propose_measure(ctx, log_id):
-    ctx.authenticate()
     return json_result(ctx.logs.propose_measure(log_id, ctx.body()), 201)
 
 
 def accept_proposal(ctx, log_id, proposal_id):
-    ctx.authenticate()
     return ctx.logs.accept_proposal(log_id, proposal_id, ctx.body(),
                                     ctx.required_if_match())
 
 
 def decline_proposal(ctx, log_id, proposal_id):
-    ctx.authenticate()
     return ctx.logs.decline_proposal(log_id, proposal_id, ctx.body(),
                                      ctx.required_if_match())
 
@@ -175,7 +138,6 @@ def decline_proposal(ctx, log_id, proposal_id):
 # -- timeline, access log, export, statistics -------------------------------------------
 
 def timeline(ctx, log_id):
-    ctx.authenticate()
     order = ctx.request.args.get("order", "oldest")
     if order not in ("oldest", "newest"):
         raise BadRequest("order is oldest or newest")
@@ -183,20 +145,16 @@ def timeline(ctx, log_id):
 
 
 def access_log(ctx, log_id):
-    ctx.authenticate()
     return ctx.logs.access_log(log_id, **ctx.paging())
 
 
 def log_fhir(ctx, log_id):
-    ctx.authenticate()
     return json_result(ctx.logs.log_fhir(log_id), content_type="application/fhir+json")
 
 
 def agency_audit(ctx):
-    ctx.authenticate()
     return ctx.logs.agency_audit(**ctx.paging())
 
 
 def statistics(ctx):
-    ctx.authenticate()
     return ctx.logs.statistics()

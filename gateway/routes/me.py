@@ -2,7 +2,7 @@
 
 
 def me(ctx):
-    actor = ctx.authenticate()
+    actor = ctx.actor
     return {"kind": actor.kind, "person_id": actor.person_id, "agency": actor.agency,
             "agency_type": actor.agency_type, "roles": list(actor.roles),
             "scopes": list(actor.scopes)}

@@ -1,7 +1,7 @@
 """The inbox, notification preferences and agency webhooks (owner: the notifications service)."""
 from werkzeug.wrappers import Response
 
-from gateway.http import json_result
+from gateway.http import json_result, versioned
 
 #: what an agency system's token must carry to manage its agency's webhooks
 WEBHOOKS = "stafett:webhooks"
@@ -14,49 +14,39 @@ def _flag(value: str | None) -> bool:
 
 
 def inbox(ctx):
-    ctx.authenticate()
     paging = ctx.paging()
     return ctx.notifications.inbox_page(paging["limit"], paging["cursor"],
                                         _flag(ctx.request.args.get("unread")))
 
 
 def mark_read(ctx, notification_id):
-    ctx.authenticate()
     return ctx.notifications.mark_read(notification_id)
 
 
 def mark_unread(ctx, notification_id):
-    ctx.authenticate()
     return ctx.notifications.mark_unread(notification_id)
 
 
 def get_preferences(ctx):
-    ctx.authenticate()
-    preferences = ctx.notifications.get_preferences()
-    return json_result(preferences, 200, {"ETag": f'"{preferences["version"]}"'})
+    return versioned(ctx.notifications.get_preferences())
 
 
 def put_preferences(ctx):
-    ctx.authenticate()
-    preferences = ctx.notifications.update_preferences(ctx.body(), ctx.if_match_header())
-    return json_result(preferences, 200, {"ETag": f'"{preferences["version"]}"'})
+    return versioned(ctx.notifications.update_preferences(ctx.body(), ctx.if_match_header()))
 
 
 def list_webhooks(ctx):
-    ctx.authenticate()
     return ctx.listing(ctx.notifications.list_webhooks())
 
 
 def create_webhook(ctx):
     # deliberately not @idempotent: a replayed answer would store and re-show the secret
-    ctx.authenticate()
     hook = ctx.notifications.create_webhook(ctx.body())
     return json_result(hook, 201, {"Location": f"/api/v1/webhooks/{hook['id']}",
                                    "Cache-Control": "no-store"})
 
 
 def delete_webhook(ctx, webhook_id):
-    ctx.authenticate()
     ctx.notifications.delete_webhook(webhook_id)
     deleted = Response(status=204)
     del deleted.headers["Content-Type"]  # no content, so no type
@@ -64,5 +54,4 @@ def delete_webhook(ctx, webhook_id):
 
 
 def webhook_deliveries(ctx, webhook_id):
-    ctx.authenticate()
     return ctx.notifications.webhook_deliveries(webhook_id, **ctx.paging())

@@ -1,6 +1,7 @@
 """One row of the gateway's route table (gateway/routes/table.py, gateway/web/routes/table.py).
 
-A ``Route`` names a plain function ``fn(ctx, **path_values)`` (gateway/context.py) and how
+A ``Route`` names a plain function ``fn(ctx, **path_values)`` (gateway/context.py), called
+once ``ctx.authenticate()`` has found the caller (unless the row is ``public``), and how
 it is served: ``api`` (JSON under /api/v1, problem+json errors, in the OpenAPI document with
 its contract), ``http`` (a document of the gateway's own, e.g. /openapi.json) or ``page``
 (the web client's HTML, gateway/web/pages.py). gateway/service.py turns each row into a
@@ -43,6 +44,9 @@ class Route:
     scope: str | None = None
     contract: Contract | None = None
     tags: tuple[str, ...] = ()
+    #: served without authenticating first (the gateway's documents, the login pages);
+    #: every other route's caller is authenticated before its function runs
+    public: bool = False
     options: dict = field(default_factory=dict)  # further entrypoint arguments
 
     @property
@@ -84,13 +88,14 @@ def api(method: str, path: str, fn: Callable, summary: str, *, scope: str | None
 
 
 def http(method: str, path: str, fn: Callable) -> Route:
-    """A document the gateway serves itself (not in the OpenAPI document)."""
-    return Route(method, path, fn, HTTP)
+    """A document the gateway serves itself, to anyone (not in the OpenAPI document)."""
+    return Route(method, path, fn, HTTP, public=True)
 
 
-def page(method: str, path: str, fn: Callable, **options) -> Route:
-    """A page of the web client (``serves_unknown_paths=True``: the not-found page)."""
-    return Route(method, path, fn, PAGE, options=options)
+def page(method: str, path: str, fn: Callable, public: bool = False, **options) -> Route:
+    """A page of the web client; ``public``: also for someone not logged in
+    (``serves_unknown_paths=True``: the not-found page)."""
+    return Route(method, path, fn, PAGE, public=public, options=options)
 
 
 def api_routes(routes) -> list[tuple[str, str, str, Route]]:

@@ -94,3 +94,9 @@ def test_no_route_module_defines_a_class_or_touches_a_worker():
 def test_the_check_on_path_values_can_fail():
     assert _path_values("/logs/<log_id>/measures/<measure_id>") == {"log_id", "measure_id"}
     assert _path_values("/static/<path:filename>") == {"filename"}
+
+
+def test_only_the_documents_and_the_login_pages_are_served_unauthenticated():
+    public = {(route.kind, route.fn.__module__) for route in ROUTES if route.public}
+    assert public == {(HTTP, "gateway.routes.documents"), (PAGE, "gateway.web.routes.login")}
+    assert all(route.public for route in ROUTES if route.kind == HTTP)

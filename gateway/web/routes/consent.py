@@ -11,7 +11,7 @@ from stafett.paging import every_item
 
 
 def web_consents(ctx):
-    actor = ctx.authenticate()
+    actor = ctx.actor
     if actor.kind == "citizen":
         children = ctx.consent.my_children()
     else:
@@ -34,8 +34,6 @@ def web_consents(ctx):
 
 
 def web_new_consent(ctx, child_id):
-    ctx.authenticate()
-
     def load():
         open_consent = next((c for c in ctx.consent.list_consents(child_id)
                              if c["status"] in ("active", "pending")), None)
@@ -66,7 +64,6 @@ def web_new_consent(ctx, child_id):
 
 
 def web_withdraw_consent(ctx, consent_id):
-    ctx.authenticate()
     consent = ctx.consent.get_consent(consent_id)
     error = None
     if ctx.request.method == "POST":
@@ -85,7 +82,6 @@ def web_withdraw_consent(ctx, consent_id):
 
 
 def web_approve_consent(ctx, consent_id):
-    ctx.authenticate()
     ctx.form()
     try:
         ctx.consent.approve_consent(consent_id)

@@ -10,7 +10,7 @@ from stafett.errors import Conflict, Forbidden, PreconditionFailed
 
 
 def web_new_handover(ctx, log_id):
-    actor = ctx.authenticate()
+    actor = ctx.actor
 
     def load():
         agencies = [a for a in ctx.consent.list_agencies() if a["org_number"] != actor.agency]
@@ -34,7 +34,6 @@ def web_new_handover(ctx, log_id):
 
 
 def web_handovers(ctx):
-    ctx.authenticate()
     result = ctx.handover.list_handovers(None, 50, ctx.request.args.get("side") or None)
     items = result["items"]
     names = vm.agency_names(ctx.consent.list_agencies())
@@ -49,7 +48,6 @@ def web_handovers(ctx):
 
 
 def web_handover(ctx, handover_id):
-    ctx.authenticate()
     return _handover_page(ctx, handover_id)
 
 
@@ -76,7 +74,6 @@ def _handover_page(ctx, handover_id, accept=None, decline=None, status=200,
 
 
 def web_accept_handover(ctx, handover_id):
-    ctx.authenticate()
     form = fd.accept_handover_form([]).read(ctx.form())
     if form.ok:
         try:
@@ -91,7 +88,6 @@ def web_accept_handover(ctx, handover_id):
 
 
 def web_decline_handover(ctx, handover_id):
-    ctx.authenticate()
     form = fd.decline_form(fd.HANDOVER_DECLINE_HINT).read(ctx.form())
     if form.ok:
         try:
@@ -104,7 +100,6 @@ def web_decline_handover(ctx, handover_id):
 
 
 def web_cancel_handover(ctx, handover_id):
-    ctx.authenticate()
     version = ctx.form().get("version", "")
     try:
         ctx.handover.cancel_handover(handover_id, {}, fd.version_of(version))

@@ -6,7 +6,6 @@ from gateway.web.pages import redirect
 
 
 def web_inbox(ctx):
-    ctx.authenticate()
     result = ctx.notifications.inbox_page(50, ctx.request.args.get("side") or None, False)
     items = [{**n, "path": vm.local_link(n.get("link"))} for n in result["items"]]
     return ctx.render("inbox.html", title="Innboks", items=items,
@@ -15,7 +14,6 @@ def web_inbox(ctx):
 
 
 def web_mark_read(ctx, notification_id):
-    ctx.authenticate()
     ctx.form()
     ctx.notifications.mark_read(notification_id)
     return redirect("/innboks?melding=lest")

@@ -18,7 +18,7 @@ def web_logs(ctx):
 
 
 def logs_page(ctx):
-    actor = ctx.authenticate()
+    actor = ctx.authenticate()  # also / when logged in (a public page)
     logs = list(every_item(ctx.logs.my_logs))
     names = child_names(ctx, (entry["child_id"] for entry in logs))
     logs = sorted(logs, key=lambda entry: (entry["status"] != "open",
@@ -29,8 +29,6 @@ def logs_page(ctx):
 
 
 def web_new_log(ctx):
-    ctx.authenticate()
-
     def submit(form):
         try:
             child = ctx.consent.resolve_citizen(
@@ -51,7 +49,6 @@ def web_new_log(ctx):
 
 
 def web_log(ctx, log_id):
-    ctx.authenticate()
     return _log_page(ctx, log_id)
 
 
@@ -69,7 +66,6 @@ def _log_page(ctx, log_id, baton=None, status=200):
 
 def web_take_baton(ctx, log_id):
     """The log has no stafettholder: a staff participant who can act takes the baton."""
-    ctx.authenticate()
     form = fd.take_baton_form().read(ctx.form())
     if form.ok:
         try:
@@ -89,7 +85,6 @@ def _log_list(ctx, log_id, kind, read, heading, lead, empty, path,
     view gives the participants (and who may do what), ``read(limit, cursor)`` the page,
     from the logs service, which pages it. ``heading`` may be a function (read once the
     actor is known)."""
-    ctx.authenticate()
     log_view = ctx.logs.get_log(log_id)
     heading = heading() if callable(heading) else heading
     cursor = ctx.request.args.get("side") or None
@@ -146,7 +141,6 @@ def web_evaluations(ctx, log_id, measure_id):
 
 
 def web_timeline(ctx, log_id):
-    ctx.authenticate()
     result = ctx.logs.timeline(log_id, limit=50, cursor=ctx.request.args.get("side") or None)
     return ctx.render("timeline.html", title="Tidslinje", log_id=log_id,
                       items=[vm.timeline_item(i) for i in result["items"]],
@@ -154,7 +148,6 @@ def web_timeline(ctx, log_id):
 
 
 def web_access_log(ctx, log_id):
-    ctx.authenticate()
     result = ctx.logs.access_log(log_id, limit=50, cursor=ctx.request.args.get("side") or None)
     return ctx.render("access_log.html", title="Hvem har sett loggen",
                       log_id=log_id, records=result["items"],
@@ -164,7 +157,6 @@ def web_access_log(ctx, log_id):
 def _log_form(ctx, log_id, make_form, submit, title, path, button, done,
               intro=None, aliases=None):
     """A form on a log: shown with the log's participants, posted to a service."""
-    ctx.authenticate()
 
     def send(form):
         submit(form)
@@ -240,8 +232,6 @@ def web_new_proposal(ctx, log_id):
 
 
 def web_new_participant(ctx, log_id):
-    ctx.authenticate()
-
     def make(data):
         if data is None:
             return fd.participant_form([])
@@ -268,12 +258,10 @@ def web_new_participant(ctx, log_id):
 
 
 def web_proposal(ctx, log_id, proposal_id):
-    ctx.authenticate()
     return _proposal_page(ctx, log_id, proposal_id)
 
 
 def web_accept_proposal(ctx, log_id, proposal_id):
-    ctx.authenticate()
     form = fd.accept_proposal_form(None, {}).read(ctx.form())
     if form.ok:
         try:
@@ -286,7 +274,6 @@ def web_accept_proposal(ctx, log_id, proposal_id):
 
 
 def web_decline_proposal(ctx, log_id, proposal_id):
-    ctx.authenticate()
     form = fd.decline_form().read(ctx.form())
     if form.ok:
         try:

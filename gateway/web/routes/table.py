@@ -12,15 +12,15 @@ from gateway.web.routes import consent, handovers, inbox, login, logs
 
 PAGES = (
     # -- start, login, logout, static files (login.py)
-    page("GET", "/", login.web_start),
-    page("GET", "/logg-inn", login.web_login),
-    page("GET", "/logg-inn/dev", login.web_dev_personas),
-    page("POST", "/logg-inn/dev", login.web_dev_login),
-    page("GET", "/logg-inn/<provider>", login.web_oidc_start),
-    page("GET", "/auth/callback", login.web_oidc_callback),
-    page("POST", "/logg-ut", login.web_logout),
-    page("GET", "/fant-ikke-siden", login.web_not_found, serves_unknown_paths=True),
-    page("GET", "/static/<path:filename>", login.web_static),
+    page("GET", "/", login.web_start, public=True),
+    page("GET", "/logg-inn", login.web_login, public=True),
+    page("GET", "/logg-inn/dev", login.web_dev_personas, public=True),
+    page("POST", "/logg-inn/dev", login.web_dev_login, public=True),
+    page("GET", "/logg-inn/<provider>", login.web_oidc_start, public=True),
+    page("GET", "/auth/callback", login.web_oidc_callback, public=True),
+    page("POST", "/logg-ut", login.web_logout, public=True),
+    page("GET", "/fant-ikke-siden", login.web_not_found, public=True, serves_unknown_paths=True),
+    page("GET", "/static/<path:filename>", login.web_static, public=True),
 
     # -- Mine logger and a log's pages (logs.py; owner: the logs service)
     page("GET", "/logger", logs.web_logs),
