@@ -182,6 +182,29 @@ def sole_database(container, user: str) -> "Database":
     return databases[0]
 
 
+def upsert(session: Session, model, values: dict) -> None:
+    """``INSERT … ON CONFLICT (primary key) DO UPDATE``: two transactions adding the same
+    row at once both succeed, the later values winning, where an ORM ``get() or add()``
+    lets one of them fail on a duplicate key (PostgreSQL and SQLite)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"upsert on {dialect}")
+    keys = [column.name for column in model.__table__.primary_key.columns]
+    statement = insert(model).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in values if name not in keys})
+    session.execute(statement)
+    loaded = session.identity_map.get(
+        session.identity_key(model, tuple(values[name] for name in keys)))
+    if loaded is not None:
+        session.expire(loaded)  # read again from the row just written
+
+
 HELD = "stafett.held"
 
 
