@@ -23,6 +23,7 @@ from pathlib import Path
 from weakref import WeakKeyDictionary
 
 from alembic import command
+from eventlet.semaphore import Semaphore
 from alembic.config import Config as AlembicConfig
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, String, create_engine, event, text
@@ -162,11 +163,16 @@ class PoolGauges:
             metrics.DB_POOL_SIZE.labels(service=self.service).set(size())
 
 
+#: Alembic's ``context`` and ``op`` are process-wide proxies: two services of one process
+#: (the test platform, which starts its containers side by side) must not migrate at once
+_MIGRATING = Semaphore(1)
+
+
 def migrate(engine: Engine, migrations_dir: str | Path) -> None:
     """Upgrade to head. On PostgreSQL an advisory lock keeps two replicas from racing."""
     alembic_config = AlembicConfig()
     alembic_config.set_main_option("script_location", str(migrations_dir))
-    with engine.begin() as connection:
+    with _MIGRATING, engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             lock_id = int(hashlib.sha1(str(migrations_dir).encode()).hexdigest()[:15], 16)
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})

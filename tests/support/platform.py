@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.utils.concurrency import SpawningProxy
 
 from stafett.actor import SYSTEM_ACTOR
 from stafett.config import component_config
@@ -138,17 +139,20 @@ class Platform:
         return component_config(component, **overrides)
 
     def start(self, components=COMPONENTS) -> None:
+        """Started side by side, as nameko's ServiceRunner does (most of a start is waiting
+        for the broker); the first failure stops the others and is raised."""
+        starting = []
         for component in components:
             container = self.container_factory(service_class(component), self.config(component))
-            container.start()
             self.containers[component] = container
+            starting.append(container)
+        SpawningProxy(starting, abort_on_error=True).start()
 
     def stop(self, component: str) -> None:
         self.containers.pop(component).stop()
 
     def close(self) -> None:
-        for container in self.containers.values():
-            container.kill()
+        SpawningProxy(list(self.containers.values())).kill()  # side by side, as ServiceRunner
 
     def url(self, component: str = "gateway") -> str:
         return f"http://127.0.0.1:{self.ports[component]}"
