@@ -13,7 +13,9 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
+import contextlib  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -79,15 +81,47 @@ def database_backend(request):
 DATABASES = ("consent", "logs", "handover", "notifications", "gateway")
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """Each database of ``DATABASES`` migrated to head once per test process, as SQLite
+    files in a folder of their own: ``database_urls`` gives every test a copy, so a platform
+    start finds its databases at head (migrating five from empty costs seconds a start).
+    Tests of the migrations themselves migrate their own empty files
+    (tests/support/databases.py, tests/unit/test_kernel_migrations.py)."""
+    from stafett.db import make_engine, migrate
+    from tests.support.databases import migrations_of
+
+    folder = tmp_path_factory.mktemp("migrated-sqlite")
+    for name in DATABASES:
+        engine = make_engine(f"sqlite:///{folder}/{name}.db")
+        try:
+            migrate(engine, migrations_of(name))
+        finally:
+            engine.dispose()  # the last connection closed: the WAL is checkpointed away
+    return folder
+
+
+@contextlib.contextmanager
+def databases_in(request, folder: Path, backend: str):
+    """One database per service, like production: fresh PG databases (dropped after), or
+    SQLite files in ``folder`` copied from ``migrated_sqlite`` (at head: each service's
+    start migrates nothing)."""
+    if backend == "postgres":
+        with make_database_urls(request.getfixturevalue("postgres_url"), DATABASES) as urls:
+            yield urls
+        return
+    migrated = request.getfixturevalue("migrated_sqlite")
+    for name in DATABASES:
+        for file in migrated.glob(f"{name}.db*"):  # with its -wal/-shm, should any remain
+            shutil.copyfile(file, folder / file.name)
+    yield {name: f"sqlite:///{folder}/{name}.db" for name in DATABASES}
+
+
 @pytest.fixture
 def database_urls(request, tmp_path, database_backend):
-    """One database per service, like production: SQLite files or fresh PG databases."""
-    if database_backend == "postgres":
-        base = request.getfixturevalue("postgres_url")
-        with make_database_urls(base, DATABASES) as urls:
-            yield urls
-    else:
-        yield {name: f"sqlite:///{tmp_path}/{name}.db" for name in DATABASES}
+    """This test's own databases (``databases_in``)."""
+    with databases_in(request, tmp_path, database_backend) as urls:
+        yield urls
 
 
 @pytest.fixture
@@ -119,3 +153,4 @@ def platform(container_factory, amqp_uri, database_urls, tmp_path):
     platform.start()
     yield platform
     platform.close()
+
