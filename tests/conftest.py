@@ -154,3 +154,37 @@ def platform(container_factory, amqp_uri, database_urls, tmp_path):
     yield platform
     platform.close()
 
+
+@pytest.fixture(scope="module")
+def start_shared_platform(request, broker, tmp_path_factory):
+    """``start_shared_platform(**overrides)``: the whole platform, started once for a
+    module's tests that only read (each start its own vhost, databases and folder; closed
+    after the module's last test). A test that writes, or stops a service, keeps its own
+    ``platform``, so the shared one reads the same whichever tests ran before."""
+    from nameko.containers import get_container_cls
+
+    from tests.support.platform import Platform
+
+    def container_factory(service_cls, config):
+        return get_container_cls(config)(service_cls, config)
+
+    with contextlib.ExitStack() as stack:
+        def start(**overrides) -> Platform:
+            folder = tmp_path_factory.mktemp("shared-platform")
+            amqp_uri = stack.enter_context(broker.vhost())
+            urls = stack.enter_context(
+                databases_in(request, folder, request.config.getoption("--database")))
+            platform = Platform(container_factory, amqp_uri, urls, folder, **overrides)
+            stack.callback(platform.close)  # every container, even if one failed to start
+            platform.start()
+            return platform
+        yield start
+
+
+@pytest.fixture(scope="module")
+def seeded_platform(start_shared_platform):
+    """The seeded demo platform (``Platform.seed``), shared by a module's tests that only
+    read; those that write, or stop a service, start their own ``platform``."""
+    platform = start_shared_platform()
+    platform.seed()
+    return platform

@@ -26,10 +26,12 @@ from pathlib import Path
 ENV = "STAFETT_TEST_SHARD"
 
 #: estimated seconds per test, by the heaviest fixture it uses (measured on two cores:
-#: a platform of five components starts and stops in about 5 s, a browser test adds the
-#: page loads); tests without any of these are unit tests at a few milliseconds each
-COSTS = (("browser", 9.0), ("platform", 6.0), ("container_factory", 4.0),
-         ("amqp_uri", 3.0), ("broker", 3.0), ("postgres_url", 1.5))
+#: a platform of five components, its databases copied at head, starts and stops in about
+#: 3 s, a browser test adds the page loads; a module's read-only tests share one platform);
+#: tests without any of these are unit tests at a few milliseconds each
+COSTS = (("browser", 7.0), ("platform", 4.0), ("container_factory", 3.0),
+         ("start_shared_platform", 1.5), ("amqp_uri", 3.0), ("broker", 3.0),
+         ("postgres_url", 1.5))
 #: whole folders whose tests start processes of their own (pods, images, Prometheus)
 FOLDER_COSTS = {"deploy": 6.0}
 #: single files far heavier than their fixtures say (each test starts its own processes)

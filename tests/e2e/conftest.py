@@ -23,19 +23,30 @@ def registered_platform(container_factory, amqp_uri, database_urls, tmp_path, re
     platform.close()
 
 
+#: the populated platform's settings
+POPULATED = dict(
+    # one agency sends hundreds of probes: the per-agency rate limit must not shape results
+    RATE_LIMIT_BURST=100000, RATE_LIMIT_PER_MINUTE=6000000,
+    # a fresh school webhook per deleting probe, to a closed loopback port
+    WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOW_LOOPBACK="true", WEBHOOKS_PER_AGENCY=1000)
+
+
 @pytest.fixture
 def populated_platform(container_factory, amqp_uri, database_urls, tmp_path, register_file):
     """The whole platform with the demo's stories and one of every object (World)."""
-    # one agency sends hundreds of probes: the per-agency rate limit must not shape results
+    # pupils beyond the demo's are added to this test's register
     platform = Platform(container_factory, amqp_uri, database_urls, tmp_path,
-                        RATE_LIMIT_BURST=100000, RATE_LIMIT_PER_MINUTE=6000000,
-                        # a fresh school webhook per deleting probe, to a closed loopback port
-                        WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOW_LOOPBACK="true",
-                        WEBHOOKS_PER_AGENCY=1000,
-                        # pupils beyond the demo's are added to this test's register
-                        POPULATION_REGISTER=register_file.setting)
+                        POPULATION_REGISTER=register_file.setting, **POPULATED)
     platform.start()
     try:
         yield platform, build_world(platform)
     finally:
         platform.close()
+
+
+@pytest.fixture(scope="module")
+def read_only_populated_platform(start_shared_platform, tmp_path_factory):
+    """``populated_platform`` once for a module's tests that only read it."""
+    register = RegisterFile(tmp_path_factory.mktemp("register") / "population-register.yaml")
+    platform = start_shared_platform(POPULATION_REGISTER=register.setting, **POPULATED)
+    return platform, build_world(platform)

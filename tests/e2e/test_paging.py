@@ -29,6 +29,10 @@ def ids(items) -> list[str]:
     return [item["id"] for item in items]
 
 
+# Tests that only read share one populated platform (``read_only_populated_platform``);
+# those that add items have their own.
+
+
 def test_logs_and_handovers_page_through_every_item_once(populated_platform, register_file):
     platform, world = populated_platform
     teacher = platform.client("teacher")
@@ -82,8 +86,8 @@ def open_log_for_a_new_pupil(teacher, register, n: int) -> str:
     return log.json()["id"]
 
 
-def test_an_agency_system_lists_the_logs_its_agency_takes_part_in(populated_platform):
-    platform, world = populated_platform
+def test_an_agency_system_lists_the_logs_its_agency_takes_part_in(read_only_populated_platform):
+    platform, world = read_only_populated_platform
     listed = platform.client("school-system").get("/api/v1/logs").json()["items"]
     assert world.stories["emma"].log_id in ids(listed)  # the school's teacher holds it
     assert world.stories["sara"].log_id not in ids(listed)  # the health nurse's alone
@@ -96,8 +100,8 @@ def test_an_agency_system_lists_the_logs_its_agency_takes_part_in(populated_plat
         "/api/v1/logs").status_code == 403
 
 
-def test_a_cursor_we_did_not_give_out_is_refused_as_problem_json(populated_platform):
-    platform, world = populated_platform
+def test_a_cursor_we_did_not_give_out_is_refused_as_problem_json(read_only_populated_platform):
+    platform, world = read_only_populated_platform
     teacher = platform.client("teacher")
     log = f"/api/v1/logs/{world.stories['emma'].log_id}"
     for path in ("/api/v1/logs", "/api/v1/handovers", "/api/v1/notifications",
@@ -111,8 +115,8 @@ def test_a_cursor_we_did_not_give_out_is_refused_as_problem_json(populated_platf
         "cursor": newest["next_cursor"]}).status_code == 400
 
 
-def test_the_timeline_pages_oldest_or_newest_first(populated_platform):
-    platform, world = populated_platform
+def test_the_timeline_pages_oldest_or_newest_first(read_only_populated_platform):
+    platform, world = read_only_populated_platform
     teacher = platform.client("teacher")
     path = f"/api/v1/logs/{world.stories['emma'].log_id}/timeline"
     whole = teacher.get(path, params={"limit": 200}).json()

@@ -58,8 +58,8 @@ def test_a_service_that_never_ran_gives_503_at_once(container_factory, amqp_uri,
     platform.close()
 
 
-def test_identity_headers_from_clients_are_ignored(platform):
-    platform.seed()
+def test_identity_headers_from_clients_are_ignored(seeded_platform):
+    platform = seeded_platform
     spoofed = Actor(kind="staff", person_id="x", agency="999999999").to_context()
     anonymous = requests.get(platform.url() + "/api/v1/me", timeout=10,
                              headers={"nameko-actor": spoofed, "Nameko.Actor": spoofed,
@@ -72,7 +72,8 @@ def test_identity_headers_from_clients_are_ignored(platform):
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer not.a.jwt"])
-def test_missing_or_bad_tokens_are_401_problems(platform, header):
+def test_missing_or_bad_tokens_are_401_problems(seeded_platform, header):
+    platform = seeded_platform
     headers = {"Authorization": header} if header else {}
     response = requests.get(platform.url() + "/api/v1/logs", headers=headers, timeout=10)
     assert response.status_code == 401
@@ -80,8 +81,8 @@ def test_missing_or_bad_tokens_are_401_problems(platform, header):
     assert response.json()["status"] == 401
 
 
-def test_an_expired_token_is_refused(platform):
-    platform.seed()
+def test_an_expired_token_is_refused(seeded_platform):
+    platform = seeded_platform
     client = platform.client("teacher", ttl_seconds=-3600)
     assert client.get("/api/v1/logs").status_code == 401
 
@@ -102,8 +103,8 @@ def test_bad_input_is_a_clear_problem_and_writes_nothing(platform):
     assert teacher.get("/api/v1/logs").json()["items"] == []
 
 
-def test_every_component_has_probes_and_red_metrics(platform):
-    platform.seed()
+def test_every_component_has_probes_and_red_metrics(seeded_platform):
+    platform = seeded_platform
     platform.client("teacher").get("/api/v1/logs")
     for component in COMPONENTS:
         base = platform.url(component)
@@ -133,7 +134,8 @@ def test_readyz_reports_an_unreachable_database(container_factory, amqp_uri, tmp
     platform.close()
 
 
-def test_unknown_paths_and_methods_are_problems_too(platform):
+def test_unknown_paths_and_methods_are_problems_too(seeded_platform):
+    platform = seeded_platform
     missing = requests.get(platform.url() + "/api/v1/nothing-here", timeout=5)
     assert missing.status_code == 404
     assert missing.headers["Content-Type"] == "application/problem+json"

@@ -113,8 +113,8 @@ def rejections() -> dict:
             if sample.name == "stafett_auth_rejections_total"}
 
 
-def test_every_forged_token_is_a_401_problem_and_reaches_no_service(platform):
-    platform.seed()
+def test_every_forged_token_is_a_401_problem_and_reaches_no_service(seeded_platform):
+    platform = seeded_platform
     served = (("consent", "resolve_actor"), ("logs", "my_logs"))
 
     def one_valid_call() -> dict:
@@ -151,15 +151,16 @@ def test_every_forged_token_is_a_401_problem_and_reaches_no_service(platform):
     assert counted["header_not_allowed_jku"] == 1 and counted["unknown_issuer"] == 3
 
 
-def test_no_token_is_a_401_with_a_bearer_challenge(platform):
+def test_no_token_is_a_401_with_a_bearer_challenge(seeded_platform):
+    platform = seeded_platform
     response = requests.get(platform.url() + "/api/v1/logs", timeout=10)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="stafett"'
     assert response.headers["Content-Type"] == "application/problem+json"
 
 
-def test_personal_data_needs_the_configured_assurance_level(platform):
-    platform.seed()
+def test_personal_data_needs_the_configured_assurance_level(seeded_platform):
+    platform = seeded_platform
     for persona, path in (("guardian", "/api/v1/children"), ("teacher", "/api/v1/logs")):
         substantial = platform.client(persona, acr="idporten-loa-substantial")
         response = substantial.get(path)
@@ -207,8 +208,8 @@ def test_an_identity_provider_configured_with_its_own_keys_url_level_and_claims(
             platform.close()
 
 
-def test_a_system_of_an_organisation_that_is_no_agency_here_is_refused(platform):
-    platform.seed()
+def test_a_system_of_an_organisation_that_is_no_agency_here_is_refused(seeded_platform):
+    platform = seeded_platform
     stranger = platform.client("school-system",
                                consumer={"authority": "iso6523-actorid-upis",
                                          "ID": "0192:974760673"})  # valid, not registered
@@ -217,8 +218,8 @@ def test_a_system_of_an_organisation_that_is_no_agency_here_is_refused(platform)
     assert response.headers["Content-Type"] == "application/problem+json"
 
 
-def test_agency_systems_only_reach_routes_their_scopes_open(platform):
-    platform.seed()
+def test_agency_systems_only_reach_routes_their_scopes_open(seeded_platform):
+    platform = seeded_platform
     system = platform.client("school-system")
     assert system.get("/api/v1/logs").status_code == 200          # stafett:logs.read
     assert system.post("/api/v1/logs", json={"child_id": "x"}).status_code == 403

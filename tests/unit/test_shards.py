@@ -50,9 +50,9 @@ def test_the_load_is_dealt_largest_first_onto_the_lighter_shard(monkeypatch):
     first, dropped = run_shard(monkeypatch, 0, 2)
     second, _ = run_shard(monkeypatch, 1, 2)
     load = [sum(map(shards.cost, shard)) for shard in (first, second)]
-    # b (24 s) alone against c (18), d (18), e (12) and a (9): 24 against 57 would be
-    # a bad deal; largest first gives 24+12+9=45 against 18+18=36
-    assert sorted(load) == [36.0, 45.0]
+    # b (16 s), d (14), c (12), e (12), a (9): in file order, b+c+d against e+a, 42
+    # against 21, would be a bad deal; largest first gives 16+12=28 against 14+12+9=35
+    assert sorted(load) == [28.0, 35.0]
     assert len(dropped) == len(ITEMS) - len(first)
 
 
