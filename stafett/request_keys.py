@@ -159,8 +159,11 @@ class _Recorder:
 
 def _answer_of(exc: BaseException) -> dict:
     if isinstance(exc, errors.StafettError):
+        # the codes too: a form shows the refusal by them (a replay without them would be
+        # request.invalid_fields with field.invalid on every field)
         return {"error": {"type": type(exc).__name__, "detail": exc.detail,
-                          "errors": exc.errors}}
+                          "errors": exc.errors, "code": exc.code,
+                          "error_codes": exc.error_codes, "error_params": exc.error_params}}
     return {"error": {"type": "StafettError", "detail": "an unexpected error occurred",
                       "errors": {}}}
 
@@ -180,7 +183,9 @@ def _replay(answer: dict):
     cls = getattr(errors, error["type"], None)
     if not (isinstance(cls, type) and issubclass(cls, errors.StafettError)):
         cls = errors.StafettError
-    raise cls(error["detail"], error.get("errors") or {})
+    raise cls(error["detail"], error.get("errors") or {}, code=error.get("code") or "",
+              error_codes=error.get("error_codes") or None,
+              error_params=error.get("error_params") or None)
 
 
 def _recorded(session: Session, key: str):

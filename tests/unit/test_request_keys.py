@@ -243,3 +243,18 @@ def test_an_outage_after_the_commit_undoes_the_call_and_the_retry_does_it_once(e
     assert service.add_then_fail("a", how) == {"name": "a"}
     assert service.add_then_fail("a", how) == {"name": "a"} and service.runs == 2
     assert count(engine, things) == 1
+
+
+def test_a_kept_refusal_keeps_its_codes():
+    """A form shows a refusal by its codes: the answer kept for a request key carries them,
+    and the replay raises them again (issue 18: "kan ikke være fram i tid", not "ble ikke
+    godtatt")."""
+    from stafett import errors, request_keys
+    from stafett.errors import ValidationFailed, coded
+    refused = ValidationFailed("an evaluation cannot be dated in the future",
+                               {"evaluated_on": [coded("evaluation.in_future", "not after today")]},
+                               code="evaluation.invalid")
+    with pytest.raises(errors.ValidationFailed) as replayed:
+        request_keys._replay(request_keys._answer_of(refused))
+    assert replayed.value.code == "evaluation.invalid"
+    assert replayed.value.error_codes == {"evaluated_on": ["evaluation.in_future"]}
