@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from stafett.actor import CITIZEN, STAFF, SYSTEM, Actor
+from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, Actor
 from stafett.coverage import Coverage, Covered
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed, coded)
@@ -285,6 +285,30 @@ def check_version(expected: int | None, current: int) -> None:
         raise PreconditionRequired("send If-Match with the version (ETag) you last read")
     if int(expected) != current:
         raise PreconditionFailed("the resource changed since you read it; read it again")
+
+
+def require_auditor(actor: Actor | None) -> None:
+    """An agency's auditor reads the access records of its own agency's staff."""
+    if actor is None or actor.kind != STAFF or "auditor" not in actor.roles:
+        raise Forbidden("only an agency auditor may read the agency's access records",
+                        code="access_log.auditor_only")
+
+
+def require_fhir_reader(viewer: Viewer) -> None:
+    if not viewer.is_staff:
+        raise Forbidden("the FHIR export is for agency systems and staff",
+                        code="fhir.not_allowed")
+
+
+def require_statistics_reader(actor: Actor | None) -> None:
+    if actor is None or actor.kind != STAFF:
+        raise Forbidden("statistics are for staff", code="statistics.staff_only")
+
+
+def require_handover_service(actor: Actor | None) -> None:
+    if actor is None or actor.kind != SERVICE:
+        raise Forbidden("only the handover service applies handovers",
+                        code="log.handover_service_only")
 
 
 def require_staff(actor: Actor | None) -> None:
