@@ -21,8 +21,7 @@ REGISTRIES = {"stafett/errors.py": "kernel", "gateway/errors.py": "gateway",
                  for svc in ("consent", "handover", "logs", "notifications")}}
 #: raise sites that pass on a code named elsewhere (not a literal here): a re-raise, the
 #: helpers whose callers name the code (scanned as CODE_HELPERS), the text field's table
-PASSED_ON = {("services/logs/service.py", "exc.code"), ("services/logs/service.py", "code"),
-             ("services/logs/model.py", "exc.code"),
+PASSED_ON = {("services/logs/model.py", "exc.code"), ("services/logs/store.py", "code"),
              ("gateway/auth.py", "code"), ("stafett/fields.py", "TEXT_CODES[key]")}
 #: a service's typed errors name their code; only these may rely on the generic one
 GENERIC_ALLOWED = {"PreconditionFailed", "PreconditionRequired"}

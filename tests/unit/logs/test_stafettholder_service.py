@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from services.consent.events import consent_data
 from services.logs import domain, events
-from services.logs import service as logs_service
+from services.logs import store as logs_store
 from services.logs.models import ConsentProjection, ConsentProjectionState, Log, Participant
 from services.logs.service import LogsService
 from stafett.actor import STAFF, Actor
@@ -65,7 +65,7 @@ def on_day(monkeypatch):
             @classmethod
             def today(cls):
                 return day
-        monkeypatch.setattr(logs_service, "date", Today)
+        monkeypatch.setattr(logs_store, "date", Today)
     return set_today
 
 
