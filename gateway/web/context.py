@@ -89,7 +89,8 @@ class WebContext(RequestContext):
         session = self.session()
         me = None
         if session is not None and session.authenticated:
-            me = {"name": session.data.get("name"), "kind": session.identity.get("kind")}
+            me = {"name": session.data.get("name"), "kind": session.identity.get("kind"),
+                  "roles": session.identity.get("roles") or []}
         return render(template, status, self.cookie_headers(),
                       form_action_origins=self.oidc.form_action_origins(), me=me,
                       csrf_token=session.csrf_token if session else "",

@@ -90,6 +90,10 @@ FIELD_MESSAGES = {
     "preferences.time_zone_unknown": "Velg en tidssone fra listen, for eksempel Europe/Oslo.",
     "webhook.url_not_https": "Adressen må begynne med https://.",
     "webhook.url_refused": "Denne adressen kan ikke brukes. Velg en offentlig adresse.",
+    "webhook.limit_reached": "Virksomheten har så mange webhooker som den kan ha. Slett en "
+                             "før du registrerer en ny.",
+    "webhook.not_allowed": "Bare en administrator i virksomheten kan styre webhookene.",
+    "webhook.not_found": "Fant ikke webhooken. Den kan være slettet.",
 }
 
 #: problem codes (over the form, or as the page's message)
@@ -203,9 +207,6 @@ NOT_IN_THE_WEB_CLIENT = {
     "number_keys.operations_only": "operations (stafett keys)",
     "number_keys.rows_under_old_key": "operations (stafett keys)",
     "number_keys.unknown_action": "operations (stafett keys)",
-    "webhook.limit_reached": "webhooks are managed over the API",
-    "webhook.not_allowed": "webhooks are managed over the API",
-    "webhook.not_found": "webhooks are managed over the API",
 }
 
 

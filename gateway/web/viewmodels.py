@@ -29,6 +29,14 @@ MESSAGES = {
     "forslag-avslatt": "Du har svart nei til forslaget.",
     "deltaker": "Deltakeren er lagt til.",
     "stafettpinne": "Du er nå stafettholder for loggen.",
+    "stafettpinne-gitt": "Stafettpinnen er gitt videre. Du er nå deltaker i loggen.",
+    "lukket": "Loggen er lukket.",
+    "niva": "BTI-nivået er endret.",
+    "deltaker-fjernet": "Deltakeren er fjernet fra loggen.",
+    "tiltak-endret": "Tiltaket er endret.",
+    "varsler": "Innstillingene for varsler er lagret.",
+    "webhook-slettet": "Webhooken er slettet.",
+    "ansatt": "Den ansatte er lagt til.",
     "overgang": "Forespørselen om overgang er sendt.",
     "overgang-godtatt": "Du har godtatt overgangen. Loggen flyttes til dere.",
     "overgang-avslatt": "Du har avslått overgangen.",
@@ -102,6 +110,8 @@ def log_page(log: dict, timeline: list[dict]) -> dict:
     shown = log_items(log, {kind: log.get(kind, []) for kind in LIST_PAGES})
     measures, proposals = shown["measures"], shown["proposals"]
     meetings, entries = shown["meetings"], shown["entries"]
+    # notes only staff see: left out when the page is printed (static/stafett.css)
+    staff_only = {e["id"] for e in entries if e.get("visibility") == "staff"}
     # each list holds the newest 20 the service embeds; "Vis flere" goes on from there
     more = {kind: {"href": page_link(f"/logger/{log['id']}/{path}", info.get("next_cursor")),
                    "total": info.get("total"), "shown": len(log.get(kind, []))}
@@ -118,7 +128,9 @@ def log_page(log: dict, timeline: list[dict]) -> dict:
             ROLE_ORDER.index(p["role"]) if p["role"] in ROLE_ORDER else 9,
             p["display_name"])),
         "measures": measures, "proposals": proposals, "meetings": meetings,
-        "entries": entries, "timeline": [timeline_item(i) for i in timeline],
+        "entries": entries, "timeline": [
+            {**timeline_item(i), "staff_only": i.get("object_id") in staff_only}
+            for i in timeline],
         "overdue_count": sum(1 for m in measures if m.get("overdue")), "more": more,
     }
 
@@ -163,3 +175,44 @@ def consent_scope_text(consent: dict, names: dict[str, str]) -> list[str]:
     scope = consent.get("scope") or {}
     return ([label(t, "agency_type") for t in scope.get("agency_types", [])]
             + [names.get(o, "Ukjent virksomhet") for o in scope.get("agencies", [])])
+
+
+def read_only(log: dict) -> dict:
+    """A log page to print: every ``can_*`` flag off, so no action shows."""
+    return {**{k: (False if k.startswith("can_") else v) for k, v in log.items()},
+            "printing": True}
+
+
+def print_log(log: dict, lists: dict[str, list], internal: bool) -> dict:
+    """The whole log to print: every item of each list (``lists``), everything expanded,
+    no actions; notes only staff see are left out unless ``internal``."""
+    entries = [e for e in lists["entries"] if internal or e.get("visibility") != "staff"]
+    shown = log_page({**log, **lists, "entries": entries, "lists": {}}, [])
+    return read_only(shown)
+
+
+def preparation(log: dict, prepared: dict, meeting: dict, entries: list[dict]) -> dict:
+    """The meeting preparation view: what changed since the previous meeting, the open
+    measures (those due for evaluation first) and the child's latest own words (``entries``:
+    the log's, newest first). Changes that are notes only staff see are marked, so that
+    printing leaves them out unless chosen."""
+    voice = next((e for e in entries if e.get("kind") == "child_voice"), None)
+    staff_only = {e["id"] for e in entries if e.get("visibility") == "staff"}
+    shown = log_page({**log, "lists": {}}, [])
+    due = {m["id"] for m in prepared.get("evaluations_due", [])}
+    measures = log_items(log, {"measures": prepared.get("open_measures", [])})["measures"]
+    measures.sort(key=lambda m: (m["id"] not in due, m.get("evaluate_by") or ""))
+    people = {p["id"]: p["display_name"] for p in log.get("participants", [])}
+    return {
+        "log": read_only(shown),
+        "meeting": {**meeting, "starts_label": norsk_datetime(meeting.get("starts_at")),
+                    "invited_names": [people.get(i, "Tidligere deltaker")
+                                      for i in meeting.get("invited", [])]},
+        "previous_meeting_at": prepared.get("previous_meeting_at"),
+        "changes": [{**timeline_item(i), "staff_only": i.get("object_id") in staff_only}
+                    for i in prepared.get("changes_since_last_meeting", [])],
+        "more_changes": bool(prepared.get("more_changes_cursor")),
+        "measures": measures, "due": due,
+        "voice": ({**voice, "author_name": people.get(voice.get("author_id"), "Barnet")}
+                  if voice else None),
+    }

@@ -8,7 +8,8 @@ gateway/service.py makes a nameko entrypoint of each row (gateway/web/pages.py's
 URLs are Norwegian (docs/web.md has the table).
 """
 from gateway.routes.route import page
-from gateway.web.routes import consent, handovers, inbox, login, logs
+from gateway.web.routes import (admin, consent, handovers, inbox, log_actions, log_print,
+                                login, logs, settings)
 
 PAGES = (
     # -- start, login, logout, static files (login.py)
@@ -46,6 +47,18 @@ PAGES = (
     page("POST", "/logger/<log_id>/forslag/<proposal_id>/godta", logs.web_accept_proposal),
     page("POST", "/logger/<log_id>/forslag/<proposal_id>/avsla", logs.web_decline_proposal),
 
+    # -- the stafettholder's and staff's actions, print and preparation (log_actions.py,
+    #    log_print.py; owner: the logs service)
+    page("GET,POST", "/logger/<log_id>/lukk", log_actions.web_close_log),
+    page("GET,POST", "/logger/<log_id>/niva", log_actions.web_change_level),
+    page("GET,POST", "/logger/<log_id>/gi-stafettpinnen", log_actions.web_pass_baton),
+    page("GET,POST", "/logger/<log_id>/deltakere/<participant_id>/fjern",
+         log_actions.web_remove_participant),
+    page("GET,POST", "/logger/<log_id>/tiltak/<measure_id>/endre", log_actions.web_edit_measure),
+    page("GET", "/logger/<log_id>/utskrift", log_print.web_print_log),
+    page("GET", "/logger/<log_id>/moter/<meeting_id>/forberedelse",
+         log_print.web_meeting_preparation),
+
     # -- handovers (handovers.py; owner: the handover service)
     page("GET,POST", "/logger/<log_id>/overgang", handovers.web_new_handover),
     page("GET", "/overganger", handovers.web_handovers),
@@ -63,4 +76,13 @@ PAGES = (
     page("GET,POST", "/samtykker/<child_id>/nytt", consent.web_new_consent),
     page("GET,POST", "/samtykker/<consent_id>/trekk-tilbake", consent.web_withdraw_consent),
     page("POST", "/samtykker/<consent_id>/godkjenn", consent.web_approve_consent),
+
+    # -- a person's settings (settings.py; owner: the notifications service)
+    page("GET,POST", "/innstillinger/varsler", settings.web_preferences),
+
+    # -- agency leaders and administrators (admin.py; owners: logs, notifications, consent)
+    page("GET", "/statistikk", admin.web_statistics),
+    page("GET,POST", "/virksomhet/webhooker", admin.web_webhooks),
+    page("GET,POST", "/virksomhet/webhooker/<webhook_id>/slett", admin.web_delete_webhook),
+    page("GET,POST", "/virksomhet/ansatte", admin.web_staff),
 )

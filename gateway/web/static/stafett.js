@@ -23,6 +23,16 @@
       field.focus();
     });
 
+    // "Skriv ut": the browser's print dialogue (the print stylesheet does the rest).
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+
+    // Printing the log page itself: every collapsed section opens first.
+    window.addEventListener("beforeprint", function () {
+      document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+    });
+
     // The skip link moves focus into the main content (some browsers only scroll).
     var skip = document.querySelector(".skip-link");
     if (skip) {
