@@ -51,12 +51,78 @@ class AuditConsistency(Schema):
     proof = fields.List(Text(), metadata={"description": "base64 hashes (RFC 9162 2.1.4)"})
 
 
+class ChildAccessRecord(Schema):
+    """One access record about a child, as the family reads it (docs/audit.md)."""
+    ref = Text(metadata={"description": "<service>:<record id>, for the record and its proof"})
+    service = Text(metadata={"enum": ["consent", "logs", "handover", "notifications"]})
+    id = Text()
+    at = fields.DateTime()
+    who = Text(metadata={"description": "a staff member's name; a citizen by role"})
+    title = Text(allow_none=True)
+    agency_name = Text(allow_none=True)
+    agency_type = Text(allow_none=True)
+    actor_ref = Text()
+    actor_kind = Text()
+    agency = Text(allow_none=True)
+    role = Text(allow_none=True)
+    action = Text()
+    object_type = Text()
+    outcome = Text(metadata={"enum": ["allowed", "denied", "rejected"]})
+    purpose = Text(metadata={"description": "a code of stafett/audit/purposes.py"})
+    why = Text(metadata={"description": "the purpose in plain bokmål"})
+    protected = fields.Boolean()
+    sealed = fields.Boolean(metadata={"description": "in a signed checkpoint already"})
+
+
+class AccessRecordContent(Schema):
+    """A record exactly as its service hashed it (keys sorted when hashed)."""
+    class Meta:
+        unknown = "include"
+
+
+class AccessRecordProof(Schema):
+    service = Text()
+    record = fields.Nested(AccessRecordContent)
+    leaf_index = fields.Integer()
+    tree_size = fields.Integer()
+    root_hash = Text(metadata={"description": "base64 SHA-256"})
+    inclusion_path = fields.List(Text(), metadata={"description": "base64 hashes, RFC 9162 "
+                                                                  "2.1.3"})
+    checkpoint = Text(metadata={"description": "the C2SP signed note"})
+    verifier_key = Text(allow_none=True)
+
+
+class AuditedAccess(Schema):
+    """One access by the agency's staff, for its auditor."""
+    ref = Text()
+    service = Text()
+    id = Text()
+    at = fields.DateTime()
+    actor_ref = Text()
+    actor_kind = Text()
+    agency = Text(allow_none=True)
+    role = Text(allow_none=True)
+    action = Text()
+    object_type = Text()
+    object_id = Text(allow_none=True)
+    subject_id = Text(allow_none=True)
+    outcome = Text()
+    reason = Text(allow_none=True)
+    purpose = Text()
+    why = Text()
+    protected = fields.Boolean()
+    anomalies = fields.List(Text(metadata={"enum": ["denied", "bulk", "outside_participation",
+                                                    "after_consent_ended"]}))
+
+
 #: component name → marshmallow schema; leaves before the schemas nesting them, so
 #: apispec reuses their names
 SCHEMAS = {
     "Me": Me,
     "AuditCheckpoint": AuditCheckpoint, "AuditCheckpoints": AuditCheckpoints,
-    "AuditConsistency": AuditConsistency,
+    "AuditConsistency": AuditConsistency, "ChildAccessRecord": ChildAccessRecord,
+    "AccessRecordContent": AccessRecordContent, "AccessRecordProof": AccessRecordProof,
+    "AuditedAccess": AuditedAccess,
     # consent
     "Agency": consent.AgencyListOut, "Child": consent.ChildOut,
     "ChildRegistration": consent.ChildIn, "ChildSearch": consent.ChildSearchIn,

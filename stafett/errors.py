@@ -302,6 +302,13 @@ CODES = declare("kernel", {
     "version.if_match_required": "send If-Match with the ETag you last read",
     "request.rate_limited": "too many requests: wait Retry-After seconds",
     "service.unavailable": "a service is unavailable: retry after Retry-After seconds",
+    # the access log as people review it (stafett/access_review.py), in every service
+    "access_log.auditor_only": "only an agency auditor may read the agency's access records",
+    "access_log.not_allowed": "the access log is for the child, the guardians and the "
+                              "stafettholder",
+    "access_log.record_not_found": "no such record in the child's access log",
+    "access_log.not_sealed": "the record is not in a signed checkpoint yet: ask again in a "
+                             "few seconds",
     # field codes (in error_codes), from marshmallow's messages and the kernel's fields
     "field.invalid": "the field's value is not accepted",
     "field.required": "the field is required (missing or null)",

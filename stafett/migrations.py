@@ -31,7 +31,7 @@ def _run(connection, target_metadata) -> None:
 
 
 # -- the kernel's own tables ------------------------------------------------------------------
-# ``outbox`` and ``inbox`` (stafett/events.py), ``access_log`` (stafett/audit.py),
+# ``outbox`` and ``inbox`` (stafett/events.py), ``access_log`` (stafett/audit/),
 # ``request_keys`` (stafett/request_keys.py) and the transparency log's
 # ``audit_tree_state`` and ``audit_checkpoint`` (stafett/transparency.py) live in every
 # service's database. Their migration steps are written once, here, and each service's
@@ -120,6 +120,19 @@ def add_access_protected(op) -> None:
 def drop_access_protected(op) -> None:
     with op.batch_alter_table("access_log", schema=None) as batch_op:
         batch_op.drop_column("protected")
+
+
+def add_access_purpose(op) -> None:
+    """Access records carry why they happened (``purpose``, stafett/audit/purposes.py)."""
+    import sqlalchemy as sa
+
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("purpose", sa.String(length=40), nullable=True))
+
+
+def drop_access_purpose(op) -> None:
+    with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.drop_column("purpose")
 
 
 def create_request_keys(op) -> None:

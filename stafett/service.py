@@ -26,6 +26,7 @@ from nameko.web.server import parse_address
 from werkzeug.wrappers import Request, Response
 
 from stafett import broker, errors, metrics, resilience  # noqa: F401  (installs)
+from stafett.access_review import AccessLogEndpoints
 from stafett.actor import CurrentActor
 from stafett.background import Background
 from stafett.db import Database
@@ -224,8 +225,9 @@ class ServiceBase:
         return Response(body, content_type=content_type)
 
 
-class DomainService(AuditEndpoints, ServiceBase):
+class DomainService(AccessLogEndpoints, AuditEndpoints, ServiceBase):
     """A service that owns a database (``db``: its migrations beside the service's module)
-    and keeps an access log, served as a transparency log (``AuditEndpoints``)."""
+    and keeps an access log, served as a transparency log (``AuditEndpoints``) and reviewed
+    by the family and the agency auditor (``AccessLogEndpoints``, docs/audit.md)."""
 
     db = Database()

@@ -1,6 +1,6 @@
 """Each service's access log as a transparency log (RFC 9162 tree, C2SP signed checkpoints).
 
-Requests write access records (``stafett/audit.py``) without any shared lock. The sequencer
+Requests write access records (``stafett/audit/``) without any shared lock. The sequencer
 of a service, ``AuditSequencer`` (a thread in the service container), every
 ``AUDIT_CHECKPOINT_SECONDS`` when there is something new:
 

@@ -153,6 +153,18 @@ class ConsentService(DomainService):
         self.db.rollback()
         return result
 
+    def _access_scope(self, child_id: str) -> dict:
+        return self.logs.access_log_scope(child_id)  # the logs service's rule
+
+    @rpc(expected_exceptions=EXPECTED)
+    def access_log_names(self, child_id: str, refs: list) -> dict:
+        """Names for the child's access log (the gateway asks with the page's actors): staff
+        by name, title and agency; citizens are shown by their role, never named here."""
+        self._access_scope(child_id)  # the logs service's rule, as for the records
+        result = self.store.staff_names(refs if isinstance(refs, list) else [])
+        self.db.rollback()
+        return result
+
     @rpc(expected_exceptions=EXPECTED)
     def coverage(self, child_id: str) -> list[dict]:
         """Every open consent of a child with ``coverage``, what it decided each covers."""

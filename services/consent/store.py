@@ -145,6 +145,20 @@ class Store:
             raise NotFound("no such staff member", code="staff.not_found")
         return person, self.db.get(Agency, person.agency_id)
 
+    def staff_names(self, refs: list, most: int = 600) -> dict:
+        """``{"person:<id>": {name, title, agency, agency_name, agency_type}}`` of the
+        staff members among ``refs`` (others are left out)."""
+        ids = {ref.removeprefix("person:") for ref in refs[:most]
+               if isinstance(ref, str) and ref.startswith("person:")}
+        rows = self.db.execute(select(Person, Agency).join(
+            Agency, Agency.id == Person.agency_id).where(
+            Person.id.in_(ids), Person.kind == "staff")).all()
+        return {f"person:{person.id}": {"name": person.name, "title": person.staff_title,
+                                        "agency": agency.org_number,
+                                        "agency_name": agency.name,
+                                        "agency_type": agency.type}
+                for person, agency in rows}
+
     def staff_of(self, agency: Agency) -> list[Person]:
         return list(self.db.scalars(select(Person).where(
             Person.agency_id == agency.id, Person.kind == "staff").order_by(Person.name)))

@@ -49,6 +49,17 @@ class HandoverService(DomainService):
     # timers and event handlers call the logs service as the service itself
     actor_context = ActorContext()
 
+    # -- the access log: handover records name the log (stafett/access_review.py) ----------
+
+    def _access_scope(self, child_id: str) -> dict:
+        return self.logs.access_log_scope(child_id)  # the logs service's rule
+
+    def _access_subjects(self, scope: dict) -> list[str]:
+        return list(scope["log_ids"])
+
+    def _child_subjects(self, child_id: str) -> list[str]:
+        return store.logs_of_child(self.db, child_id)
+
     # -- reads ------------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)

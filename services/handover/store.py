@@ -89,3 +89,9 @@ def candidates(actor: Actor | None, direction: str | None):
         return query.where(cast(Handover.consent_person_ids, String)
                            .like(f'%"{actor.person_id}"%'))
     return None
+
+
+def logs_of_child(session, child_id: str) -> list[str]:
+    """The logs the child's handovers were about (the subjects of their access records)."""
+    return list(session.scalars(select(Handover.log_id).where(
+        Handover.child_id == child_id).distinct()))

@@ -3,9 +3,6 @@ developers, served on the gateway's ``/problems`` page."""
 from stafett.errors import declare
 
 CODES = declare("logs", {
-    "access_log.auditor_only": "only an agency auditor may read the agency's access records",
-    "access_log.not_allowed": "the access log is for the child, the guardians and the "
-                              "stafettholder",
     "entry.kind_not_allowed": "you cannot add that kind of entry",
     "entry.staff_only_visibility": "only staff can write staff-only entries",
     "fhir.not_allowed": "the FHIR export is for agency systems and staff",

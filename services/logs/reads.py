@@ -103,21 +103,6 @@ def access_log(work, limit: int, cursor: str | None) -> dict:
     return result
 
 
-def agency_audit(store, limit: int, cursor: str | None) -> dict:
-    """An agency's auditor reads the access records of its own agency's staff."""
-    actor = store.actor
-    with audited_work(store.db, actor, "audit", "access_log"):  # refusals recorded too
-        domain.require_auditor(actor)
-        result = keyset_page(_access_rows(store.db, access_table.c.agency == actor.agency,
-                                          limit, cursor), bounded(limit), lambda r: r["seq"])
-    result["items"] = [{**{k: r[k] for k in ("actor_ref", "role", "action", "object_type",
-                                             "object_id", "subject_id", "outcome",
-                                             "reason")},
-                        "protected": bool(r["protected"]),
-                        "at": as_utc(r["at"]).isoformat()} for r in result["items"]]
-    return result
-
-
 def _access_rows(session, condition, limit, cursor) -> list:
     """Access records matching ``condition``, newest first, below the cursor's key."""
     query = select(access_table).where(condition)

@@ -10,11 +10,13 @@ from nameko.timer import timer
 
 from services.logs import domain, handlers, lists, reads, views
 from services.logs.gauges import refresh_gauges
+from services.logs.access_review import LogsAccessReview
 from services.logs.schemas import (CloseLogIn, EntryIn, EvaluationIn, LogUpdateIn, MeasureIn,
                                    MeasureUpdateIn, MeetingIn, MinutesIn, OpenLogIn,
                                    ParticipantIn, ParticipantStaffView, ProposalAcceptIn,
                                    ProposalDeclineIn, ProposalIn, StafettholderIn, TimelineItem)
 from services.logs.store import StartedAt, Store
+from stafett.access_review import AccessLogEndpoints
 from stafett.contracts import load
 from stafett.db import Database
 from stafett.errors import EXPECTED
@@ -33,7 +35,7 @@ STAFETTHOLDER_CHECK_SECONDS = 600
 HOLDER, STAFF = domain.require_stafettholder, domain.require_staff_writer
 
 
-class LogsService(AuditEndpoints, ServiceBase):
+class LogsService(LogsAccessReview, AccessLogEndpoints, AuditEndpoints, ServiceBase):
     name = "logs"
     db = Database(MIGRATIONS)
     gauges = ScrapeGauges(refresh_gauges)
@@ -239,10 +241,6 @@ class LogsService(AuditEndpoints, ServiceBase):
                           may=domain.require_may_read_access_log) as work:
             decode_key(cursor)  # a cursor we did not give out: refused, and recorded
         return reads.access_log(work, limit, cursor)
-
-    @rpc(expected_exceptions=EXPECTED)
-    def agency_audit(self, limit=50, cursor=None) -> dict:
-        return reads.agency_audit(self.store, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def statistics(self) -> dict:

@@ -27,7 +27,7 @@ from services.logs import domain, lists, model, views
 from services.logs.models import (ConsentProjection, ConsentProjectionState, Log as LogRow,
                                   Measure, Meeting, MeetingInvite, Participant, Proposal)
 from services.logs.versions import save_versions
-from stafett.audit import AuditedWork, audited_work
+from stafett.audit import AuditedWork, audited_work, purposes
 from stafett.coverage import Covered
 from stafett.errors import NotFound, ServiceUnavailable
 from stafett.events import as_utc, utcnow
@@ -202,6 +202,7 @@ class Store:
             viewer = domain.authorize(self.actor, participants, coverage, self.today,
                                       self.child_sees(row.child_id))
             audit.role = viewer.role
+            audit.purpose = purposes.for_viewer(viewer.role, action, object_type, write)
             if write:
                 domain.require_writer(viewer)
                 domain.require_open(row)

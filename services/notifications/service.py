@@ -31,6 +31,7 @@ from stafett.events import Envelope, reliable_event_handler, utcnow
 from stafett.gauges import ScrapeGauges
 from stafett.ids import new_id
 from stafett.request_keys import once
+from stafett.rpc import TimeoutRpcProxy
 from stafett.service import DomainService
 
 #: how often the reminder timer looks for due evaluations and tomorrow's meetings
@@ -43,6 +44,8 @@ class NotificationsService(DomainService):
     courier = Courier()
     secrets = WebhookSecrets()
     gauges = ScrapeGauges(refresh_gauges)
+    # who may see a child's access log is the logs service's rule (stafett/access_review.py)
+    logs = TimeoutRpcProxy("logs")
 
     # -- events: one queue per producer, bound with a wildcard (see events.py) -------------------
 
@@ -66,6 +69,11 @@ class NotificationsService(DomainService):
         if workflow.deliver(self.db, self.name, event, consumer):
             self.courier.wake()
 
+    # -- the access log (stafett/access_review.py) ------------------------------------------
+
+    def _access_scope(self, child_id: str) -> dict:
+        return self.logs.access_log_scope(child_id)  # the logs service's rule
+
     # -- the inbox -----------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
@@ -81,6 +89,7 @@ class NotificationsService(DomainService):
             return {"items": [], "next_cursor": None, "unread": 0}
         page, unread = queries.inbox_page(self.db, self.actor.person_id, limit, cursor,
                                           unread_only)
+        store.record_reads(self.db, self.actor, page["items"])  # the children's access logs
         return {"items": NotificationView(many=True).dump(page["items"]),
                 "next_cursor": page["next_cursor"], "unread": unread}
 

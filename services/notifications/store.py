@@ -14,6 +14,7 @@ from services.notifications.channels import InboxChannel, Outgoing
 from services.notifications.models import (ChildFact, Delivery, LogFact, MeasureFact,
                                            MeetingFact, Notification, ParticipantFact,
                                            PreferenceRow, ReminderSent, Webhook)
+from stafett.audit import record_access
 from stafett.changes import compare_and_set
 from stafett.errors import PreconditionFailed
 from stafett.events import Envelope, as_utc, utcnow
@@ -324,3 +325,19 @@ def save_preferences(session, row: PreferenceRow, new: bool) -> None:
         raise PreconditionFailed("the preferences changed since you read them")
     if not compare_and_set(session, row, PreferenceRow.version == row.version - 1):
         raise PreconditionFailed("the preferences changed since you read them")
+
+
+def record_reads(session, actor, items) -> None:
+    """One access record per child a page of the inbox told the reader about (purpose
+    "notification_read"): the child's access log shows who read notices about it. Marked
+    protected for a child with a protective address code."""
+    children = sorted({item.child_id for item in items if item.child_id})
+    if not children:
+        return
+    shielded = protected_children(session, children)
+    for child_id in children:
+        record_access(session, actor, action="read", object_type="notifications",
+                      object_id=None, subject_id=child_id, outcome="allowed",
+                      role="recipient", purpose="notification_read",
+                      protected=child_id in shielded)
+    session.commit()

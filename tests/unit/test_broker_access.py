@@ -259,7 +259,7 @@ def topic(component, exchange):
     ("handover", "logs.add_entry", False),
     ("consent", "logs.refresh_consent", True),
     ("consent", f"reply.logs.{REPLY}", True),
-    ("consent", f"reply.notifications.{REPLY}", False),  # notifications calls nobody
+    ("consent", f"reply.notifications.{REPLY}", False),  # not its own replies
     ("logs", "consent.coverage.x", False),
 ])
 def test_rpc_publishes(component, key, expected):
@@ -273,7 +273,8 @@ def test_rpc_publishes(component, key, expected):
     ("consent", f"reply.gateway.{REPLY}", False),  # could read the gateway's replies
     ("consent", REPLY, False),
     ("notifications", "notifications.*", True),
-    ("notifications", f"reply.notifications.{REPLY}", False),  # it calls nobody
+    # it asks logs one thing: who may see a child's access log
+    ("notifications", f"reply.notifications.{REPLY}", True),
     ("gateway", "consent.*", False),
     ("gateway", "#", False),
 ])

@@ -8,10 +8,11 @@ from stafett.run import service_class
 #: entrypoints that change nothing (reads; their access records are records of a read)
 READS = {
     "consent": {"list_agencies", "my_children", "find_child", "list_staff", "staff_member",
-                "child_parties", "coverage", "list_consents", "get_consent", "consent_fhir"},
+                "child_parties", "coverage", "list_consents", "get_consent", "consent_fhir",
+                "access_log_names"},
     "logs": {"get_log", "my_logs", "list_measures", "get_measure", "list_evaluations",
              "list_meetings", "get_meeting", "meeting_preparation", "list_entries",
-             "list_proposals", "get_proposal", "timeline", "access_log", "agency_audit",
+             "list_proposals", "get_proposal", "timeline", "access_log", "access_log_scope",
              "statistics", "log_fhir", "takes_part", "handover_context", "handover_summary"},
     "handover": {"list_handovers", "get_handover"},
     "notifications": {"inbox", "inbox_page", "get_preferences", "list_webhooks",
@@ -31,8 +32,10 @@ NATURAL = {
 }
 
 SERVICES = ("consent", "logs", "handover", "notifications")
-#: every service's reads of its access log's checkpoints (stafett/transparency.py)
-AUDIT_READS = {"audit_checkpoint", "audit_consistency"}
+#: every service's reads of its access log's checkpoints (stafett/transparency.py) and of its
+#: records (stafett/access_review.py)
+AUDIT_READS = {"audit_checkpoint", "audit_consistency", "child_access_log",
+               "access_record_proof", "agency_access_log"}
 
 
 def rpc_entrypoints(service_cls) -> dict:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 
 from stafett.actor import Actor
+from stafett.audit import purposes
 from stafett.db import UtcDateTime
 from stafett.errors import Forbidden, NotFound, StafettError, Unauthorized
 from stafett.events import kernel_metadata, utcnow
@@ -66,18 +67,17 @@ access_table = Table(
     Column("outcome", String(10), nullable=False),                # allowed | denied
     Column("reason", String(120), nullable=True),
     Column("protected", Boolean, nullable=True),   # about a child with a protective code
+    Column("purpose", String(40), nullable=True),  # why: a code of stafett/audit/purposes.py
     Column("prev_hash", String(64), nullable=True),   # the former hash chain's link only
     Column("hash", String(64), nullable=False),       # SHA-256 of leaf_bytes(record)
     # the record's place in the transparency log, given by the sequencer after commit
     Column("leaf_index", BigInteger, nullable=True, unique=True, index=True),
 )
 
-_HASHED = ("id", "at", "actor_ref", "actor_kind", "agency", "role", "action", "object_type",
-           "object_id", "subject_id", "outcome", "reason", "prev_hash")
 #: the columns of a record's content, in the order ``canonical`` takes them
 LEAF_COLUMNS = ("action", "actor_kind", "actor_ref", "agency", "at", "id", "object_id",
-                "object_type", "outcome", "prev_hash", "protected", "reason", "role",
-                "subject_id")
+                "object_type", "outcome", "prev_hash", "protected", "purpose", "reason",
+                "role", "subject_id")
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 _ZERO = timedelta(0)
 
@@ -98,7 +98,7 @@ def _utc_text(at) -> str:
 
 
 def canonical(action, actor_kind, actor_ref, agency, at, id, object_id, object_type, outcome,
-              prev_hash, protected, reason, role, subject_id) -> bytes:
+              prev_hash, protected, purpose, reason, role, subject_id) -> bytes:
     """Exactly ``json.dumps(content, sort_keys=True, separators=(",", ":"))`` of the record's
     content (the former chain's encoding), written out: this runs once per record when a
     million are verified."""
@@ -108,6 +108,7 @@ def canonical(action, actor_kind, actor_ref, agency, at, id, object_id, object_t
             f'"object_type":{_json(object_type)},"outcome":{_json(outcome)}'
             + ("" if prev_hash is None else f',"prev_hash":{_json(prev_hash)}')
             + (',"protected":true' if protected else "")
+            + ("" if purpose is None else f',"purpose":{_json(purpose)}')
             + f',"reason":{_json(reason)},"role":{_json(role)},'
               f'"subject_id":{_json(subject_id)}}}').encode()
 
@@ -115,12 +116,19 @@ def canonical(action, actor_kind, actor_ref, agency, at, id, object_id, object_t
 def leaf_bytes(record) -> bytes:
     """The record's canonical encoding: its content as JSON, keys sorted, no spaces, the
     time in UTC ISO 8601; ``prev_hash`` only on records of the former chain, ``protected``
-    only when set (so records without it encode as before the mark existed)."""
+    and ``purpose`` only when set (so records without them encode as before they
+    existed)."""
     return canonical(record["action"], record["actor_kind"], record["actor_ref"],
                      record["agency"], record["at"], record["id"], record["object_id"],
                      record["object_type"], record["outcome"], record["prev_hash"],
-                     record.get("protected"), record["reason"], record["role"],
-                     record["subject_id"])
+                     record.get("protected"), record.get("purpose"), record["reason"],
+                     record["role"], record["subject_id"])
+
+
+def leaf_content(record) -> dict:
+    """The record's content as the dict ``leaf_bytes`` encodes (``at`` as its UTC text):
+    what a family downloads to check a record (``stafett.audit.verify_inclusion``)."""
+    return json.loads(leaf_bytes(record))
 
 
 def _digest(record: dict) -> str:
@@ -130,7 +138,9 @@ def _digest(record: dict) -> str:
 def record_access(session: Session, actor: Actor | None, *, action: str, object_type: str,
                   object_id: str | None, subject_id: str | None, outcome: str,
                   role: str | None = None, reason: str | None = None,
-                  protected: bool = False) -> dict:
+                  protected: bool = False, purpose: str | None = None) -> dict:
+    """One access record. ``purpose`` is why (a code of ``stafett.audit.purposes``); left
+    out, the catalogue's default for the action is recorded."""
     # no lock and no read: concurrent requests append independently; the sequencer orders
     record = {
         "id": new_id(), "at": utcnow().replace(microsecond=0),
@@ -144,6 +154,7 @@ def record_access(session: Session, actor: Actor | None, *, action: str, object_
     }
     if protected:
         record["protected"] = True
+    record["purpose"] = purposes.checked(purpose) or purposes.default_for(action, object_type)
     record["hash"] = _digest(record)
     session.execute(access_table.insert().values(**record))
     return record
@@ -162,8 +173,11 @@ def verify_chain(session: Session) -> tuple[bool, int | None]:
 class AuditedWork:
     """What the body of ``audited_work`` may fill in once it knows (e.g. a new row's id)."""
 
-    def __init__(self, object_id, subject_id, role):
+    def __init__(self, object_id, subject_id, role, purpose=None):
         self.object_id, self.subject_id, self.role = object_id, subject_id, role
+        #: why (``stafett.audit.purposes``): set by the caller, or by the body once it knows
+        #: (a participant's read, a guardian's); the action's default otherwise
+        self.purpose = purpose
         #: set when the work concerns a child whose case has a protective address code
         self.protected = False
         #: run last, after the access record and just before commit (a refusal there
@@ -175,7 +189,7 @@ class AuditedWork:
 @contextmanager
 def audited_work(session: Session, actor: Actor | None, action: str, object_type: str,
                  object_id: str | None = None, subject_id: str | None = None,
-                 role: str | None = None):
+                 role: str | None = None, purpose: str | None = None):
     """A unit of work that writes its own access record and commits.
 
     On success the ``allowed`` record is written in the same transaction as the work and
@@ -183,12 +197,12 @@ def audited_work(session: Session, actor: Actor | None, action: str, object_type
     or ``rejected`` (invalid request) record is committed on its own, then the error
     propagates: every attempt leaves exactly one record, and a refused one no other trace.
     """
-    work = AuditedWork(object_id, subject_id, role)
+    work = AuditedWork(object_id, subject_id, role, purpose)
     try:
         yield work
         record_access(session, actor, action=action, object_type=object_type,
                       object_id=work.object_id, subject_id=work.subject_id, role=work.role,
-                      outcome="allowed", protected=work.protected)
+                      outcome="allowed", protected=work.protected, purpose=work.purpose)
         for hook in work.before_commit:
             hook()
     except StafettError as exc:
@@ -197,7 +211,7 @@ def audited_work(session: Session, actor: Actor | None, action: str, object_type
         record_access(session, actor, action=action, object_type=object_type,
                       object_id=work.object_id, subject_id=work.subject_id, role=work.role,
                       outcome=outcome, reason=(exc.detail or exc.title)[:120],
-                      protected=work.protected)
+                      protected=work.protected, purpose=work.purpose)
         session.commit()
         raise
     except Exception:

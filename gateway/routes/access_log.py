@@ -1,0 +1,219 @@
+"""A child's access log across the four services, and the agency auditor's review (owner:
+each service for its own records, stafett/access_review.py; who may see a child's is the
+logs service's rule). The gateway asks each service for a page, merges them by time and
+keeps one cursor per service in its own (docs/audit.md).
+
+- the family: ``/children/{child}/access-log`` (who, when, what, why), one record as
+  hashed (``.../{record}``, "record.json") and its inclusion proof (``.../{record}/proof``,
+  "proof.json") for ``python -m stafett.audit.verify_inclusion``;
+- the agency auditor: ``/audit/access-log`` with filters and anomalies, as CSV and as a
+  FHIR R5 Bundle of IHE BALP ``AuditEvent``s (gateway/audit_export.py).
+"""
+from __future__ import annotations
+
+import base64
+import heapq
+import json
+import re
+from collections import Counter
+from itertools import islice
+
+from gateway.audit_export import MAX_EXPORT, csv_text, fhir_bundle
+from gateway.http import api, json_result
+from stafett.errors import BadRequest, NotFound
+from stafett.paging import encode_key, not_ours
+from werkzeug.wrappers import Response
+
+SERVICES = ("consent", "logs", "handover", "notifications")
+RECORD = re.compile(r"(consent|logs|handover|notifications):([A-Za-z0-9._:-]{1,36})")
+#: a merged cursor: base64url of {"m": {service: the key to continue below, 0 when done}}
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,400}")
+CITIZEN_ROLES = {"guardian": "Foresatt", "child": "Barnet", "recipient": "Mottaker"}
+FILTERS = [
+    {"name": "person", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "a staff member's person id"},
+    {"name": "child", "in": "query", "required": False, "schema": {"type": "string"}},
+    {"name": "since", "in": "query", "required": False,
+     "schema": {"type": "string", "format": "date-time"}},
+    {"name": "until", "in": "query", "required": False,
+     "schema": {"type": "string", "format": "date-time"}},
+    {"name": "outcome", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": ["allowed", "denied", "rejected"]}}]
+
+
+def decode_cursor(cursor: str | None) -> dict:
+    if not cursor:
+        return {}
+    if not _CURSOR.fullmatch(cursor):
+        raise not_ours()
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        keys = data["m"]
+        if set(keys) - set(SERVICES) or not all(
+                type(v) is int and 0 <= v < 2 ** 63 for v in keys.values()):
+            raise ValueError
+        return keys
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise not_ours() from None
+
+
+def encode_cursor(keys: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"m": keys}, separators=(",", ":"))
+                                    .encode()).decode().rstrip("=")
+
+
+def merged_page(fetchers: dict, limit: int, cursor: str | None) -> dict:
+    """One page of newest-first records from several sources: ``fetchers[service](limit,
+    service_cursor)`` gives that service's page (each item with ``at`` and ``key``, its
+    keyset key). Items not shown are asked for again on the next page."""
+    keys = decode_cursor(cursor)
+    pages = {service: ({"items": [], "next_cursor": None} if keys.get(service) == 0 else
+                       fetch(limit, encode_key(keys[service]) if keys.get(service) else None))
+             for service, fetch in fetchers.items()}
+    streams = [[(item["at"], service, n, item) for n, item in enumerate(page["items"])]
+               for service, page in pages.items()]
+    chosen = list(islice(heapq.merge(*streams, key=lambda t: t[0], reverse=True), limit))
+    taken = Counter(service for _, service, _, _ in chosen)
+    following = {}
+    for service, page in pages.items():
+        items, count = page["items"], taken[service]
+        if count == len(items):
+            following[service] = 0 if page["next_cursor"] is None else items[-1]["key"]
+        elif count == 0:
+            following[service] = keys.get(service) or items[0]["key"] + 1
+        else:
+            following[service] = items[count - 1]["key"]
+    items = [{k: v for k, v in item.items() if k != "key"} for *_, item in chosen]
+    more = any(following.values())
+    return {"items": items, "next_cursor": encode_cursor(following) if more else None}
+
+
+def who(item: dict, names: dict, me: str | None) -> dict:
+    """Name, title and agency of the record's actor, as the family reads it (bokmål)."""
+    known = names.get(item["actor_ref"])
+    if known:
+        return {"who": known["name"], "title": known.get("title"),
+                "agency_name": known.get("agency_name"),
+                "agency_type": known.get("agency_type")}
+    if item["actor_ref"] == me:
+        return {"who": "Deg", "title": None, "agency_name": None, "agency_type": None}
+    if item["actor_kind"] == "citizen":
+        return {"who": CITIZEN_ROLES.get(item["role"], "Innbygger"), "title": None,
+                "agency_name": None, "agency_type": None}
+    if item["actor_kind"] == "system":
+        return {"who": "Fagsystem", "title": None, "agency_name": item["agency"],
+                "agency_type": None}
+    if item["outcome"] != "allowed":
+        return {"who": "Noen som ikke er med i saken", "title": None, "agency_name": None,
+                "agency_type": None}
+    return {"who": "Stafett (systemet)", "title": None, "agency_name": None,
+            "agency_type": None}
+
+
+class AccessLogRoutes:
+    # each call written out, for the broker-access scan (tests/unit/test_broker_access.py)
+    def _child_fetchers(self, child_id: str) -> dict:
+        return {
+            "consent": lambda n, c: self.consent.child_access_log(child_id, n, c),
+            "logs": lambda n, c: self.logs.child_access_log(child_id, n, c),
+            "handover": lambda n, c: self.handover.child_access_log(child_id, n, c),
+            "notifications": lambda n, c: self.notifications.child_access_log(child_id, n, c)}
+
+    def _auditor_fetchers(self, filters: dict) -> dict:
+        return {
+            "consent": lambda n, c: self.consent.agency_access_log(n, c, **filters),
+            "logs": lambda n, c: self.logs.agency_access_log(n, c, **filters),
+            "handover": lambda n, c: self.handover.agency_access_log(n, c, **filters),
+            "notifications": lambda n, c: self.notifications.agency_access_log(n, c,
+                                                                               **filters)}
+
+    def _proof_of(self, service: str, child_id: str, record_id: str) -> dict:
+        return {"consent": lambda: self.consent.access_record_proof(child_id, record_id),
+                "logs": lambda: self.logs.access_record_proof(child_id, record_id),
+                "handover": lambda: self.handover.access_record_proof(child_id, record_id),
+                "notifications": lambda: self.notifications.access_record_proof(
+                    child_id, record_id)}[service]()
+
+    def child_access_page(self, actor, child_id: str, limit: int, cursor) -> dict:
+        """The merged page with names (the API's and the web client's)."""
+        # the logs service first: it decides, and records the read, before any other answers
+        fetchers = self._child_fetchers(child_id)
+        fetchers = {"logs": fetchers.pop("logs"), **fetchers}
+        result = merged_page(fetchers, limit, cursor)
+        refs = sorted({i["actor_ref"] for i in result["items"]
+                       if i["actor_ref"].startswith("person:")})
+        names = self.consent.access_log_names(child_id, refs) if refs else {}
+        me = actor.ref if actor is not None else None
+        result["items"] = [{**item, **who(item, names, me)} for item in result["items"]]
+        return result
+
+    def _record_proof(self, child_id: str, record: str) -> dict:
+        match = RECORD.fullmatch(record)
+        if not match:
+            raise NotFound("no such record in the child's access log",
+                           code="access_log.record_not_found")
+        return self._proof_of(match.group(1), child_id, match.group(2))
+
+    @api("GET", "/children/<child_id>/access-log", "Who read or changed anything about the "
+         "child, in all four services, why (bokmål) and with what outcome, newest first "
+         "(the child's guardians, the child when it sees its own case, the stafettholder)",
+         response="ChildAccessRecord", listing=True)
+    def child_access_log(self, request, child_id):
+        actor = self._authenticate(request)
+        return self.child_access_page(actor, child_id, **self._paging(request))
+
+    @api("GET", "/children/<child_id>/access-log/<record>", "One record of the child's "
+         "access log exactly as its service hashed it (record.json for the verifier)",
+         response="AccessRecordContent")
+    def child_access_record(self, request, child_id, record):
+        self._authenticate(request)
+        return self._record_proof(child_id, record)["record"]
+
+    @api("GET", "/children/<child_id>/access-log/<record>/proof", "The record's RFC 9162 "
+         "inclusion proof against its service's newest signed checkpoint (proof.json for "
+         "python -m stafett.audit.verify_inclusion)", response="AccessRecordProof")
+    def child_access_record_proof(self, request, child_id, record):
+        self._authenticate(request)
+        return self._record_proof(child_id, record)
+
+    # -- the agency auditor ------------------------------------------------------------------
+
+    @staticmethod
+    def _filters(request) -> dict:
+        filters = {name: request.args.get(name) or None
+                   for name in ("person", "child", "since", "until", "outcome")}
+        if any(value is not None and len(value) > 64 for value in filters.values()):
+            raise BadRequest("a filter is at most 64 characters")
+        return filters
+
+    @api("GET", "/audit/access-log", "Every access by the agency's own staff in all four "
+         "services, with anomalies (agency auditor)", response="AuditedAccess", listing=True,
+         query=FILTERS)
+    def agency_access_log(self, request):
+        self._authenticate(request)
+        return merged_page(self._auditor_fetchers(self._filters(request)),
+                           **self._paging(request))
+
+    def _export(self, request) -> list[dict]:
+        self._authenticate(request)
+        fetchers, records, cursor = self._auditor_fetchers(self._filters(request)), [], None
+        while len(records) < MAX_EXPORT:
+            page = merged_page(fetchers, 200, cursor)
+            records += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        return records[:MAX_EXPORT]
+
+    @api("GET", "/audit/access-log/csv", "The auditor's selection as CSV (at most 10 000 "
+         "records)", media_type="text/csv", query=FILTERS)
+    def agency_access_log_csv(self, request):
+        return Response(csv_text(self._export(request)), content_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition":
+                                 'attachment; filename="tilgangslogg.csv"'})
+
+    @api("GET", "/audit/access-log/fhir", "The auditor's selection as a FHIR R5 Bundle of "
+         "AuditEvents (IHE BALP)", media_type="application/fhir+json", query=FILTERS)
+    def agency_access_log_fhir(self, request):
+        return json_result(fhir_bundle(self._export(request)),
+                           content_type="application/fhir+json")

@@ -1,0 +1,22 @@
+"""access records carry their purpose
+
+Revision ID: 0007
+Revises: 0006
+"""
+from alembic import op
+
+from stafett.migrations import add_access_purpose, drop_access_purpose
+
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    add_access_purpose(op)  # stafett/migrations.py
+
+
+def downgrade():
+    drop_access_purpose(op)

@@ -1,0 +1,114 @@
+"""The logs service's part of the access log review (stafett/access_review.py): who may see
+a child's access log across the services (the rule of a log's access log: the child's
+guardians, the child when it sees its own case, the stafettholder), which records are the
+child's here (its logs), and the anomalies only this service can see for the auditor (a
+staff member's access outside their participation, or after consent for their agency
+ended)."""
+from __future__ import annotations
+
+from datetime import date
+
+from nameko.rpc import rpc
+from sqlalchemy import select
+
+from services.logs import domain
+from services.logs.models import ConsentProjection, Log, Participant
+from stafett.audit import RECORDED_ID, audited_work
+from stafett.clock import as_utc
+from stafett.errors import EXPECTED, Forbidden, NotFound
+
+#: the roles that see a log's access log, and so the child's
+SEES_ACCESS_LOG = (domain.GUARDIAN, domain.CHILD, domain.STAFETTHOLDER)
+#: the actions on a log by a participant (what "outside participation" is asked of)
+_LOG_WORK = ("open",)
+ENDED = ("withdrawn", "expired", "superseded")
+
+
+class LogsAccessReview:
+    """Mixed into ``LogsService`` before ``AccessLogEndpoints``."""
+
+    @rpc(expected_exceptions=EXPECTED)
+    def access_log_scope(self, child_id: str) -> dict:
+        """For the other services: whether the actor may see the child's access log, and
+        the child's logs (NotFound/Forbidden otherwise). Not recorded here: the logs
+        service's own part of the same request records the read."""
+        scope = self._scope(child_id)
+        self.db.rollback()
+        return scope
+
+    def _access_scope(self, child_id: str) -> dict:
+        with audited_work(self.db, self.actor, "read", "access_log",
+                          subject_id=child_id) as work:
+            scope = self._scope(child_id)
+            work.role = scope["role"]
+        return scope
+
+    def _scope(self, child_id: str) -> dict:
+        if not isinstance(child_id, str) or not RECORDED_ID.fullmatch(child_id):
+            raise NotFound("no such log", code="log.not_found")
+        log_ids, role, today = [], None, date.today()
+        for log in self.db.scalars(select(Log).where(Log.child_id == child_id)
+                                   .order_by(Log.id)).all():
+            try:
+                viewer = domain.authorize(self.actor, self._participants(log.id),
+                                          self._coverage(child_id), today,
+                                          self._child_sees(child_id), self._policy())
+            except NotFound:
+                continue
+            if viewer.role in SEES_ACCESS_LOG:
+                log_ids.append(log.id)
+                role = role or viewer.role
+        if not log_ids:
+            raise Forbidden("the access log is for the child, the guardians and the "
+                            "stafettholder", code="access_log.not_allowed")
+        return {"child_id": child_id, "log_ids": log_ids, "role": role}
+
+    def _access_subjects(self, scope: dict) -> list[str]:
+        return [*scope["log_ids"], scope["child_id"]]
+
+    def _child_subjects(self, child_id: str) -> list[str]:
+        return [*self.db.scalars(select(Log.id).where(Log.child_id == child_id)), child_id]
+
+    def _audit_flags(self, rows) -> dict[str, set]:
+        """``outside_participation``: a staff member's access to a log (allowed or not) on
+        a day they were no active participant of it; ``after_consent_ended``: one after a
+        consent that covered their agency had ended, with none in force that day."""
+        flags: dict[str, set] = {}
+        staff = [r for r in rows if r["actor_kind"] == "staff" and r["subject_id"]
+                 and r["actor_ref"].startswith("person:")]
+        logs = {log.id: log for log in self.db.scalars(select(Log).where(
+            Log.id.in_({r["subject_id"] for r in staff})))}
+        for row in staff:
+            log = logs.get(row["subject_id"])
+            if log is None:
+                continue
+            day, person = as_utc(row["at"]).date(), row["actor_ref"].removeprefix("person:")
+            mine = self.db.scalars(select(Participant).where(
+                Participant.log_id == log.id, Participant.person_id == person)).all()
+            if not any(_active_on(p, day, row) for p in mine) \
+                    and not (row["action"] in _LOG_WORK and row["object_type"] == "log"):
+                flags.setdefault(row["id"], set()).add("outside_participation")
+            if _after_consent_ended(self.db, log.child_id, row["agency"], mine, day,
+                                    as_utc(row["at"])):
+                flags.setdefault(row["id"], set()).add("after_consent_ended")
+        return flags
+
+
+def _active_on(participant, day: date, row) -> bool:
+    removed = participant.removed_at
+    if removed is not None and as_utc(removed) <= as_utc(row["at"]):
+        return False
+    until = participant.read_only_until or participant.active_until
+    return participant.active_from <= day and (until is None or day <= until)
+
+
+def _after_consent_ended(db, child_id, agency, participants, day, at) -> bool:
+    agency_type = next((p.agency_type for p in participants), None)
+    covering = [c for c in db.scalars(select(ConsentProjection).where(
+        ConsentProjection.child_id == child_id))
+        if agency in (c.scope_agencies or []) or agency_type in (c.scope_agency_types or [])]
+    in_force = any(c.status == "active" and c.valid_from <= day <= c.valid_until
+                   for c in covering)
+    ended = any(c.status in ENDED and as_utc(c.updated_at) <= at
+                or c.status == "active" and c.valid_until < day for c in covering)
+    return ended and not in_force
