@@ -118,6 +118,11 @@ class AccessLogEndpoints:
         """The same for the auditor's child filter (no scope: the agency bounds it)."""
         return [child_id]
 
+    def _access_names(self, scope: dict, items: list) -> dict:
+        """Names this service knows for the page's actors (the logs service: the
+        participants, as the log shows them)."""
+        return {}
+
     def _audit_flags(self, rows) -> dict[str, set]:
         """Further anomalies by record id (the logs service: participation, consent)."""
         return {}
@@ -140,6 +145,7 @@ class AccessLogEndpoints:
                                .limit(bounded(limit) + 1)).mappings().all()
         result = keyset_page(rows, bounded(limit), lambda r: r["seq"])
         result["items"] = [family_item(self.name, r) for r in result["items"]]
+        result["names"] = self._access_names(scope, result["items"])
         self.db.rollback()
         return result
 

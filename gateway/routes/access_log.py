@@ -90,13 +90,13 @@ def merged_page(fetchers: dict, limit: int, cursor: str | None) -> dict:
 
 def who(item: dict, names: dict, me: str | None) -> dict:
     """Name, title and agency of the record's actor, as the family reads it (bokmål)."""
+    if item["actor_ref"] == me:
+        return {"who": "Deg", "title": None, "agency_name": None, "agency_type": None}
     known = names.get(item["actor_ref"])
     if known:
         return {"who": known["name"], "title": known.get("title"),
                 "agency_name": known.get("agency_name"),
                 "agency_type": known.get("agency_type")}
-    if item["actor_ref"] == me:
-        return {"who": "Deg", "title": None, "agency_name": None, "agency_type": None}
     if item["actor_kind"] == "citizen":
         return {"who": CITIZEN_ROLES.get(item["role"], "Innbygger"), "title": None,
                 "agency_name": None, "agency_type": None}
@@ -136,13 +136,20 @@ class AccessLogRoutes:
 
     def child_access_page(self, actor, child_id: str, limit: int, cursor) -> dict:
         """The merged page with names (the API's and the web client's)."""
-        # the logs service first: it decides, and records the read, before any other answers
-        fetchers = self._child_fetchers(child_id)
-        fetchers = {"logs": fetchers.pop("logs"), **fetchers}
-        result = merged_page(fetchers, limit, cursor)
+        # the logs service first: it decides, and records the read, before any other answers;
+        # names: the log's participants as the log shows them, staff as registered
+        fetchers, names = self._child_fetchers(child_id), {}
+        of_logs = fetchers.pop("logs")
+
+        def logs(limit, cursor):  # first, and it names the log's participants
+            page = of_logs(limit, cursor)
+            names.update(page.pop("names", {}))
+            return page
+        result = merged_page({"logs": logs, **fetchers}, limit, cursor)
         refs = sorted({i["actor_ref"] for i in result["items"]
                        if i["actor_ref"].startswith("person:")})
-        names = self.consent.access_log_names(child_id, refs) if refs else {}
+        if refs:  # staff by the name and agency they are registered with
+            names.update(self.consent.access_log_names(child_id, refs))
         me = actor.ref if actor is not None else None
         result["items"] = [{**item, **who(item, names, me)} for item in result["items"]]
         return result

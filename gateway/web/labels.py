@@ -86,11 +86,32 @@ LABELS = {
                       "prepare_handover": "forberedte en overgang",
                       "compile_handover_summary": "laget et sammendrag for en overgang",
                       "apply_handover": "flyttet loggen til en ny virksomhet"},
+    # what a record of the child's access log did, by service, action and object
+    "access_what": {"consent.read.consents": "så samtykkene",
+                    "consent.read.consent": "så et samtykke",
+                    "consent.grant.consent": "ga eller registrerte et samtykke",
+                    "consent.approve.consent": "godkjente et samtykke",
+                    "consent.withdraw.consent": "trakk tilbake et samtykke",
+                    "consent.search.child": "slo opp barnet",
+                    "consent.register.child": "registrerte barnet",
+                    "consent.resolve.citizen": "logget inn",
+                    "consent.change_guardianship.guardianship":
+                        "fikk endret foreldreansvar fra folkeregisteret",
+                    "handover.request.handover": "ba om en overgang",
+                    "handover.read.handover": "så en overgang",
+                    "handover.accept.handover": "tok imot en overgang",
+                    "handover.decline.handover": "sa nei til en overgang",
+                    "handover.cancel.handover": "avlyste en overgang",
+                    "notifications.read.notifications": "så varsler om barnet",
+                    "logs.read.access_log": "så hvem som har sett loggen"},
+    "access_service": {"consent": "Samtykke", "logs": "Stafettloggen",
+                       "handover": "Overgang", "notifications": "Varsler"},
     "access_outcome": {"allowed": "Fikk tilgang", "denied": "Ble nektet", "rejected": "Ble avvist"},
     "notification_kind": {},
 }
 
-FALLBACK = {"access_action": "gjorde noe i loggen", "notification_kind": "Varsel"}
+FALLBACK = {"access_action": "gjorde noe i loggen", "notification_kind": "Varsel",
+            "access_what": "gjorde noe i saken"}
 
 
 def label(value, kind: str) -> str:

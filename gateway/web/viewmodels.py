@@ -139,6 +139,17 @@ def proposed_by(role: str | None) -> str | None:
     return {"child": "Foreslått av barnet", "guardian": "Foreslått av en foresatt"}.get(role or "")
 
 
+def access_record(item: dict) -> dict:
+    """A record of the child's access log as the page shows it: who, what and why."""
+    service, action = item["service"], item["action"]
+    what = label(f"{service}.{action}.{item['object_type']}", "access_what")
+    if what == label(None, "access_what") and service == "logs":
+        what = label(action, "access_action")
+    where = ", ".join(x for x in (item.get("title"), item.get("agency_name")) if x)
+    return {**item, "what": what, "where": where,
+            "service_text": label(service, "access_service")}
+
+
 def timeline_item(item: dict) -> dict:
     kind, detail = item.get("kind", ""), item.get("detail")
     text = item.get("title") or ""

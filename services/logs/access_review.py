@@ -69,6 +69,16 @@ class LogsAccessReview:
     def _child_subjects(self, child_id: str) -> list[str]:
         return [*self.db.scalars(select(Log.id).where(Log.child_id == child_id)), child_id]
 
+    def _access_names(self, scope: dict, items: list) -> dict:
+        """The participants of the child's logs among the page's actors, named as the log
+        names them (``display_name``)."""
+        refs = {i["actor_ref"].removeprefix("person:") for i in items
+                if i["actor_ref"].startswith("person:")}
+        people = self.db.scalars(select(Participant).where(
+            Participant.log_id.in_(scope["log_ids"]), Participant.person_id.in_(refs)))
+        return {f"person:{p.person_id}": {"name": p.display_name, "title": p.title,
+                                          "agency_type": p.agency_type} for p in people}
+
     def _audit_flags(self, rows) -> dict[str, set]:
         """``outside_participation``: a staff member's access to a log (allowed or not) on
         a day they were no active participant of it; ``after_consent_ended``: one after a

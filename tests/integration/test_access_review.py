@@ -113,6 +113,9 @@ def test_a_guardians_access_log_spans_the_services_and_each_record_verifies(revi
     assert (omar["who"], omar["agency_name"], omar["why"]) == (
         "Omar Haddad", "PPT Havvik", "leste loggen som deltaker")
     assert any(i["who"] == "Deg" for i in items)  # the mother's own reads
+    # to the father, the mother is named as the log names its participants
+    assert any(i["who"] == "Ingrid Solberg" for i in all_pages(
+        platform.client("guardian2"), f"/api/v1/children/{child_id}/access-log"))
 
     # a stranger to Emma's case, and a member who is not the stafettholder: refused
     for persona in ("other-guardian", "teacher2", "nav"):
