@@ -36,6 +36,22 @@ class LogsAccessReview:
         self.db.rollback()
         return scope
 
+    @rpc(expected_exceptions=EXPECTED)
+    def access_log_child(self, log_id: str) -> str:
+        """The child of a log whose access log the actor may see (the web client shows the
+        child's access log from the log's page). A refusal answers like a missing log."""
+        log = self.db.get(Log, log_id) if isinstance(log_id, str) and RECORDED_ID.fullmatch(
+            log_id) else None
+        try:
+            if log is None:
+                raise NotFound("no such log", code="log.not_found")
+            self._scope(log.child_id)
+        except (NotFound, Forbidden):
+            self.db.rollback()
+            raise NotFound("no such log", code="log.not_found") from None
+        self.db.rollback()
+        return log.child_id
+
     def _access_scope(self, child_id: str) -> dict:
         with audited_work(self.db, self.actor, "read", "access_log",
                           subject_id=child_id) as work:

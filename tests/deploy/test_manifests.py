@@ -235,23 +235,33 @@ def test_only_emptydir_is_writable_and_every_key_is_mounted_from_a_required_secr
     for workload in workloads(objects):
         name, spec = workload["metadata"]["name"], pod_spec(workload)
         volumes = {v["name"]: v for v in spec["volumes"]}
+        env = config_env(objects, workload)
+        component = container(workload)["args"][0]
         for mount in container(workload)["volumeMounts"]:
             volume = volumes[mount["name"]]
             if "emptyDir" in volume:
                 assert mount["mountPath"] == "/tmp", (name, mount)
                 assert volume["emptyDir"].get("sizeLimit"), (name, mount)
+            elif "persistentVolumeClaim" in volume:
+                # the one other writable place: the access logs' witness, in the services
+                assert component in SERVICES, (name, mount)
+                assert volume["persistentVolumeClaim"]["claimName"] == "stafett-audit-witness"
+                assert mount["mountPath"] == env["AUDIT_WITNESS_DIR"], (name, mount)
+                assert not mount.get("readOnly"), (name, mount)
             else:
                 assert mount.get("readOnly") is True, (name, mount)
                 source = volume.get("secret") or volume.get("configMap")
                 assert source is not None, (name, volume)
                 assert not source.get("optional"), f"{name}: {mount['name']} may be missing"
-        env = config_env(objects, workload)
         assert env["SECRETS_CREATE"] == "false", name
         assert env["METRICS_HTTP"] == f"0.0.0.0:{METRICS_PORT}", name
         assert env["DEV_ISSUER"] == "false", name
         keys_mounted = any(m["mountPath"] == env["SECRETS_DIR"]
                            for m in container(workload)["volumeMounts"])
-        component = container(workload)["args"][0]
+        # every service witnesses its access log's checkpoints
+        witnessed = any(m["mountPath"] == env["AUDIT_WITNESS_DIR"]
+                        for m in container(workload)["volumeMounts"])
+        assert witnessed == (component in SERVICES), name
         # components that keep keys at rest read them from a mounted Secret
         assert keys_mounted == (component in ("gateway", "consent", "notifications")), name
 

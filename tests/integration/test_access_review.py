@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, select
 from stafett.audit import access_table
 from stafett.audit.purposes import PURPOSES
 from stafett.dev.demo import AGENCIES
+from tests.browser.support import WebClient
 from tests.support.platform import Platform, wait_for
 from tests.support.world import actor
 
@@ -162,6 +163,24 @@ def test_a_guardians_access_log_spans_the_services_and_each_record_verifies(revi
                                     "checkpoint": "\n".join(lines)}))
         ran = verify(record_file, bent, "--key", key_of[service], isolated=alone)
         assert ran.returncode == 1 and "ingen gyldig signatur" in ran.stdout, ran.stdout
+
+    # the web client: the same list, why in bokmål, and the downloads verify too
+    web = WebClient(platform.url())
+    web.login("guardian")
+    page = web.get(f"/logger/{log_id}/innsyn")
+    assert page.status_code == 200 and "Hvorfor" in page.text
+    assert "leste loggen som deltaker" in page.text and "Omar Haddad" in page.text
+    ref = next(i["ref"] for i in items if i["service"] == "handover")
+    downloads = {}
+    for part in ("oppforing.json", "bevis.json"):
+        got = web.get(f"/logger/{log_id}/innsyn/{ref}/{part}")
+        assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
+        downloads[part] = tmp_path / part
+        downloads[part].write_bytes(got.content)
+    ran = verify(downloads["oppforing.json"], downloads["bevis.json"], "--key",
+                 key_of["handover"], isolated=alone)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert web.get(f"/logger/{log_id}/innsyn/{ref}/annet.json").status_code == 404
 
     # a record of another child, asked for under Emma's id: as if it did not exist
     foreign = guardian.get(f"/api/v1/children/{child_id}/access-log/logs:{'0' * 36}/proof")

@@ -13,6 +13,7 @@ READS = {
     "logs": {"get_log", "my_logs", "list_measures", "get_measure", "list_evaluations",
              "list_meetings", "get_meeting", "meeting_preparation", "list_entries",
              "list_proposals", "get_proposal", "timeline", "access_log", "access_log_scope",
+             "access_log_child",
              "statistics", "log_fhir", "takes_part", "handover_context", "handover_summary"},
     "handover": {"list_handovers", "get_handover"},
     "notifications": {"inbox", "inbox_page", "get_preferences", "list_webhooks",
