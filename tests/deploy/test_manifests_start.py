@@ -3,8 +3,8 @@
 Each overlay is rendered with kustomize and every Deployment in it is started as a process
 here (tests/support/pods.py): the installed wheel run by the image's entrypoint with the
 container's args, as the manifest's non-root user without capabilities, from a directory it
-cannot write, with only its emptyDir volumes writable, configured only by the environment
-and the files its ConfigMaps and Secrets give it. The local RabbitMQ and PostgreSQL stand in
+cannot write, with only its emptyDir volumes (and the services' witness claim) writable,
+configured only by the environment and the files its ConfigMaps and Secrets give it. The local RabbitMQ and PostgreSQL stand in
 for the operators' (a vhost with each component's user, fresh databases); nothing else is
 changed. Then the probes
 and the metrics port are asked what the kubelet and Prometheus would ask, and a gateway of
@@ -49,7 +49,7 @@ def secret_store(objects) -> dict[str, dict[str, str]]:
         keys = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
         values = {}
         for key in keys:
-            if key.endswith(".key"):
+            if key.endswith((".key", "_SIGNING_KEY")):
                 values[key] = os.urandom(32).hex()
             elif key.endswith("_DATABASE_URL"):
                 database = key.removesuffix("_DATABASE_URL").lower()
@@ -98,6 +98,7 @@ def running_overlays(installed, broker, postgres_url):
                 objects, stack.enter_context(broker.vhost()),
                 stack.enter_context(make_database_urls(postgres_url, DATABASES)),
                 secret_store={**store, **operator}, external={MASKINPORTEN_KEYS: keys.url})
+            stack.callback(lambda c=cluster: [pods.remove(p) for p in c.claims.values()])
             running = overlays[overlay] = Running(overlay, objects, cluster, key)
             for deployment in workloads(objects):
                 name = deployment["metadata"]["name"]

@@ -5,7 +5,8 @@ the user and group of its securityContext, with no capabilities and no privilege
 escalation (``setpriv``); the image's environment, then ``envFrom`` and ``env`` with their
 ConfigMap and Secret values and ``$(VAR)`` references; each volume as a directory: ConfigMap
 and Secret volumes as read-only files (group ``fsGroup``, ``defaultMode``), each
-``emptyDir`` as the only writable directory; a working directory the user cannot write.
+``emptyDir`` as a writable directory, and each PersistentVolumeClaim as one writable
+directory its pods share; a working directory the user cannot write.
 
 What a cluster has and this machine has not is substituted, and nothing else:
 - in-cluster services by the local servers: an AMQP URI naming the broker's Service by the
@@ -50,6 +51,7 @@ class Cluster:
     database_urls: dict[str, str]       # database name -> a fresh local database
     secret_store: dict[str, dict[str, str]] = field(default_factory=dict)
     external: dict[str, str] = field(default_factory=dict)
+    claims: dict[str, Path] = field(default_factory=dict)  # claim name -> its directory
 
     def _object(self, kind: str, name: str) -> dict | None:
         for candidate in self.objects:
@@ -62,6 +64,18 @@ class Cluster:
         if found is None:
             raise AssertionError(f"ConfigMap {name} is not in the rendered overlay")
         return dict(found.get("data") or {})
+
+    def claim(self, name: str) -> Path:
+        """The directory standing in for a PersistentVolumeClaim (made on first use)."""
+        if self._object("PersistentVolumeClaim", name) is None:
+            raise AssertionError(f"PersistentVolumeClaim {name} is not in the rendered overlay")
+        if name not in self.claims:
+            import tempfile
+
+            here = Path(tempfile.mkdtemp(prefix=f"stafett-claim-{name}-"))
+            os.chmod(here, 0o2777)
+            self.claims[name] = here
+        return self.claims[name]
 
     def secret(self, name: str) -> dict[str, str]:
         found = self._object("Secret", name)
@@ -102,7 +116,7 @@ class Pod:
     process: subprocess.Popen
     ports: dict[str, int]               # container port name (or number) -> local port
     probes: dict[str, dict]             # startupProbe/livenessProbe/readinessProbe
-    writable: list[Path]                # the emptyDir directories
+    writable: list[Path]                # the emptyDir and claim directories
     log: Path
 
     def url(self, port_name: str = "http") -> str:
@@ -170,6 +184,11 @@ def start(deployment: dict, cluster: Cluster, installed: Installed, root: Path,
             os.chown(here, 0, fs_group)
             os.chmod(here, 0o2777)
             writable.append(here)
+        elif "persistentVolumeClaim" in volume:
+            # a claim: one writable directory every pod of the cluster that mounts it shares
+            # (ReadWriteMany; the access logs' witness)
+            here = cluster.claim(volume["persistentVolumeClaim"]["claimName"])
+            writable.append(here)
         elif "secret" in volume or "configMap" in volume:
             source = volume.get("secret") or volume["configMap"]
             files = (cluster.secret(source["secretName"]) if "secret" in volume
@@ -179,7 +198,8 @@ def start(deployment: dict, cluster: Cluster, installed: Installed, root: Path,
             files = {key: cluster.substitute(text) for key, text in files.items()}
             _write_files(here, files, int(source.get("defaultMode", 0o644)), fs_group)
         else:
-            raise AssertionError(f"volume {mount['name']}: only emptyDir, secret, configMap")
+            raise AssertionError(f"volume {mount['name']}: only emptyDir, secret, configMap, "
+                                 "persistentVolumeClaim")
         mounts[mount["mountPath"].rstrip("/")] = here
 
     def local_path(value: str) -> str:
