@@ -51,16 +51,12 @@ class AuditConsistency(Schema):
     proof = fields.List(Text(), metadata={"description": "base64 hashes (RFC 9162 2.1.4)"})
 
 
-class ChildAccessRecord(Schema):
-    """One access record about a child, as the family reads it (docs/audit.md)."""
+class AccessRecordFields(Schema):
+    """What every view of an access record shows (docs/audit.md)."""
     ref = Text(metadata={"description": "<service>:<record id>, for the record and its proof"})
     service = Text(metadata={"enum": ["consent", "logs", "handover", "notifications"]})
     id = Text()
     at = fields.DateTime()
-    who = Text(metadata={"description": "a staff member's name; a citizen by role"})
-    title = Text(allow_none=True)
-    agency_name = Text(allow_none=True)
-    agency_type = Text(allow_none=True)
     actor_ref = Text()
     actor_kind = Text()
     agency = Text(allow_none=True)
@@ -71,7 +67,14 @@ class ChildAccessRecord(Schema):
     purpose = Text(metadata={"description": "a code of stafett/audit/purposes.py"})
     why = Text(metadata={"description": "the purpose in plain bokmål"})
     protected = fields.Boolean()
-    sealed = fields.Boolean(metadata={"description": "in a signed checkpoint already"})
+
+
+class ChildAccessRecord(AccessRecordFields):
+    """One access record about a child, as the family reads it."""
+    who = Text(metadata={"description": "a staff member's name; a citizen by role"})
+    title = Text(allow_none=True)
+    agency_name = Text(allow_none=True)
+    agency_type = Text(allow_none=True)
 
 
 class AccessRecordContent(Schema):
@@ -92,25 +95,11 @@ class AccessRecordProof(Schema):
     verifier_key = Text(allow_none=True)
 
 
-class AuditedAccess(Schema):
+class AuditedAccess(AccessRecordFields):
     """One access by the agency's staff, for its auditor."""
-    ref = Text()
-    service = Text()
-    id = Text()
-    at = fields.DateTime()
-    actor_ref = Text()
-    actor_kind = Text()
-    agency = Text(allow_none=True)
-    role = Text(allow_none=True)
-    action = Text()
-    object_type = Text()
     object_id = Text(allow_none=True)
     subject_id = Text(allow_none=True)
-    outcome = Text()
     reason = Text(allow_none=True)
-    purpose = Text()
-    why = Text()
-    protected = fields.Boolean()
     anomalies = fields.List(Text(metadata={"enum": ["denied", "bulk", "outside_participation",
                                                     "after_consent_ended"]}))
 

@@ -50,8 +50,7 @@ def family_item(service: str, row) -> dict:
             "actor_kind": row["actor_kind"], "agency": row["agency"], "role": row["role"],
             "action": row["action"], "object_type": row["object_type"],
             "outcome": row["outcome"], "purpose": code, "why": why,
-            "protected": bool(row["protected"]), "sealed": row["leaf_index"] is not None,
-            "key": row["seq"]}
+            "protected": bool(row["protected"]), "key": row["seq"]}
 
 
 def auditor_item(service: str, row, flags) -> dict:

@@ -141,6 +141,9 @@ PROBLEM_MESSAGES = {
     # logs
     "access_log.not_allowed": "Tilgangsloggen kan ses av barnet, de foresatte og "
                               "stafettholderen.",
+    "access_log.record_not_found": "Fant ikke oppføringen i tilgangsloggen.",
+    "access_log.not_sealed": "Oppføringen er ikke signert ennå. Prøv igjen om noen "
+                             "sekunder.",
     "log.already_open": "Barnet har allerede en åpen stafettlogg.",
     "log.closed": "Loggen er lukket og kan ikke endres.",
     "log.limit_reached": "Loggen har nådd grensen for hvor mange slike den kan ha.",

@@ -62,7 +62,7 @@ class LogsAccessReview:
     def _scope(self, child_id: str) -> dict:
         if not isinstance(child_id, str) or not RECORDED_ID.fullmatch(child_id):
             raise NotFound("no such log", code="log.not_found")
-        log_ids, role, today = [], None, date.today()
+        log_ids, role, today, part = [], None, date.today(), False
         for log in self.db.scalars(select(Log).where(Log.child_id == child_id)
                                    .order_by(Log.id)).all():
             try:
@@ -71,9 +71,12 @@ class LogsAccessReview:
                                           self._child_sees(child_id), self._policy())
             except NotFound:
                 continue
+            part = True
             if viewer.role in SEES_ACCESS_LOG:
                 log_ids.append(log.id)
                 role = role or viewer.role
+        if not part:  # as a log's access log: no part in the child's case, nothing there
+            raise NotFound("no such log", code="log.not_found")
         if not log_ids:
             raise Forbidden("the access log is for the child, the guardians and the "
                             "stafettholder", code="access_log.not_allowed")
@@ -100,6 +103,7 @@ class LogsAccessReview:
         a day they were no active participant of it; ``after_consent_ended``: one after a
         consent that covered their agency had ended, with none in force that day."""
         flags: dict[str, set] = {}
+        consents_of: dict[str, list] = {}
         staff = [r for r in rows if r["actor_kind"] == "staff" and r["subject_id"]
                  and r["actor_ref"].startswith("person:")]
         logs = {log.id: log for log in self.db.scalars(select(Log).where(
@@ -111,28 +115,34 @@ class LogsAccessReview:
             day, person = as_utc(row["at"]).date(), row["actor_ref"].removeprefix("person:")
             mine = self.db.scalars(select(Participant).where(
                 Participant.log_id == log.id, Participant.person_id == person)).all()
-            if not any(_active_on(p, day, row) for p in mine) \
+            if not any(active_on(p, day, as_utc(row["at"])) for p in mine) \
                     and not (row["action"] in _LOG_WORK and row["object_type"] == "log"):
                 flags.setdefault(row["id"], set()).add("outside_participation")
-            if _after_consent_ended(self.db, log.child_id, row["agency"], mine, day,
-                                    as_utc(row["at"])):
+            if log.child_id not in consents_of:
+                consents_of[log.child_id] = self.db.scalars(select(ConsentProjection).where(
+                    ConsentProjection.child_id == log.child_id)).all()
+            consents = consents_of[log.child_id]
+            agency_type = next((p.agency_type for p in mine), None)
+            if after_consent_ended(consents, row["agency"], agency_type, day,
+                                   as_utc(row["at"])):
                 flags.setdefault(row["id"], set()).add("after_consent_ended")
         return flags
 
 
-def _active_on(participant, day: date, row) -> bool:
+def active_on(participant, day: date, at) -> bool:
+    """A participation in force at ``at`` (its read-only days after a handover included)."""
     removed = participant.removed_at
-    if removed is not None and as_utc(removed) <= as_utc(row["at"]):
+    if removed is not None and as_utc(removed) <= at:
         return False
     until = participant.read_only_until or participant.active_until
     return participant.active_from <= day and (until is None or day <= until)
 
 
-def _after_consent_ended(db, child_id, agency, participants, day, at) -> bool:
-    agency_type = next((p.agency_type for p in participants), None)
-    covering = [c for c in db.scalars(select(ConsentProjection).where(
-        ConsentProjection.child_id == child_id))
-        if agency in (c.scope_agencies or []) or agency_type in (c.scope_agency_types or [])]
+def after_consent_ended(consents, agency, agency_type, day: date, at) -> bool:
+    """A consent that covered the agency had ended by ``at`` (withdrawn, expired or
+    superseded, or past its last day), and none covering it was in force that day."""
+    covering = [c for c in consents if agency in (c.scope_agencies or [])
+                or agency_type in (c.scope_agency_types or [])]
     in_force = any(c.status == "active" and c.valid_from <= day <= c.valid_until
                    for c in covering)
     ended = any(c.status in ENDED and as_utc(c.updated_at) <= at

@@ -22,9 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from sqlalchemy import create_engine, select
+
 from gateway.routes.route import api_routes
 from gateway.routes.table import ROUTES
 from stafett.actor import SYSTEM_ACTOR
+from stafett.audit import access_table
 from stafett.dev.demo import AGENCIES, PERSONAS
 from tests.support.platform import Platform
 from tests.support.world import Story, World, school_webhook
@@ -85,7 +88,7 @@ class Prober:
         self.platform, self.world = platform, world
         self.clients = {role: platform.client(persona, **claims)
                         for role, (persona, claims) in ROLES.items()}
-        self.inbox = {}
+        self.inbox, self.records = {}, {}
         # every probe also claims, in headers, to come from the stafettholder or from the
         # platform itself: ignored, or the denials in the table would turn into allows
         holder = world.actors["teacher"].to_context()
@@ -123,10 +126,25 @@ class Prober:
                                       else self.own_notification(role))
             if ids["notification_id"] is None:
                 return None
+        if "{record}" in path:  # a record of the child's access log, in a checkpoint
+            ids["record"] = self.record_of(story)
         if "{webhook_id}" in path:
             ids["webhook_id"] = (self.world.foreign_webhook_id if which == "foreign"
                                  else school_webhook(self.platform, self.world))
         return ids
+
+    def record_of(self, story: Story) -> str:
+        """The ref of the oldest sealed access record of the story's log (logs service)."""
+        if story.log_id not in self.records:
+            engine = create_engine(self.platform.database_urls["logs"])
+            with engine.connect() as connection:
+                self.records[story.log_id] = "logs:" + connection.scalar(
+                    select(access_table.c.id).where(
+                        access_table.c.subject_id == story.log_id,
+                        access_table.c.leaf_index.is_not(None))
+                    .order_by(access_table.c.leaf_index).limit(1))
+            engine.dispose()
+        return self.records[story.log_id]
 
     def role_agency(self, role) -> str | None:
         if ROLES[role][0] is None:
@@ -157,7 +175,8 @@ class Prober:
         result = outcome(response)
         assert response.status_code < 500, (role, method, path, response.text)
         assert response.status_code == 204 or response.headers["Content-Type"].startswith(
-            "application/problem+json" if response.status_code >= 400 else "application/"), (
+            "application/problem+json" if response.status_code >= 400
+            else ("application/", "text/csv")), (
             role, method, path, response.headers["Content-Type"])
         if (which == "foreign" and result in ("403", "404")) or (
                 which == "own" and result == "404"):
