@@ -9,6 +9,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.consent import domain, events, identities, keys
+from services.consent.access_review import ConsentAccessReview
 from services.consent.fhir import consent_resource
 from services.consent.gauges import refresh_gauges
 from services.consent.models import Consent, Person
@@ -30,7 +31,7 @@ from stafett.service import DomainService
 log = logging.getLogger(__name__)
 
 
-class ConsentService(DomainService):
+class ConsentService(ConsentAccessReview, DomainService):
     name = "consent"
 
     gauges = ScrapeGauges(refresh_gauges)
@@ -150,18 +151,6 @@ class ConsentService(DomainService):
         """The child, its guardians with parental responsibility, who consents, whether the
         case is protected (names only to a direct role): for the logs and handover services."""
         result = self.store.child_parties(self.store.child(child_id), date.today(), self.policy)
-        self.db.rollback()
-        return result
-
-    def _access_scope(self, child_id: str) -> dict:
-        return self.logs.access_log_scope(child_id)  # the logs service's rule
-
-    @rpc(expected_exceptions=EXPECTED)
-    def access_log_names(self, child_id: str, refs: list) -> dict:
-        """Names for the child's access log (the gateway asks with the page's actors): staff
-        by name, title and agency; citizens are shown by their role, never named here."""
-        self._access_scope(child_id)  # the logs service's rule, as for the records
-        result = self.store.staff_names(refs if isinstance(refs, list) else [])
         self.db.rollback()
         return result
 
