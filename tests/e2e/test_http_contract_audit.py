@@ -97,7 +97,7 @@ def test_every_list_pages_with_an_opaque_cursor(populated_platform):
         everything = whole.json()["items"]
         assert everything, f"{path}: nothing to page through"
         walked, cursor = [], None
-        for _ in range(len(everything) + 1):
+        for _ in range(len(everything) + GROWING.get(path, 0) + 1):
             page = client.get(url, params={"limit": 1, **({"cursor": cursor} if cursor else {})})
             assert page.status_code == 200, (path, page.text)
             body = page.json()
@@ -109,9 +109,17 @@ def test_every_list_pages_with_an_opaque_cursor(populated_platform):
         if path in GROWING:  # each read adds a record at the top: the walk sees the
             # older ones exactly once, below those the first read saw
             # (with offsets, records added on top would push seen ones onto later pages)
-            assert walked[-len(everything):] == everything, path
             # + the walk's first read
             assert len(walked) == len(everything) + GROWING[path], path
+            if GROWING[path] == 1:
+                assert walked[-len(everything):] == everything, path
+            else:  # several services grow within the same second: merged by time, so
+                # the new records need not all sort above the old ones of that second
+                refs = [item["ref"] for item in walked]
+                assert len(set(refs)) == len(refs), path
+                assert {item["ref"] for item in everything} <= set(refs), path
+                assert [i["at"] for i in walked] == sorted((i["at"] for i in walked),
+                                                           reverse=True), path
         else:
             assert walked == everything, path
         refused = client.get(url, params={"cursor": "not-a-cursor"})
