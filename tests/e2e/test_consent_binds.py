@@ -104,7 +104,8 @@ class Sweep:
         responses = [self.get(persona, url)]
         while len(responses) < MAX_PAGES:
             last = responses[-1]
-            if last.status_code != 200 or not isinstance(last.json(), dict):
+            if last.status_code != 200 or "json" not in last.headers["Content-Type"] \
+                    or not isinstance(last.json(), dict):  # (the auditor's CSV export)
                 break
             cursor = last.json().get("next_cursor")
             if not cursor:
