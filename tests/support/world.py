@@ -41,14 +41,16 @@ class World:
 
     def path_ids(self) -> dict:
         """A value for every path parameter of the API: Emma's objects, the school, and
-        the webhook and notification of others."""
+        the webhook and notification of others; an access record ref of the right form
+        (``record``) that names no record."""
         emma = self.stories["emma"]
         return {"log_id": emma.log_id, "measure_id": emma.measure_id,
                 "meeting_id": emma.meeting_id, "proposal_id": emma.proposal_id,
                 "participant_id": emma.participant_id, "child_id": emma.child_id,
                 "consent_id": emma.consent_id, "handover_id": emma.handover_id,
                 "org_number": self.own_agency, "webhook_id": self.foreign_webhook_id,
-                "notification_id": self.foreign_notification_id}
+                "notification_id": self.foreign_notification_id,
+                "record": f"logs:{emma.measure_id}"}
 
 
 def actor(platform: Platform, persona: str) -> Actor:
