@@ -15,13 +15,13 @@ from services.logs import domain
 from services.logs.models import ConsentProjection, Log, Participant
 from stafett.audit import RECORDED_ID, audited_work
 from stafett.clock import as_utc
+from stafett.coverage import Coverage
 from stafett.errors import EXPECTED, Forbidden, NotFound
 
 #: the roles that see a log's access log, and so the child's
 SEES_ACCESS_LOG = (domain.GUARDIAN, domain.CHILD, domain.STAFETTHOLDER)
 #: the actions on a log by a participant (what "outside participation" is asked of)
 _LOG_WORK = ("open",)
-ENDED = ("withdrawn", "expired", "superseded")
 
 
 class LogsAccessReview:
@@ -68,7 +68,7 @@ class LogsAccessReview:
             try:
                 viewer = domain.authorize(self.actor, self._participants(log.id),
                                           self._coverage(child_id), today,
-                                          self._child_sees(child_id), self._policy())
+                                          self._child_sees(child_id))
             except NotFound:
                 continue
             part = True
@@ -100,8 +100,8 @@ class LogsAccessReview:
 
     def _audit_flags(self, rows) -> dict[str, set]:
         """``outside_participation``: a staff member's access to a log (allowed or not) on
-        a day they were no active participant of it; ``after_consent_ended``: one after a
-        consent that covered their agency had ended, with none in force that day."""
+        a day they were no active participant of it; ``after_consent_ended``: one after
+        consent's coverage of their agency ended, with none covering it that day."""
         flags: dict[str, set] = {}
         consents_of: dict[str, list] = {}
         staff = [r for r in rows if r["actor_kind"] == "staff" and r["subject_id"]
@@ -123,8 +123,7 @@ class LogsAccessReview:
                     ConsentProjection.child_id == log.child_id)).all()
             consents = consents_of[log.child_id]
             agency_type = next((p.agency_type for p in mine), None)
-            if after_consent_ended(consents, row["agency"], agency_type, day,
-                                   as_utc(row["at"])):
+            if after_consent_ended(consents, row["agency"], agency_type, day):
                 flags.setdefault(row["id"], set()).add("after_consent_ended")
         return flags
 
@@ -138,13 +137,11 @@ def active_on(participant, day: date, at) -> bool:
     return participant.active_from <= day and (until is None or day <= until)
 
 
-def after_consent_ended(consents, agency, agency_type, day: date, at) -> bool:
-    """A consent that covered the agency had ended by ``at`` (withdrawn, expired or
-    superseded, or past its last day), and none covering it was in force that day."""
-    covering = [c for c in consents if agency in (c.scope_agencies or [])
-                or agency_type in (c.scope_agency_types or [])]
-    in_force = any(c.status == "active" and c.valid_from <= day <= c.valid_until
-                   for c in covering)
-    ended = any(c.status in ENDED and as_utc(c.updated_at) <= at
-                or c.status == "active" and c.valid_until < day for c in covering)
-    return ended and not in_force
+def after_consent_ended(projections, agency, agency_type, day: date) -> bool:
+    """Consent's decision (its coverage windows, as the projection keeps them) covered the
+    agency on an earlier day, with a window that ended before ``day``, and covers it on
+    none that holds ``day``."""
+    coverage = Coverage.union(p.coverage for p in projections)
+    before = any(w.end < day and (agency in w.agencies or agency_type in w.agency_types)
+                 for w in coverage.windows)
+    return before and not coverage.covers(agency, agency_type, day)

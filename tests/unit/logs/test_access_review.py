@@ -1,6 +1,6 @@
 """The anomalies only the logs service can see for the agency auditor
 (services/logs/access_review.py): an access outside the staff member's participation, and
-one after a consent covering their agency ended."""
+one after consent's coverage of their agency ended."""
 from datetime import date, datetime, timezone
 from types import SimpleNamespace
 
@@ -16,12 +16,11 @@ def participation(**changes):
                               "read_only_until": None, "removed_at": None, **changes})
 
 
-def consent(**changes):
-    return SimpleNamespace(**{"status": "active", "scope_agencies": [SCHOOL],
-                              "scope_agency_types": [], "valid_from": date(2026, 11, 1),
-                              "valid_until": date(2027, 11, 1),
-                              "updated_at": datetime(2026, 11, 1, tzinfo=timezone.utc),
-                              **changes})
+def projection(*windows):
+    """A consent as the logs service keeps consent's decision: its coverage windows."""
+    return SimpleNamespace(coverage=[{"from": start, "until": end, "agencies": agencies,
+                                      "agency_types": types}
+                                     for start, end, agencies, types in windows])
 
 
 def test_a_participation_is_in_force_from_its_first_to_its_last_day_until_removed():
@@ -35,16 +34,13 @@ def test_a_participation_is_in_force_from_its_first_to_its_last_day_until_remove
                          DAY, AT)
 
 
-def test_after_consent_ended_needs_an_ended_consent_of_the_agency_and_none_in_force():
-    withdrawn = consent(status="withdrawn",
-                        updated_at=datetime(2026, 11, 20, tzinfo=timezone.utc))
-    assert after_consent_ended([withdrawn], SCHOOL, "school", DAY, AT)
-    assert not after_consent_ended([withdrawn], PPT, "ppt", DAY, AT)  # not the agency's
-    assert not after_consent_ended([withdrawn, consent()], SCHOOL, "school", DAY, AT)
-    assert not after_consent_ended([consent()], SCHOOL, "school", DAY, AT)
-    later = consent(status="withdrawn", updated_at=datetime(2026, 12, 2, tzinfo=timezone.utc))
-    assert not after_consent_ended([later], SCHOOL, "school", DAY, AT)  # ended afterwards
-    lapsed = consent(valid_until=date(2026, 11, 30))
-    assert after_consent_ended([lapsed], SCHOOL, "school", DAY, AT)
-    by_type = consent(status="expired", scope_agencies=[], scope_agency_types=["school"])
-    assert after_consent_ended([by_type], SCHOOL, "school", DAY, AT)
+def test_after_consent_ended_needs_a_covering_window_ended_and_none_holding_the_day():
+    ended = projection(("2026-01-01", "2026-11-30", [SCHOOL], []))
+    assert after_consent_ended([ended], SCHOOL, "school", DAY)
+    assert not after_consent_ended([ended], PPT, "ppt", DAY)  # not the agency's
+    renewed = projection(("2026-12-01", "2027-06-30", [SCHOOL], []))
+    assert not after_consent_ended([ended, renewed], SCHOOL, "school", DAY)
+    assert not after_consent_ended([renewed], SCHOOL, "school", DAY)
+    by_type = projection(("2026-01-01", "2026-11-15", [], ["school"]))
+    assert after_consent_ended([by_type], SCHOOL, "school", DAY)
+    assert not after_consent_ended([projection()], SCHOOL, "school", DAY)  # never covered

@@ -1,15 +1,15 @@
 """access records carry their purpose
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 from alembic import op
 
 from stafett.migrations import add_access_purpose, drop_access_purpose
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
