@@ -19,7 +19,7 @@ from collections import Counter
 from itertools import islice
 
 from gateway.audit_export import MAX_EXPORT, csv_text, fhir_bundle
-from gateway.http import api, json_result
+from gateway.http import json_result
 from stafett.errors import BadRequest
 from stafett.paging import encode_key, not_ours
 from werkzeug.wrappers import Response
@@ -110,117 +110,102 @@ def who(item: dict, names: dict, me: str | None) -> dict:
             "agency_type": None}
 
 
-class AccessLogRoutes:
-    # each call written out, for the broker-access scan (tests/unit/test_broker_access.py)
-    def _child_fetchers(self, child_id: str) -> dict:
-        return {
-            "consent": lambda n, c: self.consent.child_access_log(child_id, n, c),
-            "logs": lambda n, c: self.logs.child_access_log(child_id, n, c),
-            "handover": lambda n, c: self.handover.child_access_log(child_id, n, c),
-            "notifications": lambda n, c: self.notifications.child_access_log(child_id, n, c)}
+# each call written out, for the broker-access scan (tests/unit/test_broker_access.py)
+def _child_fetchers(ctx, child_id: str) -> dict:
+    return {
+        "consent": lambda n, c: ctx.consent.child_access_log(child_id, n, c),
+        "logs": lambda n, c: ctx.logs.child_access_log(child_id, n, c),
+        "handover": lambda n, c: ctx.handover.child_access_log(child_id, n, c),
+        "notifications": lambda n, c: ctx.notifications.child_access_log(child_id, n, c)}
 
-    def _auditor_fetchers(self, filters: dict) -> dict:
-        return {
-            "consent": lambda n, c: self.consent.agency_access_log(n, c, **filters),
-            "logs": lambda n, c: self.logs.agency_access_log(n, c, **filters),
-            "handover": lambda n, c: self.handover.agency_access_log(n, c, **filters),
-            "notifications": lambda n, c: self.notifications.agency_access_log(n, c,
-                                                                               **filters)}
 
-    def _proof_of(self, service: str, child_id: str, record_id: str) -> dict:
-        return {"consent": lambda: self.consent.access_record_proof(child_id, record_id),
-                "logs": lambda: self.logs.access_record_proof(child_id, record_id),
-                "handover": lambda: self.handover.access_record_proof(child_id, record_id),
-                "notifications": lambda: self.notifications.access_record_proof(
-                    child_id, record_id)}[service]()
+def _auditor_fetchers(ctx, filters: dict) -> dict:
+    return {
+        "consent": lambda n, c: ctx.consent.agency_access_log(n, c, **filters),
+        "logs": lambda n, c: ctx.logs.agency_access_log(n, c, **filters),
+        "handover": lambda n, c: ctx.handover.agency_access_log(n, c, **filters),
+        "notifications": lambda n, c: ctx.notifications.agency_access_log(n, c, **filters)}
 
-    def child_access_page(self, actor, child_id: str, limit: int, cursor) -> dict:
-        """The merged page with names (the API's and the web client's)."""
-        # the logs service first: it decides, and records the read, before any other answers;
-        # names: the log's participants as the log shows them, staff as registered
-        fetchers, names = self._child_fetchers(child_id), {}
-        of_logs = fetchers.pop("logs")
 
-        def logs(limit, cursor):  # first, and it names the log's participants
-            page = of_logs(limit, cursor)
-            names.update(page.pop("names", {}))
-            return page
-        result = merged_page({"logs": logs, **fetchers}, limit, cursor)
-        refs = sorted({i["actor_ref"] for i in result["items"]
-                       if i["actor_ref"].startswith("person:")})
-        if refs:  # staff by the name and agency they are registered with
-            names.update(self.consent.access_log_names(child_id, refs))
-        me = actor.ref if actor is not None else None
-        result["items"] = [{**item, **who(item, names, me)} for item in result["items"]]
-        return result
+def _proof_of(ctx, service: str, child_id: str, record_id: str) -> dict:
+    return {"consent": lambda: ctx.consent.access_record_proof(child_id, record_id),
+            "logs": lambda: ctx.logs.access_record_proof(child_id, record_id),
+            "handover": lambda: ctx.handover.access_record_proof(child_id, record_id),
+            "notifications": lambda: ctx.notifications.access_record_proof(
+                child_id, record_id)}[service]()
 
-    def _record_proof(self, child_id: str, record: str) -> dict:
-        # a ref that is none of ours still goes to a service, which decides on the child
-        # first: refused or missing, the answer is the same as for a real record
-        match = RECORD.fullmatch(record)
-        service, record_id = match.groups() if match else ("logs", record)
-        return self._proof_of(service, child_id, record_id)
 
-    @api("GET", "/children/<child_id>/access-log", "Who read or changed anything about the "
-         "child, in all four services, why (bokmål) and with what outcome, newest first "
-         "(the child's guardians, the child when it sees its own case, the stafettholder)",
-         response="ChildAccessRecord", listing=True)
-    def child_access_log(self, request, child_id):
-        actor = self._authenticate(request)
-        return self.child_access_page(actor, child_id, **self._paging(request))
+def child_access_page(ctx, child_id: str, limit: int, cursor) -> dict:
+    """The merged page with names (the API's and the web client's)."""
+    # the logs service first: it decides, and records the read, before any other answers;
+    # names: the log's participants as the log shows them, staff as registered
+    fetchers, names = _child_fetchers(ctx, child_id), {}
+    of_logs = fetchers.pop("logs")
 
-    @api("GET", "/children/<child_id>/access-log/<record>", "One record of the child's "
-         "access log exactly as its service hashed it (record.json for the verifier)",
-         response="AccessRecordContent")
-    def child_access_record(self, request, child_id, record):
-        self._authenticate(request)
-        return self._record_proof(child_id, record)["record"]
+    def logs(limit, cursor):  # first, and it names the log's participants
+        page = of_logs(limit, cursor)
+        names.update(page.pop("names", {}))
+        return page
+    result = merged_page({"logs": logs, **fetchers}, limit, cursor)
+    refs = sorted({i["actor_ref"] for i in result["items"]
+                   if i["actor_ref"].startswith("person:")})
+    if refs:  # staff by the name and agency they are registered with
+        names.update(ctx.consent.access_log_names(child_id, refs))
+    actor = getattr(ctx, "actor", None)
+    me = actor.ref if actor is not None else None
+    result["items"] = [{**item, **who(item, names, me)} for item in result["items"]]
+    return result
 
-    @api("GET", "/children/<child_id>/access-log/<record>/proof", "The record's RFC 9162 "
-         "inclusion proof against its service's newest signed checkpoint (proof.json for "
-         "python -m stafett.audit.verify_inclusion)", response="AccessRecordProof")
-    def child_access_record_proof(self, request, child_id, record):
-        self._authenticate(request)
-        return self._record_proof(child_id, record)
 
-    # -- the agency auditor ------------------------------------------------------------------
+def record_proof(ctx, child_id: str, record: str) -> dict:
+    # a ref that is none of ours still goes to a service, which decides on the child
+    # first: refused or missing, the answer is the same as for a real record
+    match = RECORD.fullmatch(record)
+    service, record_id = match.groups() if match else ("logs", record)
+    return _proof_of(ctx, service, child_id, record_id)
 
-    @staticmethod
-    def _filters(request) -> dict:
-        filters = {name: request.args.get(name) or None
-                   for name in ("person", "child", "since", "until", "outcome")}
-        if any(value is not None and len(value) > 64 for value in filters.values()):
-            raise BadRequest("a filter is at most 64 characters")
-        return filters
 
-    @api("GET", "/audit/access-log", "Every access by the agency's own staff in all four "
-         "services, with anomalies (agency auditor)", response="AuditedAccess", listing=True,
-         query=FILTERS)
-    def agency_access_log(self, request):
-        self._authenticate(request)
-        return merged_page(self._auditor_fetchers(self._filters(request)),
-                           **self._paging(request))
+def child_access_log(ctx, child_id):
+    return child_access_page(ctx, child_id, **ctx.paging())
 
-    def _export(self, request) -> list[dict]:
-        self._authenticate(request)
-        fetchers, records, cursor = self._auditor_fetchers(self._filters(request)), [], None
-        while len(records) < MAX_EXPORT:
-            page = merged_page(fetchers, 200, cursor)
-            records += page["items"]
-            cursor = page["next_cursor"]
-            if cursor is None:
-                break
-        return records[:MAX_EXPORT]
 
-    @api("GET", "/audit/access-log/csv", "The auditor's selection as CSV (at most 10 000 "
-         "records)", media_type="text/csv", query=FILTERS)
-    def agency_access_log_csv(self, request):
-        return Response(csv_text(self._export(request)), content_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition":
-                                 'attachment; filename="tilgangslogg.csv"'})
+def child_access_record(ctx, child_id, record):
+    return record_proof(ctx, child_id, record)["record"]
 
-    @api("GET", "/audit/access-log/fhir", "The auditor's selection as a FHIR R5 Bundle of "
-         "AuditEvents (IHE BALP)", media_type="application/fhir+json", query=FILTERS)
-    def agency_access_log_fhir(self, request):
-        return json_result(fhir_bundle(self._export(request)),
-                           content_type="application/fhir+json")
+
+def child_access_record_proof(ctx, child_id, record):
+    return record_proof(ctx, child_id, record)
+
+
+# -- the agency auditor ----------------------------------------------------------------------
+
+def _filters(ctx) -> dict:
+    filters = {name: ctx.request.args.get(name) or None
+               for name in ("person", "child", "since", "until", "outcome")}
+    if any(value is not None and len(value) > 64 for value in filters.values()):
+        raise BadRequest("a filter is at most 64 characters")
+    return filters
+
+
+def agency_access_log(ctx):
+    return merged_page(_auditor_fetchers(ctx, _filters(ctx)), **ctx.paging())
+
+
+def _export(ctx) -> list[dict]:
+    fetchers, records, cursor = _auditor_fetchers(ctx, _filters(ctx)), [], None
+    while len(records) < MAX_EXPORT:
+        page = merged_page(fetchers, 200, cursor)
+        records += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    return records[:MAX_EXPORT]
+
+
+def agency_access_log_csv(ctx):
+    return Response(csv_text(_export(ctx)), content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="tilgangslogg.csv"'})
+
+
+def agency_access_log_fhir(ctx):
+    return json_result(fhir_bundle(_export(ctx)), content_type="application/fhir+json")

@@ -152,9 +152,5 @@ def log_fhir(ctx, log_id):
     return json_result(ctx.logs.log_fhir(log_id), content_type="application/fhir+json")
 
 
-def agency_audit(ctx):
-    return ctx.logs.agency_audit(**ctx.paging())
-
-
 def statistics(ctx):
     return ctx.logs.statistics()

@@ -7,7 +7,8 @@ To add an endpoint: write ``def my_route(ctx, <path values>)`` in the resource's
 (gateway/routes/<resource>.py; ``ctx`` is gateway/context.py), then add one row here with
 its contract. docs/architecture.md, "A map", has a worked example.
 """
-from gateway.routes import audit, consent, documents, handover, logs, me, notifications
+from gateway.routes import (access_log, audit, consent, documents, handover, logs, me,
+                            notifications)
 from gateway.routes.route import api, http
 
 API = (
@@ -143,9 +144,6 @@ API = (
     api("GET", "/logs/<log_id>/fhir", logs.log_fhir,
         "The log as a FHIR R5 Bundle (CarePlan, Goals, Observations)",
         scope=logs.READ, media_type="application/fhir+json"),
-    api("GET", "/audit", logs.agency_audit,
-        "The access records of the agency's staff (agency auditor)",
-        response="AccessRecord", listing=True),
     api("GET", "/stats", logs.statistics,
         "Aggregate statistics in distinct children; figures below the threshold (5), and those "
         "that would give one back, are null (staff)"),
@@ -199,6 +197,33 @@ API = (
     api("GET", "/webhooks/<webhook_id>/deliveries", notifications.webhook_deliveries,
         "Deliveries to a webhook, newest first",
         scope=notifications.WEBHOOKS, response="Delivery", listing=True),
+
+    # -- a child's access log and the agency auditor's review (access_log.py; owner: each
+    # service for its records, the logs service for who may see a child's: docs/audit.md)
+    api("GET", "/children/<child_id>/access-log", access_log.child_access_log,
+        "Who read or changed anything about the child, in all four services, why (bokmål) and "
+        "with what outcome, newest first (the child's guardians, the child when it sees its "
+        "own case, the stafettholder)",
+        response="ChildAccessRecord", listing=True),
+    api("GET", "/children/<child_id>/access-log/<record>", access_log.child_access_record,
+        "One record of the child's access log exactly as its service hashed it (record.json "
+        "for the verifier)",
+        response="AccessRecordContent"),
+    api("GET", "/children/<child_id>/access-log/<record>/proof",
+        access_log.child_access_record_proof,
+        "The record's RFC 9162 inclusion proof against its service's newest signed checkpoint "
+        "(proof.json for python -m stafett.audit.verify_inclusion)",
+        response="AccessRecordProof"),
+    api("GET", "/audit/access-log", access_log.agency_access_log,
+        "Every access by the agency's own staff in all four services, with anomalies (agency "
+        "auditor)",
+        response="AuditedAccess", listing=True, query=access_log.FILTERS),
+    api("GET", "/audit/access-log/csv", access_log.agency_access_log_csv,
+        "The auditor's selection as CSV (at most 10 000 records)",
+        media_type="text/csv", query=access_log.FILTERS),
+    api("GET", "/audit/access-log/fhir", access_log.agency_access_log_fhir,
+        "The auditor's selection as a FHIR R5 Bundle of AuditEvents (IHE BALP)",
+        media_type="application/fhir+json", query=access_log.FILTERS),
 
     # -- the access logs' checkpoints (audit.py; owner: each service's sequencer)
     api("GET", "/audit/checkpoint", audit.audit_checkpoints,

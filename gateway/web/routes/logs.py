@@ -1,6 +1,12 @@
 """Mine logger, the log page and the forms on a log (owner: the logs service)."""
 from __future__ import annotations
 
+import json
+
+from werkzeug.wrappers import Response
+
+from gateway.routes.access_log import child_access_page, record_proof
+
 from gateway.web import formdefs as fd
 from gateway.web import viewmodels as vm
 from gateway.web.forms import problem_text
@@ -148,10 +154,25 @@ def web_timeline(ctx, log_id):
 
 
 def web_access_log(ctx, log_id):
-    result = ctx.logs.access_log(log_id, limit=50, cursor=ctx.request.args.get("side") or None)
-    return ctx.render("access_log.html", title="Hvem har sett loggen",
-                      log_id=log_id, records=result["items"],
+    """The child's access log across the services (gateway/routes/access_log.py)."""
+    child_id = ctx.logs.access_log_child(log_id)
+    result = child_access_page(ctx, child_id, 50, ctx.request.args.get("side") or None)
+    return ctx.render("access_log.html", title="Hvem har sett saken",
+                      log_id=log_id, child_id=child_id,
+                      records=[vm.access_record(r) for r in result["items"]],
                       next_cursor=result.get("next_cursor"), active="logger")
+
+
+def web_access_record(ctx, log_id, record, part):
+    """One record (``oppforing.json``) or its proof (``bevis.json``), to download and check
+    with ``python -m stafett.audit.verify_inclusion`` (docs/audit.md)."""
+    if part not in ("oppforing.json", "bevis.json"):
+        raise NotFound("no such download")
+    proof = record_proof(ctx, ctx.logs.access_log_child(log_id), record)
+    body = proof["record"] if part == "oppforing.json" else proof
+    return Response(json.dumps(body, ensure_ascii=False, indent=2),
+                    content_type="application/json; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{part}"'})
 
 
 def _log_form(ctx, log_id, make_form, submit, title, path, button, done,

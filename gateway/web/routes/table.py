@@ -35,6 +35,7 @@ PAGES = (
     page("GET", "/logger/<log_id>/tiltak/<measure_id>/vurderinger", logs.web_evaluations),
     page("GET", "/logger/<log_id>/tidslinje", logs.web_timeline),
     page("GET", "/logger/<log_id>/innsyn", logs.web_access_log),
+    page("GET", "/logger/<log_id>/innsyn/<record>/<part>", logs.web_access_record),
     page("GET,POST", "/logger/<log_id>/tiltak/nytt", logs.web_new_measure),
     page("GET,POST", "/logger/<log_id>/tiltak/<measure_id>/vurdering", logs.web_new_evaluation),
     page("GET,POST", "/logger/<log_id>/moter/nytt", logs.web_new_meeting),
