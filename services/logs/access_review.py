@@ -66,9 +66,9 @@ class LogsAccessReview:
         for log in self.db.scalars(select(Log).where(Log.child_id == child_id)
                                    .order_by(Log.id)).all():
             try:
-                viewer = domain.authorize(self.actor, self._participants(log.id),
-                                          self._coverage(child_id), today,
-                                          self._child_sees(child_id))
+                viewer = domain.authorize(self.actor, self.store.participants(log.id),
+                                          self.store.coverage(child_id), today,
+                                          self.store.child_sees(child_id))
             except NotFound:
                 continue
             part = True
