@@ -5,6 +5,7 @@ import pytest
 from fhir.resources.bundle import Bundle
 
 from stafett.dev.demo import AGENCIES, EMMA
+from services.logs.schemas import MAY
 
 SCHOOL, PPT = AGENCIES["school"]["org_number"], AGENCIES["ppt"]["org_number"]
 
@@ -240,9 +241,13 @@ def test_views_are_minimised_per_role_and_strangers_get_404(platform, emma_log):
     assert {"child_id", "level_history"} <= set(staff_view)
     assert "child_id" not in family_view and "level_history" not in family_view
     # the stafettholder (a participant the child sees anyway), or None: "Ingen stafettholder"
-    assert set(child_view) == {"id", "status", "viewer_role", "viewer_participant_id",
-                               "participants", "measures", "meetings", "entries", "proposals",
-                               "lists", "stafettholder_id"}
+    # what the child may do (audience, entry_kinds, can_* flags) is about the viewer, not data
+    viewer_flags = {"audience", "entry_kinds", *MAY}
+    assert set(child_view) - viewer_flags == {
+        "id", "status", "viewer_role", "viewer_participant_id", "participants", "measures",
+        "meetings", "entries", "proposals", "lists", "stafettholder_id"}
+    assert viewer_flags <= set(child_view)
+    assert child_view["audience"] == "child" and child_view["can_close"] is False
     assert "person_id" in staff_view["participants"][0]
     assert all("person_id" not in p and "agency" not in p for p in family_view["participants"])
     assert "description" not in child_view["measures"][0]
