@@ -29,6 +29,7 @@ from services.logs.models import (ConsentProjection, ConsentProjectionState, Log
 from services.logs.versions import save_versions
 from stafett.audit import AuditedWork, audited_work, purposes
 from stafett.coverage import Covered
+from stafett.db import upsert
 from stafett.errors import NotFound, ServiceUnavailable
 from stafett.events import as_utc, utcnow
 from stafett.web import preencoded
@@ -295,11 +296,12 @@ class Store:
             ConsentProjection.child_id == child_id)).all(), self.today)
 
     def upsert_projection(self, child_id: str, data: dict) -> None:
-        row = self.db.get(ConsentProjection, data["consent_id"]) or ConsentProjection(
-            consent_id=data["consent_id"], child_id=child_id)
-        row.status, row.updated_at = data["status"], utcnow()
-        row.coverage = data.get("coverage") or []  # the owner's decision, as it came
-        self.db.add(row)
+        # an upsert: a log being opened syncs the projection while the consent event
+        # handler may add the same row (a get-or-add let one fail on the duplicate key)
+        upsert(self.db, ConsentProjection, {
+            "consent_id": data["consent_id"], "child_id": child_id, "status": data["status"],
+            "coverage": data.get("coverage") or [],  # the owner's decision, as it came
+            "updated_at": utcnow()})
 
     def sync_projection(self, child_id: str) -> None:
         """Replace the child's projection with the owner's answer."""
@@ -311,8 +313,5 @@ class Store:
                 row.status, row.coverage, row.updated_at = "ended", [], utcnow()
         for data in current.values():
             self.upsert_projection(child_id, data)
-        state = self.db.get(ConsentProjectionState, child_id) or ConsentProjectionState(
-            child_id=child_id)
-        state.verified_at = utcnow()
-        self.db.add(state)
+        upsert(self.db, ConsentProjectionState, {"child_id": child_id, "verified_at": utcnow()})
         self.db.flush()
