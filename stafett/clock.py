@@ -6,11 +6,21 @@ reads such a value as UTC.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+#: where the people using the platform live: what "today" means to them
+LOCAL_ZONE = ZoneInfo("Europe/Oslo")
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today in Norway: from midnight to 01:00 or 02:00 Oslo time, ``date.today()`` on a
+    server in UTC is still yesterday."""
+    return (now or utcnow()).astimezone(LOCAL_ZONE).date()
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -15,6 +15,7 @@ from gateway.web.pages import ERRORS, CsrfFailed, LoginRequired, render, safe_ne
 from gateway.web.session import ANONYMOUS, COOKIE_NAME, csrf_ok
 from stafett.actor import Actor
 from stafett.config import flag
+from stafett.errors import StafettError
 
 
 class WebContext(RequestContext):
@@ -90,11 +91,24 @@ class WebContext(RequestContext):
         me = None
         if session is not None and session.authenticated:
             me = {"name": session.data.get("name"), "kind": session.identity.get("kind"),
-                  "roles": session.identity.get("roles") or []}
+                  "roles": session.identity.get("roles") or [],
+                  "unread": context.get("unread") if "unread" in context
+                  else self.unread()}
         return render(template, status, self.cookie_headers(),
                       form_action_origins=self.oidc.form_action_origins(), me=me,
                       csrf_token=session.csrf_token if session else "",
-                      melding=vm.message(self.request.args.get("melding")), **context)
+                      melding=vm.message(self.request.args.get("melding")),
+                      melding_link=vm.made_link(self.request.args.get("ny")), **context)
+
+    def unread(self) -> int:
+        """Unread notifications, for the navigation (0 before the actor is known, or when
+        the notifications service does not answer: the page is shown all the same)."""
+        if self.actor is None:
+            return 0
+        try:
+            return self.notifications.inbox_page(1, None, True).get("unread", 0)
+        except StafettError:
+            return 0
 
     def not_found(self):
         """The one page for an unknown address, a missing log and lost access: 404, with

@@ -6,8 +6,10 @@ so a person only ever picks among things that exist; the services still check ev
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from gateway.web.forms import Field, Form, local_datetime
+from gateway.web import messages
+from gateway.web.forms import CHOOSE, REQUIRED, Field, Form, local_datetime
 from gateway.web.labels import LABELS, OUTCOMES, TIME_ZONE, oslo_today
 
 VERSION = re.compile(r"[0-9]{1,18}", re.ASCII)
@@ -102,7 +104,7 @@ def meeting_form(log: dict) -> Form:
         Field("agenda", "Saker på møtet", kind="textarea", max_length=4000, rows=4),
         Field("invited", "Hvem inviteres?", kind="checkboxes", required=True, choices=people,
               missing="Velg minst én som skal inviteres."),
-        values={"mode": "in_person", "invited": [p for p, _ in people]})
+        values={"mode": "in_person", "invited": []})  # each invitation is a choice
 
 
 def meeting_payload(form: Form) -> dict | None:
@@ -114,16 +116,92 @@ def meeting_payload(form: Form) -> dict | None:
             "invited": form.values.get("invited", [])}
 
 
-def minutes_form(log: dict | None, meeting: dict | None) -> Form:
+#: a decision in the minutes is evaluated this many days after it starts, unless changed
+DECISION_EVALUATE_DAYS = 42
+#: the fields of one decision (``decision_<n>_<name>``): typing a title or a goal makes
+#: it a decision, which then needs all of them
+DECISION_FIELDS = ("title", "goal", "responsible_id", "arena", "start_date", "evaluate_by")
+
+
+def minutes_form(log: dict | None, meeting: dict | None, decisions: int = 1) -> Form:
+    """The minutes, who attended (nobody ticked: each is a statement of fact), and
+    ``decisions`` decisions that each become a measure in the same step, with the
+    responsible person (the writer) and the dates filled in to start from."""
     names = dict(_people(log))
     meeting = meeting or {}
     invited = [(p, names.get(p, "Tidligere deltaker")) for p in meeting.get("invited", [])]
-    return Form(
+    fields = [
         Field("minutes", "Referat", kind="textarea", required=True, max_length=20000, rows=8,
               hint="Hva ble sagt, og hva ble bestemt?", missing="Skriv referatet."),
         Field("attended", "Hvem var til stede?", kind="checkboxes", choices=invited),
-        version_field(),
-        values={"attended": [p for p, _ in invited], "version": str(meeting.get("version", ""))})
+        version_field(), Field("decisions", "vedtak", kind="hidden")]
+    start = oslo_today()
+    values = {"attended": [], "version": str(meeting.get("version", "")),
+              "decisions": str(decisions)}
+    for n in range(1, decisions + 1):
+        fields += decision_fields(n, log)
+        values.update({f"decision_{n}_responsible_id": (log or {}).get("viewer_participant_id",
+                                                                        ""),
+                       f"decision_{n}_start_date": start.isoformat(),
+                       f"decision_{n}_evaluate_by": (
+                           start + timedelta(days=DECISION_EVALUATE_DAYS)).isoformat()})
+    return Form(*fields, values=values)
+
+
+def decision_fields(n: int, log: dict | None) -> list[Field]:
+    group = f"Vedtak {n} (blir et tiltak)"
+    return [
+        Field(f"decision_{n}_title", "Hva ble bestemt?", max_length=200, group=group,
+              hint="Kort og konkret, som tittelen på et tiltak. La stå tom hvis møtet ikke "
+                   "bestemte noe." if n == 1 else None),
+        Field(f"decision_{n}_goal", "Mål", kind="textarea", max_length=2000, rows=2,
+              group=group, hint="Hva skal bli bedre for barnet?"),
+        Field(f"decision_{n}_responsible_id", "Ansvarlig", kind="select", choices=_people(log),
+              group=group),
+        Field(f"decision_{n}_arena", "Arena", kind="select", choices=ARENAS, group=group),
+        Field(f"decision_{n}_start_date", "Startdato", kind="date", group=group),
+        Field(f"decision_{n}_evaluate_by", "Vurderes innen", kind="date", group=group,
+              hint="Foreslått: seks uker etter start. Du kan endre datoen."),
+    ]
+
+
+def decision_count(formdata) -> int:
+    """How many decision blocks the posted form had (1 to 20)."""
+    text = (formdata.get("decisions") or "1").strip()
+    return min(max(int(text), 1), 20) if text.isdigit() and len(text) < 3 else 1
+
+
+def check_decisions(form: Form, decisions: int) -> None:
+    """A block with a title or a goal is a decision: then every field of it is needed."""
+    for n in range(1, decisions + 1):
+        name = f"decision_{n}_"
+        if not (form.text(name + "title") or form.text(name + "goal")):
+            continue
+        for key in DECISION_FIELDS:
+            if not form.text(name + key) and not form.errors.get(name + key):
+                field = form[name + key]
+                form.error(field.name, (CHOOSE if field.kind == "select" else REQUIRED)
+                           .format(label_lower=field.label[:1].lower() + field.label[1:]))
+
+
+def minutes_payload(form: Form, decisions: int) -> dict:
+    made = []
+    for n in range(1, decisions + 1):
+        name = f"decision_{n}_"
+        if form.text(name + "title") or form.text(name + "goal"):
+            made.append({"title": form.text(name + "title"), "goal": form.text(name + "goal"),
+                         "responsible_id": form.text(name + "responsible_id"),
+                         "arena": form.text(name + "arena"),
+                         "start_date": form.date(name + "start_date"),
+                         "evaluate_by": form.date(name + "evaluate_by"), "status": "active"})
+    return {"minutes": form.text("minutes"), "attended": form.values.get("attended", []),
+            "decisions": made}
+
+
+def decision_aliases(decisions: int) -> dict:
+    """The service's field keys for a decision (``decisions.0.title``) -> the form's."""
+    return {f"decisions.{n - 1}.{key}": f"decision_{n}_{key}"
+            for n in range(1, decisions + 1) for key in DECISION_FIELDS}
 
 
 def entry_form() -> Form:
@@ -302,6 +380,32 @@ def consent_form(agencies: list[dict], current: dict | None) -> Form:
                 "agency_types": list((current or {}).get("scope", {}).get("agency_types", [])),
                 "agencies": list((current or {}).get("scope", {}).get("agencies", [])),
                 "purpose": (current or {}).get("purpose", "")})
+
+
+#: the purpose of a consent given from a handover's page when none was in force
+HANDOVER_CONSENT_PURPOSE = "Samarbeid i stafettloggen etter overgangen"
+
+
+def handover_consent_payload(open_consent: dict | None, to_agency: str) -> dict:
+    """Yes to a handover: the consent in force (replaced) with the receiving agency added,
+    or, with none in force, a consent for the receiving agency alone."""
+    scope = (open_consent or {}).get("scope") or {}
+    agencies = list(scope.get("agencies", []))
+    return {"scope": {"agency_types": list(scope.get("agency_types", [])),
+                      "agencies": agencies + [to_agency] if to_agency not in agencies
+                      else agencies},
+            "purpose": (open_consent or {}).get("purpose") or HANDOVER_CONSENT_PURPOSE,
+            "supersedes": open_consent["id"] if open_consent else None}
+
+
+def check_consent_form(form: Form) -> None:
+    """All the consent form's errors in one answer, with the basics: no agency chosen, an
+    end date that has passed (the consent service checks them too, and the rest)."""
+    if not form.values.get("agency_types") and not form.values.get("agencies"):
+        form.error("agency_types", messages.field_message("consent.scope_empty"))
+    until = form.date("valid_until")
+    if until and until <= oslo_today().isoformat() and not form.errors.get("valid_until"):
+        form.error("valid_until", messages.field_message("consent.ends_before_start"))
 
 
 def consent_payload(form: Form) -> dict:

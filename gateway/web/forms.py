@@ -44,6 +44,8 @@ class Field:
     rows: int = 5
     #: what to say when a required field is left empty (default: "Fyll ut …" / "Velg …")
     missing: str | None = None
+    #: fields in a row with the same group are shown together, under it as a legend
+    group: str | None = None
 
     @property
     def id(self) -> str:

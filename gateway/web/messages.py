@@ -70,6 +70,9 @@ FIELD_MESSAGES = {
     "entry.staff_only_visibility": "Bare ansatte kan skrive innlegg som bare ansatte ser.",
     "log.nothing_to_change": "Endre minst ett felt før du lagrer.",
     "measure.evaluate_by_before_start": "Datoen for vurdering kan ikke være før startdatoen.",
+    "evaluation.in_future": "Datoen for vurderingen kan ikke være fram i tid. Vurder det som "
+                            "har skjedd til nå.",
+    "evaluation.before_start": "Datoen for vurderingen kan ikke være før tiltaket startet.",
     "measure.responsible_not_participant": "Velg en som er aktiv deltaker i loggen.",
     "meeting.attendee_not_invited": "Bare de som var invitert, kan føres opp som til stede.",
     "meeting.ends_before_start": "Møtet må slutte etter at det begynner.",
@@ -156,10 +159,12 @@ PROBLEM_MESSAGES = {
     "stafettholder.cannot_act": "Stafettholderen må være en ansatt som er aktiv i loggen, fra "
                                 "en virksomhet samtykket dekker.",
     "measure.invalid": "Tiltaket ble ikke godtatt. Sjekk feltene og prøv igjen.",
+    "evaluation.invalid": "Vurderingen ble ikke godtatt. Sjekk feltene og prøv igjen.",
     "measure.not_found": "Fant ikke tiltaket.",
     "measure.stopped": "Et avsluttet tiltak kan ikke vurderes.",
     "meeting.invalid": "Møtet ble ikke godtatt. Sjekk feltene og prøv igjen.",
     "meeting.not_found": "Fant ikke møtet.",
+    "meeting.not_started": "Referatet kan skrives når møtet har begynt.",
     "participant.already_in_log": "Personen er allerede med i loggen.",
     "participant.already_stafettholder": "Personen er allerede stafettholder.",
     "participant.is_stafettholder": "Gi stafettholderrollen til en annen før du fjerner "
@@ -178,6 +183,10 @@ PROBLEM_MESSAGES = {
     "handover.not_applicable": RELOAD,
     "handover.not_cancellable": RELOAD,
     "handover.not_found": "Fant ikke overgangen.",
+    "handover.not_waiting_for_consent": "Overgangen venter ikke lenger på samtykke. Last "
+                                        "siden på nytt.",
+    "handover.consenting_party_only": "Bare de som samtykker for barnet, kan svare på "
+                                      "overgangen.",
     "handover.receiver_only": "Bare virksomheten som skal ta imot, kan godta eller avslå "
                               "overgangen.",
     "handover.requester_only": "Bare den som ba om overgangen, kan trekke den tilbake.",

@@ -7,10 +7,13 @@ names in the same answer.
 """
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from urllib.parse import quote, urlsplit
 
-from gateway.web.labels import LABELS, label, norsk_datetime, outcome
+from gateway.web.labels import LABELS, label, norsk_date, norsk_datetime, outcome
 from gateway.web.pages import safe_next
+from stafett.clock import parse_utc, utcnow
 
 #: the order participants are listed in (presentation only)
 ROLE_ORDER = ("stafettholder", "member", "former", "guardian", "child")
@@ -22,6 +25,7 @@ MESSAGES = {
     "vurdering": "Vurderingen er lagret.",
     "mote": "Møtet er avtalt.",
     "referat": "Referatet er lagret.",
+    "referat-tiltak": "Referatet er lagret, og vedtakene er blitt tiltak.",
     "innlegg": "Innlegget er lagret.",
     "stemme": "Takk! Det du skrev, står nå i loggen.",
     "forslag": "Forslaget er sendt. Svaret kommer her i loggen.",
@@ -41,6 +45,11 @@ MESSAGES = {
     "overgang-godtatt": "Du har godtatt overgangen. Loggen flyttes til dere.",
     "overgang-avslatt": "Du har avslått overgangen.",
     "overgang-avbrutt": "Overgangen er avbrutt.",
+    "overgang-samtykke": "Takk. Samtykket er gitt, og virksomheten kan nå ta imot loggen.",
+    "samtykke-venter": "Samtykket er registrert. Det gjelder når den andre foresatte også har "
+                       "godkjent det under Samtykker.",
+    "overgang-nei": "Du har sagt nei. Loggen blir der den er, og den som ba om overgangen, "
+                    "har fått beskjed.",
     "samtykke": "Samtykket er registrert.",
     "samtykke-trukket": "Samtykket er trukket tilbake.",
     "samtykke-godkjent": "Du har godkjent samtykket.",
@@ -50,6 +59,35 @@ MESSAGES = {
 
 def message(code: str | None) -> str | None:
     return MESSAGES.get(code or "")
+
+
+#: a confirmation's kind -> the anchor of what was made on the log's page
+MADE = {"tiltak": "tiltak", "mote": "mote", "innlegg": "innlegg", "stemme": "innlegg",
+        "forslag": "forslag"}
+#: the link under a confirmation, by the anchor's kind
+MADE_LINKS = {"tiltak": "Gå til tiltaket", "mote": "Gå til møtet",
+              "innlegg": "Gå til innlegget", "forslag": "Gå til forslaget"}
+ANCHOR = re.compile(r"(tiltak|mote|innlegg|forslag)-[A-Za-z0-9-]{1,36}")
+
+
+def made_anchor(done: str, result) -> str | None:
+    kind = MADE.get(done)
+    made_id = result.get("id") if isinstance(result, dict) else None
+    return f"{kind}-{made_id}" if kind and isinstance(made_id, str) else None
+
+
+def confirmed(log_id: str, done: str, anchor: str | None) -> str:
+    """Back to the log after a form: the confirmation, and the item that was made."""
+    if anchor and ANCHOR.fullmatch(anchor):
+        return f"/logger/{log_id}?melding={done}&ny={anchor}#{anchor}"
+    return f"/logger/{log_id}?melding={done}"
+
+
+def made_link(anchor: str | None) -> dict | None:
+    """The link to what was made, under the confirmation (only an anchor of ours)."""
+    if not anchor or not ANCHOR.fullmatch(anchor):
+        return None
+    return {"href": f"#{anchor}", "text": MADE_LINKS[anchor.split("-", 1)[0]]}
 
 
 #: the web pages that list the rest of a log's lists (the log's page shows the newest 20)
@@ -89,7 +127,8 @@ def log_items(log: dict, items: dict[str, list]) -> dict[str, list]:
                               for p in items["proposals"]]
     if "meetings" in items:
         shown["meetings"] = [{**m, "invited_names": [name(i) for i in m.get("invited", [])],
-                              "attended_names": [name(i) for i in m.get("attended", [])]}
+                              "attended_names": [name(i) for i in m.get("attended", [])],
+                              "begun": has_begun(m)}
                              for m in items["meetings"]]
     if "entries" in items:
         shown["entries"] = [{**e, "author_name": name(e.get("author_id"))}
@@ -127,12 +166,45 @@ def log_page(log: dict, timeline: list[dict]) -> dict:
         "participants": sorted(people.values(), key=lambda p: (
             ROLE_ORDER.index(p["role"]) if p["role"] in ROLE_ORDER else 9,
             p["display_name"])),
-        "measures": measures, "proposals": proposals, "meetings": meetings,
+        "proposals": proposals, "meetings": meetings,
         "entries": entries, "timeline": [
             {**timeline_item(i), "staff_only": i.get("object_id") in staff_only}
             for i in timeline],
         "overdue_count": sum(1 for m in measures if m.get("overdue")), "more": more,
+        "measures": sorted(measures, key=urgency),
+        "needs_action": needs_action(log, measures, proposals),
     }
+
+
+def urgency(measure: dict) -> int:
+    """Overdue first, then red, yellow, the rest (a stable sort keeps the newest first)."""
+    if measure.get("overdue"):
+        return 0
+    return {"red": 1, "yellow": 2}.get(measure.get("outcome_code") or "", 3)
+
+
+def needs_action(log: dict, measures: list[dict], proposals: list[dict]) -> list[dict]:
+    """What needs action first, each with a link to the item on the page: measures whose
+    evaluation is overdue, measures that do not work (red), proposals waiting for an
+    answer (to the form for one who answers them: the log's ``can_answer_proposals``)."""
+    items = [{"href": f"#tiltak-{m['id']}", "kind": "overdue",
+              "text": f"«{m['title']}» skulle vært vurdert innen {norsk_date(m['evaluate_by'])}"}
+             for m in measures if m.get("overdue")]
+    items += [{"href": f"#tiltak-{m['id']}", "kind": "red",
+               "text": f"«{m['title']}» virker ikke (rødt)"}
+              for m in measures if m.get("outcome_code") == "red" and not m.get("overdue")]
+    answers = bool(log.get("can_answer_proposals"))
+    items += [{"href": f"/logger/{log['id']}/forslag/{p['id']}" if answers
+               else f"#forslag-{p['id']}", "kind": "proposal",
+               "text": f"Forslaget «{p['title']}» venter på svar"}
+              for p in proposals if p.get("status") == "proposed"]
+    return items
+
+
+def has_begun(meeting: dict, now: datetime | None = None) -> bool:
+    """Minutes are written once the meeting has begun (the logs service checks it too)."""
+    starts = meeting.get("starts_at")
+    return bool(starts) and parse_utc(starts) <= (now or utcnow())
 
 
 def proposed_by(role: str | None) -> str | None:
@@ -175,7 +247,11 @@ def local_link(link: str | None) -> str | None:
     if not link:
         return None
     parts = urlsplit(link)
-    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+    path = safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+    # the item on the page (#tiltak-<id>, #mote-<id>): an anchor of ours, nothing else
+    anchor = parts.fragment if re.fullmatch(r"[a-z]{1,10}-[A-Za-z0-9-]{1,36}",
+                                            parts.fragment or "") else ""
+    return path + f"#{anchor}" if path and anchor else path
 
 
 def agency_names(agencies: list[dict]) -> dict[str, str]:

@@ -63,12 +63,14 @@ EXPIRED_REASON = "expired"
 APPLICATION_REFUSED = "application_refused"
 DECLINED_REASON = "declined"
 CONSENT_WITHDRAWN = "consent_withdrawn"
+CONSENT_REFUSED = "consent_refused"
 
 REASON_TEXTS = {
     LOG_CLOSED: "Loggen ble lukket",
     CONSENT_WITHDRAWN: "Samtykket dekker ikke lenger mottakeren",
     EXPIRED_REASON: "Forespørselen utløp før den ble akseptert",
     REQUESTER_CANCELLED: "Trukket av avsender",
+    CONSENT_REFUSED: "De som samtykker for barnet, sa nei",
     # the logs service's refusal (English, for developers) stays in last_apply_error
     APPLICATION_REFUSED: "Loggen kunne ikke overføres",
 }
@@ -310,7 +312,8 @@ def check_version(expected: int | None, handover) -> None:
 
 def require_side(side: str, actor: Actor | None, handover,
                  coverage: Callable[[], Coverage], today: date) -> str:
-    """A step for one side: accept and decline the receiver's, cancel the requester's.
+    """A step for one side: accept and decline the receiver's, cancel the requester's,
+    refusing consent theirs who consent for the child.
     Others who may see it learn why not; the rest, that there is no such handover."""
     role = require_viewer(actor, handover, coverage, today)
     if role == side:
@@ -318,6 +321,9 @@ def require_side(side: str, actor: Actor | None, handover,
     if side == RECEIVER:
         raise Forbidden("only the receiving agency may accept or decline a handover",
                         code="handover.receiver_only")
+    if side == CONSENTING_PARTY:
+        raise Forbidden("only those who consent for the child may refuse consent",
+                        code="handover.consenting_party_only")
     raise Forbidden("only the one who requested the handover may cancel it",
                     code="handover.requester_only")
 
@@ -432,6 +438,14 @@ class Handover:
                               else ""), code="handover.not_cancellable")
         return self._moved(self.cancel(REQUESTER_CANCELLED, now,
                                        reason or REASON_TEXTS[REQUESTER_CANCELLED]))
+
+    def refuse_consent(self, now: datetime) -> str:
+        """Those who consent say no: the request ends, and the log stays where it is
+        (giving consent is a new consent, in the consent service)."""
+        if self.status != CONSENT_PENDING:
+            raise Conflict(f"a handover that is {self.status} does not wait for consent",
+                           code="handover.not_waiting_for_consent")
+        return self._moved(self.cancel(CONSENT_REFUSED, now))
 
     def _moved(self, previous: str | None) -> str:
         if previous is None:

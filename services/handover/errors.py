@@ -10,11 +10,14 @@ CODES = declare("handover", {
     "handover.changed_meanwhile": "the handover changed meanwhile; read it again",
     "handover.consent_ended": "consent no longer covers the receiving agency; those who "
                               "consent must consent before it can be accepted",
+    "handover.consenting_party_only": "only those who consent for the child (the guardians, "
+                                      "or the youth) may refuse consent",
     "handover.invalid_transition": "the handover's state does not allow this transition",
     "handover.move_same_municipality": "a move goes to an agency in another municipality",
     "handover.not_applicable": "the handover is not accepted, so it is not to be applied",
     "handover.not_cancellable": "the handover can no longer be cancelled (the receiver may "
                                 "have taken it)",
+    "handover.not_waiting_for_consent": "the handover no longer waits for consent",
     "handover.not_found": "no such handover, or none you may see",
     "handover.person_not_receiver_staff": "the named person is not staff of the receiving "
                                           "agency",

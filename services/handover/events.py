@@ -12,7 +12,7 @@ requested_by_person_id``; then, per type:
 | handover.accepted | new_stafettholder_person_id, accepted_by_person_id |
 | handover.declined | (none; the receiver's reason stays in the handover service) |
 | handover.completed | new_stafettholder_person_id, accepted_by_person_id |
-| handover.cancelled | reason (code: requester_cancelled / log_closed / expired / application_refused / consent_withdrawn), previous_status; with consent_withdrawn also consent_person_ids and requester_covered |
+| handover.cancelled | reason (code: requester_cancelled / log_closed / expired / application_refused / consent_withdrawn / consent_refused), previous_status; with consent_withdrawn also consent_person_ids and requester_covered |
 
 An expired request is published as ``handover.cancelled`` with reason ``expired`` (its
 status is ``expired``). Ids, codes and organisation numbers only: never names, the note,

@@ -174,6 +174,15 @@ class HandoverService(DomainService):
             end(handover, load(schema, payload)["reason"], utcnow())
         return flow.view(handover, side)
 
+    @rpc(expected_exceptions=EXPECTED)
+    @once
+    def refuse_consent(self, handover_id: str, expected_version: int | None = None) -> dict:
+        """Those asked to consent say no (giving it is a new consent: the consent service)."""
+        with self.flow.step("refuse_consent", handover_id, domain.CONSENTING_PARTY,
+                            expected_version) as (handover, _):
+            handover.refuse_consent(utcnow())
+        return self.flow.view(handover, domain.CONSENTING_PARTY)
+
     # -- application: the logs service moves the baton ----------------------------------------
 
     @reliable_event_handler("handover", "handover.accepted")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from stafett.actor import CITIZEN, SERVICE, STAFF, SYSTEM, Actor
+from stafett.clock import as_utc
 from stafett.coverage import Coverage, Covered
 from stafett.errors import (Conflict, Forbidden, NotFound, PreconditionFailed,
                             PreconditionRequired, ValidationFailed, coded)
@@ -380,6 +381,31 @@ def check_measure(data: dict, participants, today: date) -> object:
 def check_evaluable(measure) -> None:
     if measure.status == "stopped":
         raise Conflict("a stopped measure cannot be evaluated", code="measure.stopped")
+
+
+def check_evaluation_date(measure, evaluated_on: date | None, today: date) -> None:
+    """An evaluation is of what has happened: not dated in the future, nor before the
+    measure started."""
+    if evaluated_on is None:
+        return
+    if evaluated_on > today:
+        raise ValidationFailed("an evaluation cannot be dated in the future",
+                               {"evaluated_on": [coded("evaluation.in_future",
+                                                       "must not be after today")]},
+                               code="evaluation.invalid")
+    if measure.start_date is not None and evaluated_on < measure.start_date:
+        raise ValidationFailed("an evaluation cannot be dated before the measure started",
+                               {"evaluated_on": [coded("evaluation.before_start",
+                                                       "must not be before the measure's "
+                                                       "start_date")]},
+                               code="evaluation.invalid")
+
+
+def check_meeting_begun(meeting, now) -> None:
+    """Minutes are of a meeting that has begun."""
+    if as_utc(meeting.starts_at) > now:
+        raise Conflict("minutes can be recorded once the meeting has begun",
+                       code="meeting.not_started")
 
 
 def latest_outcome(evaluations) -> str | None:

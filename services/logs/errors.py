@@ -5,6 +5,9 @@ from stafett.errors import declare
 CODES = declare("logs", {
     "entry.kind_not_allowed": "you cannot add that kind of entry",
     "entry.staff_only_visibility": "only staff can write staff-only entries",
+    "evaluation.before_start": "evaluated_on must not be before the measure's start_date",
+    "evaluation.in_future": "evaluated_on must not be after today",
+    "evaluation.invalid": "the evaluation is not valid (see error_codes)",
     "fhir.not_allowed": "the FHIR export is for agency systems and staff",
     "log.already_open": "the child already has an open log",
     "log.closed": "the log is closed and read-only",
@@ -27,6 +30,7 @@ CODES = declare("logs", {
     "meeting.ends_before_start": "ends_at must be after starts_at",
     "meeting.invalid": "the meeting is not valid (see error_codes)",
     "meeting.invitee_not_participant": "every invited person must be an active participant",
+    "meeting.not_started": "minutes can be recorded once the meeting has begun",
     "meeting.not_found": "no such meeting in this log",
     "participant.agency_not_covered": "consent does not cover that person's agency",
     "participant.already_in_log": "that person already takes part in the log",

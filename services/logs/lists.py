@@ -450,3 +450,12 @@ def _kinds(log_id: str, viewer):
                 proposals_seen_by(viewer)),
             lambda r, s=status: _item(r.at, f"proposal_{s}", r.row_id, r.title)))
     return kinds
+
+
+def named(session, log_id: str, ids: dict[str, list[str]]) -> dict[str, list]:
+    """The log's measures, meetings and proposals with these ids (a notification's
+    subjects), nothing of another log."""
+    kinds = {"measures": Measure, "meetings": Meeting, "proposals": Proposal}
+    return {kind: session.scalars(select(model).where(
+        model.log_id == log_id, model.id.in_(ids.get(kind) or [""]))).all()
+        for kind, model in kinds.items()}

@@ -24,6 +24,7 @@ from stafett.coverage import Covered
 from services.logs.models import (AppliedHandover, Entry, Evaluation, LevelChange,
                                   Measure, Meeting, MeetingInvite, Participant, Proposal)
 from services.logs.models import Log as LogRow
+from stafett.clock import local_today
 from stafett.errors import Conflict, NotFound, ValidationFailed, coded
 from stafett.events import utcnow
 from stafett.ids import new_id
@@ -341,6 +342,7 @@ class Log:
     def evaluate(self, measure: Measure, data: dict, evaluator: Participant) -> Evaluation:
         self.require_open()
         domain.check_evaluable(measure)
+        domain.check_evaluation_date(measure, data["evaluated_on"] or self.today, local_today())
         evaluation = self._add(Evaluation(
             id=new_id(), measure_id=measure.id, outcome=data["outcome"], text=data["text"],
             child_view=data["child_view"], evaluator_id=evaluator.id,
@@ -386,6 +388,7 @@ class Log:
         the same step. The minutes change the meeting's version; each decision the log's."""
         self.require_open()
         domain.check_version(expected_version, meeting.version)
+        domain.check_meeting_begun(meeting, utcnow())
         unknown = set(data["attended"]) - {i.participant_id for i in invites}
         if unknown:
             raise ValidationFailed("attendance names someone not invited",

@@ -135,3 +135,31 @@ def preparation(open_measures, extras: dict, meeting, since, participants,
     return {"meeting_id": meeting.id, "previous_meeting_at": since,
             "open_measures": shown,
             "evaluations_due": [m for m in shown if m["id"] in due_ids]}
+
+
+def notice_details(viewer, participants, named: dict[str, list]) -> dict:
+    """What a notification about this log may say to its recipient, who may read the log:
+    the child's first name, the named measures' titles and evaluate-by dates, the meetings'
+    start, the proposals' titles (those a child sees: its own)."""
+    child = next((p for p in participants if p.kind == "child"), None)
+    first = (child.display_name or "").split(" ")[0] if child else None
+    return {
+        "child": first or None,
+        "measures": {m.id: {"title": m.title, "evaluate_by": m.evaluate_by.isoformat()}
+                     for m in named.get("measures", [])},
+        "meetings": {m.id: {"starts_at": as_utc(m.starts_at).isoformat()}
+                     for m in named.get("meetings", [])},
+        "proposals": {p.id: {"title": p.title} for p in named.get("proposals", [])
+                      if domain.proposal_visible(p, viewer)}}
+
+
+def refs_by_log(refs: list) -> dict[str, dict[str, list[str]]]:
+    """``[{"log_id", "kind": measures|meetings|proposals, "id"}]`` by log (at most 50)."""
+    by_log: dict[str, dict[str, list[str]]] = {}
+    for ref in list(refs or [])[:50]:
+        if isinstance(ref, dict) and isinstance(ref.get("log_id"), str):
+            ids = by_log.setdefault(ref["log_id"], {})
+            if ref.get("kind") in ("measures", "meetings", "proposals") and isinstance(
+                    ref.get("id"), str):
+                ids.setdefault(ref["kind"], []).append(ref["id"])
+    return by_log

@@ -122,7 +122,8 @@ class EmailChannel:
         if outgoing.digest_count:
             email = rendering.render_digest(outgoing.digest_count, self.public_url)
         else:
-            email = rendering.render_email(outgoing.kind, outgoing.context, self.public_url)
+            email = rendering.render_email(outgoing.kind, outgoing.context, self.public_url,
+                                           outgoing.event_id)
         sender = (self.smtp.protected_sender if outgoing.context.get("protected")
                   else self.smtp.sender)
         message = EmailMessage()

@@ -40,6 +40,7 @@ HANDOVER_ACCEPTED = "handover_accepted"
 HANDOVER_DECLINED = "handover_declined"
 HANDOVER_CONSENT_ENDED = "handover_consent_ended"
 HANDOVER_CANCELLED = "handover_cancelled"
+HANDOVER_CONSENT_REFUSED = "handover_consent_refused"  # to the requester
 LOG_CLOSED = "log_closed"
 PROPOSAL_ANSWERED = "proposal_answered"
 GUARDIANSHIP_CHANGED = "guardianship_changed"
@@ -50,7 +51,8 @@ KINDS = (MEASURE_ASSIGNED, MEETING_INVITED, MEETING_TOMORROW, EVALUATION_DUE,
          EVALUATION_OVERDUE, CONSENT_EXPIRING, CONSENT_EXPIRED, CONSENT_EXPIRING_STAFETTHOLDER,
          CONSENT_EXPIRED_STAFETTHOLDER, HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED,
          HANDOVER_ACCEPTED, HANDOVER_DECLINED, LOG_CLOSED, PROPOSAL_ANSWERED, CONSENT_RECORDED,
-         HANDOVER_CONSENT_ENDED, HANDOVER_CANCELLED, GUARDIANSHIP_CHANGED,
+         HANDOVER_CONSENT_ENDED, HANDOVER_CANCELLED, HANDOVER_CONSENT_REFUSED,
+         GUARDIANSHIP_CHANGED,
          STAFETTHOLDER_LAPSED, STAFETTHOLDER_LAPSED_FAMILY)
 #: kinds whose e-mail carries the meeting as an iCalendar attachment
 CALENDAR_KINDS = (MEETING_INVITED, MEETING_TOMORROW)
@@ -245,8 +247,11 @@ def _handover_lost_consent(kind: str, citizens_kind: str):
 
 
 def _handover_cancelled(event, data, facts, actor):
-    """Only a cancellation because consent ended is told here (the others are the
-    requester's own doing, or the log's closing, which has its own notice)."""
+    """Only a cancellation because consent ended or was refused is told here (the others
+    are the requester's own doing, or the log's closing, which has its own notice). A
+    refusal goes to the requester: consent still covers the requesting agency."""
+    if data.get("reason") == "consent_refused":
+        return _handover_answered(HANDOVER_CONSENT_REFUSED)(event, data, facts, actor)
     if data.get("reason") != "consent_withdrawn":
         return []
     return _handover_lost_consent(HANDOVER_CANCELLED, HANDOVER_CANCELLED)(
@@ -344,11 +349,53 @@ def link_path(kind: str, context: dict) -> str:
         return "/samtykker"
     if kind in (HANDOVER_CONSENT_NEEDED, HANDOVER_REQUESTED, HANDOVER_ACCEPTED,
                 HANDOVER_DECLINED, HANDOVER_CONSENT_ENDED,
-                HANDOVER_CANCELLED) and context.get("handover_id"):
+                HANDOVER_CANCELLED, HANDOVER_CONSENT_REFUSED) and context.get("handover_id"):
         return f"/overganger/{context['handover_id']}"
     if context.get("log_id"):
-        return log_link(context["log_id"])
+        return log_link(context["log_id"]) + _anchor(kind, context)
     return "/varsler"
+
+
+#: the anchors of the log page's items (gateway/web/templates/log_items.html), and the
+#: list each belongs to in the logs service
+ANCHORS = {"tiltak": "measures", "mote": "meetings", "forslag": "proposals"}
+MEASURE_KINDS = (MEASURE_ASSIGNED, EVALUATION_DUE, EVALUATION_OVERDUE)
+MEETING_KINDS = (MEETING_INVITED, MEETING_TOMORROW)
+_SUBJECT = re.compile(r"/logger/(?P<log>[A-Za-z0-9-]{1,36})"
+                      r"(?:#(?P<anchor>tiltak|mote|forslag)-(?P<id>[A-Za-z0-9-]{1,36}))?")
+
+
+def _anchor(kind: str, context: dict) -> str:
+    """The item itself on the log's page: the measure, the meeting, the proposal."""
+    if kind in MEASURE_KINDS + (PROPOSAL_ANSWERED,) and context.get("measure_id"):
+        return f"#tiltak-{context['measure_id']}"
+    if kind in MEETING_KINDS and context.get("meeting_id"):
+        return f"#mote-{context['meeting_id']}"
+    if kind == PROPOSAL_ANSWERED and context.get("proposal_id"):
+        return f"#forslag-{context['proposal_id']}"
+    return ""
+
+
+def subject_of(link: str | None) -> dict | None:
+    """What an inbox item's link names (the inverse of ``link_path``): the log, and the
+    measure, meeting or proposal on it; None for a link to no log."""
+    match = _SUBJECT.fullmatch(link or "")
+    if match is None:
+        return None
+    anchor = match.group("anchor")
+    return {"log_id": match.group("log"), "kind": ANCHORS.get(anchor), "id": match.group("id")}
+
+
+def about(subject: dict | None, details: dict) -> dict | None:
+    """What the inbox may say of the subject, from the logs service's answer for the
+    recipient (``details`` by log id); None when it gave none (they may not read the log)."""
+    known = details.get(subject["log_id"]) if subject else None
+    if not known:
+        return None
+    item = (known.get(subject["kind"]) or {}).get(subject["id"]) if subject["kind"] else None
+    item = item or {}
+    return {"child": known.get("child"), "title": item.get("title"),
+            "evaluate_by": item.get("evaluate_by"), "starts_at": item.get("starts_at")}
 
 
 def api_path(kind: str, context: dict) -> str:

@@ -2,7 +2,7 @@
 the caller's session; the schemas dump what they return."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from services.notifications import domain
 from services.notifications.models import Delivery, Notification, Webhook
@@ -29,6 +29,15 @@ def inbox_page(session, person_id: str, limit: int, cursor: str | None,
     unread = session.scalar(select(func.count()).select_from(Notification).where(
         mine, Notification.read_at.is_(None)))
     return page, unread
+
+
+def inbox_item(session, actor, ref: str):
+    """The actor's inbox item by its id, or by its event's id (an e-mail links to that)."""
+    if actor is None or not actor.person_id or not isinstance(ref, str):
+        return None
+    return session.scalars(select(Notification).where(
+        Notification.person_id == actor.person_id, Notification.channel == domain.INBOX,
+        or_(Notification.id == ref, Notification.event_id == ref)).limit(1)).first()
 
 
 def active_webhooks(session, agency: str) -> list[Webhook]:

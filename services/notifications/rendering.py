@@ -20,6 +20,7 @@ from stafett.clock import parse_utc
 
 TEMPLATES = Path(__file__).parent / "templates"
 PREFERENCES_PATH = "/innstillinger/varsler"
+INBOX_PATH = "/innboks"
 ICS_SUMMARY = "Samarbeidsmøte (Stafett)"
 ICS_DESCRIPTION = "Logg inn i Stafett for å se tid, sted og saksliste: {link}"
 ICS_DEFAULT_DURATION = timedelta(hours=1)
@@ -53,19 +54,63 @@ class Email:
     ics: bytes | None = None
 
 
-def render_inbox(kind: str) -> InboxText:
-    title, body = _split(environment().get_template(f"{kind}/inbox.txt").render())
+#: what an inbox text may name when the logs service answered for the recipient
+NOTHING_ABOUT = {"child": None, "title": None, "evaluate_by": None, "starts_at": None}
+MONTHS = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august",
+          "september", "oktober", "november", "desember")
+
+
+def render_inbox(kind: str, about: dict | None = None) -> InboxText:
+    """The inbox's title and text. ``about`` (``domain.about``): the child's first name,
+    the measure's or proposal's title and dates, as the logs service tells the recipient;
+    without it, the text names nothing."""
+    about = {**NOTHING_ABOUT, **(about or {})}
+    variables = {"child": about["child"], "title": about["title"],
+                 "evaluate_by": norsk_date(about["evaluate_by"]),
+                 "starts_at": norsk_time(about["starts_at"])}
+    title, body = _split(environment().get_template(f"{kind}/inbox.txt").render(**variables))
     return InboxText(title, body.strip())
+
+
+def told(item: dict, details: dict) -> dict:
+    """An inbox item (``NotificationView``) with the texts it may have for its recipient now:
+    rendered again when the logs service answered for the log it is about."""
+    about = domain.about(domain.subject_of(item.get("link")), details)
+    if about is None:
+        return item
+    text = render_inbox(item["kind"], about)
+    return {**item, "title": text.title, "body": text.body}
+
+
+def norsk_date(value: str | None) -> str | None:
+    """2027-03-12 -> 12. mars 2027."""
+    if not value:
+        return None
+    day = datetime.fromisoformat(value).date() if "T" in value else \
+        datetime.strptime(value, "%Y-%m-%d").date()
+    return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
+
+
+def norsk_time(value: str | None) -> str | None:
+    """An instant, in Norway: 12. mars 2027 kl. 14.00."""
+    if not value:
+        return None
+    local = parse_utc(value).astimezone(domain.zone(None))
+    return f"{norsk_date(local.date().isoformat())} kl. {local:%H.%M}"
 
 
 def absolute(public_url: str, path: str) -> str:
     return public_url.rstrip("/") + path
 
 
-def render_email(kind: str, context: dict, public_url: str) -> Email:
+def render_email(kind: str, context: dict, public_url: str,
+                 inbox_ref: str | None = None) -> Email:
+    """Content-free: the link goes to the inbox item (``inbox_ref``: the event's id), behind
+    the login, which says what it is about; without one, to where it is shown."""
     if context.get("protected"):
         return render_protected()
-    link = absolute(public_url, domain.link_path(kind, context))
+    path = f"{INBOX_PATH}/{inbox_ref}" if inbox_ref else domain.link_path(kind, context)
+    link = absolute(public_url, path)
     variables = {"link": link, "preferences_link": absolute(public_url, PREFERENCES_PATH)}
     subject, text = _split(environment().get_template(f"{kind}/email.txt").render(**variables))
     lead = _lead(kind, variables)

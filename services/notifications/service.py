@@ -12,7 +12,7 @@ from __future__ import annotations
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.notifications import domain, queries, store, workflow
+from services.notifications import domain, queries, rendering, store, workflow
 from services.notifications.channels import neutral_error
 from services.notifications.delivery import Courier
 from services.notifications.gauges import refresh_gauges
@@ -26,7 +26,7 @@ from stafett import etags
 from stafett.audit import audited_work
 from stafett.config import flag
 from stafett.contracts import load
-from stafett.errors import EXPECTED, NotFound
+from stafett.errors import EXPECTED, NotFound, StafettError
 from stafett.events import Envelope, reliable_event_handler, utcnow
 from stafett.gauges import ScrapeGauges
 from stafett.ids import new_id
@@ -44,7 +44,8 @@ class NotificationsService(DomainService):
     courier = Courier()
     secrets = WebhookSecrets()
     gauges = ScrapeGauges(refresh_gauges)
-    # who may see a child's access log is the logs service's rule (stafett/access_review.py)
+    # who may see a child's access log (stafett/access_review.py) and what an inbox text
+    # may name (asked as the recipient) are the logs service's rules
     logs = TimeoutRpcProxy("logs")
 
     # -- events: one queue per producer, bound with a wildcard (see events.py) -------------------
@@ -90,8 +91,29 @@ class NotificationsService(DomainService):
         page, unread = queries.inbox_page(self.db, self.actor.person_id, limit, cursor,
                                           unread_only)
         store.record_reads(self.db, self.actor, page["items"])  # the children's access logs
-        return {"items": NotificationView(many=True).dump(page["items"]),
+        self.db.commit()  # the read is done: no transaction held while the logs service answers
+        items = NotificationView(many=True).dump(page["items"])
+        details = self._details(items)
+        return {"items": [rendering.told(item, details) for item in items],
                 "next_cursor": page["next_cursor"], "unread": unread}
+
+    def _details(self, items: list[dict]) -> dict:
+        """What the logs service lets this recipient be told about the logs the items name
+        (asked once per page, as the recipient); nothing when it cannot answer."""
+        refs = [r for r in (domain.subject_of(i.get("link")) for i in items) if r]
+        try:
+            return self.logs.notice_details(refs) if refs else {}
+        except StafettError:
+            return {}
+
+    @rpc(expected_exceptions=EXPECTED)
+    @once
+    def open_notification(self, ref: str) -> dict:
+        """Opening an item (by its id, or by its event's from an e-mail) marks it read."""
+        item = domain.require_shown(queries.inbox_item(self.db, self.actor, ref), self.actor)
+        item.mark(True, utcnow())
+        self.db.commit()
+        return NotificationView().dump(item)
 
     @rpc(expected_exceptions=EXPECTED)
     @once

@@ -205,7 +205,7 @@ def test_the_main_flow_with_the_keyboard_only(seeded, browser):
     tab_to(page, "Lagre vurderingen")
     page.keyboard.press("Space")
     page.get_by_role("status").wait_for()
-    assert page.get_by_role("status").inner_text() == "Vurderingen er lagret."
+    assert page.get_by_role("status").inner_text() == "Vurderingen er lagret. Gå til tiltaket"
     assert "Grønn – virker" in page.get_by_role("article", name="Fast plass nær døra").inner_text()
 
     # write in the log
@@ -217,7 +217,7 @@ def test_the_main_flow_with_the_keyboard_only(seeded, browser):
     tab_to(page, "Lagre innlegget")
     page.keyboard.press("Enter")
     page.get_by_role("status").wait_for()
-    assert page.get_by_role("status").inner_text() == "Innlegget er lagret."
+    assert page.get_by_role("status").inner_text() == "Innlegget er lagret. Gå til innlegget"
     assert "Emma var med på gymmen i dag." in page.locator("main").inner_text()
     lise.check("keyboard-done")
 

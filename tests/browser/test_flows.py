@@ -40,11 +40,13 @@ def test_meetings_minutes_entries_and_proposals(seeded, browser):
     lise.page.get_by_role("link", name="Avtal et møte").click()
     lise.check("meeting-form")
     page = lise.page
-    page.get_by_label("Dato").fill(day(7))
+    page.get_by_label("Dato").fill(day(-1))  # held yesterday: minutes can be written
     page.get_by_label("Starter klokken").fill("14:00")
     page.get_by_label("Slutter klokken").fill("13:00")
     page.get_by_label("Sted").fill("Møterom 2, Solbakken skole")
     page.get_by_label("Saker på møtet").fill("Hvordan går det nå? Veien videre.")
+    for invited in ("Lise Aarseth", "Omar Haddad", "Ingrid Solberg"):  # nobody is ticked
+        page.get_by_label(invited).check()
     page.get_by_role("button", name="Avtal møtet").click()
     assert page.locator("#felt-ends-error").text_content() == \
         "Feil: Møtet må slutte etter at det begynner."
@@ -53,15 +55,15 @@ def test_meetings_minutes_entries_and_proposals(seeded, browser):
     lise.check("meeting-form-errors")
     page.get_by_label("Slutter klokken").fill("15:00")
     page.get_by_role("button", name="Avtal møtet").click()
-    assert status_text(lise) == "Møtet er avtalt."
+    assert status_text(lise) == "Møtet er avtalt. Gå til møtet"
     assert "Møterom 2, Solbakken skole" in main_text(lise)
 
     page.get_by_role("link", name="Skriv referat").click()
     lise.check("minutes-form")
     page.get_by_label("Referat").fill("Emma har kommet på skolen hver dag. Vi fortsetter.")
-    page.get_by_label("Ingrid Solberg").uncheck()
+    page.get_by_label("Lise Aarseth").check()  # Ingrid did not come
     page.get_by_role("button", name="Lagre referatet").click()
-    assert status_text(lise) == "Referatet er lagret."
+    assert status_text(lise) == "Referatet er lagret. Gå til møtet"
     assert "Emma har kommet på skolen hver dag." in main_text(lise)
 
     page.get_by_role("link", name="Skriv i loggen").click()
@@ -70,7 +72,7 @@ def test_meetings_minutes_entries_and_proposals(seeded, browser):
     page.get_by_label("Bare ansatte i loggen").check()
     page.get_by_label("Tekst").fill("Emma svarte i timen i dag.")
     page.get_by_role("button", name="Lagre innlegget").click()
-    assert status_text(lise) == "Innlegget er lagret."
+    assert status_text(lise) == "Innlegget er lagret. Gå til innlegget"
     assert "Bare ansatte ser dette" in main_text(lise)
     lise.check("log-with-meeting-and-entry")
 

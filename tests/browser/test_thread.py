@@ -24,6 +24,9 @@ def day(n: int) -> str:
     return (date.today() + timedelta(days=n)).isoformat()
 
 
+NOTICE = "Nytt tiltak for Emma: «Kartlegging av lese- og skriveferdigheter»"
+
+
 def nav(person, name: str) -> None:
     person.page.get_by_role("navigation", name="Hovedmeny").get_by_role("link", name=name).click()
 
@@ -99,7 +102,7 @@ def test_the_foundation_thread_by_clicking(seeded, browser):
     form.get_by_label("Startdato").fill(day(0))
     form.get_by_label("Vurderes innen").fill(day(21))
     form.get_by_role("button", name="Legg til tiltaket").click()
-    assert status_text(lise) == "Tiltaket er lagt til."
+    assert status_text(lise) == "Tiltaket er lagt til. Gå til tiltaket"
     card = lise.page.get_by_role("article", name="Kartlegging av lese- og skriveferdigheter")
     assert "Ikke evaluert" in card.inner_text() and "Omar Haddad" in card.inner_text()
     lise.check("measure-added")
@@ -111,12 +114,13 @@ def test_the_foundation_thread_by_clicking(seeded, browser):
 
     def in_inbox():
         nav(omar, "Innboks")
-        return omar.page.get_by_role("link", name="Nytt tiltak der du er ansvarlig").count()
+        # it names the child and the measure (issue 18, point 3)
+        return omar.page.get_by_role("link", name=NOTICE).count()
     wait_for(in_inbox, timeout=20, interval=0.5, message="the PPT advisor's notification")
     omar.check("inbox")
-    omar.page.get_by_role("link", name="Nytt tiltak der du er ansvarlig").first.click()
+    omar.page.get_by_role("link", name=NOTICE).first.click()
     omar.page.get_by_role("heading", level=1, name="Stafettloggen til Emma Solberg").wait_for()
-    assert f"/logger/{log_id}" in omar.page.url
+    assert f"/logger/{log_id}#tiltak-" in omar.page.url  # the measure itself
     omar.check("ppt-log")
     omar.page.get_by_role("link", name="Vurder tiltaket «Kartlegging av lese- og skriveferdigheter»").click()
     omar.check("evaluation-form")
@@ -124,7 +128,7 @@ def test_the_foundation_thread_by_clicking(seeded, browser):
     omar.page.get_by_label("Vurdering (må fylles ut)", exact=True).fill("Kartleggingen er gjort. Emma leser på alderstrinnet.")
     omar.page.get_by_label("Barnets egne ord").fill("Det var greit å lese høyt for Omar.")
     omar.page.get_by_role("button", name="Lagre vurderingen").click()
-    assert status_text(omar) == "Vurderingen er lagret."
+    assert status_text(omar) == "Vurderingen er lagret. Gå til tiltaket"
     card = omar.page.get_by_role("article", name="Kartlegging av lese- og skriveferdigheter")
     assert "Grønn – virker" in card.inner_text()
     omar.check("evaluated")

@@ -54,7 +54,7 @@ def test_meetings_show_the_time_typed_across_both_changes(database_backend, seed
 
     for (day, starts, ends), _, _ in MEETINGS:
         schedule(lise, log["id"], day, starts, ends)
-        assert lise.page.get_by_role("status").inner_text() == "Møtet er avtalt."
+        assert lise.page.get_by_role("status").inner_text() == "Møtet er avtalt. Gå til møtet"
     lise.goto(f"/logger/{log['id']}/moter")
     shown = lise.page.locator("main").inner_text()
     for _, text, _ in MEETINGS:

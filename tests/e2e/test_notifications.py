@@ -110,12 +110,13 @@ def test_a_measure_added_through_the_gateway_reaches_inbox_smtp_and_webhook(
     inbox = wait_for(lambda: ppt.get("/api/v1/notifications").json()["items"], timeout=15,
                      message="the PPT advisor's notification")
     assert [(n["kind"], n["link"], n["read"]) for n in inbox] == [
-        ("measure_assigned", f"/logger/{log['id']}", False)]
+        ("measure_assigned", f"/logger/{log['id']}#tiltak-{measure.json()['id']}", False)]
     # 2. the SMTP server
     [mail] = wait_for(lambda: sink.to("ppt@havvik.example"), timeout=15,
                       message="the e-mail to the PPT advisor")
     assert mail["Subject"] == "Du har en ny oppgave i Stafett"
-    assert f"https://stafett.test/logger/{log['id']}" in mail.get_body(("plain",)).get_content()
+    plain = mail.get_body(("plain",)).get_content()  # content-free: to the inbox item
+    assert "https://stafett.test/innboks/" in plain and "logger" not in plain
     # 3. the responsible agency's webhook, signed
     [hook] = wait_for(lambda: receiver.at("/ppt"), timeout=15, message="the PPT webhook")
     assert hook.verified
@@ -130,8 +131,10 @@ def test_a_measure_added_through_the_gateway_reaches_inbox_smtp_and_webhook(
         for r in receiver.received]
     assert outgoing and all(leaks(text) == [] for text in outgoing), \
         [leaks(text) for text in outgoing]
-    # ... while the inbox is where the content is, behind the login
-    assert leaks(json.dumps(inbox, ensure_ascii=False)) == []
+    # ... while the inbox is where the content is, behind the login: the child's first name
+    # and the measure's title (as the logs service lets the recipient know), no more
+    told = json.dumps(inbox, ensure_ascii=False)
+    assert leaks(told) == ["Emma", MEASURE["title"]]  # no surname, no number, no goal
 
     # read and unread
     first = inbox[0]["id"]

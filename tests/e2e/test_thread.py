@@ -57,8 +57,10 @@ def test_the_foundation_thread(database_backend, platform, caplog):
     inbox = wait_for(lambda: ppt.get("/api/v1/notifications").json()["items"], timeout=15,
                      message="the PPT advisor's notification")
     assert inbox[0]["kind"] == "measure_assigned"
-    assert inbox[0]["link"] == f"/logger/{log['id']}"
-    assert "Emma" not in inbox[0]["title"] + inbox[0]["body"]
+    assert inbox[0]["link"] == f"/logger/{log['id']}#tiltak-{measure.json()['id']}"
+    # behind the login, the inbox names the child and the measure (the logs service lets
+    # the PPT advisor know them)
+    assert inbox[0]["title"] == "Nytt tiltak for Emma: «Fast plass nær døra»"
 
     # the guardian reads the log: the citizen view, without internal person ids
     as_guardian = guardian.get(f"/api/v1/logs/{log['id']}")

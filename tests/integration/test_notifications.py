@@ -155,7 +155,8 @@ def test_a_new_measure_reaches_the_inbox_the_smtp_server_and_the_webhook(
     receiver.endpoint("/nav", secret=other["secret"])
     log_id, child_id = pid(), pid()
 
-    event = client.publish("logs", "log.measure_added", measure_data(responsible),
+    data = measure_data(responsible)
+    event = client.publish("logs", "log.measure_added", data,
                            log_id=log_id, child_id=child_id)
     deliveries = by_channel(client.settled(event.event_id, 3))
 
@@ -164,13 +165,15 @@ def test_a_new_measure_reaches_the_inbox_the_smtp_server_and_the_webhook(
     assert [(d["status"], d["agency"]) for d in deliveries["webhook"]] == [("delivered", PPT)]
     inbox = client.inbox(responsible)
     assert [(n["kind"], n["link"], n["read"]) for n in inbox] == [
-        ("measure_assigned", f"/logger/{log_id}", False)]
+        ("measure_assigned", f"/logger/{log_id}#tiltak-{data['measure_id']}", False)]
 
     mail = sink.to("ansvarlig@havvik.example")
     assert len(mail) == 1
     assert mail[0]["Subject"] == "Du har en ny oppgave i Stafett"
     text_part = mail[0].get_body(("plain",)).get_content()
-    assert f"Logg inn for å se det: {PUBLIC_URL}/logger/{log_id}" in text_part
+    # content-free: the link is to the inbox item, behind the login
+    assert f"Logg inn for å se det: {PUBLIC_URL}/innboks/{event.event_id}" in text_part
+    assert "logger" not in text_part
     assert mail[0].get_body(("html",)) is not None
 
     [received] = receiver.at("/ppt")

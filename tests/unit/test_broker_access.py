@@ -253,6 +253,7 @@ def topic(component, exchange):
     ("gateway", f"reply.gateway.{REPLY}", False),  # the gateway answers nobody
     ("notifications", "consent.register_child", False),
     ("notifications", "logs.apply_handover", False),
+    ("notifications", "logs.notice_details", True),  # what an inbox text may name
     ("notifications", f"reply.gateway.{REPLY}", True),
     ("notifications", REPLY, True),               # an operator's standalone proxy
     ("handover", "logs.apply_handover", True),
@@ -273,8 +274,9 @@ def test_rpc_publishes(component, key, expected):
     ("consent", f"reply.gateway.{REPLY}", False),  # could read the gateway's replies
     ("consent", REPLY, False),
     ("notifications", "notifications.*", True),
-    # it asks logs one thing: who may see a child's access log
+    # it asks logs: who may see a child's access log, and what an inbox text may name
     ("notifications", f"reply.notifications.{REPLY}", True),
+    ("notifications", f"reply.gateway.{REPLY}", False),
     ("gateway", "consent.*", False),
     ("gateway", "#", False),
 ])

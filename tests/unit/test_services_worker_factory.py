@@ -64,7 +64,9 @@ def notifications_engine(tmp_path):
 
 
 def notifications(engine, actor=None):
-    return worker_factory(NotificationsService, db=Session(engine), actor=actor)
+    # the logs service tells nothing more for the inbox texts here (they name nothing)
+    return worker_factory(NotificationsService, db=Session(engine), actor=actor,
+                          logs=Mock(**{"notice_details.return_value": {}}))
 
 
 def measure_added(responsible="person-r", log_id="log-1") -> Envelope:
@@ -80,7 +82,7 @@ def test_deliver_creates_one_inbox_row_per_recipient(notifications_engine):
         assert len(rows) == 1
         row = rows[0]
         assert (row.person_id, row.event_id, row.channel, row.kind, row.link, row.log_id) == (
-            "person-r", event.event_id, "inbox", "measure_assigned", "/logger/log-1", "log-1")
+            "person-r", event.event_id, "inbox", "measure_assigned", "/logger/log-1#tiltak-m-1", "log-1")
         assert row.read_at is None
     assert count(notifications_engine, inbox_table,
                  inbox_table.c.consumer == "notifications.on_measure_added",

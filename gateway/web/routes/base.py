@@ -11,7 +11,7 @@ PROTECTED_CHILD = "Barn med skjermet adresse"
 FORM_ERRORS = (ValidationFailed, Conflict, Forbidden, PreconditionFailed, PreconditionRequired)
 
 
-def form_flow(ctx, make_form, load, submit, show, aliases=None):
+def form_flow(ctx, make_form, load, submit, show, aliases=None, check=None):
     """GET shows ``make_form(load())``. POST reads the form (CSRF first), calls
     ``submit(form)`` (which redirects); a refusal re-renders the form with the typed
     values kept and the messages next to the fields, with status 422. ``load`` runs
@@ -20,6 +20,8 @@ def form_flow(ctx, make_form, load, submit, show, aliases=None):
         data = load()
         return show(make_form(data), data, 200)
     typed = make_form(None).read(ctx.form())
+    if check is not None:  # what the form can tell at once, with the basics
+        check(typed)
     if typed.ok:
         try:
             return submit(typed)
@@ -33,9 +35,10 @@ def form_flow(ctx, make_form, load, submit, show, aliases=None):
 
 
 def form_page(ctx, form: Form, status: int, title: str, action: str, submit: str, back: str,
-              intro: str | None = None, active: str = "logger"):
+              intro: str | None = None, active: str = "logger", more_button: str | None = None):
     return ctx.render("form.html", status, form=form, title=title, action=action,
-                      submit=submit, back=back, intro=intro, active=active)
+                      submit=submit, back=back, intro=intro, more_button=more_button,
+                      active=active)
 
 
 def child_names(ctx, child_ids, no_direct_role=()) -> dict:

@@ -28,12 +28,48 @@ def web_consents(ctx):
         consents = [{**c, "scope_text": vm.consent_scope_text(c, agencies)}
                     for c in sorted(consents, key=lambda c: c["created_at"], reverse=True)]
         groups.append({"child": child, "consents": consents,
-                       "is_self": child["id"] == actor.person_id})
+                       "is_self": child["id"] == actor.person_id,
+                       "who": _who_consents(ctx, child["id"])
+                       if actor.kind == "citizen" else None})
     return ctx.render("consents.html", title="Samtykker", groups=groups,
                       for_family=actor.kind == "citizen", active="samtykker")
 
 
+def _who_consents(ctx, child_id: str) -> dict:
+    """Who consents for the child (the consent service's age rule), for one who does not
+    (consent's ``can_consent``): they are shown that and how to be heard, not the controls."""
+    parties = ctx.consent.child_parties(child_id)
+    asked = parties.get("consenting_person_ids") or []
+    guardians = {g["id"]: g["name"] for g in parties.get("guardians", [])}
+    return {"youth_consents": parties.get("consenting_party") == "youth",
+            "is_self": ctx.actor.person_id == child_id,
+            "child_name": (parties.get("child") or {}).get("name"),
+            "names": [guardians.get(p) or (parties.get("child") or {}).get("name")
+                      for p in asked]}
+
+
+def _may_consent(ctx, child_id: str) -> bool:
+    """Consent's ``can_consent`` for one of the citizen's children (one not among them:
+    the service's own answer decides, so the form is not hidden)."""
+    child = next((c for c in ctx.consent.my_children() if c["id"] == child_id), None)
+    return child is None or bool(child.get("can_consent"))
+
+
+def _not_the_one_who_consents(ctx, child_id: str):
+    """A citizen who does not consent for the child (consent's ``can_consent``) is shown
+    who does and how to be heard, not the form; None: the form is shown."""
+    if ctx.actor.kind != "citizen" or ctx.request.method != "GET" \
+            or _may_consent(ctx, child_id):
+        return None
+    return ctx.render("consent_who.html", 200, title="Hvem samtykker",
+                      who=_who_consents(ctx, child_id), active="samtykker")
+
+
 def web_new_consent(ctx, child_id):
+    refused = _not_the_one_who_consents(ctx, child_id)
+    if refused is not None:
+        return refused
+
     def load():
         open_consent = next((c for c in ctx.consent.list_consents(child_id)
                              if c["status"] in ("active", "pending")), None)
@@ -60,11 +96,15 @@ def web_new_consent(ctx, child_id):
 
     return form_flow(ctx, make, load, submit, show,
                      aliases={"scope": "agency_types", "scope.agencies": "agencies",
-                              "scope.agency_types": "agency_types"})
+                              "scope.agency_types": "agency_types"},
+                     check=fd.check_consent_form)
 
 
 def web_withdraw_consent(ctx, consent_id):
     consent = ctx.consent.get_consent(consent_id)
+    refused = _not_the_one_who_consents(ctx, consent["child_id"])
+    if refused is not None:
+        return refused
     error = None
     if ctx.request.method == "POST":
         ctx.form()

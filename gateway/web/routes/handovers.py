@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from gateway.web import formdefs as fd
 from gateway.web import viewmodels as vm
-from gateway.web.forms import Form
+from gateway.web.forms import Form, problem_text
 from gateway.web.pages import redirect
 from gateway.web.routes.base import FORM_ERRORS, child_names, form_flow, form_page
 from stafett.errors import Conflict, Forbidden, PreconditionFailed
@@ -64,13 +64,62 @@ def _handover_page(ctx, handover_id, accept=None, decline=None, status=200,
     if accept is not None:
         shown.values.update(accept.values)
         shown.errors, shown.general = accept.errors, accept.general
-    child = handover.get("child") or {}
+    child_name = (handover.get("child") or {}).get("name")
+    # the family's view (those who consent) names no child: its name, and their choice
+    family = _family_choice(ctx, handover) if "child" not in handover else None
+    if family:
+        child_name = family["child_name"]
     return ctx.render("handover.html", status, title="Overgang",
-                      handover=handover, agencies=names, child_name=child.get("name"),
-                      accept=shown,
+                      handover=handover, agencies=names, child_name=child_name,
+                      accept=shown, family=family,
                       decline=decline or fd.decline_form(fd.HANDOVER_DECLINE_HINT,
                                                          handover.get("version")),
                       error=error, active="overganger")
+
+
+def _family_choice(ctx, handover) -> dict:
+    """What those who consent are shown: the child's name, and while the handover waits
+    for them (``can_consent``), what the consent in force covers now and what a yes adds."""
+    child_id = handover.get("child_id")
+    child_name = child_names(ctx, [child_id]).get(child_id) if child_id else None
+    shown = {"child_name": child_name, "is_youth": child_id == ctx.actor.person_id}
+    if handover.get("can_consent"):
+        agencies = vm.agency_names(ctx.consent.list_agencies())
+        open_consent = _open_consent(ctx, child_id)
+        shown["covers_now"] = vm.consent_scope_text(open_consent, agencies) \
+            if open_consent else []
+    return shown
+
+
+def _open_consent(ctx, child_id: str) -> dict | None:
+    """The child's consent in force (or waiting for a guardian's approval), if any."""
+    return next((c for c in ctx.consent.list_consents(child_id)
+                 if c["status"] in ("active", "pending")), None)
+
+
+def web_consent_to_handover(ctx, handover_id):
+    """Those who consent say yes: a new consent that adds the receiving agency to the
+    one in force (it replaces it); the handover service offers it when consent covers."""
+    ctx.form()
+    handover = ctx.handover.get_handover(handover_id)
+    child_id = handover["child_id"]
+    try:
+        consent = ctx.consent.grant_consent(child_id, fd.handover_consent_payload(
+            _open_consent(ctx, child_id), handover["to_agency"]))
+    except FORM_ERRORS as exc:
+        return _handover_page(ctx, handover_id, status=409, error=problem_text(exc))
+    done = "overgang-samtykke" if consent["status"] == "active" else "samtykke-venter"
+    return redirect(f"/overganger/{handover_id}?melding={done}")
+
+
+def web_refuse_handover(ctx, handover_id):
+    """Those who consent say no: the request ends and the requester is told."""
+    ctx.form()
+    try:
+        ctx.handover.refuse_consent(handover_id)
+    except FORM_ERRORS as exc:
+        return _handover_page(ctx, handover_id, status=409, error=problem_text(exc))
+    return redirect(f"/overganger/{handover_id}?melding=overgang-nei")
 
 
 def web_accept_handover(ctx, handover_id):

@@ -12,11 +12,13 @@ from gateway.web import viewmodels as vm
 from gateway.web.forms import problem_text
 from gateway.web.pages import redirect
 from gateway.web.routes.base import FORM_ERRORS, audience_of, child_names, form_flow, form_page
-from stafett.errors import NotFound, ValidationFailed
+from stafett.errors import Conflict, NotFound, StafettError, ValidationFailed
 from stafett.paging import every_item
 
 #: a page of one of a log's lists: as many as the log's page shows of each
 LIST_PAGE = 20
+#: a handover in these states still needs someone to act (shown at the top of the log)
+OPEN_HANDOVER = ("consent_pending", "awaiting_acceptance", "accepted")
 
 
 def web_logs(ctx):
@@ -65,6 +67,7 @@ def _log_page(ctx, log_id, baton=None, status=200):
     return ctx.render("log.html", status,
                       title=f"Stafettloggen til {view['child_name']}",
                       log=view, more_timeline=latest["next_cursor"] is not None,
+                      handover=_open_handover(ctx, log_view),
                       # the family's view carries no version: it cannot take the baton
                             baton=baton or fd.take_baton_form(log_view.get("version")),
                             active="logger")
@@ -175,13 +178,28 @@ def web_access_record(ctx, log_id, record, part):
                     headers={"Content-Disposition": f'attachment; filename="{part}"'})
 
 
+def _open_handover(ctx, log_view: dict) -> dict | None:
+    """A handover of this log not finished yet, as the handover service lists it for
+    the actor (the family's view names the child, not the log): at the top of the log."""
+    try:
+        items = ctx.handover.list_handovers(None, 50, None)["items"]
+    except StafettError:
+        return None
+    return next((h for h in items if h.get("status") in OPEN_HANDOVER and (
+        h.get("log_id") == log_view["id"] if h.get("log_id") else
+        h.get("child_id") == log_view.get("child_id"))), None)
+
+
 def _log_form(ctx, log_id, make_form, submit, title, path, button, done,
-              intro=None, aliases=None):
-    """A form on a log: shown with the log's participants, posted to a service."""
+              intro=None, aliases=None, made=None):
+    """A form on a log: shown with the log's participants, posted to a service. The
+    confirmation links to what was made: ``made(result)`` names its anchor on the log's
+    page (default: by ``done``, the kind, and the id the service answered)."""
 
     def send(form):
-        submit(form)
-        return redirect(f"/logger/{log_id}?melding={done}")
+        result = submit(form)
+        anchor = made(result) if made else vm.made_anchor(done, result)
+        return redirect(vm.confirmed(log_id, done, anchor))
 
     return form_flow(
         ctx, make_form, lambda: ctx.logs.get_log(log_id), send,
@@ -203,7 +221,7 @@ def web_new_evaluation(ctx, log_id, measure_id):
         ctx, log_id, lambda _: fd.evaluation_form(),
         lambda form: ctx.logs.add_evaluation(log_id, measure_id, fd.evaluation_payload(form)),
         "Vurder tiltaket", f"tiltak/{measure_id}/vurdering", "Lagre vurderingen",
-        "vurdering")
+        "vurdering", made=lambda _: f"tiltak-{measure_id}")
 
 
 def web_new_meeting(ctx, log_id):
@@ -215,18 +233,43 @@ def web_new_meeting(ctx, log_id):
 
 
 def web_minutes(ctx, log_id, meeting_id):
-    def make(log_view):
-        # the meeting itself: the log's view holds only the latest planned 20
-        meeting = ctx.logs.get_meeting(log_id, meeting_id) if log_view else None
-        return fd.minutes_form(log_view, meeting)
+    """Minutes, attendance, and decisions that each become a measure in the same step
+    ("Legg til et vedtak til" shows one more block, keeping what was typed)."""
+    if ctx.request.method == "GET":
+        return _minutes_page(ctx, log_id, meeting_id, None, 1, 200)
+    formdata = ctx.form()
+    decisions = fd.decision_count(formdata)
+    typed = fd.minutes_form(None, None, decisions).read(formdata)
+    if formdata.get("flere"):
+        typed.errors, typed.general = {}, []
+        return _minutes_page(ctx, log_id, meeting_id, typed, decisions + 1, 200)
+    fd.check_decisions(typed, decisions)
+    if typed.ok:
+        try:
+            payload = fd.minutes_payload(typed, decisions)
+            ctx.logs.record_minutes(log_id, meeting_id, payload, fd.form_version(typed))
+            done = "referat-tiltak" if payload["decisions"] else "referat"
+            return redirect(vm.confirmed(log_id, done, f"mote-{meeting_id}"))
+        except FORM_ERRORS as exc:
+            typed.take_service_errors(exc, fd.decision_aliases(decisions))
+    return _minutes_page(ctx, log_id, meeting_id, typed, decisions, 422)
 
-    def submit(form):
-        ctx.logs.record_minutes(log_id, meeting_id, {
-            "minutes": form.text("minutes"), "attended": form.values.get("attended", [])},
-            fd.form_version(form))
 
-    return _log_form(ctx, log_id, make, submit, "Skriv referat",
-                     f"moter/{meeting_id}/referat", "Lagre referatet", "referat")
+def _minutes_page(ctx, log_id, meeting_id, typed, decisions, status):
+    log_view = ctx.logs.get_log(log_id)
+    meeting = ctx.logs.get_meeting(log_id, meeting_id)
+    shown = fd.minutes_form(log_view, meeting, decisions)
+    if typed is not None:
+        shown.values.update({k: v for k, v in typed.values.items() if k != "decisions"})
+        shown.errors, shown.general = typed.errors, typed.general
+    if not vm.has_begun(meeting) and not shown.general:
+        shown.general.append(problem_text(Conflict("", code="meeting.not_started")))
+    return form_page(
+        ctx, shown, status, "Skriv referat", f"/logger/{log_id}/moter/{meeting_id}/referat",
+        "Lagre referatet", f"/logger/{log_id}",
+        intro="Det som ble bestemt, kan bli tiltak med en gang: skriv hvert vedtak "
+              "nedenfor, med ansvarlig og dato for vurdering.",
+        more_button="Legg til et vedtak til")
 
 
 def web_new_entry(ctx, log_id):

@@ -67,9 +67,12 @@ PAGES = (
     page("POST", "/overganger/<handover_id>/godta", handovers.web_accept_handover),
     page("POST", "/overganger/<handover_id>/avsla", handovers.web_decline_handover),
     page("POST", "/overganger/<handover_id>/avbryt", handovers.web_cancel_handover),
+    page("POST", "/overganger/<handover_id>/samtykke", handovers.web_consent_to_handover),
+    page("POST", "/overganger/<handover_id>/nei", handovers.web_refuse_handover),
 
     # -- the inbox (inbox.py; owner: the notifications service)
     page("GET", "/innboks", inbox.web_inbox),
+    page("GET", "/innboks/<ref>", inbox.web_open_notification),
     page("POST", "/innboks/<notification_id>/lest", inbox.web_mark_read),
 
     # -- consent (consent.py; owner: the consent service)

@@ -189,3 +189,27 @@ def test_an_offer_goes_back_to_waiting_for_consent_and_only_from_an_offer():
     accepted = handover(domain.ACCEPTED)
     assert accepted.request_consent(NOW) is None and accepted.offer(NOW) is None
     assert accepted.status == domain.ACCEPTED
+
+
+def test_those_who_consent_refuse_only_a_handover_that_waits_for_them():
+    waiting = handover(domain.CONSENT_PENDING, offered_at=None)
+    assert waiting.refuse_consent(NOW) == domain.CONSENT_PENDING
+    assert (waiting.status, waiting.reason_code) == (domain.CANCELLED, domain.CONSENT_REFUSED)
+    assert waiting.open_for_log is None and waiting.version == 4
+    for status in (domain.AWAITING_ACCEPTANCE, domain.ACCEPTED, domain.CANCELLED):
+        with pytest.raises(Conflict) as refused:
+            handover(status).refuse_consent(NOW)
+        assert refused.value.code == "handover.not_waiting_for_consent"
+
+
+def test_only_those_asked_to_consent_may_refuse():
+    from stafett.actor import CITIZEN
+    from stafett.errors import Forbidden
+    guardian = Actor(kind=CITIZEN, person_id="g-1", assured=True)  # consent's decision
+    waiting = handover(domain.CONSENT_PENDING, offered_at=None)
+    assert domain.require_side(domain.CONSENTING_PARTY, guardian, waiting, Coverage,
+                               TODAY) == domain.CONSENTING_PARTY
+    with pytest.raises(Forbidden) as refused:
+        domain.require_side(domain.CONSENTING_PARTY, TEACHER, waiting,
+                            lambda: consent(SCHOOL), TODAY)
+    assert refused.value.code == "handover.consenting_party_only"

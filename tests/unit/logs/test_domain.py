@@ -821,3 +821,23 @@ def test_the_caps_come_from_the_configuration():
     assert domain.Limits.from_config({}) == domain.Limits(participants=100, measures=500)
     assert domain.Limits.from_config({"LOG_MAX_PARTICIPANTS": "7",
                                       "LOG_MAX_MEASURES": 3}) == domain.Limits(7, 3)
+
+
+def test_an_evaluation_is_dated_neither_in_the_future_nor_before_the_measure_started():
+    measure = SimpleNamespace(start_date=YESTERDAY)
+    domain.check_evaluation_date(measure, TODAY, TODAY)
+    domain.check_evaluation_date(measure, YESTERDAY, TODAY)
+    for day, code in ((TOMORROW, "evaluation.in_future"),
+                      (YESTERDAY - timedelta(days=1), "evaluation.before_start")):
+        with pytest.raises(ValidationFailed) as refused:
+            domain.check_evaluation_date(measure, day, TODAY)
+        assert refused.value.error_codes == {"evaluated_on": [code]}
+
+
+def test_minutes_only_once_the_meeting_has_begun():
+    now = datetime(2025, 3, 10, 13, 0, tzinfo=timezone.utc)
+    domain.check_meeting_begun(SimpleNamespace(starts_at=now), now)
+    domain.check_meeting_begun(SimpleNamespace(starts_at=now.replace(tzinfo=None)), now)
+    with pytest.raises(Conflict) as refused:
+        domain.check_meeting_begun(SimpleNamespace(starts_at=now + timedelta(minutes=1)), now)
+    assert refused.value.code == "meeting.not_started"

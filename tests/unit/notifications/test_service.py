@@ -4,6 +4,8 @@ Preferences decide the channels; webhooks belong to one agency; the inbox pages.
 """
 from __future__ import annotations
 
+from unittest.mock import Mock
+
 from datetime import datetime, timezone
 
 import pytest
@@ -38,14 +40,17 @@ class service:
     """``service(engine, actor).method(...)``: one worker per call, its session closed
     afterwards as nameko's worker teardown does (SQLite has one connection per process)."""
 
-    def __init__(self, engine, actor=None):
+    def __init__(self, engine, actor=None, logs_tell=None):
         self.engine, self.actor = engine, actor
+        # the logs service's answer for the inbox texts (nothing: they name nothing)
+        self.logs = Mock(**{"notice_details.return_value": logs_tell or {}})
 
     def __getattr__(self, name):
         def call(*args, **kwargs):
             session = Session(self.engine, expire_on_commit=False)
             worker = worker_factory(NotificationsService, db=session, actor=self.actor,
-                                    config=CONFIG, secrets=SecretBox(b"k" * 32))
+                                    config=CONFIG, secrets=SecretBox(b"k" * 32),
+                                    logs=self.logs)
             try:
                 return getattr(worker, name)(*args, **kwargs)
             finally:
@@ -258,3 +263,25 @@ def test_the_inbox_pages_with_an_opaque_cursor_and_counts_unread(engine):
         service(engine, me).inbox_page(cursor="not-a-cursor")
     with pytest.raises(NotFound):
         service(engine, Actor(kind="staff", person_id="p-x")).mark_read(ids[0])
+
+
+
+def test_an_item_opened_by_its_id_or_its_events_is_read_and_names_what_logs_tells(engine):
+    first, second = measure_added(), measure_added()
+    for event in (first, second):
+        service(engine)._deliver(event, "on_measure_added")
+    me = Actor(kind="staff", person_id="p-r")
+    told = {"log-1": {"child": "Emma", "measures": {
+        "m-1": {"title": "Fast plass", "evaluate_by": "2026-12-14"}}}}
+    page = service(engine, me, logs_tell=told).inbox_page()
+    assert {i["title"] for i in page["items"]} == {"Nytt tiltak for Emma: «Fast plass»"}
+    assert {i["link"] for i in page["items"]} == {"/logger/log-1#tiltak-m-1"}
+    untold = service(engine, me).inbox_page()["items"]
+    assert {i["title"] for i in untold} == {"Nytt tiltak der du er ansvarlig"}
+    # from the inbox (its id) and from an e-mail (its event's id)
+    assert service(engine, me).open_notification(page["items"][0]["id"])["read"] is True
+    assert service(engine, me).open_notification(first.event_id)["read"] is True
+    assert service(engine, me).inbox_page()["unread"] == 0
+    with pytest.raises(NotFound):
+        service(engine, Actor(kind="staff", person_id="p-x")).open_notification(
+            first.event_id)

@@ -68,6 +68,8 @@ def seeded_events() -> list[Envelope]:
         ("handover.cancelled", {"handover_id": "h-1", "reason": "consent_withdrawn",
                                 "requested_by_person_id": person, "from_agency": "1",
                                 "requester_covered": True, "consent_person_ids": [person]}),
+        ("handover.cancelled", {"handover_id": "h-1", "reason": "consent_refused",
+                                "requested_by_person_id": person, "from_agency": "1"}),
         ("log.closed", {"participant_person_ids": [person]}),
         ("log.stafettholder_lapsed", {"from_person_id": person, "reason": "consent_ended",
                                       "staff_person_ids": [person],
@@ -100,7 +102,7 @@ def test_every_kind_has_a_rule_or_a_reminder_and_is_rendered_here():
 def test_every_kind_renders_for_the_inbox_and_email_in_bokmal(kind):
     inbox = rendering.render_inbox(kind)
     assert inbox.title and inbox.body and "\n" not in inbox.title
-    assert "Logg inn" in inbox.body
+    assert "Logg inn" not in inbox.body  # the inbox is read by someone logged in
     email = rendering.render_email(kind, {"log_id": "log-1", "handover_id": "h-1",
                                           "meeting_id": "mt-1",
                                           "starts_at": "2026-12-01T09:00:00+01:00"}, PUBLIC)
@@ -219,3 +221,42 @@ def test_a_protected_case_marks_every_notice():
                        child_id="child-1", data={"notify_person_ids": ["g-1"],
                                                  "protected": True})
     assert notices_for(changed, Facts())[0].context["protected"] is True
+
+
+# -- issue 18, point 3: the inbox names the child, the measure or meeting and the date; the
+# -- e-mail names nothing and links to the inbox item
+
+def test_the_inbox_names_the_child_the_measure_and_the_date_when_the_logs_service_says():
+    about = {"child": "Emma", "title": "Fast plass nær døra", "evaluate_by": "2027-03-12",
+             "starts_at": None}
+    told = rendering.render_inbox("measure_assigned", about)
+    assert told.title == "Nytt tiltak for Emma: «Fast plass nær døra»"
+    assert "Det skal vurderes innen 12. mars 2027." in told.body
+    meeting = rendering.render_inbox("meeting_invited", {
+        "child": "Emma", "starts_at": "2027-06-15T07:00:00+00:00"})
+    assert meeting.title == "Samarbeidsmøte om Emma 15. juni 2027 kl. 09.00"
+    untold = rendering.render_inbox("measure_assigned")
+    assert "Emma" not in untold.title + untold.body and "«" not in untold.body
+
+
+def test_an_inbox_item_is_told_only_what_the_logs_service_answered_for_its_log():
+    item = {"kind": "measure_assigned", "title": "x", "body": "y",
+            "link": "/logger/log-1#tiltak-m-1"}
+    details = {"log-1": {"child": "Emma", "measures": {
+        "m-1": {"title": "Fast plass", "evaluate_by": "2027-03-12"}}}}
+    assert rendering.told(item, details)["title"] == "Nytt tiltak for Emma: «Fast plass»"
+    assert rendering.told(item, {}) == item  # no answer (no access): as stored, naming nothing
+    assert domain.subject_of("/logger/log-1#tiltak-m-1") == {
+        "log_id": "log-1", "kind": "measures", "id": "m-1"}
+    assert domain.subject_of("/overganger/h-1") is None
+
+
+def test_links_go_to_the_item_itself_and_e_mails_to_the_inbox_item():
+    assert domain.link_path("measure_assigned", {"log_id": "l", "measure_id": "m"}) == \
+        "/logger/l#tiltak-m"
+    assert domain.link_path("meeting_tomorrow", {"log_id": "l", "meeting_id": "t"}) == \
+        "/logger/l#mote-t"
+    email = rendering.render_email("measure_assigned", {"log_id": "l", "measure_id": "m"},
+                                   PUBLIC, "event-1")
+    assert "https://stafett.example/innboks/event-1" in email.text
+    assert "logger" not in email.text and "«" not in email.text
