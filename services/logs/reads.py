@@ -5,6 +5,7 @@ access (stafett.audit); the rules of who may read are domain.py's, the pages lis
 what each viewer sees views.py's."""
 from __future__ import annotations
 
+from nameko.rpc import rpc
 from sqlalchemy import select
 
 from services.logs import domain, lists, views
@@ -16,7 +17,7 @@ from services.logs.summary import handover_summary
 from stafett.actor import STAFF, SYSTEM
 from stafett.audit import access_table, audited_work
 from stafett.coverage import Covered
-from stafett.errors import NotFound
+from stafett.errors import EXPECTED, NotFound
 from stafett.events import as_utc
 from stafett.paging import bounded, decode_key, keyset_page, newest_first, visible_page
 
@@ -178,3 +179,26 @@ def summary_for_handover(work) -> dict:
                             lists.latest_evaluation_of_each(db, log.id),
                             lists.newest_child_voices(db, log.id),
                             lists.newest_open_proposals(db, log.id), work.store.today)
+
+
+class NoticeEndpoints:
+    """The entrypoint the notifications service asks, as the recipient, for their inbox."""
+
+    @rpc(expected_exceptions=EXPECTED)
+    def notice_details(self, refs: list) -> dict:
+        return notice_details(self.store, refs)
+
+
+def notice_details(store, refs: list) -> dict:
+    """What the actor's notifications may say: per log they may read, the child's first
+    name and the named measures, meetings and proposals. A log they may not read is left
+    out (each read is recorded as an access, as any read of the log)."""
+    details = {}
+    for log_id, ids in views.refs_by_log(refs).items():
+        try:
+            with store.in_log(log_id, "read_notices") as work:
+                details[log_id] = views.notice_details(
+                    work.viewer, work.log.participants, lists.named(store.db, log_id, ids))
+        except NotFound:
+            continue
+    return details

@@ -19,7 +19,7 @@ from services.logs.store import StartedAt, Store
 from stafett.access_review import AccessLogEndpoints
 from stafett.contracts import load
 from stafett.db import Database
-from stafett.errors import EXPECTED, NotFound
+from stafett.errors import EXPECTED
 from stafett.events import Outbox, reliable_event_handler
 from stafett.gauges import ScrapeGauges
 from stafett.paging import decode_key
@@ -35,7 +35,8 @@ STAFETTHOLDER_CHECK_SECONDS = 600
 HOLDER, STAFF = domain.require_stafettholder, domain.require_staff_writer
 
 
-class LogsService(LogsAccessReview, AccessLogEndpoints, AuditEndpoints, ServiceBase):
+class LogsService(LogsAccessReview, AccessLogEndpoints, AuditEndpoints, reads.NoticeEndpoints,
+                  ServiceBase):
     name = "logs"
     db = Database(MIGRATIONS)
     gauges = ScrapeGauges(refresh_gauges)
@@ -151,21 +152,6 @@ class LogsService(LogsAccessReview, AccessLogEndpoints, AuditEndpoints, ServiceB
         with self._in_log(log_id, "read", "meetings") as work:
             page = lists.meetings_page(self.db, log_id, limit, cursor)
         return reads.page(page, lambda m: work.dump_meeting(m, page["invites"].get(m.id, [])))
-
-    @rpc(expected_exceptions=EXPECTED)
-    def notice_details(self, refs: list) -> dict:
-        """What the actor's notifications may say (the notifications service asks, as the
-        recipient, for their inbox): per log they may read, the child's first name and the
-        named measures, meetings and proposals. A log they may not read is left out."""
-        details = {}
-        for log_id, ids in views.refs_by_log(refs).items():
-            try:
-                with self._in_log(log_id, "read_notices") as work:
-                    details[log_id] = views.notice_details(
-                        work.viewer, work.log.participants, lists.named(self.db, log_id, ids))
-            except NotFound:
-                continue
-        return details
 
     @rpc(expected_exceptions=EXPECTED)
     def get_meeting(self, log_id, meeting_id) -> dict:

@@ -211,7 +211,7 @@ def test_a_meeting_invites_its_active_participants():
 
 def test_minutes_change_the_meeting_not_the_log_and_their_decisions_become_measures():
     log = a_log()
-    meeting = SimpleNamespace(id="mt-1", version=1, minutes=None, minuted_at=None)
+    meeting = SimpleNamespace(id="mt-1", version=1, minutes=None, minuted_at=None, starts_at=AT)
     invites = [SimpleNamespace(participant_id="holder", attended=None),
                SimpleNamespace(participant_id="guardian", attended=None)]
     with pytest.raises(ValidationFailed) as caught:
