@@ -153,13 +153,20 @@ def test_meetings_minutes_decisions_and_preparation(platform, emma_log):
                if m["meeting_id"] == first["id"]]
     assert sorted(m["title"] for m in decided) == ["Fast leggetid", "Pulten nærmest døra"]
     # one invalid decision: nothing of the minutes is written
+    held = teacher.post(f"{base}/meetings", json={
+        "starts_at": f"{day(-1)}T14:00:00+01:00", "mode": "video",
+        "invited": [emma_log["teacher"]]}).json()
+    refused = teacher.post(f"{base}/meetings/{held['id']}/minutes", json={
+        "minutes": "x", "decisions": [measure("nobody")]},
+        headers={"If-Match": f'"{held["version"]}"'})
+    assert refused.status_code == 422 and "decisions.0" in refused.json()["errors"]
+    # minutes only once the meeting has begun
     second = teacher.post(f"{base}/meetings", json={
         "starts_at": f"{day(14)}T14:00:00+01:00", "mode": "video",
         "invited": [emma_log["teacher"]]}).json()
-    refused = teacher.post(f"{base}/meetings/{second['id']}/minutes", json={
-        "minutes": "x", "decisions": [measure("nobody")]},
-        headers={"If-Match": f'"{second["version"]}"'})
-    assert refused.status_code == 422 and "decisions.0" in refused.json()["errors"]
+    early = teacher.post(f"{base}/meetings/{second['id']}/minutes", json={
+        "minutes": "Skrevet før møtet"}, headers={"If-Match": f'"{second["version"]}"'})
+    assert early.status_code == 409 and early.json()["code"] == "meeting.not_started"
     assert len(teacher.get(f"{base}/measures").json()["items"]) == 2
     prepared = teacher.get(f"{base}/meetings/{second['id']}/preparation").json()
     assert {m["title"] for m in prepared["open_measures"]} == {"Fast leggetid",
@@ -168,8 +175,8 @@ def test_meetings_minutes_decisions_and_preparation(platform, emma_log):
     assert {i["kind"] for i in prepared["changes_since_last_meeting"]} >= {"measure_added"}
     # the family sees the meetings (the latest planned first) and the minutes
     meetings = guardian.get(f"{base}/meetings").json()["items"]
-    assert [m["id"] for m in meetings] == [second["id"], first["id"]]
-    assert meetings[1]["minutes"] == "Vi ble enige om to tiltak."
+    assert [m["id"] for m in meetings] == [second["id"], held["id"], first["id"]]
+    assert meetings[2]["minutes"] == "Vi ble enige om to tiltak."
 
 
 def test_entries_visibility_and_the_childs_voice(platform, emma_log):
