@@ -44,7 +44,7 @@ CARDS = """() => [...document.querySelectorAll('main table tbody tr')].map(tr =>
 
 HEADINGS_HEIGHT = "() => document.querySelector('main table thead').getBoundingClientRect().height"
 
-COLUMNS = ["Når", "Hvem", "Rolle", "Hva", "Utfall"]
+COLUMNS = ["Når", "Hvem", "Rolle", "Hva", "Hvorfor", "Utfall", "Bevis"]
 
 
 def who(persona: str) -> str:
